@@ -1,0 +1,35 @@
+/**
+ * The ceiling: plain Fastify, no plugins or hooks, answering each scenario with the body the real API gave.
+ * Its req/s is what the machine can do for that response size, so real/bare isolates the app's own cost.
+ *
+ * Started by run.ts with an IPC channel: the routes arrive as the first message and the listening port
+ * goes back the same way, so no port has to be guessed and no body is squeezed through argv or env.
+ */
+import type { AddressInfo } from 'node:net';
+import Fastify, { type HTTPMethods } from 'fastify';
+
+export interface BareRoute {
+  method: HTTPMethods;
+  path: string;
+  contentType: string;
+  body: string;
+  /** Mirror how the real route builds its body: a cached string sent as is, or an object serialized per request. */
+  serializePerRequest: boolean;
+}
+
+// Exit with the orchestrator, even when it is killed without a chance to stop us.
+process.once('disconnect', () => process.exit(0));
+
+process.once('message', async (routes: BareRoute[]) => {
+  const app = Fastify({ logger: false });
+  for (const route of routes) {
+    const payload: unknown = route.serializePerRequest ? JSON.parse(route.body) : route.body;
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (_request, reply) => reply.type(route.contentType).send(payload),
+    });
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  process.send?.({ port: (app.server.address() as AddressInfo).port });
+});

@@ -1,0 +1,125 @@
+/** Child processes and the throwaway database: everything run.ts must start and reliably undo. */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+/** Scripts are named from the repository root, and run there, whatever directory the bench starts in. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// Run TypeScript through tsx's loader inside one node process (not the tsx CLI, which adds a wrapper
+// process), so the pid we hold is the server itself and a signal to it is not relayed or lost.
+const TSX = ['--import', 'tsx'];
+
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  await withAdmin(adminUrl, (client) => client.query(`create database "${name}"`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** `with (force)` ends connections a killed server may have left, so the drop never waits on them. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withAdmin(adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`));
+}
+
+async function withAdmin(adminUrl: string, work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
+  return address.port;
+}
+
+export function startScript(script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [...TSX, script, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** A script run to completion, e.g. migrations; a non-zero exit is an error. */
+export async function runScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<void> {
+  const child = startScript(script, args, env);
+  try {
+    const [code] = (await once(child, 'exit', { signal })) as [number | null, NodeJS.Signals | null];
+    if (code !== 0) throw new Error(`${script} ${args.join(' ')} exited with ${code}`);
+  } finally {
+    await stopChild(child);
+  }
+}
+
+export function forkScript(script: string): ChildProcess {
+  return fork(script, [], { cwd: ROOT, execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+/** The first IPC message from a forked script; fails if the script dies before sending it. */
+export function firstMessage<T>(child: ChildProcess, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(new Error(`${child.spawnfile} exited with ${code} before answering`));
+    child.once('exit', onExit);
+    child.once('message', (message) => {
+      child.off('exit', onExit);
+      resolve(message as T);
+    });
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** Asks politely first (the API drains and closes its pool on SIGTERM), then insists. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timeout = sleep(graceMs, 'timeout' as const);
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Polls until `url` answers `status`; fails early if the server process dies first. */
+export async function waitForStatus(
+  url: string,
+  status: number,
+  child: ChildProcess,
+  signal: AbortSignal,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`server exited with ${child.exitCode} before ${url} was ready`);
+    try {
+      const response = await fetch(url, { signal });
+      if (response.status === status) return;
+      last = `status ${response.status}`;
+    } catch (error) {
+      signal.throwIfAborted();
+      last = (error as Error).message;
+    }
+    await sleep(250, undefined, { signal });
+  }
+  throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
+}

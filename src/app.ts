@@ -1,0 +1,208 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { Type } from 'typebox';
+import { v7 as uuidv7 } from 'uuid';
+import { catalogRoutes } from './modules/core/routes.ts';
+import { createCatalogService } from './modules/core/service.ts';
+import { accountJobs } from './modules/users/jobs.ts';
+import { accountRoutes } from './modules/users/routes.ts';
+import { createAccountService } from './modules/users/service.ts';
+import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
+import { auditRoutes } from './platform/audit/routes.ts';
+import { createTokenSigner, registerAuth } from './platform/auth.ts';
+import { createCache } from './platform/cache.ts';
+import type { Config } from './platform/config.ts';
+import { createFieldCipher } from './platform/crypto.ts';
+import type { Database } from './platform/db.ts';
+import { AppError, Problem, registerErrorHandling, TooManyRequestsError } from './platform/errors.ts';
+import type { App } from './platform/http.ts';
+import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotency/plugin.ts';
+import { createJobs, type JobsOptions } from './platform/jobs.ts';
+import { registerMetrics } from './platform/metrics.ts';
+import { validatorCompiler } from './platform/validation.ts';
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  sms?: SmsSender;
+  /** Run background jobs in this process; defaults to the config (on in embedded mode). */
+  work?: boolean;
+  jobs?: Pick<JobsOptions, 'pollingIntervalSeconds' | 'cronMonitorIntervalSeconds'>;
+  logger?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export async function buildApp(options: AppOptions) {
+  const { config, database } = options;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+          },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // A request id from the client or proxy is kept when it looks like one, so logs join up across hops.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>() as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const redis = config.redisUrl
+    ? {
+        publisher: new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }),
+        subscriber: new Redis(config.redisUrl, { lazyConnect: false }),
+      }
+    : undefined;
+  const cache = createCache({ redis, keyPrefix: config.redisKeyPrefix });
+
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
+  await app.register(rateLimit, {
+    global: false,
+    redis: redis?.publisher,
+    nameSpace: `${config.redisKeyPrefix}rate:`,
+    errorResponseBuilder: (_request, context) =>
+      new TooManyRequestsError(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+
+  app.addSchema(Problem);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'kg-job-portal API',
+        version: '1.0.0',
+        description:
+          'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      tags: [
+        { name: 'system', description: 'Health and metrics' },
+        { name: 'auth', description: 'Sign-up, sign-in and sessions' },
+        { name: 'catalog', description: 'Languages, categories, service areas, settings and app versions' },
+        { name: 'admin', description: 'Staff-only operations' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  documentDefaults(app);
+
+  const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
+  const jobs = createJobs({
+    database,
+    log: app.log,
+    work: options.work ?? config.runWorker,
+    ...options.jobs,
+  });
+  const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
+  const catalog = createCatalogService({ db: database.db, cache });
+  const accounts = createAccountService({
+    db: database.db,
+    cache,
+    signer,
+    sms: options.sms ?? createLogSmsSender(app.log),
+    refreshTokenTtlDays: config.refreshTokenTtlDays,
+    cipher,
+  });
+  jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db));
+
+  registerAuth(app, signer, accounts.isSessionLive);
+  registerIdempotency(app, database.db);
+  registerMetrics(app);
+  registerHealth(app, database);
+
+  await app.register(catalogRoutes, { prefix: '/api/v1', catalog });
+  await app.register(accountRoutes, {
+    prefix: '/api/v1',
+    accounts,
+    authRateLimitPerMinute: config.authRateLimitPerMinute,
+  });
+  await app.register(auditRoutes, { prefix: '/api/v1', db: database.db });
+
+  app.addHook('onReady', async () => jobs.start());
+  app.addHook('onClose', async () => {
+    await jobs.stop(config.shutdownGraceMs);
+    await cache.close();
+    if (redis) {
+      redis.subscriber.disconnect();
+      await redis.publisher.quit();
+    }
+  });
+
+  return Object.assign(app, { services: { catalog, accounts, jobs, cache, signer, cipher } });
+}
+
+export type BuiltApp = Awaited<ReturnType<typeof buildApp>>;
+
+/**
+ * Every route is documented the same way: the problem answers it can give, and its security.
+ * Routes state their own success responses; these are the ones every route shares.
+ */
+function documentDefaults(app: App) {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown>;
+    const access = route.config?.access ?? 'user';
+    route.config = { ...route.config, access };
+    schema.response ??= {};
+    const response = schema.response as Record<string, unknown>;
+    const problem = Type.Ref('Problem');
+    for (const status of ['400', '429', '500']) response[status] ??= problem;
+    if (access !== 'public') {
+      schema.security = [{ bearerAuth: [] }];
+      response['401'] ??= problem;
+      if (access !== 'user') response['403'] ??= problem;
+    }
+  });
+}
+
+function registerHealth(app: App, database: Database) {
+  const Status = Type.Object({ status: Type.String() });
+  app.get(
+    '/health/live',
+    { schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['system'],
+        operationId: 'getReadiness',
+        response: { 200: Status, 503: Type.Ref('Problem') },
+      },
+    },
+    async (request) => {
+      try {
+        await database.sql.query('select 1');
+      } catch (err) {
+        request.log.warn({ err }, 'readiness check failed');
+        throw new AppError(503, 'database_unavailable', 'the database is not reachable');
+      }
+      return { status: 'ok' };
+    },
+  );
+}

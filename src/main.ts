@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.ts';
+import { seedCatalog } from './modules/core/seed.ts';
+import { createAdmin } from './modules/users/cli.ts';
+import { ConfigError, loadConfig } from './platform/config.ts';
+import { DatabaseLockedError, openDatabase } from './platform/db.ts';
+import { migrateDatabase } from './platform/migrate.ts';
+
+const USAGE = `usage: kg-job-portal <command>
+  serve          start the API (embedded mode also migrates, seeds and runs the job worker)
+  worker         run background jobs only (for separate worker processes)
+  migrate        apply database migrations and seed the catalog
+  admin:create   --email EMAIL --password PASSWORD [--name NAME]: create a staff admin`;
+
+const COMMANDS = ['serve', 'worker', 'migrate', 'admin:create'];
+
+async function main(argv: string[]) {
+  const [command, ...rest] = argv;
+  if (!command || !COMMANDS.includes(command)) {
+    console.error(USAGE);
+    process.exitCode = command ? 2 : 0;
+    return;
+  }
+  const config = loadConfig();
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+
+  const migrate = async () => {
+    await migrateDatabase(database);
+    await seedCatalog(database.db);
+  };
+
+  switch (command) {
+    case 'migrate': {
+      await migrate();
+      await database.close();
+      console.log('migrations applied, catalog seeded');
+      return;
+    }
+    case 'admin:create': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+      });
+      try {
+        if (database.kind === 'pglite') await migrate();
+        const admin = await createAdmin(database, config, values);
+        console.log(
+          `admin ${admin.email} ${admin.created ? 'created' : 'already existed; has the admin role'} (id ${admin.id})`,
+        );
+      } finally {
+        await database.close();
+      }
+      return;
+    }
+    case 'serve':
+    case 'worker': {
+      if (database.kind === 'pglite') await migrate();
+      const worker = command === 'worker';
+      const app = await buildApp({ config, database, work: worker ? true : config.runWorker });
+      closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+        if (err) app.log.error({ err }, 'stopping after an error');
+        else app.log.info({ signal }, 'stopping: draining requests and jobs');
+        await app.close();
+        await database.close();
+      });
+      if (worker) {
+        await app.ready();
+        app.log.info('worker started');
+      } else {
+        await app.listen({ port: config.port, host: config.host });
+      }
+      return;
+    }
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof DatabaseLockedError) {
+    console.error(error.message);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

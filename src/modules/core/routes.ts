@@ -1,0 +1,429 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type TObject, type TSchema, Type } from 'typebox';
+import type { Role } from '../../platform/actor.ts';
+import { actorOf } from '../../platform/auth.ts';
+import { camelize, snakeize } from '../../platform/case.ts';
+import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
+import { negotiateLanguage, Translations } from '../../platform/i18n.ts';
+import { Page, PageParams } from '../../platform/pagination.ts';
+import { ADDON_PRICE_TYPES, APP_PLATFORMS } from './schema.ts';
+import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
+
+const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
+const Price = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Tyiyn (1 KGS = 100 tyiyn)' });
+const Uuid = Type.String({ format: 'uuid' });
+const AddonPriceType = Type.Enum(ADDON_PRICE_TYPES);
+const AppPlatform = Type.Enum(APP_PLATFORMS);
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+
+const SubcategorySummary = Type.Object({
+  id: Uuid,
+  category_id: Uuid,
+  slug: Type.String(),
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  icon: Nullable(Type.String()),
+  sort_order: Type.Integer(),
+});
+
+const CategoryResponse = Type.Object({
+  id: Uuid,
+  slug: Type.String(),
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  icon: Nullable(Type.String()),
+  color: Nullable(Type.String()),
+  sort_order: Type.Integer(),
+  commission_rate_bps: Type.Integer({ description: 'Platform commission in basis points (1500 = 15%)' }),
+  min_price: Price,
+  max_price: Price,
+  subcategories: Type.Array(SubcategorySummary),
+});
+
+const SubcategoryResponse = Type.Object({
+  ...SubcategorySummary.properties,
+  category: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
+  addons: Type.Array(
+    Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      description: Nullable(Type.String()),
+      price: Price,
+      price_type: AddonPriceType,
+      sort_order: Type.Integer(),
+    }),
+  ),
+});
+
+const LanguageResponse = Type.Object({
+  id: Uuid,
+  code: Type.String(),
+  name: Type.String(),
+  native_name: Type.String(),
+  is_default: Type.Boolean(),
+});
+
+const ServiceAreaResponse = Type.Object({
+  id: Uuid,
+  slug: Type.String(),
+  name: Type.String(),
+  parent_id: Nullable(Uuid),
+});
+const SettingResponse = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  description: Nullable(Type.String()),
+});
+const AppVersionCheckResponse = Type.Object({
+  update_available: Type.Boolean(),
+  force_update: Type.Boolean({
+    description: 'True when a newer release is marked forced: the app must update',
+  }),
+  latest: Nullable(
+    Type.Object({
+      version: Type.String(),
+      build_number: Type.Integer(),
+      release_notes: Nullable(Type.String()),
+      store_url: Nullable(Type.String()),
+      is_forced_update: Type.Boolean(),
+    }),
+  ),
+});
+
+/** Staff-managed fields of each catalog model: the create body, and (all optional) the update body. */
+const editable = {
+  languages: {
+    code: Type.String({ pattern: '^[a-z]{2,3}$' }),
+    name: Text(100),
+    native_name: Text(100),
+    is_active: Type.Optional(Type.Boolean()),
+    is_default: Type.Optional(Type.Boolean()),
+    sort_order: Type.Optional(Type.Integer()),
+  },
+  categories: {
+    slug: Slug,
+    name: Translations,
+    description: Type.Optional(Nullable(Translations)),
+    icon: Type.Optional(Nullable(Text(100))),
+    color: Type.Optional(Nullable(Type.String({ pattern: '^#[0-9A-Fa-f]{6}$' }))),
+    sort_order: Type.Optional(Type.Integer()),
+    is_active: Type.Optional(Type.Boolean()),
+    commission_rate_bps: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 10_000 }))),
+    min_price: Type.Optional(Nullable(Price)),
+    max_price: Type.Optional(Nullable(Price)),
+  },
+  subcategories: {
+    category_id: Uuid,
+    slug: Slug,
+    name: Translations,
+    description: Type.Optional(Nullable(Translations)),
+    icon: Type.Optional(Nullable(Text(100))),
+    sort_order: Type.Optional(Type.Integer()),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+  addons: {
+    subcategory_id: Uuid,
+    name: Translations,
+    description: Type.Optional(Nullable(Translations)),
+    price: Price,
+    price_type: Type.Optional(AddonPriceType),
+    sort_order: Type.Optional(Type.Integer()),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+  'service-areas': {
+    slug: Slug,
+    name: Translations,
+    parent_id: Type.Optional(Nullable(Uuid)),
+    sort_order: Type.Optional(Type.Integer()),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+  settings: {
+    key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,79}$' }),
+    value: Type.Unknown(),
+    description: Type.Optional(Nullable(Text(500))),
+    is_public: Type.Optional(Type.Boolean()),
+  },
+  'app-versions': {
+    platform: AppPlatform,
+    version: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+$' }),
+    build_number: Type.Integer({ minimum: 1 }),
+    release_notes: Type.Optional(Nullable(Translations)),
+    is_forced_update: Type.Optional(Type.Boolean()),
+    store_url: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 500 }))),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+} satisfies Record<CatalogEntityName, Record<string, TSchema>>;
+
+/** The staff view of a row: every editable field (null when unset) plus the row's metadata. */
+function staffRow(fields: Record<string, TSchema>) {
+  const props: Record<string, TSchema> = { ...RowMeta };
+  for (const [name, schema] of Object.entries(fields)) {
+    const { '~optional': optional, ...required } = schema as TSchema & { '~optional'?: boolean };
+    props[name] = optional ? Nullable(required as TSchema) : schema;
+  }
+  return Type.Object(props);
+}
+
+const admin: Record<CatalogEntityName, { singular: string; plural: string; roles: readonly Role[] }> = {
+  languages: { singular: 'Language', plural: 'Languages', roles: ['admin'] },
+  categories: { singular: 'Category', plural: 'Categories', roles: ['admin', 'moderator'] },
+  subcategories: { singular: 'Subcategory', plural: 'Subcategories', roles: ['admin', 'moderator'] },
+  addons: { singular: 'Addon', plural: 'Addons', roles: ['admin', 'moderator'] },
+  'service-areas': { singular: 'ServiceArea', plural: 'ServiceAreas', roles: ['admin', 'moderator'] },
+  settings: { singular: 'Setting', plural: 'Settings', roles: ['admin'] },
+  'app-versions': { singular: 'AppVersion', plural: 'AppVersions', roles: ['admin'] },
+};
+
+const DeleteResult = Type.Object({
+  deletion_id: Uuid,
+  counts: Type.Record(Type.String(), Type.Integer(), {
+    description: 'Rows soft-deleted per table, cascade included',
+  }),
+});
+const RestoreResult = Type.Object({
+  counts: Type.Record(Type.String(), Type.Integer(), { description: 'Rows restored per table' }),
+});
+
+function sendCached(request: FastifyRequest, reply: FastifyReply, answer: CachedAnswer) {
+  reply
+    .header('etag', answer.etag)
+    .header('cache-control', 'public, max-age=60')
+    .header('vary', 'accept-language');
+  if (request.headers['if-none-match'] === answer.etag) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(answer.body);
+}
+
+export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (app, { catalog }) => {
+  const lang = async (request: FastifyRequest) =>
+    negotiateLanguage(request.headers['accept-language'], await catalog.defaultLanguage());
+  const AcceptLanguage = Type.Object({
+    'accept-language': Type.Optional(Type.String({ description: 'ru, ky or en; default from settings' })),
+  });
+  const publicRoute = (operationId: string, summary: string, ok: TSchema) => ({
+    config: { access: 'public' as const },
+    schema: {
+      tags: ['catalog'],
+      operationId,
+      summary,
+      headers: AcceptLanguage,
+      response: { 200: ok, 304: Type.Null() },
+    },
+  });
+  const publicRouteById = (operationId: string, summary: string, ok: TSchema) => {
+    const route = publicRoute(operationId, summary, ok);
+    return { ...route, schema: { ...route.schema, params: IdParams } };
+  };
+
+  app.get(
+    '/languages',
+    publicRoute('listLanguages', 'Active languages', Type.Array(LanguageResponse)),
+    async (request, reply) =>
+      sendCached(
+        request,
+        reply,
+        await catalog.cachedAnswer(
+          'languages',
+          async () => (await catalog.listLanguages()).map((l) => snakeize(l)),
+          (b) => reply.serialize(b) as string,
+        ),
+      ),
+  );
+
+  app.get(
+    '/categories',
+    publicRoute(
+      'listCategories',
+      'Active categories with their subcategories, in the caller’s language',
+      Type.Array(CategoryResponse),
+    ),
+    async (request, reply) => {
+      const language = await lang(request);
+      const answer = await catalog.cachedAnswer(
+        `categories:${language}`,
+        () => catalog.listCategories(language),
+        (b) => reply.serialize(b) as string,
+      );
+      return sendCached(request, reply, answer);
+    },
+  );
+
+  app.get(
+    '/categories/:id',
+    publicRouteById('getCategory', 'One category with its subcategories', CategoryResponse),
+    async (request, reply) => {
+      const language = await lang(request);
+      const answer = await catalog.cachedAnswer(
+        `category:${request.params.id}:${language}`,
+        () => catalog.getCategory(request.params.id, language),
+        (b) => reply.serialize(b) as string,
+      );
+      return sendCached(request, reply, answer);
+    },
+  );
+
+  app.get(
+    '/subcategories/:id',
+    publicRouteById('getSubcategory', 'One subcategory with its add-ons', SubcategoryResponse),
+    async (request, reply) => {
+      const language = await lang(request);
+      const answer = await catalog.cachedAnswer(
+        `subcategory:${request.params.id}:${language}`,
+        () => catalog.getSubcategory(request.params.id, language),
+        (b) => reply.serialize(b) as string,
+      );
+      return sendCached(request, reply, answer);
+    },
+  );
+
+  app.get(
+    '/service-areas',
+    publicRoute('listServiceAreas', 'Cities and districts providers serve', Type.Array(ServiceAreaResponse)),
+    async (request, reply) => {
+      const language = await lang(request);
+      const answer = await catalog.cachedAnswer(
+        `areas:${language}`,
+        () => catalog.listServiceAreas(language),
+        (b) => reply.serialize(b) as string,
+      );
+      return sendCached(request, reply, answer);
+    },
+  );
+
+  app.get(
+    '/settings',
+    publicRoute('listPublicSettings', 'Settings the apps may read', Type.Array(SettingResponse)),
+    async (request, reply) =>
+      sendCached(
+        request,
+        reply,
+        await catalog.cachedAnswer(
+          'settings',
+          () => catalog.listPublicSettings(),
+          (b) => reply.serialize(b) as string,
+        ),
+      ),
+  );
+
+  app.get(
+    '/app-versions/check',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['catalog'],
+        operationId: 'checkAppVersion',
+        summary: 'Whether an app build must or may update',
+        headers: AcceptLanguage,
+        querystring: Type.Object({ platform: AppPlatform, build: Type.Integer({ minimum: 0 }) }),
+        response: { 200: AppVersionCheckResponse },
+      },
+    },
+    async (request) =>
+      catalog.checkAppVersion(request.query.platform, request.query.build, await lang(request)),
+  );
+
+  for (const name of Object.keys(editable) as CatalogEntityName[]) {
+    const fields: Record<string, TSchema> = editable[name];
+    const { singular, plural, roles } = admin[name];
+    const entity = catalog.entities[name];
+    const Create = Type.Object(fields, { additionalProperties: false });
+    const Update = Type.Partial(Create as TObject, { additionalProperties: false, minProperties: 1 });
+    const Row = staffRow(fields);
+    const base = { tags: ['admin', 'catalog'] };
+    const config = { access: roles };
+    const toRow = (row: object) => snakeize(row) as Record<string, unknown>;
+
+    app.get(
+      `/admin/${name}`,
+      {
+        config,
+        schema: {
+          ...base,
+          operationId: `adminList${plural}`,
+          summary: `List ${plural} (live, or deleted with deleted=true)`,
+          querystring: Type.Object({ deleted: Type.Boolean({ default: false }), ...PageParams }),
+          response: { 200: Page(Row) },
+        },
+      },
+      async (request) => {
+        const page = await catalog.listEntity(entity, request.query);
+        return { data: page.data.map(toRow), next_cursor: page.next_cursor };
+      },
+    );
+    app.get(
+      `/admin/${name}/:id`,
+      {
+        config,
+        schema: { ...base, operationId: `adminGet${singular}`, params: IdParams, response: { 200: Row } },
+      },
+      async (request) => toRow(await catalog.getEntity(entity, request.params.id)),
+    );
+    app.post(
+      `/admin/${name}`,
+      {
+        config,
+        schema: { ...base, operationId: `adminCreate${singular}`, body: Create, response: { 201: Row } },
+      },
+      async (request, reply) => {
+        const row = await catalog.createEntity(
+          actorOf(request),
+          entity,
+          camelize(request.body as Record<string, unknown>),
+        );
+        return reply.code(201).send(toRow(row));
+      },
+    );
+    app.patch(
+      `/admin/${name}/:id`,
+      {
+        config,
+        schema: {
+          ...base,
+          operationId: `adminUpdate${singular}`,
+          params: IdParams,
+          body: Update,
+          response: { 200: Row },
+        },
+      },
+      async (request) =>
+        toRow(
+          await catalog.updateEntity(
+            actorOf(request),
+            entity,
+            request.params.id,
+            camelize(request.body as Record<string, unknown>),
+          ),
+        ),
+    );
+    app.delete(
+      `/admin/${name}/:id`,
+      {
+        config,
+        schema: {
+          ...base,
+          operationId: `adminDelete${singular}`,
+          summary: `Soft-delete a ${singular} and what depends on it`,
+          params: IdParams,
+          response: { 200: DeleteResult },
+        },
+      },
+      async (request) => {
+        const result = await catalog.deleteEntity(actorOf(request), entity, request.params.id);
+        return { deletion_id: result.deletionId, counts: result.counts };
+      },
+    );
+    app.post(
+      `/admin/${name}/:id/restore`,
+      {
+        config,
+        schema: {
+          ...base,
+          operationId: `adminRestore${singular}`,
+          summary: `Restore a ${singular} and exactly what its deletion took`,
+          params: IdParams,
+          response: { 200: RestoreResult },
+        },
+      },
+      async (request) => catalog.restoreEntity(actorOf(request), entity, request.params.id),
+    );
+  }
+};

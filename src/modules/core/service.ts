@@ -1,0 +1,443 @@
+import { createHash } from 'node:crypto';
+import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { Actor } from '../../platform/actor.ts';
+import { writeAudit } from '../../platform/audit/service.ts';
+import type { Cache } from '../../platform/cache.ts';
+import type { Db } from '../../platform/db.ts';
+import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
+import { DEFAULT_LANGUAGE, type LanguageCode, translate } from '../../platform/i18n.ts';
+import { decodeCursor, IdCursor, toPage } from '../../platform/pagination.ts';
+import { restore, softDelete } from '../../platform/soft-delete.ts';
+import {
+  type APP_PLATFORMS,
+  appVersions,
+  languages,
+  serviceAddons,
+  serviceAreas,
+  serviceCategories,
+  serviceSubcategories,
+  systemSettings,
+} from './schema.ts';
+
+/** Public catalog answers change only when staff edit the catalog, so they are kept ready between edits. */
+const CACHE_PREFIX = 'catalog:';
+const CACHE_TTL_SECONDS = 600;
+
+export type CatalogTable =
+  | typeof languages
+  | typeof serviceCategories
+  | typeof serviceSubcategories
+  | typeof serviceAddons
+  | typeof serviceAreas
+  | typeof systemSettings
+  | typeof appVersions;
+
+/** A catalog model as staff manage it: its table, what it is called, and the rules a write must keep. */
+export interface CatalogEntity {
+  table: CatalogTable;
+  /** Used in error codes (`${label}_not_found`) and messages. */
+  label: string;
+  /** A live parent a row must point at (subcategory -> category); checked on create and update. */
+  parent?: { column: string; table: CatalogTable; label: string };
+}
+
+export const catalogEntities = {
+  languages: { table: languages, label: 'language' },
+  categories: { table: serviceCategories, label: 'category' },
+  subcategories: {
+    table: serviceSubcategories,
+    label: 'subcategory',
+    parent: { column: 'categoryId', table: serviceCategories, label: 'category' },
+  },
+  addons: {
+    table: serviceAddons,
+    label: 'addon',
+    parent: { column: 'subcategoryId', table: serviceSubcategories, label: 'subcategory' },
+  },
+  'service-areas': {
+    table: serviceAreas,
+    label: 'service_area',
+    parent: { column: 'parentId', table: serviceAreas, label: 'service_area' },
+  },
+  settings: { table: systemSettings, label: 'setting' },
+  'app-versions': { table: appVersions, label: 'app_version' },
+} satisfies Record<string, CatalogEntity>;
+
+export type CatalogEntityName = keyof typeof catalogEntities;
+
+export interface CachedAnswer {
+  etag: string;
+  body: string;
+}
+
+export type CatalogService = ReturnType<typeof createCatalogService>;
+
+export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
+  const tableColumns = (table: CatalogTable) =>
+    table as unknown as Record<string, PgColumn> & { id: PgColumn; isDeleted: PgColumn };
+
+  async function loadRow(tx: Db, entity: CatalogEntity, id: string, includeDeleted = false) {
+    const t = tableColumns(entity.table);
+    const [row] = await tx
+      .select()
+      .from(entity.table as PgTable)
+      .where(and(eq(t.id, id), includeDeleted ? undefined : eq(t.isDeleted, false)));
+    if (!row) throw new NotFoundError(entity.label);
+    return row as Record<string, unknown> & { id: string };
+  }
+
+  async function checkParent(tx: Db, entity: CatalogEntity, values: Record<string, unknown>) {
+    const parent = entity.parent;
+    const parentId = parent ? values[parent.column] : undefined;
+    if (!parent || parentId === undefined || parentId === null) return;
+    const p = tableColumns(parent.table);
+    const [found] = await tx
+      .select({ id: p.id })
+      .from(parent.table as PgTable)
+      .where(and(eq(p.id, parentId as string), eq(p.isDeleted, false)));
+    if (!found) {
+      throw new RuleViolationError(
+        `${parent.label}_not_found`,
+        `the ${parent.label.replaceAll('_', ' ')} does not exist`,
+        [
+          {
+            in: 'body',
+            field: parent.column.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+            message: 'does not exist',
+          },
+        ],
+      );
+    }
+  }
+
+  const auditName = (entity: CatalogEntity) => getTableName(entity.table);
+
+  async function invalidate() {
+    await cache.invalidate(CACHE_PREFIX);
+  }
+
+  /** Settings are read through here by every module that needs a rule's number. */
+  async function getSettingValue<T>(key: string, fallback: T): Promise<T> {
+    const cacheKey = `${CACHE_PREFIX}setting:${key}`;
+    const hit = cache.get<{ value: T }>(cacheKey);
+    if (hit) return hit.value;
+    const [row] = await db
+      .select({ value: systemSettings.value })
+      .from(systemSettings)
+      .where(and(eq(systemSettings.key, key), eq(systemSettings.isDeleted, false)));
+    const value = (row?.value as T | undefined) ?? fallback;
+    cache.set(cacheKey, { value }, CACHE_TTL_SECONDS);
+    return value;
+  }
+
+  return {
+    entities: catalogEntities,
+
+    /**
+     * A public answer, built once per language and kept until the catalog changes.
+     * `serialize` is the route's response serializer, so the cached text is exactly what the schema allows.
+     */
+    async cachedAnswer(
+      key: string,
+      build: () => Promise<unknown>,
+      serialize: (body: unknown) => string | Buffer,
+    ) {
+      const cacheKey = `${CACHE_PREFIX}${key}`;
+      const hit = cache.get<CachedAnswer>(cacheKey);
+      if (hit) return hit;
+      const body = serialize(await build()).toString();
+      const answer = { etag: `"${createHash('sha1').update(body).digest('base64url')}"`, body };
+      cache.set(cacheKey, answer, CACHE_TTL_SECONDS);
+      return answer;
+    },
+
+    getSettingValue,
+
+    async defaultLanguage(): Promise<LanguageCode> {
+      return getSettingValue<LanguageCode>('default_language', DEFAULT_LANGUAGE);
+    },
+
+    async listLanguages() {
+      return db
+        .select()
+        .from(languages)
+        .where(and(eq(languages.isDeleted, false), eq(languages.isActive, true)))
+        .orderBy(asc(languages.sortOrder), asc(languages.id));
+    },
+
+    async listCategories(lang: LanguageCode) {
+      const categories = await db
+        .select()
+        .from(serviceCategories)
+        .where(and(eq(serviceCategories.isDeleted, false), eq(serviceCategories.isActive, true)))
+        .orderBy(asc(serviceCategories.sortOrder), asc(serviceCategories.id));
+      const subcategories = await liveSubcategories(categories.map((c) => c.id));
+      const defaults = await priceDefaults();
+      return categories.map((c) =>
+        publicCategory(
+          c,
+          lang,
+          defaults,
+          subcategories.filter((s) => s.categoryId === c.id),
+        ),
+      );
+    },
+
+    async getCategory(id: string, lang: LanguageCode) {
+      const [category] = await db
+        .select()
+        .from(serviceCategories)
+        .where(
+          and(
+            eq(serviceCategories.id, id),
+            eq(serviceCategories.isDeleted, false),
+            eq(serviceCategories.isActive, true),
+          ),
+        );
+      if (!category) throw new NotFoundError('category');
+      return publicCategory(category, lang, await priceDefaults(), await liveSubcategories([id]));
+    },
+
+    async getSubcategory(id: string, lang: LanguageCode) {
+      const [row] = await db
+        .select({ sub: serviceSubcategories, category: serviceCategories })
+        .from(serviceSubcategories)
+        .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
+        .where(
+          and(
+            eq(serviceSubcategories.id, id),
+            eq(serviceSubcategories.isDeleted, false),
+            eq(serviceSubcategories.isActive, true),
+            eq(serviceCategories.isDeleted, false),
+          ),
+        );
+      if (!row) throw new NotFoundError('subcategory');
+      const addons = await db
+        .select()
+        .from(serviceAddons)
+        .where(
+          and(
+            eq(serviceAddons.subcategoryId, id),
+            eq(serviceAddons.isDeleted, false),
+            eq(serviceAddons.isActive, true),
+          ),
+        )
+        .orderBy(asc(serviceAddons.sortOrder), asc(serviceAddons.id));
+      return {
+        ...publicSubcategory(row.sub, lang),
+        category: {
+          id: row.category.id,
+          slug: row.category.slug,
+          name: translate(row.category.name, lang) as string,
+        },
+        addons: addons.map((a) => ({
+          id: a.id,
+          name: translate(a.name, lang) as string,
+          description: translate(a.description, lang),
+          price: a.price,
+          price_type: a.priceType,
+          sort_order: a.sortOrder,
+        })),
+      };
+    },
+
+    async listServiceAreas(lang: LanguageCode) {
+      const rows = await db
+        .select()
+        .from(serviceAreas)
+        .where(and(eq(serviceAreas.isDeleted, false), eq(serviceAreas.isActive, true)))
+        .orderBy(asc(serviceAreas.sortOrder), asc(serviceAreas.id));
+      return rows.map((a) => ({
+        id: a.id,
+        slug: a.slug,
+        name: translate(a.name, lang) as string,
+        parent_id: a.parentId,
+      }));
+    },
+
+    async listPublicSettings() {
+      return db
+        .select({
+          key: systemSettings.key,
+          value: systemSettings.value,
+          description: systemSettings.description,
+        })
+        .from(systemSettings)
+        .where(and(eq(systemSettings.isPublic, true), eq(systemSettings.isDeleted, false)))
+        .orderBy(asc(systemSettings.key));
+    },
+
+    async checkAppVersion(platform: (typeof APP_PLATFORMS)[number], build: number, lang: LanguageCode) {
+      const newer = await db
+        .select()
+        .from(appVersions)
+        .where(
+          and(
+            eq(appVersions.platform, platform),
+            eq(appVersions.isDeleted, false),
+            eq(appVersions.isActive, true),
+            gt(appVersions.buildNumber, build),
+          ),
+        )
+        .orderBy(desc(appVersions.buildNumber));
+      const latest = newer[0];
+      return {
+        update_available: latest !== undefined,
+        force_update: newer.some((v) => v.isForcedUpdate),
+        latest: latest
+          ? {
+              version: latest.version,
+              build_number: latest.buildNumber,
+              release_notes: translate(latest.releaseNotes, lang),
+              store_url: latest.storeUrl,
+              is_forced_update: latest.isForcedUpdate,
+            }
+          : null,
+      };
+    },
+
+    // Staff writes: the same five operations for every catalog model.
+
+    async listEntity(entity: CatalogEntity, filter: { deleted: boolean; limit: number; cursor?: string }) {
+      const t = tableColumns(entity.table);
+      const after = decodeCursor(filter.cursor, IdCursor);
+      const conditions: SQL[] = [eq(t.isDeleted, filter.deleted)];
+      if (after) conditions.push(lt(t.id, after[0]));
+      const rows = (await db
+        .select()
+        .from(entity.table as PgTable)
+        .where(and(...conditions))
+        .orderBy(desc(t.id))
+        .limit(filter.limit + 1)) as ({ id: string } & Record<string, unknown>)[];
+      return toPage(
+        rows,
+        filter.limit,
+        (r) => [r.id],
+        (r) => r,
+      );
+    },
+
+    async getEntity(entity: CatalogEntity, id: string) {
+      return loadRow(db, entity, id, true);
+    },
+
+    async createEntity(actor: Actor, entity: CatalogEntity, values: Record<string, unknown>) {
+      const row = await db.transaction(async (tx) => {
+        await checkParent(tx, entity, values);
+        const [created] = (await tx
+          .insert(entity.table)
+          .values(values as never)
+          .returning()) as ({ id: string } & Record<string, unknown>)[];
+        await writeAudit(tx, actor, [
+          { action: 'create', entity: auditName(entity), entityId: created!.id, after: created },
+        ]);
+        return created!;
+      });
+      await invalidate();
+      return row;
+    },
+
+    async updateEntity(actor: Actor, entity: CatalogEntity, id: string, changes: Record<string, unknown>) {
+      const t = tableColumns(entity.table);
+      const row = await db.transaction(async (tx) => {
+        const [before] = (await tx
+          .select()
+          .from(entity.table as PgTable)
+          .where(and(eq(t.id, id), eq(t.isDeleted, false)))
+          .for('update')) as ({ id: string } & Record<string, unknown>)[];
+        if (!before) throw new NotFoundError(entity.label);
+        if (Object.keys(changes).length === 0) return before;
+        await checkParent(tx, entity, changes);
+        if (entity.parent && changes[entity.parent.column] === id) {
+          throw new RuleViolationError('invalid_parent', `a ${entity.label} cannot be its own parent`);
+        }
+        const [after] = (await tx
+          .update(entity.table)
+          .set(changes as never)
+          .where(eq(t.id, id))
+          .returning()) as ({ id: string } & Record<string, unknown>)[];
+        await writeAudit(tx, actor, [
+          { action: 'update', entity: auditName(entity), entityId: id, before, after },
+        ]);
+        return after!;
+      });
+      await invalidate();
+      return row;
+    },
+
+    async deleteEntity(actor: Actor, entity: CatalogEntity, id: string) {
+      const result = await db.transaction(async (tx) => {
+        await loadRow(tx, entity, id);
+        return softDelete(tx, actor, entity.table, [id]);
+      });
+      await invalidate();
+      return result;
+    },
+
+    async restoreEntity(actor: Actor, entity: CatalogEntity, id: string) {
+      const result = await db.transaction((tx) => restore(tx, actor, entity.table, id, entity.label));
+      await invalidate();
+      return result;
+    },
+  };
+
+  async function liveSubcategories(categoryIds: string[]) {
+    if (categoryIds.length === 0) return [];
+    return db
+      .select()
+      .from(serviceSubcategories)
+      .where(
+        and(
+          inArray(serviceSubcategories.categoryId, categoryIds),
+          eq(serviceSubcategories.isDeleted, false),
+          eq(serviceSubcategories.isActive, true),
+        ),
+      )
+      .orderBy(asc(serviceSubcategories.sortOrder), asc(serviceSubcategories.id));
+  }
+
+  async function priceDefaults() {
+    return {
+      commissionRateBps: await getSettingValue('commission_rate_bps', 1500),
+      minPrice: await getSettingValue('order_min_price', 20_000),
+      maxPrice: await getSettingValue('order_max_price', 10_000_000),
+    };
+  }
+}
+
+type Category = typeof serviceCategories.$inferSelect;
+type Subcategory = typeof serviceSubcategories.$inferSelect;
+
+function publicSubcategory(s: Subcategory, lang: LanguageCode) {
+  return {
+    id: s.id,
+    category_id: s.categoryId,
+    slug: s.slug,
+    name: translate(s.name, lang) as string,
+    description: translate(s.description, lang),
+    icon: s.icon,
+    sort_order: s.sortOrder,
+  };
+}
+
+function publicCategory(
+  c: Category,
+  lang: LanguageCode,
+  defaults: { commissionRateBps: number; minPrice: number; maxPrice: number },
+  subcategories: Subcategory[],
+) {
+  return {
+    id: c.id,
+    slug: c.slug,
+    name: translate(c.name, lang) as string,
+    description: translate(c.description, lang),
+    icon: c.icon,
+    color: c.color,
+    sort_order: c.sortOrder,
+    commission_rate_bps: c.commissionRateBps ?? defaults.commissionRateBps,
+    min_price: c.minPrice ?? defaults.minPrice,
+    max_price: c.maxPrice ?? defaults.maxPrice,
+    subcategories: subcategories.map((s) => publicSubcategory(s, lang)),
+  };
+}

@@ -1,0 +1,35 @@
+import { Value } from 'typebox/value';
+import { createTokenSigner } from '../../platform/auth.ts';
+import { createCache } from '../../platform/cache.ts';
+import type { Config } from '../../platform/config.ts';
+import { ConfigError } from '../../platform/config.ts';
+import { createFieldCipher } from '../../platform/crypto.ts';
+import type { Database } from '../../platform/db.ts';
+import { Email, Password } from './contract.ts';
+import { createAccountService } from './service.ts';
+
+/** `npm run admin:create -- --email ... --password ...`: the way the first staff account comes to be. */
+export async function createAdmin(
+  database: Database,
+  config: Config,
+  args: { email?: string; password?: string; name?: string },
+) {
+  if (!args.email || !Value.Check(Email, args.email))
+    throw new ConfigError('admin:create needs --email with a valid email');
+  if (!args.password || !Value.Check(Password, args.password)) {
+    throw new ConfigError('admin:create needs --password of 8 to 128 characters');
+  }
+  const accounts = createAccountService({
+    db: database.db,
+    cache: createCache(),
+    signer: createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds),
+    sms: { send: async () => {} },
+    cipher: createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey),
+    refreshTokenTtlDays: config.refreshTokenTtlDays,
+  });
+  const { user, created } = await accounts.createAdmin(
+    { email: args.email, password: args.password, fullName: args.name ?? 'Administrator' },
+    { ip: 'cli', requestId: 'cli' },
+  );
+  return { id: user.id, email: user.email ?? args.email, created };
+}

@@ -1,0 +1,55 @@
+import { type Static, Type } from 'typebox';
+import { RoleSchema } from '../../platform/actor.ts';
+import { Nullable } from '../../platform/http.ts';
+import { USER_STATUSES } from './schema.ts';
+
+/** Kyrgyz mobile numbers in E.164: +996 and nine digits. */
+export const Phone = Type.String({ pattern: '^\\+996\\d{9}$', examples: ['+996555123456'] });
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Password = Type.String({ minLength: 8, maxLength: 128 });
+export const FullName = Type.String({ minLength: 1, maxLength: 150 });
+const DateTime = Type.String({ format: 'date-time' });
+
+export const UserResponse = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
+  full_name: Type.String(),
+  roles: Type.Array(RoleSchema),
+  status: Type.Enum(USER_STATUSES),
+  email_verified: Type.Boolean(),
+  phone_verified: Type.Boolean(),
+  has_password: Type.Boolean(),
+  created_at: DateTime,
+});
+export type UserView = Static<typeof UserResponse>;
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String({ description: 'JWT for the Authorization header; short-lived' }),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
+  refresh_token: Type.String({
+    description: 'Opaque; exchange it once at /auth/refresh. Using it a second time ends the session.',
+  }),
+  refresh_expires_at: DateTime,
+  user: UserResponse,
+});
+export type Tokens = Static<typeof TokenResponse>;
+
+export const OtpSentResponse = Type.Object({
+  expires_in: Type.Integer({ description: 'Seconds the code stays valid' }),
+  resend_after: Type.Integer({ description: 'Seconds before another code may be requested' }),
+});
+export type OtpSent = Static<typeof OtpSentResponse>;
+
+export const SessionResponse = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  device_name: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  created_at: DateTime,
+  last_used_at: DateTime,
+  expires_at: DateTime,
+  current: Type.Boolean({ description: 'The session this request was made with' }),
+});
+export type SessionView = Static<typeof SessionResponse>;

@@ -1,0 +1,290 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import { ValidationError } from '../../platform/errors.ts';
+import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
+import { negotiateLanguage } from '../../platform/i18n.ts';
+import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import {
+  Email,
+  FullName,
+  OtpSentResponse,
+  Password,
+  Phone,
+  SessionResponse,
+  TokenResponse,
+  UserResponse,
+} from './contract.ts';
+import type { AccountService, ClientInfo } from './service.ts';
+
+const DeviceName = Type.Optional(
+  Type.String({ minLength: 1, maxLength: 100, description: 'Shown in the session list, e.g. "Pixel 8"' }),
+);
+const OtpCode = Type.String({ pattern: '^\\d{6}$' });
+
+const clientOf = (request: FastifyRequest, deviceName?: string): ClientInfo => ({
+  ip: request.ip,
+  userAgent: request.headers['user-agent'],
+  deviceName,
+  requestId: request.id,
+});
+
+export const accountRoutes: RoutesPlugin<{
+  accounts: AccountService;
+  authRateLimitPerMinute: number;
+}> = async (app, { accounts, authRateLimitPerMinute }) => {
+  // Sign-in routes are limited per IP on top of the per-phone limits of one-time codes.
+  const signIn = {
+    access: 'public' as const,
+    rateLimit: { max: authRateLimitPerMinute, timeWindow: 60_000 },
+  };
+  const tags = ['auth'];
+
+  app.post(
+    '/auth/register',
+    {
+      config: signIn,
+      schema: {
+        tags,
+        operationId: 'register',
+        summary: 'Create an account with email and password; signs in',
+        body: Type.Object(
+          { email: Email, password: Password, full_name: FullName, device_name: DeviceName },
+          { additionalProperties: false },
+        ),
+        response: { 201: TokenResponse, 409: Type.Ref('Problem') },
+      },
+    },
+    async (request, reply) => {
+      const tokens = await accounts.register(request.body, clientOf(request, request.body.device_name));
+      return reply.status(201).send(tokens);
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      config: signIn,
+      schema: {
+        tags,
+        operationId: 'login',
+        summary: 'Sign in with email or phone, and password',
+        description:
+          'Give `email` or `phone`, not both. A wrong email, phone or password all answer `invalid_credentials`.',
+        body: Type.Object(
+          {
+            email: Type.Optional(Email),
+            phone: Type.Optional(Phone),
+            password: Type.String({ minLength: 1, maxLength: 128 }),
+            device_name: DeviceName,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: TokenResponse, 403: Type.Ref('Problem') },
+      },
+    },
+    async (request) => {
+      const { email, phone } = request.body;
+      if ((email === undefined) === (phone === undefined)) {
+        throw new ValidationError([
+          { in: 'body', field: email ? 'phone' : 'email', message: 'give either email or phone' },
+        ]);
+      }
+      return accounts.login(request.body, clientOf(request, request.body.device_name));
+    },
+  );
+
+  app.post(
+    '/auth/otp/request',
+    {
+      config: signIn,
+      schema: {
+        tags,
+        operationId: 'requestOtp',
+        summary: 'Send a one-time sign-in code to a phone by SMS',
+        description:
+          'Codes are 6 digits and live 5 minutes. One code per minute and 5 per hour per phone; 20 per hour per IP. The SMS is in the `Accept-Language` language.',
+        headers: Type.Object({ 'accept-language': Type.Optional(Type.String()) }),
+        body: Type.Object({ phone: Phone }, { additionalProperties: false }),
+        response: { 202: OtpSentResponse },
+      },
+    },
+    async (request, reply) => {
+      const language = negotiateLanguage(request.headers['accept-language']);
+      return reply
+        .status(202)
+        .send(await accounts.requestOtp(request.body.phone, clientOf(request), language));
+    },
+  );
+
+  app.post(
+    '/auth/otp/verify',
+    {
+      config: signIn,
+      schema: {
+        tags,
+        operationId: 'verifyOtp',
+        summary: 'Sign in with a one-time code; creates the account when the phone is new',
+        description: 'At most 5 tries per code. `is_new_user` tells the app to ask for a profile.',
+        body: Type.Object(
+          { phone: Phone, code: OtpCode, full_name: Type.Optional(FullName), device_name: DeviceName },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ ...TokenResponse.properties, is_new_user: Type.Boolean() }),
+          403: Type.Ref('Problem'),
+        },
+      },
+    },
+    async (request) => accounts.verifyOtp(request.body, clientOf(request, request.body.device_name)),
+  );
+
+  app.post(
+    '/auth/refresh',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        operationId: 'refreshTokens',
+        summary: 'Exchange a refresh token for a new access and refresh token',
+        description:
+          'Each refresh token works once. Presenting a used one ends that session (`refresh_token_reused`): apps must not refresh twice in parallel.',
+        body: Type.Object(
+          { refresh_token: Type.String({ minLength: 1, maxLength: 200 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: TokenResponse, 401: Type.Ref('Problem'), 403: Type.Ref('Problem') },
+      },
+    },
+    async (request) => accounts.refresh(request.body.refresh_token, clientOf(request)),
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags,
+        operationId: 'logout',
+        summary: 'Sign out this device',
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      await accounts.revokeSession(actor, actor.sessionId ?? '');
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/auth/sessions',
+    {
+      schema: {
+        tags,
+        operationId: 'listSessions',
+        summary: 'The devices signed in to this account, newest first',
+        querystring: Type.Object(PageParams),
+        response: { 200: Page(SessionResponse) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const rows = await accounts.listSessions(actorOf(request), {
+        limit,
+        before: decodeCursor(cursor, IdCursor)?.[0],
+      });
+      return toPage(
+        rows,
+        limit,
+        (s) => [s.id],
+        (s) => s,
+      );
+    },
+  );
+
+  app.delete(
+    '/auth/sessions',
+    {
+      schema: {
+        tags,
+        operationId: 'logoutEverywhere',
+        summary: 'Sign out every device, this one included',
+        response: { 200: Type.Object({ revoked: Type.Integer() }) },
+      },
+    },
+    async (request) => ({ revoked: await accounts.logoutAll(actorOf(request)) }),
+  );
+
+  app.delete(
+    '/auth/sessions/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'revokeSession',
+        summary: 'Sign out one device',
+        params: IdParams,
+        response: { 204: Type.Null(), 404: Type.Ref('Problem') },
+      },
+    },
+    async (request, reply) => {
+      await accounts.revokeSession(actorOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags,
+        operationId: 'getMe',
+        summary: 'The signed-in account',
+        response: { 200: UserResponse },
+      },
+    },
+    async (request) => accounts.me(actorOf(request)),
+  );
+
+  app.put(
+    '/me/password',
+    {
+      config: { rateLimit: signIn.rateLimit },
+      schema: {
+        tags,
+        operationId: 'changePassword',
+        summary: 'Set or change the password; other devices are signed out',
+        description:
+          '`current_password` is required when the account has a password (phone-only accounts may set one).',
+        body: Type.Object(
+          { current_password: Type.Optional(Type.String({ maxLength: 128 })), new_password: Password },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null(), 422: Type.Ref('Problem') },
+      },
+    },
+    async (request, reply) => {
+      await accounts.changePassword(actorOf(request), request.body);
+      return reply.status(204).send(null);
+    },
+  );
+
+  for (const [action, status] of [
+    ['block', 'blocked'],
+    ['unblock', 'active'],
+  ] as const) {
+    app.post(
+      `/admin/users/:id/${action}`,
+      {
+        config: { access: ['admin', 'moderator'] },
+        schema: {
+          tags: ['admin'],
+          operationId: `adminUser${action === 'block' ? 'Block' : 'Unblock'}`,
+          summary: action === 'block' ? 'Block an account and end its sessions' : 'Unblock an account',
+          params: IdParams,
+          response: { 200: UserResponse, 404: Type.Ref('Problem'), 422: Type.Ref('Problem') },
+        },
+      },
+      async (request) => accounts.setStatus(actorOf(request), request.params.id, status),
+    );
+  }
+};

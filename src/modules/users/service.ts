@@ -1,0 +1,579 @@
+import { timingSafeEqual } from 'node:crypto';
+import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
+import { and, count, desc, eq, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import type { Actor, Role } from '../../platform/actor.ts';
+import { writeAudit } from '../../platform/audit/service.ts';
+import type { TokenSigner } from '../../platform/auth.ts';
+import type { Cache } from '../../platform/cache.ts';
+import { type FieldCipher, randomDigits, randomToken, sha256 } from '../../platform/crypto.ts';
+import type { Db } from '../../platform/db.ts';
+import {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  isUniqueViolation,
+  NotFoundError,
+  RuleViolationError,
+  TooManyRequestsError,
+  UnauthorizedError,
+} from '../../platform/errors.ts';
+import type { LanguageCode } from '../../platform/i18n.ts';
+import type { OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
+import type { SmsSender } from './sms.ts';
+
+/** OWASP's argon2id baseline: 19 MiB, two passes (the library's default algorithm is argon2id). */
+const PASSWORD_HASHING = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const OTP_RULES = {
+  digits: 6,
+  ttlSeconds: 5 * 60,
+  maxAttempts: 5,
+  resendAfterSeconds: 60,
+  perPhonePerHour: 5,
+  perIpPerHour: 20,
+} as const;
+
+const SESSION_CACHE_SECONDS = 30;
+
+const OTP_TEXT: Record<LanguageCode, (code: string) => string> = {
+  ru: (code) => `Код входа: ${code}. Никому его не сообщайте.`,
+  ky: (code) => `Кирүү коду: ${code}. Аны эч кимге айтпаңыз.`,
+  en: (code) => `Your sign-in code: ${code}. Do not share it.`,
+};
+
+/** Where a sign-in comes from: kept on the session so the user recognises their devices. */
+export interface ClientInfo {
+  ip: string;
+  userAgent?: string;
+  deviceName?: string;
+  requestId: string;
+}
+
+type UserRow = typeof users.$inferSelect;
+type UserStatus = UserRow['status'];
+
+export interface AccountServiceDeps {
+  db: Db;
+  cache: Cache;
+  signer: TokenSigner;
+  sms: SmsSender;
+  cipher: FieldCipher;
+  refreshTokenTtlDays: number;
+}
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+const secondsUntil = (time: number) => Math.max(1, Math.ceil((time - Date.now()) / 1000));
+
+export type AccountService = ReturnType<typeof createAccountService>;
+
+export function createAccountService({
+  db,
+  cache,
+  signer,
+  sms,
+  cipher,
+  refreshTokenTtlDays,
+}: AccountServiceDeps) {
+  const refreshTtlMs = refreshTokenTtlDays * 86_400_000;
+  // Verifying against a real hash when the account does not exist keeps the answer time the same.
+  const unknownUserHash = hashPassword(randomToken(), PASSWORD_HASHING);
+
+  const otpHash = (phoneHash: string, code: string) => cipher.blindIndex(`otp:${phoneHash}:${code}`);
+  const actorFor = (user: UserRow, client: ClientInfo): Actor => ({
+    userId: user.id,
+    sessionId: null,
+    roles: user.roles,
+    requestId: client.requestId,
+  });
+
+  function view(user: UserRow): UserView {
+    return {
+      id: user.id,
+      email: user.emailEncrypted ? cipher.decrypt(user.emailEncrypted) : null,
+      phone: user.phoneEncrypted ? cipher.decrypt(user.phoneEncrypted) : null,
+      full_name: user.fullName,
+      roles: user.roles,
+      status: user.status,
+      email_verified: user.emailVerifiedAt !== null,
+      phone_verified: user.phoneVerifiedAt !== null,
+      has_password: user.passwordHash !== null,
+      created_at: user.createdAt.toISOString(),
+    };
+  }
+
+  async function findLiveUser(where: SQL, tx: Db = db) {
+    const [user] = await tx
+      .select()
+      .from(users)
+      .where(and(where, eq(users.isDeleted, false)))
+      .limit(1);
+    return user;
+  }
+
+  function assertMaySignIn(user: UserRow) {
+    if (user.status === 'blocked')
+      throw new ForbiddenError('account_blocked', 'this account is blocked; contact support');
+    if (user.status === 'deactivated') {
+      throw new ForbiddenError(
+        'account_deactivated',
+        'this account is deactivated; contact support to reopen it',
+      );
+    }
+  }
+
+  async function issueTokens(
+    user: UserRow,
+    sessionId: string,
+    refreshToken: string,
+    expiresAt: Date,
+  ): Promise<Tokens> {
+    return {
+      access_token: await signer.sign({ userId: user.id, sessionId, roles: user.roles }),
+      token_type: 'Bearer',
+      expires_in: signer.ttlSeconds,
+      refresh_token: refreshToken,
+      refresh_expires_at: expiresAt.toISOString(),
+      user: view(user),
+    };
+  }
+
+  async function openSession(tx: Db, user: UserRow, client: ClientInfo) {
+    const expiresAt = new Date(Date.now() + refreshTtlMs);
+    const [session] = await tx
+      .insert(userSessions)
+      .values({
+        userId: user.id,
+        deviceName: client.deviceName,
+        userAgent: client.userAgent?.slice(0, 500),
+        ip: client.ip,
+        expiresAt,
+      })
+      .returning({ id: userSessions.id });
+    const refreshToken = randomToken();
+    await tx
+      .insert(refreshTokens)
+      .values({ sessionId: session!.id, tokenHash: sha256(refreshToken), expiresAt });
+    const [signedIn] = await tx
+      .update(users)
+      .set({ lastLoginAt: new Date() })
+      .where(eq(users.id, user.id))
+      .returning();
+    return issueTokens(signedIn!, session!.id, refreshToken, expiresAt);
+  }
+
+  /** Ends sessions; their access tokens stop working as soon as every process has dropped its cached answer. */
+  async function revokeSessions(tx: Db, where: SQL, reason: string) {
+    const revoked = await tx
+      .update(userSessions)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(and(where, isNull(userSessions.revokedAt)))
+      .returning({ id: userSessions.id });
+    return revoked.map((s) => s.id);
+  }
+
+  async function forgetSessions(ids: string[]) {
+    await Promise.all(ids.map((id) => cache.invalidate(`session:${id}`)));
+  }
+
+  async function createUser(tx: Db, values: typeof users.$inferInsert, client: ClientInfo) {
+    const [user] = await tx.insert(users).values(values).returning();
+    await writeAudit(tx, actorFor(user!, client), [
+      { action: 'create', entity: 'user', entityId: user!.id, after: user },
+    ]);
+    return user!;
+  }
+
+  return {
+    view,
+
+    async isSessionLive(sessionId: string): Promise<boolean> {
+      const key = `session:${sessionId}`;
+      const cached = cache.get<boolean>(key);
+      if (cached !== undefined) return cached;
+      const [row] = await db
+        .select({ id: userSessions.id })
+        .from(userSessions)
+        .innerJoin(users, eq(users.id, userSessions.userId))
+        .where(
+          and(
+            eq(userSessions.id, sessionId),
+            isNull(userSessions.revokedAt),
+            gt(userSessions.expiresAt, new Date()),
+            eq(users.status, 'active'),
+            eq(users.isDeleted, false),
+          ),
+        )
+        .limit(1);
+      cache.set(key, row !== undefined, SESSION_CACHE_SECONDS);
+      return row !== undefined;
+    },
+
+    async register(input: { email: string; password: string; full_name: string }, client: ClientInfo) {
+      const email = normalizeEmail(input.email);
+      const passwordHash = await hashPassword(input.password, PASSWORD_HASHING);
+      try {
+        return await db.transaction(async (tx) => {
+          const user = await createUser(
+            tx,
+            {
+              emailEncrypted: cipher.encrypt(email),
+              emailHash: cipher.blindIndex(email),
+              passwordHash,
+              fullName: input.full_name.trim(),
+              roles: ['client'],
+            },
+            client,
+          );
+          return openSession(tx, user, client);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_email_hash_live_uq')) {
+          throw new ConflictError(
+            'email_taken',
+            'an account with this email already exists; sign in instead',
+          );
+        }
+        throw error;
+      }
+    },
+
+    async login(input: { email?: string; phone?: string; password: string }, client: ClientInfo) {
+      const where = input.email
+        ? eq(users.emailHash, cipher.blindIndex(normalizeEmail(input.email)))
+        : eq(users.phoneHash, cipher.blindIndex(input.phone ?? ''));
+      const user = await findLiveUser(where);
+      const matches = await verifyPassword(user?.passwordHash ?? (await unknownUserHash), input.password);
+      if (!user?.passwordHash || !matches) {
+        throw new UnauthorizedError('invalid_credentials', 'the email, phone or password is wrong');
+      }
+      assertMaySignIn(user);
+      return db.transaction((tx) => openSession(tx, user, client));
+    },
+
+    async requestOtp(phone: string, client: ClientInfo, language: LanguageCode): Promise<OtpSent> {
+      const phoneHash = cipher.blindIndex(phone);
+      const code = randomDigits(OTP_RULES.digits);
+      await db.transaction(async (tx) => {
+        // One request per phone at a time, so two at once cannot both pass the limits.
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`otp:${phoneHash}`}))`);
+        const hourAgo = new Date(Date.now() - 3_600_000);
+        const recent = await tx
+          .select({ createdAt: otpCodes.createdAt })
+          .from(otpCodes)
+          .where(and(eq(otpCodes.phoneHash, phoneHash), gt(otpCodes.createdAt, hourAgo)))
+          .orderBy(desc(otpCodes.createdAt));
+        const latest = recent[0]?.createdAt.getTime();
+        if (latest !== undefined && Date.now() - latest < OTP_RULES.resendAfterSeconds * 1000) {
+          throw new TooManyRequestsError(
+            secondsUntil(latest + OTP_RULES.resendAfterSeconds * 1000),
+            'otp_resend_too_soon',
+          );
+        }
+        const oldest = recent[OTP_RULES.perPhonePerHour - 1]?.createdAt.getTime();
+        if (oldest !== undefined)
+          throw new TooManyRequestsError(secondsUntil(oldest + 3_600_000), 'otp_rate_limited');
+        const [fromIp] = await tx
+          .select({ n: count() })
+          .from(otpCodes)
+          .where(and(eq(otpCodes.ip, client.ip), gt(otpCodes.createdAt, hourAgo)));
+        if ((fromIp?.n ?? 0) >= OTP_RULES.perIpPerHour)
+          throw new TooManyRequestsError(3600, 'otp_rate_limited');
+        // Only the newest code works: asking again retires the older ones.
+        await tx
+          .update(otpCodes)
+          .set({ consumedAt: new Date() })
+          .where(and(eq(otpCodes.phoneHash, phoneHash), isNull(otpCodes.consumedAt)));
+        await tx.insert(otpCodes).values({
+          phoneHash,
+          codeHash: otpHash(phoneHash, code),
+          expiresAt: new Date(Date.now() + OTP_RULES.ttlSeconds * 1000),
+          ip: client.ip,
+        });
+      });
+      try {
+        await sms.send(phone, OTP_TEXT[language](code));
+      } catch (err) {
+        throw new AppError(
+          503,
+          'sms_unavailable',
+          `the code could not be sent (${(err as Error).message}); try again`,
+        );
+      }
+      return { expires_in: OTP_RULES.ttlSeconds, resend_after: OTP_RULES.resendAfterSeconds };
+    },
+
+    /** Checks a code; signs in the phone's account, or creates it when the phone is new. */
+    async verifyOtp(input: { phone: string; code: string; full_name?: string }, client: ClientInfo) {
+      const phoneHash = cipher.blindIndex(input.phone);
+      const outcome = await db.transaction(async (tx) => {
+        const [otp] = await tx
+          .select()
+          .from(otpCodes)
+          .where(
+            and(
+              eq(otpCodes.phoneHash, phoneHash),
+              isNull(otpCodes.consumedAt),
+              gt(otpCodes.expiresAt, new Date()),
+            ),
+          )
+          .orderBy(desc(otpCodes.createdAt))
+          .limit(1)
+          .for('update');
+        if (!otp) {
+          return {
+            error: new UnauthorizedError(
+              'otp_invalid',
+              'there is no valid code for this phone; request a new one',
+            ),
+          };
+        }
+        const expected = Buffer.from(otp.codeHash);
+        const given = Buffer.from(otpHash(phoneHash, input.code));
+        if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+          // A wrong try is counted even though the request fails, so the update commits and the error comes after.
+          const attempts = otp.attempts + 1;
+          const spent = attempts >= OTP_RULES.maxAttempts;
+          await tx
+            .update(otpCodes)
+            .set({ attempts, consumedAt: spent ? new Date() : null })
+            .where(eq(otpCodes.id, otp.id));
+          return {
+            error: spent
+              ? new UnauthorizedError('otp_attempts_exceeded', 'too many wrong codes; request a new one')
+              : new UnauthorizedError(
+                  'otp_wrong_code',
+                  `the code is wrong; ${OTP_RULES.maxAttempts - attempts} tries left`,
+                ),
+          };
+        }
+        await tx.update(otpCodes).set({ consumedAt: new Date() }).where(eq(otpCodes.id, otp.id));
+        const existing = await findLiveUser(eq(users.phoneHash, phoneHash), tx);
+        if (existing) {
+          assertMaySignIn(existing);
+          const user = existing.phoneVerifiedAt
+            ? existing
+            : (
+                await tx
+                  .update(users)
+                  .set({ phoneVerifiedAt: new Date() })
+                  .where(eq(users.id, existing.id))
+                  .returning()
+              )[0]!;
+          return { tokens: await openSession(tx, user, client), isNewUser: false };
+        }
+        const user = await createUser(
+          tx,
+          {
+            phoneEncrypted: cipher.encrypt(input.phone),
+            phoneHash,
+            phoneVerifiedAt: new Date(),
+            fullName: input.full_name?.trim() ?? '',
+            roles: ['client'],
+          },
+          client,
+        );
+        return { tokens: await openSession(tx, user, client), isNewUser: true };
+      });
+      if ('error' in outcome) throw outcome.error;
+      return { ...outcome.tokens, is_new_user: outcome.isNewUser };
+    },
+
+    /**
+     * Exchanges a refresh token for a new pair. A token works once: a second use means it was copied,
+     * so the whole session ends and both holders must sign in again.
+     */
+    async refresh(token: string, client: ClientInfo): Promise<Tokens> {
+      const tokenHash = sha256(token);
+      const outcome = await db.transaction(async (tx) => {
+        const [current] = await tx
+          .update(refreshTokens)
+          .set({ rotatedAt: new Date() })
+          .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.rotatedAt)))
+          .returning();
+        if (!current) {
+          const [used] = await tx
+            .select()
+            .from(refreshTokens)
+            .where(eq(refreshTokens.tokenHash, tokenHash))
+            .limit(1);
+          if (!used)
+            return {
+              error: new UnauthorizedError('invalid_refresh_token', 'the refresh token is not valid'),
+            };
+          const revoked = await revokeSessions(
+            tx,
+            eq(userSessions.id, used.sessionId),
+            'refresh_token_reused',
+          );
+          return {
+            revoked,
+            error: new UnauthorizedError(
+              'refresh_token_reused',
+              'this refresh token was already used; the session has been ended for safety, sign in again',
+            ),
+          };
+        }
+        const [session] = await tx
+          .select()
+          .from(userSessions)
+          .where(eq(userSessions.id, current.sessionId))
+          .for('update');
+        if (!session || session.revokedAt || current.expiresAt.getTime() <= Date.now()) {
+          return { error: new UnauthorizedError('session_expired', 'this session has ended; sign in again') };
+        }
+        const user = await findLiveUser(eq(users.id, session.userId), tx);
+        if (user?.status !== 'active') {
+          const revoked = await revokeSessions(tx, eq(userSessions.id, session.id), 'account_closed');
+          return {
+            revoked,
+            error: user
+              ? new ForbiddenError('account_blocked', 'this account is blocked; contact support')
+              : new UnauthorizedError('session_expired', 'this session has ended; sign in again'),
+          };
+        }
+        const expiresAt = new Date(Date.now() + refreshTtlMs);
+        const next = randomToken();
+        await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: sha256(next), expiresAt });
+        await tx
+          .update(userSessions)
+          .set({ lastUsedAt: new Date(), expiresAt, ip: client.ip })
+          .where(eq(userSessions.id, session.id));
+        return { tokens: await issueTokens(user, session.id, next, expiresAt) };
+      });
+      if ('revoked' in outcome && outcome.revoked) await forgetSessions(outcome.revoked);
+      if ('error' in outcome && outcome.error) throw outcome.error;
+      return outcome.tokens as Tokens;
+    },
+
+    async me(actor: Actor) {
+      const user = await findLiveUser(eq(users.id, actor.userId ?? ''));
+      if (!user) throw new NotFoundError('user');
+      return view(user);
+    },
+
+    async listSessions(actor: Actor, page: { limit: number; before?: string }) {
+      const rows = await db
+        .select()
+        .from(userSessions)
+        .where(
+          and(
+            eq(userSessions.userId, actor.userId ?? ''),
+            isNull(userSessions.revokedAt),
+            gt(userSessions.expiresAt, new Date()),
+            page.before ? lt(userSessions.id, page.before) : undefined,
+          ),
+        )
+        .orderBy(desc(userSessions.id))
+        .limit(page.limit + 1);
+      return rows.map((s): SessionView & { id: string } => ({
+        id: s.id,
+        device_name: s.deviceName,
+        user_agent: s.userAgent,
+        ip: s.ip,
+        created_at: s.createdAt.toISOString(),
+        last_used_at: s.lastUsedAt.toISOString(),
+        expires_at: s.expiresAt.toISOString(),
+        current: s.id === actor.sessionId,
+      }));
+    },
+
+    /** Ends one of the caller's sessions; someone else's session is "not found". */
+    async revokeSession(actor: Actor, sessionId: string) {
+      const revoked = await db.transaction(async (tx) => {
+        const [session] = await tx
+          .select({ id: userSessions.id })
+          .from(userSessions)
+          .where(and(eq(userSessions.id, sessionId), eq(userSessions.userId, actor.userId ?? '')));
+        if (!session) throw new NotFoundError('session');
+        return revokeSessions(tx, eq(userSessions.id, sessionId), 'signed_out');
+      });
+      await forgetSessions(revoked);
+    },
+
+    async logoutAll(actor: Actor) {
+      const revoked = await revokeSessions(
+        db,
+        eq(userSessions.userId, actor.userId ?? ''),
+        'signed_out_everywhere',
+      );
+      await forgetSessions(revoked);
+      return revoked.length;
+    },
+
+    /** Sets or changes the password; every other session ends, this one stays. */
+    async changePassword(actor: Actor, input: { current_password?: string; new_password: string }) {
+      const user = await findLiveUser(eq(users.id, actor.userId ?? ''));
+      if (!user) throw new NotFoundError('user');
+      if (user.passwordHash) {
+        if (!input.current_password || !(await verifyPassword(user.passwordHash, input.current_password))) {
+          throw new RuleViolationError('wrong_current_password', 'the current password is wrong', [
+            { in: 'body', field: 'current_password', message: 'does not match' },
+          ]);
+        }
+      }
+      const passwordHash = await hashPassword(input.new_password, PASSWORD_HASHING);
+      const revoked = await db.transaction(async (tx) => {
+        const [after] = await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).returning();
+        await writeAudit(tx, actor, [
+          { action: 'update', entity: 'user', entityId: user.id, before: user, after },
+        ]);
+        const others = and(eq(userSessions.userId, user.id), sql`${userSessions.id} <> ${actor.sessionId}`);
+        return revokeSessions(tx, others as SQL, 'password_changed');
+      });
+      await forgetSessions(revoked);
+    },
+
+    /** Staff block or unblock an account; blocking ends every session at once. */
+    async setStatus(actor: Actor, userId: string, status: UserStatus) {
+      if (userId === actor.userId)
+        throw new RuleViolationError('cannot_change_own_status', 'you cannot block yourself');
+      const revoked = await db.transaction(async (tx) => {
+        const before = await findLiveUser(eq(users.id, userId), tx);
+        if (!before) throw new NotFoundError('user');
+        const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
+        await writeAudit(tx, actor, [{ action: 'update', entity: 'user', entityId: userId, before, after }]);
+        return status === 'active'
+          ? []
+          : revokeSessions(tx, eq(userSessions.userId, userId), `account_${status}`);
+      });
+      await forgetSessions(revoked);
+      return view((await findLiveUser(eq(users.id, userId)))!);
+    },
+
+    /** The first admin, from the command line: creates the account, or gives an existing one the admin role. */
+    async createAdmin(input: { email: string; password: string; fullName: string }, client: ClientInfo) {
+      const email = normalizeEmail(input.email);
+      const existing = await findLiveUser(eq(users.emailHash, cipher.blindIndex(email)));
+      if (existing) {
+        if (existing.roles.includes('admin')) return { user: view(existing), created: false };
+        const roles: Role[] = [...existing.roles, 'admin'];
+        const after = await db.transaction(async (tx) => {
+          const [row] = await tx.update(users).set({ roles }).where(eq(users.id, existing.id)).returning();
+          await writeAudit(tx, actorFor(existing, client), [
+            { action: 'update', entity: 'user', entityId: existing.id, before: existing, after: row },
+          ]);
+          return row!;
+        });
+        return { user: view(after), created: false };
+      }
+      const passwordHash = await hashPassword(input.password, PASSWORD_HASHING);
+      const user = await db.transaction((tx) =>
+        createUser(
+          tx,
+          {
+            emailEncrypted: cipher.encrypt(email),
+            emailHash: cipher.blindIndex(email),
+            emailVerifiedAt: new Date(),
+            passwordHash,
+            fullName: input.fullName,
+            roles: ['admin'],
+          },
+          client,
+        ),
+      );
+      return { user: view(user), created: true };
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { Db } from '../db.ts';
+import { type AuditAction, auditLog } from './schema.ts';
+
+export interface AuditEntry {
+  action: AuditAction;
+  entity: string;
+  entityId: string;
+  before?: object | null;
+  after?: object | null;
+}
+
+const SECRET_FIELD = /hash|secret|password|token|encrypted|_enc$|Enc$/i;
+const IGNORED_FIELDS = new Set(['updatedAt', 'updated_at']);
+
+const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function comparable(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (value === undefined) return null;
+  return value;
+}
+
+/** The fields that differ between two versions of a row; secrets show that they changed, never their value. */
+export function diffFields(before: object | null | undefined, after: object | null | undefined) {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = (after ?? {}) as Record<string, unknown>;
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const key of new Set([...Object.keys(b), ...Object.keys(a)])) {
+    if (IGNORED_FIELDS.has(key)) continue;
+    const was = comparable(b[key]);
+    const now = comparable(a[key]);
+    if (JSON.stringify(was) === JSON.stringify(now)) continue;
+    const secret = SECRET_FIELD.test(key);
+    changes[snakeCase(key)] = {
+      before: secret && was !== null ? '[redacted]' : was,
+      after: secret && now !== null ? '[redacted]' : now,
+    };
+  }
+  return changes;
+}
+
+/** Called inside the transaction that makes the change, so the trail and the change commit together. */
+export async function writeAudit(tx: Db, actor: Actor, entries: AuditEntry[]) {
+  if (entries.length === 0) return;
+  await tx.insert(auditLog).values(
+    entries.map((e) => ({
+      actorId: actor.userId,
+      action: e.action,
+      entity: e.entity,
+      entityId: e.entityId,
+      changes: diffFields(e.before, e.after),
+      requestId: actor.requestId,
+    })),
+  );
+}
+
+export interface AuditFilter {
+  entity?: string;
+  entityId?: string;
+  actorId?: string;
+  action?: AuditAction;
+  from?: string;
+  to?: string;
+}
+
+export async function listAudit(db: Db, filter: AuditFilter, page: { limit: number; after?: string }) {
+  const conditions: (SQL | undefined)[] = [
+    filter.entity ? eq(auditLog.entity, filter.entity) : undefined,
+    filter.entityId ? eq(auditLog.entityId, filter.entityId) : undefined,
+    filter.actorId ? eq(auditLog.actorId, filter.actorId) : undefined,
+    filter.action ? eq(auditLog.action, filter.action) : undefined,
+    filter.from ? gte(auditLog.createdAt, new Date(filter.from)) : undefined,
+    filter.to ? lte(auditLog.createdAt, new Date(filter.to)) : undefined,
+    page.after ? lt(auditLog.id, page.after) : undefined,
+  ];
+  return db
+    .select()
+    .from(auditLog)
+    .where(and(...conditions))
+    .orderBy(desc(auditLog.id))
+    .limit(page.limit + 1);
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { type Actor, ROLES, type Role } from './actor.ts';
+import { ForbiddenError, UnauthorizedError } from './errors.ts';
+
+/** Who may call a route: anyone, any signed-in user, or a signed-in user with one of these roles. */
+export type Access = 'public' | 'user' | readonly Role[];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** Set on every route that is not public, and on public ones when a valid token came along. */
+    actor: Actor | null;
+  }
+}
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  roles: Role[];
+}
+
+export interface TokenSigner {
+  sign(claims: AccessClaims): Promise<string>;
+  verify(token: string): Promise<AccessClaims>;
+  ttlSeconds: number;
+}
+
+const ISSUER = 'kg-job-portal';
+
+export function createTokenSigner(secret: string, ttlSeconds: number): TokenSigner {
+  const key = new TextEncoder().encode(secret);
+  return {
+    ttlSeconds,
+    sign: ({ userId, sessionId, roles }) =>
+      new SignJWT({ sid: sessionId, roles })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userId)
+        .setIssuer(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSeconds}s`)
+        .sign(key),
+    async verify(token) {
+      const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
+      const roles = Array.isArray(payload.roles)
+        ? payload.roles.filter((r): r is Role => ROLES.includes(r))
+        : [];
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string')
+        throw new UnauthorizedError('invalid_token');
+      return { userId: payload.sub, sessionId: payload.sid, roles };
+    },
+  };
+}
+
+/** Sessions belong to the users module; the platform only asks whether one is still live. */
+export type SessionCheck = (sessionId: string) => Promise<boolean>;
+
+async function actorFrom(request: FastifyRequest, signer: TokenSigner, isSessionLive: SessionCheck) {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const [scheme, token] = header.split(' ');
+  if (scheme?.toLowerCase() !== 'bearer' || !token) {
+    throw new UnauthorizedError('invalid_token', 'the Authorization header must be "Bearer <access token>"');
+  }
+  let claims: AccessClaims;
+  try {
+    claims = await signer.verify(token);
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired)
+      throw new UnauthorizedError('token_expired', 'the access token has expired');
+    throw new UnauthorizedError('invalid_token', 'the access token is not valid');
+  }
+  if (!(await isSessionLive(claims.sessionId))) {
+    throw new UnauthorizedError('session_revoked', 'this session has ended; sign in again');
+  }
+  return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, requestId: request.id };
+}
+
+export function registerAuth(app: FastifyInstance, signer: TokenSigner, isSessionLive: SessionCheck) {
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public') {
+      // A public route still knows who calls it when a token comes along, but a bad token does not block it.
+      request.actor = await actorFrom(request, signer, isSessionLive).catch(() => null);
+      return;
+    }
+    const actor = await actorFrom(request, signer, isSessionLive);
+    if (!actor) throw new UnauthorizedError();
+    if (access !== 'user' && !actor.roles.some((r) => access.includes(r))) {
+      throw new ForbiddenError('forbidden', `this needs one of the roles: ${access.join(', ')}`);
+    }
+    request.actor = actor;
+  });
+}
+
+/** The actor of a route whose access is not public. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new UnauthorizedError();
+  return request.actor;
+}

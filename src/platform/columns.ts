@@ -1,0 +1,28 @@
+import { sql } from 'drizzle-orm';
+import { boolean, index, type PgColumn, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { v7 as uuidv7 } from 'uuid';
+
+export const newId = (): string => uuidv7();
+
+/** Primary key and timestamps that every table carries. UUIDv7 is made in the app: it sorts by creation time. */
+export const baseColumns = () => ({
+  id: uuid('id').primaryKey().$defaultFn(newId),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdateFn(() => new Date()),
+});
+
+/** `deletion_id` ties together every row one soft delete took, so a restore brings back exactly those. */
+export const softDeleteColumns = () => ({
+  isDeleted: boolean('is_deleted').notNull().default(false),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  restoredAt: timestamp('restored_at', { withTimezone: true }),
+  deletionId: uuid('deletion_id'),
+});
+
+export const softDeleteIndexes = (name: string, t: { isDeleted: PgColumn; deletionId: PgColumn }) => [
+  index(`${name}_is_deleted_idx`).on(t.isDeleted),
+  index(`${name}_deletion_id_idx`).on(t.deletionId).where(sql`deletion_id is not null`),
+];

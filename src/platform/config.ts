@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+/** Every environment variable the service reads, with its default. */
+const EnvSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
+  PORT: Port,
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 20 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  CORS_ORIGINS: Type.String({ default: '' }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  /** Comma-separated `version:base64key` pairs; the highest version encrypts, all decrypt. */
+  ENCRYPTION_KEYS: Type.Optional(
+    Type.String({ pattern: '^\\d+:[A-Za-z0-9+/=]{43,44}(,\\d+:[A-Za-z0-9+/=]{43,44})*$' }),
+  ),
+  BLIND_INDEX_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+  RUN_WORKER: Type.Optional(Type.Boolean()),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 10_000 }),
+  /** Sign-in attempts (login, OTP request, OTP verify) one IP may make per minute, per route. */
+  AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$', default: 'kg:' }),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export interface Secrets {
+  jwtSecret: string;
+  encryptionKeys: Map<number, Buffer>;
+  blindIndexKey: string;
+}
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  redisUrl: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  corsOrigins: string[];
+  trustProxy: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  /** Embedded mode runs the job worker inside the API process unless told otherwise. */
+  runWorker: boolean;
+  bodyLimitBytes: number;
+  shutdownGraceMs: number;
+  authRateLimitPerMinute: number;
+  redisKeyPrefix: string;
+  secrets: Secrets;
+}
+
+export class ConfigError extends Error {}
+
+const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER']);
+
+function coerce(name: string, raw: string): unknown {
+  const schema = (EnvSchema.properties as Record<string, { type?: string }>)[name];
+  if (BOOLEAN_VARS.has(name)) {
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    return raw;
+  }
+  if (schema?.type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  return raw;
+}
+
+function readEnv(source: NodeJS.ProcessEnv): Env {
+  const input: Record<string, unknown> = {};
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const raw = source[name];
+    if (raw !== undefined && raw !== '') input[name] = coerce(name, raw);
+  }
+  input.PORT ??= 3000;
+  const withDefaults = Value.Default(EnvSchema, input);
+  const firstError = Value.Errors(EnvSchema, withDefaults)[0];
+  if (firstError) {
+    const name = firstError.instancePath.replace(/^\//, '') || 'environment';
+    const value = name in input ? ` (got ${JSON.stringify(source[name])})` : '';
+    const choices = (EnvSchema.properties as Record<string, { enum?: string[] }>)[name]?.enum;
+    const message = choices ? `must be one of ${choices.join(', ')}` : firstError.message;
+    throw new ConfigError(`invalid configuration: ${name} ${message}${value}`);
+  }
+  return withDefaults as Env;
+}
+
+export function parseEncryptionKeys(spec: string): Map<number, Buffer> {
+  const keys = new Map<number, Buffer>();
+  for (const part of spec.split(',')) {
+    const [version, key] = part.split(':') as [string, string];
+    const bytes = Buffer.from(key, 'base64');
+    if (bytes.length !== 32) {
+      throw new ConfigError(`invalid configuration: ENCRYPTION_KEYS key version ${version} is not 32 bytes`);
+    }
+    keys.set(Number(version), bytes);
+  }
+  return keys;
+}
+
+interface DevSecretsFile {
+  JWT_SECRET: string;
+  ENCRYPTION_KEYS: string;
+  BLIND_INDEX_KEY: string;
+}
+
+/** Development and test runs keep generated secrets beside the embedded database, so restarts keep sessions valid. */
+function loadOrCreateDevSecrets(dataDir: string): DevSecretsFile {
+  const file = join(dataDir, 'secrets.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DevSecretsFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secrets: DevSecretsFile = {
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`,
+    BLIND_INDEX_KEY: randomBytes(48).toString('base64url'),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = readEnv(source);
+  const dataDir = resolve(env.DATA_DIR);
+  const secretNames = ['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY'] as const;
+  const missing = secretNames.filter((name) => env[name] === undefined);
+  if (missing.length > 0 && env.NODE_ENV === 'production') {
+    throw new ConfigError(
+      `invalid configuration: ${missing.join(', ')} must be set when NODE_ENV=production`,
+    );
+  }
+  const dev = missing.length > 0 ? loadOrCreateDevSecrets(dataDir) : undefined;
+  const pick = (name: (typeof secretNames)[number]) => env[name] ?? (dev as DevSecretsFile)[name];
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    dataDir,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    redisUrl: env.REDIS_URL,
+    logLevel: env.LOG_LEVEL,
+    corsOrigins: env.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    trustProxy: env.TRUST_PROXY,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+    runWorker: env.RUN_WORKER ?? env.DATABASE_URL === undefined,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    authRateLimitPerMinute: env.AUTH_RATE_LIMIT_PER_MINUTE,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    secrets: {
+      jwtSecret: pick('JWT_SECRET'),
+      encryptionKeys: parseEncryptionKeys(pick('ENCRYPTION_KEYS')),
+      blindIndexKey: pick('BLIND_INDEX_KEY'),
+    },
+  };
+}

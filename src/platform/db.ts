@@ -1,0 +1,124 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import * as schema from '../db-schema.ts';
+
+export type Schema = typeof schema;
+/** A database handle or an open transaction: both run the same queries. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface SqlResult {
+  rows: Record<string, unknown>[];
+}
+
+/** The raw connection under a handle: what pg-boss and health checks speak to. */
+export interface SqlClient {
+  query(text: string, values?: unknown[]): Promise<SqlResult>;
+}
+
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  db: Db;
+  /** Runs one statement, or several when there are no values (the way pg-boss sends its DDL). */
+  sql: SqlClient;
+  close(): Promise<void>;
+}
+
+export class DatabaseLockedError extends Error {}
+
+// pg returns bigint (count(*)) as string by default; our counts fit in a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Owning the embedded data directory: PGlite has no lock of its own, and two writers corrupt it. */
+function acquireLock(lockFile: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lockFile, 'utf8'));
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw new DatabaseLockedError(
+          `the embedded database is in use by process ${holder} (lock file ${lockFile}); ` +
+            'stop that process first, or set DATABASE_URL to use a PostgreSQL server',
+        );
+      }
+      rmSync(lockFile, { force: true });
+    }
+  }
+  throw new DatabaseLockedError(`could not take the embedded database lock ${lockFile}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function pgliteSqlClient(client: Pick<PGlite, 'query' | 'exec'>): SqlClient {
+  return {
+    async query(text, values) {
+      if (values && values.length > 0) return client.query(text, values) as Promise<SqlResult>;
+      const results = await client.exec(text);
+      return { rows: results.flatMap((r) => r.rows as Record<string, unknown>[]) };
+    },
+  };
+}
+
+export function fromPglite(client: PGlite, release: () => void = () => {}): Database {
+  return {
+    kind: 'pglite',
+    db: drizzlePglite(client, { schema }) as unknown as Db,
+    sql: pgliteSqlClient(client),
+    async close() {
+      await client.close();
+      release();
+    },
+  };
+}
+
+export async function openPglite(dataDir: string): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const release = acquireLock(join(dataDir, 'pgdata.lock'));
+  try {
+    const client = await PGlite.create(join(dataDir, 'pgdata'), { extensions: { pg_trgm } });
+    return fromPglite(client, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+export function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  return {
+    kind: 'postgres',
+    db: drizzlePg(pool, { schema }) as unknown as Db,
+    sql: pool as unknown as SqlClient,
+    close: () => pool.end(),
+  };
+}
+
+export function openDatabase(options: { databaseUrl?: string; dataDir: string; poolSize: number }) {
+  return options.databaseUrl
+    ? Promise.resolve(openPostgres(options.databaseUrl, options.poolSize))
+    : openPglite(options.dataDir);
+}
+
+/** The raw client behind a transaction, so that a job is enqueued in the same transaction. */
+export function sqlClientOf(tx: Db): SqlClient {
+  const client = (tx as unknown as { _: { session: { client: SqlClient & Partial<PGlite> } } })._.session
+    .client;
+  return typeof client.exec === 'function' ? pgliteSqlClient(client as PGlite) : client;
+}

@@ -1,0 +1,146 @@
+import type { FastifyBaseLogger } from 'fastify';
+import PgBoss from 'pg-boss';
+import { type Database, type Db, type SqlClient, sqlClientOf } from './db.ts';
+
+export const JOB_SCHEMA = 'pgboss';
+/** Cron schedules and the "day" of a rollup follow the platform time zone. */
+export const PLATFORM_TIME_ZONE = 'Asia/Bishkek';
+
+export interface JobContext {
+  log: FastifyBaseLogger;
+  jobId: string;
+  /** 0 on the first run, then 1, 2, ... on retries. */
+  retryCount: number;
+}
+
+/**
+ * A kind of background work. Handlers take ids, reload the rows, skip quietly when they are gone,
+ * and are safe to run twice: a job may be retried after it did part of its work.
+ */
+export interface JobDefinition<T extends object = object> {
+  name: string;
+  handle(data: T, ctx: JobContext): Promise<void>;
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  retryBackoff?: boolean;
+  expireInSeconds?: number;
+  /** Cron expression in the platform time zone, for jobs that run on a schedule. */
+  cron?: string;
+}
+
+export const defineJob = <T extends object>(definition: JobDefinition<T>) => definition;
+
+export interface EnqueueOptions {
+  startAfter?: Date | number;
+  singletonKey?: string;
+}
+
+export interface JobsOptions {
+  database: Database;
+  log: FastifyBaseLogger;
+  /** Poll for and run jobs in this process. */
+  work: boolean;
+  pollingIntervalSeconds?: number;
+  /** How often schedules are checked; tests shorten it. */
+  cronMonitorIntervalSeconds?: number;
+}
+
+const asBossDb = (client: SqlClient): PgBoss.Db => ({
+  executeSql: (text, values) => client.query(text, values),
+});
+
+function createBoss(database: Database, options: Partial<PgBoss.ConstructorOptions> = {}) {
+  return new PgBoss({ db: asBossDb(database.sql), schema: JOB_SCHEMA, ...options });
+}
+
+/** Creates or upgrades pg-boss's own tables; part of `migrate`. */
+export async function migrateJobSchema(database: Database) {
+  const boss = createBoss(database, { supervise: false, schedule: false, migrate: true });
+  boss.on('error', () => {});
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
+}
+
+export type Jobs = ReturnType<typeof createJobs>;
+
+export function createJobs(options: JobsOptions) {
+  const { database, log } = options;
+  const definitions = new Map<string, JobDefinition<object>>();
+  const boss = createBoss(database, {
+    supervise: options.work,
+    schedule: options.work,
+    migrate: false,
+    ...(options.cronMonitorIntervalSeconds && {
+      cronMonitorIntervalSeconds: options.cronMonitorIntervalSeconds,
+      cronWorkerIntervalSeconds: options.cronMonitorIntervalSeconds,
+    }),
+  });
+  boss.on('error', (err) => log.error({ err }, 'job queue error'));
+  let started = false;
+
+  function definitionOf(name: string) {
+    const def = definitions.get(name);
+    if (!def) throw new Error(`unknown job ${name}`);
+    return def;
+  }
+
+  return {
+    boss,
+
+    /** Modules register their job kinds before start. */
+    register(...defs: JobDefinition<never>[]) {
+      for (const def of defs) definitions.set(def.name, def as unknown as JobDefinition<object>);
+    },
+
+    /**
+     * Enqueues a job inside the caller's transaction: it exists only if that transaction commits.
+     * Pass the plain database handle for work that is not tied to a change.
+     */
+    async enqueue<T extends object>(tx: Db, job: JobDefinition<T>, data: T, opts: EnqueueOptions = {}) {
+      definitionOf(job.name);
+      return boss.send(job.name, data, { ...opts, db: asBossDb(sqlClientOf(tx)) });
+    },
+
+    async start() {
+      await boss.start();
+      for (const def of definitions.values()) {
+        const queue = {
+          name: def.name,
+          retryLimit: def.retryLimit ?? 5,
+          retryDelay: def.retryDelaySeconds ?? 10,
+          retryBackoff: def.retryBackoff ?? true,
+          expireInSeconds: def.expireInSeconds ?? 15 * 60,
+        };
+        if (await boss.getQueue(def.name)) await boss.updateQueue(def.name, queue);
+        else await boss.createQueue(def.name, queue);
+        if (def.cron) await boss.schedule(def.name, def.cron, {}, { tz: PLATFORM_TIME_ZONE });
+        else await boss.unschedule(def.name);
+      }
+      if (options.work) {
+        for (const def of definitions.values()) {
+          await boss.work<object>(
+            def.name,
+            {
+              batchSize: 1,
+              includeMetadata: true,
+              pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2,
+            },
+            async ([job]) => {
+              if (!job) return;
+
+              const jobLog = log.child({ job: def.name, jobId: job.id });
+              await def.handle(job.data, { log: jobLog, jobId: job.id, retryCount: job.retryCount });
+            },
+          );
+        }
+      }
+      started = true;
+    },
+
+    async stop(timeoutMs = 10_000) {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
+    },
+  };
+}

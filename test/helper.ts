@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { type AppOptions, buildApp } from '../src/app.ts';
+import { createMemorySmsSender } from '../src/modules/users/sms.ts';
+import { type Config, loadConfig } from '../src/platform/config.ts';
+import { type Database, fromPglite, openPostgres } from '../src/platform/db.ts';
+import { withDatabase } from './global-setup.ts';
+
+let counter = 0;
+
+/** A fresh copy of the migrated, seeded template: each test file gets its own database. */
+export async function createTestDatabase(): Promise<Database> {
+  const pgTemplate = inject('pgTemplate');
+  if (pgTemplate) {
+    const url = process.env.DATABASE_URL as string;
+    const name = `kg_test_${process.pid}_${Date.now()}_${counter++}_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`create database ${name} template ${pgTemplate}`);
+    } finally {
+      await admin.end();
+    }
+    return openPostgres(withDatabase(url, name), 10);
+  }
+  const dump = readFileSync(inject('pgliteTemplate'));
+  const client = await PGlite.create({ loadDataDir: new Blob([dump]), extensions: { pg_trgm } });
+  return fromPglite(client);
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'kg-data-')),
+    JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-signing',
+    ENCRYPTION_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
+    BLIND_INDEX_KEY: 'test-blind-index-key-that-is-long-enough',
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    // Each app gets its own Redis keys: test files run side by side on one Redis.
+    REDIS_KEY_PREFIX: `kgtest:${randomBytes(4).toString('hex')}:`,
+    ...overrides,
+  });
+}
+
+export interface TestAppOptions extends Partial<Omit<AppOptions, 'database' | 'config'>> {
+  database?: Database;
+  config?: Config;
+}
+
+/** The real app on a fresh database, with SMS kept in memory and no job worker unless asked. */
+export async function createTestApp(options: TestAppOptions = {}) {
+  const { database: given, config, ...rest } = options;
+  const database = given ?? (await createTestDatabase());
+  const sms = createMemorySmsSender();
+  const app = await buildApp({
+    config: config ?? testConfig(),
+    database,
+    sms,
+    work: false,
+    logger: false,
+    ...rest,
+  });
+  await app.ready();
+  return {
+    app,
+    database,
+    db: database.db,
+    sms,
+    async close() {
+      await app.close();
+      if (!given) await database.close();
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
