@@ -3,3 +3,4 @@ export * from './modules/core/schema.ts';
 export * from './modules/users/schema.ts';
 export * from './platform/audit/schema.ts';
 export * from './platform/idempotency/schema.ts';
+export * from './platform/storage/schema.ts';

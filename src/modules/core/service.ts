@@ -242,6 +242,74 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       };
     },
 
+    /**
+     * What other modules need to know about a subcategory a user picked: that it is live and offered,
+     * its category, and the price range (tyiyn) an order or a service in it must keep. Null when it is not offered.
+     */
+    async subcategoryTerms(id: string) {
+      const [row] = await db
+        .select({ sub: serviceSubcategories, category: serviceCategories })
+        .from(serviceSubcategories)
+        .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
+        .where(
+          and(
+            eq(serviceSubcategories.id, id),
+            eq(serviceSubcategories.isDeleted, false),
+            eq(serviceSubcategories.isActive, true),
+            eq(serviceCategories.isDeleted, false),
+            eq(serviceCategories.isActive, true),
+          ),
+        );
+      if (!row) return null;
+      const defaults = await priceDefaults();
+      return {
+        id: row.sub.id,
+        categoryId: row.category.id,
+        minPrice: row.category.minPrice ?? defaults.minPrice,
+        maxPrice: row.category.maxPrice ?? defaults.maxPrice,
+        commissionRateBps: row.category.commissionRateBps ?? defaults.commissionRateBps,
+      };
+    },
+
+    /**
+     * The names, in every language, of these subcategories and their categories: words people search by.
+     * Takes the caller's transaction: on the embedded database a second connection would wait for it.
+     */
+    async subcategorySearchTerms(ids: string[], tx: Db = db) {
+      if (ids.length === 0) return [];
+      const rows = await tx
+        .select({ sub: serviceSubcategories.name, category: serviceCategories.name })
+        .from(serviceSubcategories)
+        .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
+        .where(inArray(serviceSubcategories.id, ids));
+      const terms = rows.flatMap((r) => [...Object.values(r.sub), ...Object.values(r.category)]);
+      return [...new Set(terms.filter((t): t is string => typeof t === 'string' && t.length > 0))];
+    },
+
+    /** The live subcategory ids of a category (empty when the category is unknown). */
+    async subcategoryIdsOf(categoryId: string) {
+      const rows = await liveSubcategories([categoryId]);
+      return rows.map((s) => s.id);
+    },
+
+    /** Which of these service area ids exist and are live. */
+    async existingServiceAreaIds(ids: string[]) {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .select({ id: serviceAreas.id })
+        .from(serviceAreas)
+        .where(and(inArray(serviceAreas.id, ids), eq(serviceAreas.isDeleted, false)));
+      return rows.map((r) => r.id);
+    },
+
+    async isActiveLanguage(code: string) {
+      const [row] = await db
+        .select({ id: languages.id })
+        .from(languages)
+        .where(and(eq(languages.code, code), eq(languages.isDeleted, false), eq(languages.isActive, true)));
+      return row !== undefined;
+    },
+
     async listServiceAreas(lang: LanguageCode) {
       const rows = await db
         .select()

@@ -1,7 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import type { Role } from '../../platform/actor.ts';
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
+import { cascadeSoftDelete } from '../../platform/soft-delete.ts';
 
 export const USER_STATUSES = ['active', 'blocked', 'deactivated'] as const;
 
@@ -90,3 +101,185 @@ export const otpCodes = pgTable(
   },
   (t) => [index('otp_codes_phone_idx').on(t.phoneHash, t.createdAt)],
 );
+
+export const USER_TYPES = ['client', 'service_provider', 'both'] as const;
+export const GENDERS = ['male', 'female', 'other', 'prefer_not_to_say'] as const;
+export const PROFILE_VERIFICATION_STATUSES = ['unverified', 'pending', 'verified'] as const;
+export const PROVIDER_PRICE_TYPES = ['fixed', 'hourly', 'negotiable'] as const;
+export const VERIFICATION_TYPES = ['phone', 'email', 'identity', 'business', 'background_check'] as const;
+export const VERIFICATION_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+export type Weekday = (typeof WEEKDAYS)[number];
+/** Per weekday, the time ranges ("09:00"-"13:00") the provider works. */
+export type WeeklyAvailability = Partial<Record<Weekday, { from: string; to: string }[]>>;
+
+const live = sql`not is_deleted`;
+
+/**
+ * The marketplace side of a person (the seed's UserProfile). Contact details and address are personal
+ * data and stored encrypted.
+ */
+export const userProfiles = pgTable(
+  'user_profiles',
+  {
+    ...baseColumns(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    userType: text('user_type', { enum: USER_TYPES }),
+    bio: text('bio'),
+    gender: text('gender', { enum: GENDERS }),
+    photoFileId: uuid('photo_file_id'),
+    /** A `languages.code`: the app's language for this user. */
+    preferredLanguage: text('preferred_language'),
+    notificationLanguage: text('notification_language'),
+    contactInfoEncrypted: text('contact_info_encrypted'),
+    addressEncrypted: text('address_encrypted'),
+    serviceAreaId: uuid('service_area_id'),
+    preferences: jsonb('preferences').$type<Record<string, unknown>>().notNull().default({}),
+    verificationStatus: text('verification_status', { enum: PROFILE_VERIFICATION_STATUSES })
+      .notNull()
+      .default('unverified'),
+    ...softDeleteColumns(),
+  },
+  (t) => [
+    uniqueIndex('user_profiles_user_live_uq').on(t.userId).where(live),
+    ...softDeleteIndexes('user_profiles', t),
+  ],
+);
+
+export const clientProfiles = pgTable(
+  'client_profiles',
+  {
+    ...baseColumns(),
+    userProfileId: uuid('user_profile_id')
+      .notNull()
+      .references(() => userProfiles.id),
+    preferences: jsonb('preferences').$type<Record<string, unknown>>().notNull().default({}),
+    /** Kept by the orders module through the users service. */
+    ordersTotal: integer('orders_total').notNull().default(0),
+    ordersCompleted: integer('orders_completed').notNull().default(0),
+    ordersCancelled: integer('orders_cancelled').notNull().default(0),
+    ratingSum: integer('rating_sum').notNull().default(0),
+    reviewCount: integer('review_count').notNull().default(0),
+    ...softDeleteColumns(),
+  },
+  (t) => [
+    uniqueIndex('client_profiles_profile_live_uq').on(t.userProfileId).where(live),
+    ...softDeleteIndexes('client_profiles', t),
+  ],
+);
+
+export const providerProfiles = pgTable(
+  'provider_profiles',
+  {
+    ...baseColumns(),
+    userProfileId: uuid('user_profile_id')
+      .notNull()
+      .references(() => userProfiles.id),
+    businessName: text('business_name').notNull(),
+    experienceYears: integer('experience_years').notNull().default(0),
+    description: text('description'),
+    /** `service_areas` ids from the catalog. */
+    serviceAreaIds: uuid('service_area_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    travelRadiusKm: integer('travel_radius_km'),
+    availability: jsonb('availability').$type<WeeklyAvailability>().notNull().default({}),
+    /** Weekdays with any availability, for the directory's "available on" filter. */
+    availableWeekdays: text('available_weekdays')
+      .array()
+      .$type<Weekday[]>()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    isAvailable: boolean('is_available').notNull().default(true),
+    isVerified: boolean('is_verified').notNull().default(false),
+    ratingSum: integer('rating_sum').notNull().default(0),
+    reviewCount: integer('review_count').notNull().default(0),
+    /** Average rating ×100 (0 to 500), kept with the sum and count so the directory can sort on it. */
+    ratingAvgX100: integer('rating_avg_x100').notNull().default(0),
+    ordersCompleted: integer('orders_completed').notNull().default(0),
+    /** Business name, description and the services' descriptions: what the directory's text search reads. */
+    searchText: text('search_text').notNull().default(''),
+    ...softDeleteColumns(),
+  },
+  (t) => [
+    uniqueIndex('provider_profiles_profile_live_uq').on(t.userProfileId).where(live),
+    index('provider_profiles_areas_gin').using('gin', t.serviceAreaIds),
+    index('provider_profiles_search_trgm').using('gin', sql`${t.searchText} gin_trgm_ops`),
+    index('provider_profiles_search_fts').using('gin', sql`to_tsvector('simple', ${t.searchText})`),
+    index('provider_profiles_rating_idx').on(t.ratingAvgX100, t.id).where(live),
+    ...softDeleteIndexes('provider_profiles', t),
+  ],
+);
+
+export const providerServices = pgTable(
+  'provider_services',
+  {
+    ...baseColumns(),
+    providerProfileId: uuid('provider_profile_id')
+      .notNull()
+      .references(() => providerProfiles.id),
+    subcategoryId: uuid('subcategory_id').notNull(),
+    description: text('description'),
+    basePrice: integer('base_price').notNull(),
+    currency: text('currency').notNull().default('KGS'),
+    priceType: text('price_type', { enum: PROVIDER_PRICE_TYPES }).notNull().default('fixed'),
+    availability: jsonb('availability').$type<WeeklyAvailability>(),
+    isActive: boolean('is_active').notNull().default(true),
+    ...softDeleteColumns(),
+  },
+  (t) => [
+    uniqueIndex('provider_services_subcategory_live_uq').on(t.providerProfileId, t.subcategoryId).where(live),
+    index('provider_services_subcategory_idx').on(t.subcategoryId, t.basePrice).where(live),
+    ...softDeleteIndexes('provider_services', t),
+  ],
+);
+
+export const favoriteProviders = pgTable(
+  'favorite_providers',
+  {
+    ...baseColumns(),
+    clientProfileId: uuid('client_profile_id')
+      .notNull()
+      .references(() => clientProfiles.id),
+    providerProfileId: uuid('provider_profile_id')
+      .notNull()
+      .references(() => providerProfiles.id),
+  },
+  (t) => [uniqueIndex('favorite_providers_pair_uq').on(t.clientProfileId, t.providerProfileId)],
+);
+
+export const userVerifications = pgTable(
+  'user_verifications',
+  {
+    ...baseColumns(),
+    userProfileId: uuid('user_profile_id')
+      .notNull()
+      .references(() => userProfiles.id),
+    verificationType: text('verification_type', { enum: VERIFICATION_TYPES }).notNull(),
+    status: text('status', { enum: VERIFICATION_STATUSES }).notNull().default('pending'),
+    /** `files` ids of the evidence. */
+    evidenceFileIds: uuid('evidence_file_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    userNote: text('user_note'),
+    /** Shown to the user with the decision. */
+    publicNote: text('public_note'),
+    /** Staff only; never in a user's answer or export. */
+    adminNotes: text('admin_notes'),
+    reviewedBy: uuid('reviewed_by'),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    ...softDeleteColumns(),
+  },
+  (t) => [
+    index('user_verifications_profile_idx').on(t.userProfileId, t.id),
+    index('user_verifications_status_idx').on(t.status, t.id).where(live),
+    uniqueIndex('user_verifications_pending_uq')
+      .on(t.userProfileId, t.verificationType)
+      .where(sql`status = 'pending' and not is_deleted`),
+    ...softDeleteIndexes('user_verifications', t),
+  ],
+);
+
+cascadeSoftDelete(userProfiles, clientProfiles, clientProfiles.userProfileId);
+cascadeSoftDelete(userProfiles, providerProfiles, providerProfiles.userProfileId);
+cascadeSoftDelete(userProfiles, userVerifications, userVerifications.userProfileId);
+cascadeSoftDelete(providerProfiles, providerServices, providerServices.providerProfileId);

@@ -1,0 +1,431 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedInUser } from '../../../test/factories.ts';
+import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { auditLog } from '../../platform/audit/schema.ts';
+import { serviceAreas, serviceSubcategories } from '../core/schema.ts';
+import { providerProfiles, providerServices, userProfiles } from './schema.ts';
+
+let t: TestApp;
+let subcategories: { id: string; slug: string }[];
+let areas: { id: string; slug: string }[];
+
+beforeAll(async () => {
+  t = await createTestApp();
+  subcategories = await t.db
+    .select({ id: serviceSubcategories.id, slug: serviceSubcategories.slug })
+    .from(serviceSubcategories);
+  areas = await t.db.select({ id: serviceAreas.id, slug: serviceAreas.slug }).from(serviceAreas);
+});
+afterAll(() => t.close());
+
+const sub = (slug: string) => subcategories.find((s) => s.slug === slug)?.id as string;
+const area = (slug: string) => areas.find((a) => a.slug === slug)?.id as string;
+
+async function call(
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+  url: string,
+  auth?: object,
+  payload?: object,
+) {
+  const response = await t.app.inject({ method, url, headers: { ...auth }, payload });
+  return {
+    status: response.statusCode,
+    body: response.body ? response.json() : undefined,
+    headers: response.headers,
+  };
+}
+
+async function provider(
+  name: string,
+  options: { services?: { slug: string; price: number; description?: string }[]; areas?: string[] } = {},
+) {
+  const who = await signedInUser(t, ['client'], `${name} Owner`);
+  const created = await call('POST', '/api/v1/me/provider-profile', who.auth, {
+    business_name: name,
+    description: `${name}: опытный мастер`,
+    service_area_ids: (options.areas ?? ['bishkek']).map(area),
+    availability: { mon: [{ from: '09:00', to: '18:00' }] },
+  });
+  expect(created.status).toBe(201);
+  for (const s of options.services ?? []) {
+    const made = await call('POST', '/api/v1/me/services', who.auth, {
+      subcategory_id: sub(s.slug),
+      base_price: s.price,
+      description: s.description,
+    });
+    expect(made.status).toBe(201);
+  }
+  return { ...who, providerId: created.body.id as string };
+}
+
+describe('my profile', () => {
+  it('is made on first read and changes with PATCH; contact details and address are stored encrypted', async () => {
+    const me = await signedInUser(t);
+    const first = await call('GET', '/api/v1/me/profile', me.auth);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      user_id: me.user.id,
+      user_type: null,
+      verification_status: 'unverified',
+    });
+
+    const patched = await call('PATCH', '/api/v1/me/profile', me.auth, {
+      full_name: 'Айгуль Токтогулова',
+      bio: 'Люблю чистоту',
+      gender: 'female',
+      preferred_language: 'ky',
+      notification_language: 'ru',
+      contact_info: { phone: '+996700111222', telegram: '@aigul' },
+      address: 'ул. Киевская 77, кв. 5',
+      service_area_id: area('bishkek'),
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({
+      full_name: 'Айгуль Токтогулова',
+      gender: 'female',
+      preferred_language: 'ky',
+      contact_info: { phone: '+996700111222', telegram: '@aigul' },
+      address: 'ул. Киевская 77, кв. 5',
+    });
+    const [row] = await t.db.select().from(userProfiles).where(eq(userProfiles.userId, me.user.id));
+    expect(JSON.stringify(row)).not.toContain('+996700111222');
+    expect(JSON.stringify(row)).not.toContain('Киевская');
+
+    const audit = await t.db.select().from(auditLog).where(eq(auditLog.entityId, row!.id));
+    expect(audit.some((a) => a.action === 'update')).toBe(true);
+  });
+
+  it('refuses unknown languages, areas, fields and bad values, changing nothing', async () => {
+    const me = await signedInUser(t);
+    const before = (await call('GET', '/api/v1/me/profile', me.auth)).body;
+    for (const [payload, status, code] of [
+      [{ preferred_language: 'de' }, 422, 'language_not_supported'],
+      [{ service_area_id: '01930000-0000-7000-8000-000000000000' }, 422, 'service_area_not_found'],
+      [{ gender: 'robot' }, 400, 'validation_failed'],
+      [{ verification_status: 'verified' }, 400, 'validation_failed'],
+      [{ contact_info: { phone: '12345' } }, 400, 'validation_failed'],
+      [{}, 400, 'validation_failed'],
+    ] as const) {
+      const answer = await call('PATCH', '/api/v1/me/profile', me.auth, payload);
+      expect(answer.status, JSON.stringify(payload)).toBe(status);
+      expect(answer.body.code).toBe(code);
+    }
+    expect((await call('GET', '/api/v1/me/profile', me.auth)).body).toEqual(before);
+  });
+
+  it('needs a signed-in user', async () => {
+    expect((await call('GET', '/api/v1/me/profile')).status).toBe(401);
+  });
+});
+
+describe('client and provider profiles', () => {
+  it('a user becomes a client, a provider, then both; creating one twice is a 409', async () => {
+    const me = await signedInUser(t);
+    expect((await call('GET', '/api/v1/me/client-profile', me.auth)).status).toBe(404);
+    const client = await call('POST', '/api/v1/me/client-profile', me.auth, { preferences: { sms: true } });
+    expect(client.status).toBe(201);
+    expect(client.body).toMatchObject({ orders_total: 0, preferences: { sms: true }, rating_avg: null });
+    const again = await call('POST', '/api/v1/me/client-profile', me.auth, {});
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('client_profile_exists');
+
+    const providerBody = {
+      business_name: 'Чистый дом',
+      experience_years: 5,
+      service_area_ids: [area('bishkek'), area('osh')],
+      travel_radius_km: 15,
+      availability: {
+        mon: [
+          { from: '09:00', to: '13:00' },
+          { from: '14:00', to: '18:00' },
+        ],
+        sat: [{ from: '10:00', to: '14:00' }],
+      },
+    };
+    const made = await call('POST', '/api/v1/me/provider-profile', me.auth, providerBody);
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ business_name: 'Чистый дом', is_verified: false, review_count: 0 });
+    expect((await call('POST', '/api/v1/me/provider-profile', me.auth, providerBody)).body.code).toBe(
+      'provider_profile_exists',
+    );
+
+    const profile = await call('GET', '/api/v1/me/profile', me.auth);
+    expect(profile.body).toMatchObject({
+      user_type: 'both',
+      has_client_profile: true,
+      has_provider_profile: true,
+    });
+  });
+
+  it('two creations at once give one profile and one 409', async () => {
+    const me = await signedInUser(t);
+    const answers = await Promise.all(
+      [1, 2].map(() => call('POST', '/api/v1/me/provider-profile', me.auth, { business_name: 'Двойник' })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    const rows = await t.db
+      .select()
+      .from(providerProfiles)
+      .where(eq(providerProfiles.businessName, 'Двойник'));
+    expect(rows).toHaveLength(1);
+  });
+
+  it('validates availability as time ranges per weekday and areas from the catalog', async () => {
+    const me = await signedInUser(t);
+    for (const [availability, field] of [
+      [{ mon: [{ from: '18:00', to: '09:00' }] }, 'availability.mon.0'],
+      [
+        {
+          tue: [
+            { from: '09:00', to: '12:00' },
+            { from: '11:00', to: '13:00' },
+          ],
+        },
+        'availability.tue.1',
+      ],
+      [{ wed: [{ from: '25:00', to: '26:00' }] }, 'availability.wed.0.from'],
+      [{ funday: [] }, 'availability.funday'],
+    ] as const) {
+      const answer = await call('POST', '/api/v1/me/provider-profile', me.auth, {
+        business_name: 'Тест',
+        availability,
+      });
+      expect(answer.status, JSON.stringify(availability)).toBe(400);
+      expect(answer.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    }
+    const badArea = await call('POST', '/api/v1/me/provider-profile', me.auth, {
+      business_name: 'Тест',
+      service_area_ids: ['01930000-0000-7000-8000-000000000000'],
+    });
+    expect(badArea.status).toBe(422);
+    expect(badArea.body.errors[0].field).toBe('service_area_ids.0');
+    expect((await call('GET', '/api/v1/me/provider-profile', me.auth)).status).toBe(404);
+  });
+
+  it('updates a provider profile and refuses mass assignment of rating or verification', async () => {
+    const p = await provider('Мастер Обновлений');
+    const changed = await call('PATCH', '/api/v1/me/provider-profile', p.auth, {
+      experience_years: 9,
+      is_available: false,
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ experience_years: 9, is_available: false });
+    for (const field of ['is_verified', 'review_count', 'rating_avg']) {
+      const refused = await call('PATCH', '/api/v1/me/provider-profile', p.auth, { [field]: 5 });
+      expect(refused.status).toBe(400);
+    }
+  });
+});
+
+describe('provider services', () => {
+  it('offers one service per subcategory within the category price range', async () => {
+    const p = await provider('Сантехник Бек');
+    const made = await call('POST', '/api/v1/me/services', p.auth, {
+      subcategory_id: sub('plumbing'),
+      base_price: 150_000,
+      price_type: 'hourly',
+      description: 'Замена смесителей',
+    });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ base_price: 150_000, price_type: 'hourly', currency: 'KGS' });
+
+    const duplicate = await call('POST', '/api/v1/me/services', p.auth, {
+      subcategory_id: sub('plumbing'),
+      base_price: 100_000,
+    });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.code).toBe('service_already_offered');
+
+    const cheap = await call('POST', '/api/v1/me/services', p.auth, {
+      subcategory_id: sub('electrical'),
+      base_price: 100,
+    });
+    expect(cheap.status).toBe(422);
+    expect(cheap.body.code).toBe('price_out_of_range');
+
+    const unknown = await call('POST', '/api/v1/me/services', p.auth, {
+      subcategory_id: '01930000-0000-7000-8000-000000000000',
+      base_price: 100_000,
+    });
+    expect(unknown.body.code).toBe('subcategory_not_found');
+
+    const list = await call('GET', '/api/v1/me/services?limit=1', p.auth);
+    expect(list.body.data).toHaveLength(1);
+    expect(list.body.next_cursor).toBeNull();
+
+    const updated = await call('PATCH', `/api/v1/me/services/${made.body.id}`, p.auth, {
+      base_price: 200_000,
+    });
+    expect(updated.body.base_price).toBe(200_000);
+    const tooMuch = await call('PATCH', `/api/v1/me/services/${made.body.id}`, p.auth, {
+      base_price: 999_999_999,
+    });
+    expect(tooMuch.status).toBe(422);
+
+    expect((await call('DELETE', `/api/v1/me/services/${made.body.id}`, p.auth)).status).toBe(204);
+    expect((await call('GET', `/api/v1/me/services/${made.body.id}`, p.auth)).status).toBe(404);
+    // Deleted, the subcategory is free to offer again.
+    const again = await call('POST', '/api/v1/me/services', p.auth, {
+      subcategory_id: sub('plumbing'),
+      base_price: 100_000,
+    });
+    expect(again.status).toBe(201);
+  });
+
+  it('a client-only user cannot create services; another provider cannot read or change mine', async () => {
+    const client = await signedInUser(t);
+    const refused = await call('POST', '/api/v1/me/services', client.auth, {
+      subcategory_id: sub('plumbing'),
+      base_price: 100_000,
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('provider_profile_required');
+
+    const owner = await provider('Хозяин', { services: [{ slug: 'furniture', price: 300_000 }] });
+    const [service] = await t.db
+      .select()
+      .from(providerServices)
+      .where(eq(providerServices.providerProfileId, owner.providerId));
+    const other = await provider('Чужой');
+    expect((await call('GET', `/api/v1/me/services/${service!.id}`, other.auth)).status).toBe(404);
+    expect(
+      (await call('PATCH', `/api/v1/me/services/${service!.id}`, other.auth, { base_price: 250_000 })).status,
+    ).toBe(404);
+    expect((await call('DELETE', `/api/v1/me/services/${service!.id}`, other.auth)).status).toBe(404);
+    const [unchanged] = await t.db
+      .select()
+      .from(providerServices)
+      .where(eq(providerServices.id, service!.id));
+    expect(unchanged).toMatchObject({ basePrice: 300_000, isDeleted: false });
+  });
+});
+
+describe('the provider directory', () => {
+  let baseline: { a: string; b: string; c: string };
+
+  beforeAll(async () => {
+    const a = await provider('Уборка Профи', {
+      services: [{ slug: 'general-cleaning', price: 300_000, description: 'Генеральная уборка квартир' }],
+      areas: ['bishkek'],
+    });
+    const b = await provider('Электрик Нурлан', {
+      services: [{ slug: 'electrical', price: 150_000, description: 'Проводка и розетки' }],
+      areas: ['osh'],
+    });
+    const c = await provider('Тазалык Сервис', {
+      services: [{ slug: 'daily-cleaning', price: 90_000, description: 'Күнүмдүк тазалоо' }],
+      areas: ['bishkek', 'karakol'],
+    });
+    await t.db
+      .update(providerProfiles)
+      .set({ isVerified: true, ratingSum: 45, reviewCount: 10, ratingAvgX100: 450 })
+      .where(eq(providerProfiles.id, c.providerId));
+    baseline = { a: a.providerId, b: b.providerId, c: c.providerId };
+  });
+
+  const search = async (query: string) => {
+    const answer = await call('GET', `/api/v1/providers?${query}`);
+    expect(answer.status, query).toBe(200);
+    return answer.body.data.map((p: { id: string }) => p.id) as string[];
+  };
+
+  it('finds providers by words with typos, in Russian and Kyrgyz, without signing in', async () => {
+    expect(await search('q=уборка')).toContain(baseline.a);
+    expect(await search(`q=${encodeURIComponent('убор')}`)).toContain(baseline.a);
+    expect(await search(`q=${encodeURIComponent('електрик')}`)).toContain(baseline.b);
+    expect(await search(`q=${encodeURIComponent('тазалоо')}`)).toContain(baseline.c);
+    expect(await search(`q=${encodeURIComponent('сантехника квартир')}&sort=relevance`)).not.toContain(
+      baseline.b,
+    );
+  });
+
+  it('filters by area, category, verification, rating, price and weekday', async () => {
+    const inOsh = await search(`area_id=${area('osh')}`);
+    expect(inOsh).toContain(baseline.b);
+    expect(inOsh).not.toContain(baseline.a);
+    const verified = await search('verified=true');
+    expect(verified).toEqual([baseline.c]);
+    expect(await search('min_rating=4.5')).toEqual([baseline.c]);
+    const cheap = await search(`price_max=100000`);
+    expect(cheap).toContain(baseline.c);
+    expect(cheap).not.toContain(baseline.a);
+    expect(await search(`subcategory_id=${sub('electrical')}`)).toEqual([baseline.b]);
+    expect(await search('available_on=sun')).toEqual([]);
+    expect(await search('available_on=mon')).toContain(baseline.a);
+  });
+
+  it('sorts by price and rating and pages without repeats', async () => {
+    const byPrice = (await call('GET', '/api/v1/providers?sort=price&limit=100')).body.data as {
+      min_price: number | null;
+    }[];
+    const prices = byPrice.map((p) => p.min_price).filter((p): p is number => p !== null);
+    expect(prices).toEqual([...prices].sort((x, y) => x - y));
+    const byRating = await search('sort=rating');
+    expect(byRating[0]).toBe(baseline.c);
+
+    for (const sort of ['newest', 'price', 'rating']) {
+      const all = await search(`sort=${sort}&limit=100`);
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { data: { id: string }[]; next_cursor: string | null } } =
+          await call('GET', `/api/v1/providers?sort=${sort}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        paged.push(...page.body.data.map((p) => p.id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      expect(paged, sort).toEqual(all);
+    }
+  });
+
+  it('shows a public profile without phone, email, address or contact details', async () => {
+    const owner = await provider('Секретный Мастер', { services: [{ slug: 'furniture', price: 200_000 }] });
+    await call('PATCH', '/api/v1/me/profile', owner.auth, {
+      contact_info: { phone: '+996555000111' },
+      address: 'Тайный адрес 1',
+    });
+    const answer = await call('GET', `/api/v1/providers/${owner.providerId}`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      business_name: 'Секретный Мастер',
+      services: [{ base_price: 200_000 }],
+    });
+    const text = JSON.stringify(answer.body);
+    for (const secret of ['+996555000111', 'Тайный', owner.email]) expect(text).not.toContain(secret);
+    expect((await call('GET', '/api/v1/providers/01930000-0000-7000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('hides providers who are not available', async () => {
+    const p = await provider('Отпускник');
+    expect(await search('q=отпускник')).toContain(p.providerId);
+    await call('PATCH', '/api/v1/me/provider-profile', p.auth, { is_available: false });
+    expect(await search('q=отпускник')).not.toContain(p.providerId);
+    expect((await call('GET', `/api/v1/providers/${p.providerId}`)).status).toBe(404);
+  });
+});
+
+describe('favorites', () => {
+  it('a client adds, lists and removes favorite providers; adding twice keeps one', async () => {
+    const p = await provider('Любимый Мастер');
+    const me = await signedInUser(t);
+    const noClient = await call('PUT', `/api/v1/me/favorites/${p.providerId}`, me.auth);
+    expect(noClient.body.code).toBe('client_profile_required');
+    await call('POST', '/api/v1/me/client-profile', me.auth, {});
+    expect((await call('PUT', `/api/v1/me/favorites/${p.providerId}`, me.auth)).status).toBe(201);
+    expect((await call('PUT', `/api/v1/me/favorites/${p.providerId}`, me.auth)).status).toBe(204);
+    const list = await call('GET', '/api/v1/me/favorites', me.auth);
+    expect(list.body.data).toHaveLength(1);
+    expect(list.body.data[0].provider).toMatchObject({ id: p.providerId, business_name: 'Любимый Мастер' });
+
+    const other = await signedInUser(t);
+    await call('POST', '/api/v1/me/client-profile', other.auth, {});
+    expect((await call('GET', '/api/v1/me/favorites', other.auth)).body.data).toEqual([]);
+    expect((await call('DELETE', `/api/v1/me/favorites/${p.providerId}`, other.auth)).status).toBe(404);
+
+    expect((await call('DELETE', `/api/v1/me/favorites/${p.providerId}`, me.auth)).status).toBe(204);
+    expect((await call('GET', '/api/v1/me/favorites', me.auth)).body.data).toEqual([]);
+    expect(
+      (await call('PUT', '/api/v1/me/favorites/01930000-0000-7000-8000-000000000000', me.auth)).status,
+    ).toBe(404);
+  });
+});
