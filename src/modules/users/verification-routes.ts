@@ -1,0 +1,192 @@
+import { type Static, Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
+import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { VERIFICATION_STATUSES, VERIFICATION_TYPES } from './schema.ts';
+import { EVIDENCE_REQUIRED, MAX_EVIDENCE_FILES, type VerificationService } from './verification-service.ts';
+
+const Uuid = Type.String({ format: 'uuid' });
+const DateTime = Type.String({ format: 'date-time' });
+const VerificationType = Type.Enum(VERIFICATION_TYPES);
+const VerificationStatus = Type.Enum(VERIFICATION_STATUSES);
+const Note = Type.String({ maxLength: 2000 });
+
+export const MyVerificationResponse = Type.Object({
+  id: Uuid,
+  verification_type: VerificationType,
+  status: VerificationStatus,
+  evidence_file_ids: Type.Array(Uuid),
+  user_note: Nullable(Type.String()),
+  public_note: Nullable(Type.String({ description: "The moderator's note to the user" })),
+  created_at: DateTime,
+  reviewed_at: Nullable(DateTime),
+});
+export type MyVerificationView = Static<typeof MyVerificationResponse>;
+
+export const AdminVerificationResponse = Type.Object({
+  ...MyVerificationResponse.properties,
+  user_id: Uuid,
+  user_profile_id: Uuid,
+  admin_notes: Nullable(Type.String({ description: 'Staff only; never shown to the user' })),
+  reviewed_by: Nullable(Uuid),
+  updated_at: DateTime,
+});
+export type AdminVerificationView = Static<typeof AdminVerificationResponse>;
+
+const Problem = Type.Ref('Problem');
+const staff = { access: ['admin', 'moderator'] as const };
+
+export const verificationRoutes: RoutesPlugin<{ verifications: VerificationService }> = async (
+  app,
+  { verifications },
+) => {
+  app.post(
+    '/me/verifications',
+    {
+      schema: {
+        tags: ['verification'],
+        operationId: 'submitVerification',
+        summary: 'Ask for a verification, with evidence',
+        description:
+          `Evidence is the ids of files uploaded with \`POST /files?purpose=verification_evidence\`; it is required for ${EVIDENCE_REQUIRED.join(', ')}. ` +
+          'Another pending request of the same type is 409 `verification_already_pending`. ' +
+          'An identity request moves the profile to `pending` until a moderator decides.',
+        body: Type.Object(
+          {
+            verification_type: VerificationType,
+            evidence_file_ids: Type.Optional(Type.Array(Uuid, { maxItems: MAX_EVIDENCE_FILES })),
+            note: Type.Optional(Note),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: MyVerificationResponse, 409: Problem, 422: Problem },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await verifications.submit(actorOf(request), request.body)),
+  );
+
+  app.get(
+    '/me/verifications',
+    {
+      schema: {
+        tags: ['verification'],
+        operationId: 'listMyVerifications',
+        summary: 'My verification requests and their decisions, newest first',
+        querystring: Type.Object(PageParams),
+        response: { 200: Page(MyVerificationResponse) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const rows = await verifications.listMine(actorOf(request), {
+        limit,
+        before: decodeCursor(cursor, IdCursor)?.[0],
+      });
+      return toPage(
+        rows,
+        limit,
+        (v) => [v.id],
+        (v) => v,
+      );
+    },
+  );
+
+  app.get(
+    '/me/verifications/:id',
+    {
+      schema: {
+        tags: ['verification'],
+        operationId: 'getMyVerification',
+        summary: 'One of my verification requests',
+        params: IdParams,
+        response: { 200: MyVerificationResponse, 404: Problem },
+      },
+    },
+    async (request) => verifications.getMine(actorOf(request), request.params.id),
+  );
+
+  app.get(
+    '/admin/verifications',
+    {
+      config: staff,
+      schema: {
+        tags: ['verification', 'admin'],
+        operationId: 'adminListVerifications',
+        summary: 'Verification requests to review',
+        description:
+          'Use `status=pending` for the review queue. Oldest first by default (`order=asc`). Evidence files download from `GET /files/{id}`.',
+        querystring: Type.Object({
+          status: Type.Optional(VerificationStatus),
+          type: Type.Optional(VerificationType),
+          user_id: Type.Optional(Uuid),
+          order: Type.Enum(['asc', 'desc'], { default: 'asc', description: 'By submission time' }),
+          ...PageParams,
+        }),
+        response: { 200: Page(AdminVerificationResponse) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await verifications.adminList(
+        { status: q.status, type: q.type, userId: q.user_id },
+        { limit: q.limit, order: q.order, cursor: decodeCursor(q.cursor, IdCursor)?.[0] },
+      );
+      return toPage(
+        rows,
+        q.limit,
+        (v) => [v.id],
+        (v) => v,
+      );
+    },
+  );
+
+  app.get(
+    '/admin/verifications/:id',
+    {
+      config: staff,
+      schema: {
+        tags: ['verification', 'admin'],
+        operationId: 'adminGetVerification',
+        summary: 'One verification request',
+        params: IdParams,
+        response: { 200: AdminVerificationResponse, 404: Problem },
+      },
+    },
+    async (request) => verifications.adminGet(request.params.id),
+  );
+
+  for (const [action, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    app.post(
+      `/admin/verifications/:id/${action}`,
+      {
+        config: staff,
+        // Both notes are optional, so the body may be left out altogether.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+        schema: {
+          tags: ['verification', 'admin'],
+          operationId: action === 'approve' ? 'adminApproveVerification' : 'adminRejectVerification',
+          summary: action === 'approve' ? 'Approve a pending verification' : 'Reject a pending verification',
+          description:
+            '`public_note` is shown to the user; `admin_notes` stays with staff. Only a pending request can be decided ' +
+            '(else 409 `verification_not_pending`); nobody decides their own.' +
+            (action === 'approve'
+              ? ' Approving an identity verification marks the profile verified and badges its provider profile.'
+              : ' Rejecting an identity verification sends a pending profile back to unverified.'),
+          params: IdParams,
+          body: Type.Object(
+            { public_note: Type.Optional(Note), admin_notes: Type.Optional(Note) },
+            { additionalProperties: false },
+          ),
+          response: { 200: AdminVerificationResponse, 404: Problem, 409: Problem },
+        },
+      },
+      async (request) => verifications.decide(actorOf(request), request.params.id, decision, request.body),
+    );
+  }
+};

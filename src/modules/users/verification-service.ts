@@ -1,0 +1,360 @@
+import { and, asc, desc, eq, gt, lt, ne, type SQL, sql } from 'drizzle-orm';
+import type { Actor } from '../../platform/actor.ts';
+import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
+import type { Db } from '../../platform/db.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  isUniqueViolation,
+  NotFoundError,
+  RuleViolationError,
+} from '../../platform/errors.ts';
+import type { FileService } from '../../platform/storage/service.ts';
+import { providerProfiles, userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
+import type { AdminVerificationView, MyVerificationView } from './verification-routes.ts';
+
+export type VerificationType = (typeof VERIFICATION_TYPES)[number];
+type VerificationRow = typeof userVerifications.$inferSelect;
+type VerificationStatus = VerificationRow['status'];
+type ProfileRow = typeof userProfiles.$inferSelect;
+
+/** Types a moderator cannot judge without a document. */
+export const EVIDENCE_REQUIRED: readonly VerificationType[] = ['identity', 'business', 'background_check'];
+export const MAX_EVIDENCE_FILES = 10;
+
+export interface SubmitVerificationInput {
+  verification_type: VerificationType;
+  evidence_file_ids?: string[];
+  note?: string;
+}
+
+export interface DecisionInput {
+  public_note?: string;
+  admin_notes?: string;
+}
+
+export interface AdminVerificationFilter {
+  status?: VerificationStatus;
+  type?: VerificationType;
+  userId?: string;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** What the user sees of their own request: never the staff's internal notes or who reviewed it. */
+function myView(row: VerificationRow): MyVerificationView {
+  return {
+    id: row.id,
+    verification_type: row.verificationType,
+    status: row.status,
+    evidence_file_ids: row.evidenceFileIds,
+    user_note: row.userNote,
+    public_note: row.publicNote,
+    created_at: row.createdAt.toISOString(),
+    reviewed_at: iso(row.reviewedAt),
+  };
+}
+
+function adminView(row: VerificationRow, userId: string): AdminVerificationView {
+  return {
+    ...myView(row),
+    user_id: userId,
+    user_profile_id: row.userProfileId,
+    admin_notes: row.adminNotes,
+    reviewed_by: row.reviewedBy,
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const verificationNotFound = () => new NotFoundError('verification');
+
+export type VerificationService = ReturnType<typeof createVerificationService>;
+
+export function createVerificationService({ db, files }: { db: Db; files: FileService }) {
+  async function liveProfileOf(userId: string, tx: Db = db) {
+    const [profile] = await tx
+      .select()
+      .from(userProfiles)
+      .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)))
+      .limit(1);
+    return profile;
+  }
+
+  /**
+   * The caller's profile, made on first need. Two first requests at once both try the insert; the partial
+   * unique index lets one in and the other finds that row.
+   */
+  async function ensureProfile(tx: Db, actor: Actor, userId: string): Promise<ProfileRow> {
+    const existing = await liveProfileOf(userId, tx);
+    if (existing) return existing;
+    const [created] = await tx
+      .insert(userProfiles)
+      .values({ userId })
+      .onConflictDoNothing({ target: userProfiles.userId, where: sql`not is_deleted` })
+      .returning();
+    if (created) {
+      await writeAudit(tx, actor, [
+        { action: 'create', entity: 'user_profiles', entityId: created.id, after: created },
+      ]);
+      return created;
+    }
+    const raced = await liveProfileOf(userId, tx);
+    if (!raced)
+      throw new ConflictError('concurrent_update', 'the profile changed while you were updating it; retry');
+    return raced;
+  }
+
+  /** Marks the profile verified and gives a provider profile the directory's verified badge. */
+  async function markIdentityVerified(tx: Db, profile: ProfileRow): Promise<AuditEntry[]> {
+    const audit: AuditEntry[] = [];
+    if (profile.verificationStatus !== 'verified') {
+      const [after] = await tx
+        .update(userProfiles)
+        .set({ verificationStatus: 'verified' })
+        .where(eq(userProfiles.id, profile.id))
+        .returning();
+      audit.push({ action: 'update', entity: 'user_profiles', entityId: profile.id, before: profile, after });
+    }
+    const providers = await tx
+      .select()
+      .from(providerProfiles)
+      .where(
+        and(
+          eq(providerProfiles.userProfileId, profile.id),
+          eq(providerProfiles.isDeleted, false),
+          eq(providerProfiles.isVerified, false),
+        ),
+      )
+      .for('update');
+    for (const before of providers) {
+      const [after] = await tx
+        .update(providerProfiles)
+        .set({ isVerified: true })
+        .where(eq(providerProfiles.id, before.id))
+        .returning();
+      audit.push({ action: 'update', entity: 'provider_profiles', entityId: before.id, before, after });
+    }
+    return audit;
+  }
+
+  return {
+    /**
+     * Files a verification request. Evidence must be the caller's own `verification_evidence` uploads;
+     * an identity request moves an unverified profile to `pending`. One pending request per type.
+     */
+    async submit(actor: Actor, input: SubmitVerificationInput): Promise<MyVerificationView> {
+      const userId = actor.userId;
+      if (!userId) throw new NotFoundError('user');
+      const given = input.evidence_file_ids ?? [];
+      const evidence = [...new Set(given)];
+      if (EVIDENCE_REQUIRED.includes(input.verification_type) && evidence.length === 0) {
+        throw new RuleViolationError(
+          'evidence_required',
+          `a ${input.verification_type} verification needs evidence`,
+          [
+            {
+              in: 'body',
+              field: 'evidence_file_ids',
+              message: 'upload at least one file with purpose verification_evidence',
+            },
+          ],
+        );
+      }
+      await files.assertOwnedFiles(actor, given, 'verification_evidence', 'evidence_file_ids');
+      try {
+        return await db.transaction(async (tx) => {
+          const profile = await ensureProfile(tx, actor, userId);
+          if (input.verification_type === 'identity' && profile.verificationStatus === 'verified') {
+            throw new ConflictError('already_verified', 'your identity is already verified');
+          }
+          const [created] = await tx
+            .insert(userVerifications)
+            .values({
+              userProfileId: profile.id,
+              verificationType: input.verification_type,
+              evidenceFileIds: evidence,
+              userNote: input.note?.trim() || null,
+            })
+            .returning();
+          const audit: AuditEntry[] = [
+            { action: 'create', entity: 'user_verifications', entityId: created!.id, after: created },
+          ];
+          if (input.verification_type === 'identity' && profile.verificationStatus === 'unverified') {
+            const [after] = await tx
+              .update(userProfiles)
+              .set({ verificationStatus: 'pending' })
+              .where(and(eq(userProfiles.id, profile.id), eq(userProfiles.verificationStatus, 'unverified')))
+              .returning();
+            if (after)
+              audit.push({
+                action: 'update',
+                entity: 'user_profiles',
+                entityId: profile.id,
+                before: profile,
+                after,
+              });
+          }
+          await writeAudit(tx, actor, audit);
+          return myView(created!);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'user_verifications_pending_uq')) {
+          throw new ConflictError(
+            'verification_already_pending',
+            `you already have a pending ${input.verification_type} verification; wait for its review`,
+          );
+        }
+        throw error;
+      }
+    },
+
+    /** The caller's requests, newest first. */
+    async listMine(actor: Actor, page: { limit: number; before?: string }): Promise<MyVerificationView[]> {
+      const rows = await db
+        .select({ v: userVerifications })
+        .from(userVerifications)
+        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
+        .where(
+          and(
+            eq(userProfiles.userId, actor.userId ?? ''),
+            eq(userProfiles.isDeleted, false),
+            eq(userVerifications.isDeleted, false),
+            page.before ? lt(userVerifications.id, page.before) : undefined,
+          ),
+        )
+        .orderBy(desc(userVerifications.id))
+        .limit(page.limit + 1);
+      return rows.map((r) => myView(r.v));
+    },
+
+    /** One of the caller's requests; anyone else's is "not found". */
+    async getMine(actor: Actor, id: string): Promise<MyVerificationView> {
+      const [row] = await db
+        .select({ v: userVerifications })
+        .from(userVerifications)
+        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
+        .where(
+          and(
+            eq(userVerifications.id, id),
+            eq(userVerifications.isDeleted, false),
+            eq(userProfiles.userId, actor.userId ?? ''),
+            eq(userProfiles.isDeleted, false),
+          ),
+        );
+      if (!row) throw verificationNotFound();
+      return myView(row.v);
+    },
+
+    /** Staff: requests by status, type and user; oldest first by default, so the queue is worked in order. */
+    async adminList(
+      filter: AdminVerificationFilter,
+      page: { limit: number; cursor?: string; order: 'asc' | 'desc' },
+    ): Promise<AdminVerificationView[]> {
+      const conditions: (SQL | undefined)[] = [
+        eq(userVerifications.isDeleted, false),
+        filter.status ? eq(userVerifications.status, filter.status) : undefined,
+        filter.type ? eq(userVerifications.verificationType, filter.type) : undefined,
+        filter.userId ? eq(userProfiles.userId, filter.userId) : undefined,
+        page.cursor
+          ? page.order === 'asc'
+            ? gt(userVerifications.id, page.cursor)
+            : lt(userVerifications.id, page.cursor)
+          : undefined,
+      ];
+      const rows = await db
+        .select({ v: userVerifications, userId: userProfiles.userId })
+        .from(userVerifications)
+        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
+        .where(and(...conditions))
+        .orderBy(page.order === 'asc' ? asc(userVerifications.id) : desc(userVerifications.id))
+        .limit(page.limit + 1);
+      return rows.map((r) => adminView(r.v, r.userId));
+    },
+
+    async adminGet(id: string): Promise<AdminVerificationView> {
+      const [row] = await db
+        .select({ v: userVerifications, userId: userProfiles.userId })
+        .from(userVerifications)
+        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
+        .where(and(eq(userVerifications.id, id), eq(userVerifications.isDeleted, false)));
+      if (!row) throw verificationNotFound();
+      return adminView(row.v, row.userId);
+    },
+
+    /**
+     * A moderator's decision on a pending request. The row is locked and the update is conditional on
+     * `pending`, so of two decisions at once exactly one lands and the other gets 409. An approved identity
+     * verifies the profile (and badges its provider profile); a rejected one sends a pending profile back
+     * to unverified. The decision and its consequences are audited in the same transaction.
+     */
+    async decide(
+      actor: Actor,
+      id: string,
+      decision: Exclude<VerificationStatus, 'pending'>,
+      input: DecisionInput,
+    ): Promise<AdminVerificationView> {
+      return db.transaction(async (tx) => {
+        const [before] = await tx
+          .select()
+          .from(userVerifications)
+          .where(and(eq(userVerifications.id, id), eq(userVerifications.isDeleted, false)))
+          .for('update');
+        if (!before) throw verificationNotFound();
+        const notPending = () =>
+          new ConflictError('verification_not_pending', `this verification was already ${before.status}`);
+        if (before.status !== 'pending') throw notPending();
+        const [profile] = await tx
+          .select()
+          .from(userProfiles)
+          .where(eq(userProfiles.id, before.userProfileId))
+          .for('no key update');
+        if (!profile) throw verificationNotFound();
+        if (profile.userId === actor.userId) {
+          throw new ForbiddenError(
+            'cannot_review_own_verification',
+            'another moderator must review your own request',
+          );
+        }
+
+        const [after] = await tx
+          .update(userVerifications)
+          .set({
+            status: decision,
+            publicNote: input.public_note?.trim() || null,
+            adminNotes: input.admin_notes?.trim() || before.adminNotes,
+            reviewedBy: actor.userId,
+            reviewedAt: new Date(),
+          })
+          .where(and(eq(userVerifications.id, id), eq(userVerifications.status, 'pending')))
+          .returning();
+        if (!after) throw notPending();
+
+        const audit: AuditEntry[] = [
+          { action: 'update', entity: 'user_verifications', entityId: id, before, after },
+        ];
+        if (before.verificationType === 'identity') {
+          if (decision === 'approved') {
+            audit.push(...(await markIdentityVerified(tx, profile)));
+          } else if (profile.verificationStatus === 'pending') {
+            const [reverted] = await tx
+              .update(userProfiles)
+              .set({ verificationStatus: 'unverified' })
+              .where(and(eq(userProfiles.id, profile.id), ne(userProfiles.verificationStatus, 'verified')))
+              .returning();
+            if (reverted) {
+              audit.push({
+                action: 'update',
+                entity: 'user_profiles',
+                entityId: profile.id,
+                before: profile,
+                after: reverted,
+              });
+            }
+          }
+        }
+        await writeAudit(tx, actor, audit);
+        return adminView(after, profile.userId);
+      });
+    },
+  };
+}

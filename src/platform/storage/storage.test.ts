@@ -1,0 +1,346 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedInUser } from '../../../test/factories.ts';
+import { createTestApp, type TestApp, testConfig } from '../../../test/helper.ts';
+import { auditLog } from '../audit/schema.ts';
+import type { Config } from '../config.ts';
+import { files } from './schema.ts';
+import { sniffContentType } from './sniff.ts';
+import { createLocalStorage, newStorageKey, StorageObjectMissingError } from './storage.ts';
+
+/** Small but real files of each accepted type. */
+const SAMPLES = {
+  png: Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+    'base64',
+  ),
+  jpeg: Buffer.from(
+    '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
+    'base64',
+  ),
+  webp: Buffer.from('UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==', 'base64'),
+  pdf: Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'),
+};
+
+type SignedIn = Awaited<ReturnType<typeof signedInUser>>;
+
+let t: TestApp;
+let config: Config;
+let owner: SignedIn;
+let stranger: SignedIn;
+let moderator: SignedIn;
+let finance: SignedIn;
+
+beforeAll(async () => {
+  config = testConfig();
+  t = await createTestApp({ config });
+  owner = await signedInUser(t, ['client', 'provider']);
+  stranger = await signedInUser(t, ['client']);
+  moderator = await signedInUser(t, ['moderator']);
+  finance = await signedInUser(t, ['finance']);
+});
+afterAll(() => t.close());
+
+const filesDir = () => join(config.dataDir, 'files');
+
+/** Every stored object on disk, as paths relative to the files directory. */
+function storedObjects(): string[] {
+  const dir = filesDir();
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .map((p) => join(dir, p))
+    .filter((p) => statSync(p).isFile())
+    .map((p) => relative(dir, p));
+}
+
+function upload(
+  who: SignedIn,
+  bytes: Buffer,
+  contentType: string,
+  purpose = 'profile_photo',
+  headers: Record<string, string> = {},
+) {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/files?purpose=${purpose}`,
+    headers: { ...who.auth, 'content-type': contentType, ...headers },
+    payload: bytes,
+  });
+}
+
+async function rowsOf(who: SignedIn) {
+  return t.db.select().from(files).where(eq(files.ownerId, who.user.id));
+}
+
+describe('sniffing', () => {
+  it('recognises jpeg, png, webp and pdf by their bytes and nothing else', () => {
+    expect(sniffContentType(SAMPLES.png)).toBe('image/png');
+    expect(sniffContentType(SAMPLES.jpeg)).toBe('image/jpeg');
+    expect(sniffContentType(SAMPLES.webp)).toBe('image/webp');
+    expect(sniffContentType(SAMPLES.pdf)).toBe('application/pdf');
+    expect(sniffContentType(Buffer.from('hello, I am a PNG, trust me'))).toBeUndefined();
+    expect(sniffContentType(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeUndefined();
+    // The PNG signature alone, without its IHDR chunk, is not a PNG.
+    expect(sniffContentType(SAMPLES.png.subarray(0, 8))).toBeUndefined();
+    expect(sniffContentType(Buffer.from('RIFF\0\0\0\0WAVEfmt '))).toBeUndefined();
+    expect(sniffContentType(new Uint8Array())).toBeUndefined();
+  });
+});
+
+describe('local storage', () => {
+  it('writes atomically under a two-character shard, reads back, deletes idempotently, and refuses odd keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kg-storage-'));
+    const storage = createLocalStorage(dir);
+    const key = newStorageKey();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    await storage.put(key, Buffer.from('bytes'));
+    expect(readFileSync(join(dir, key.slice(0, 2), key), 'utf8')).toBe('bytes');
+    expect(readdirSync(join(dir, '.tmp'))).toEqual([]);
+    expect(await text(await storage.get(key))).toBe('bytes');
+    await storage.delete(key);
+    await storage.delete(key);
+    await expect(storage.get(key)).rejects.toBeInstanceOf(StorageObjectMissingError);
+    for (const bad of ['../../etc/passwd', 'photo.png', 'ABCDEF0123456789ABCDEF0123456789', '']) {
+      await expect(storage.put(bad, Buffer.from('x'))).rejects.toThrow('invalid storage key');
+    }
+  });
+});
+
+describe('POST /api/v1/files', () => {
+  it('stores png, jpeg, webp and pdf under random names with the sniffed type, hash and audit', async () => {
+    const cases = [
+      ['png', 'image/png', 'profile_photo'],
+      ['jpeg', 'image/jpeg', 'profile_photo'],
+      ['webp', 'image/webp', 'verification_evidence'],
+      ['pdf', 'application/pdf', 'verification_evidence'],
+    ] as const;
+    for (const [kind, type, purpose] of cases) {
+      const res = await upload(owner, SAMPLES[kind], type, purpose, { 'x-file-name': `my ${kind}.${kind}` });
+      expect(res.statusCode, res.body).toBe(201);
+      const body = res.json();
+      expect(body).toEqual({
+        id: expect.any(String),
+        purpose,
+        content_type: type,
+        size_bytes: SAMPLES[kind].length,
+        original_name: `my ${kind}.${kind}`,
+        created_at: expect.any(String),
+      });
+      const [row] = await t.db.select().from(files).where(eq(files.id, body.id));
+      expect(row).toMatchObject({
+        ownerId: owner.user.id,
+        contentType: type,
+        sha256: createHash('sha256').update(SAMPLES[kind]).digest('hex'),
+      });
+      expect(row!.storageKey).toMatch(/^[0-9a-f]{64}$/);
+      const onDisk = join(filesDir(), row!.storageKey.slice(0, 2), row!.storageKey);
+      expect(readFileSync(onDisk)).toEqual(SAMPLES[kind]);
+      const [audit] = await t.db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.entity, 'files'), eq(auditLog.entityId, body.id)));
+      expect(audit).toMatchObject({ action: 'create', actorId: owner.user.id });
+    }
+    // Nothing on disk is named after what the client called it.
+    expect(storedObjects().every((p) => /^[0-9a-f]{2}\/[0-9a-f]{64}$/.test(p))).toBe(true);
+  });
+
+  it('keeps only the last path segment of the given name, decoded from percent-encoding, as metadata', async () => {
+    const res = await upload(owner, SAMPLES.png, 'image/png', 'profile_photo', {
+      'x-file-name': encodeURIComponent('../../etc/Паспорт.png'),
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().original_name).toBe('Паспорт.png');
+    const [row] = await t.db.select().from(files).where(eq(files.id, res.json().id));
+    expect(row!.storageKey).not.toContain('Паспорт');
+  });
+
+  it('refuses content that is not what it claims, storing no row and no bytes', async () => {
+    const before = { rows: (await rowsOf(stranger)).length, objects: storedObjects().length };
+
+    const text = await upload(stranger, Buffer.from('just some text, not an image at all'), 'image/png');
+    expect(text.statusCode).toBe(415);
+    expect(text.headers['content-type']).toContain('application/problem+json');
+    expect(text.json().code).toBe('unsupported_media_type');
+
+    const mislabelled = await upload(stranger, SAMPLES.jpeg, 'image/png');
+    expect(mislabelled.statusCode).toBe(422);
+    expect(mislabelled.json().code).toBe('file_type_mismatch');
+
+    const pdfAsPhoto = await upload(stranger, SAMPLES.pdf, 'application/pdf', 'profile_photo');
+    expect(pdfAsPhoto.statusCode).toBe(415);
+
+    const plain = await upload(stranger, Buffer.from('hello'), 'text/plain');
+    expect(plain.statusCode).toBe(415);
+    expect(plain.json().code).toBe('unsupported_media_type');
+
+    const json = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/files?purpose=profile_photo',
+      headers: stranger.auth,
+      payload: { not: 'a file' },
+    });
+    expect(json.statusCode).toBe(415);
+
+    const empty = await upload(stranger, Buffer.alloc(0), 'image/png');
+    expect([415, 422]).toContain(empty.statusCode);
+
+    const badPurpose = await upload(stranger, SAMPLES.png, 'image/png', 'chat_attachment');
+    expect(badPurpose.statusCode).toBe(400);
+
+    expect((await rowsOf(stranger)).length).toBe(before.rows);
+    expect(storedObjects().length).toBe(before.objects);
+  });
+
+  it('answers 413 above the purpose limit and above the route limit', async () => {
+    const before = storedObjects().length;
+    const sixMb = Buffer.concat([SAMPLES.png, Buffer.alloc(6 * 1024 * 1024)]);
+    const photo = await upload(stranger, sixMb, 'image/png', 'profile_photo');
+    expect(photo.statusCode).toBe(413);
+    expect(photo.json().code).toBe('file_too_large');
+    // The same six megabytes are fine as verification evidence (10 MB).
+    const evidence = await upload(stranger, sixMb, 'image/png', 'verification_evidence');
+    expect(evidence.statusCode).toBe(201);
+
+    const elevenMb = Buffer.concat([SAMPLES.pdf, Buffer.alloc(11 * 1024 * 1024)]);
+    const tooBig = await upload(stranger, elevenMb, 'application/pdf', 'verification_evidence');
+    expect(tooBig.statusCode).toBe(413);
+    expect(tooBig.json().code).toBe('body_too_large');
+    expect(storedObjects().length).toBe(before + 1);
+  });
+
+  it('needs a signed-in user', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/files?purpose=profile_photo',
+      headers: { 'content-type': 'image/png' },
+      payload: SAMPLES.png,
+    });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('replays an upload retried with the same Idempotency-Key instead of storing it twice', async () => {
+    const someone = await signedInUser(t, ['client']);
+    const key = { 'idempotency-key': `upload-${Date.now()}` };
+    const first = await upload(someone, SAMPLES.webp, 'image/webp', 'profile_photo', key);
+    const again = await upload(someone, SAMPLES.webp, 'image/webp', 'profile_photo', key);
+    expect(first.statusCode).toBe(201);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(first.json().id);
+    expect((await rowsOf(someone)).length).toBe(1);
+    const other = await upload(someone, SAMPLES.png, 'image/png', 'profile_photo', key);
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency_key_reused');
+  });
+});
+
+describe('GET /api/v1/files/{id}', () => {
+  it('streams the bytes to the owner and to staff who review the purpose; 404 to everyone else', async () => {
+    const photo = (
+      await upload(owner, SAMPLES.png, 'image/png', 'profile_photo', { 'x-file-name': 'me.png' })
+    ).json();
+    const evidence = (await upload(owner, SAMPLES.pdf, 'application/pdf', 'verification_evidence')).json();
+
+    const mine = await t.app.inject({ url: `/api/v1/files/${photo.id}`, headers: owner.auth });
+    expect(mine.statusCode).toBe(200);
+    expect(mine.headers['content-type']).toBe('image/png');
+    expect(mine.headers['content-disposition']).toBe("inline; filename*=UTF-8''me.png");
+    expect(mine.headers['x-content-type-options']).toBe('nosniff');
+    expect(mine.rawPayload).toEqual(SAMPLES.png);
+
+    const pdf = await t.app.inject({ url: `/api/v1/files/${evidence.id}`, headers: moderator.auth });
+    expect(pdf.statusCode).toBe(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.headers['content-disposition']).toBe('attachment');
+    expect(pdf.rawPayload).toEqual(SAMPLES.pdf);
+
+    for (const id of [photo.id, evidence.id]) {
+      const other = await t.app.inject({ url: `/api/v1/files/${id}`, headers: stranger.auth });
+      expect(other.statusCode).toBe(404);
+      expect(other.json().code).toBe('file_not_found');
+    }
+    // Finance staff have no business with identity documents, but may see a profile photo.
+    expect(
+      (await t.app.inject({ url: `/api/v1/files/${evidence.id}`, headers: finance.auth })).statusCode,
+    ).toBe(404);
+    expect((await t.app.inject({ url: `/api/v1/files/${photo.id}`, headers: finance.auth })).statusCode).toBe(
+      200,
+    );
+
+    const unknown = await t.app.inject({
+      url: '/api/v1/files/0195f0c2-0000-7000-8000-000000000000',
+      headers: owner.auth,
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect((await t.app.inject({ url: `/api/v1/files/${photo.id}` })).statusCode).toBe(401);
+  });
+});
+
+describe('file service for other modules', () => {
+  it('accepts only the caller’s files of the purpose', async () => {
+    const { files: service } = t.app.services;
+    const actor = { userId: owner.user.id, sessionId: null, roles: ['client'] as const, requestId: null };
+    const evidence = (await upload(owner, SAMPLES.png, 'image/png', 'verification_evidence')).json();
+    const photo = (await upload(owner, SAMPLES.png, 'image/png', 'profile_photo')).json();
+    const theirs = (await upload(stranger, SAMPLES.png, 'image/png', 'verification_evidence')).json();
+
+    await expect(
+      service.assertOwnedFiles(actor, [evidence.id], 'verification_evidence'),
+    ).resolves.toBeUndefined();
+    await expect(
+      service.assertOwnedFiles(
+        actor,
+        [evidence.id, photo.id, theirs.id],
+        'verification_evidence',
+        'evidence',
+      ),
+    ).rejects.toMatchObject({
+      status: 422,
+      code: 'invalid_file',
+      errors: [
+        { in: 'body', field: 'evidence.1', message: expect.any(String) },
+        { in: 'body', field: 'evidence.2', message: expect.any(String) },
+      ],
+    });
+    await expect(service.getOwned(actor, photo.id)).resolves.toMatchObject({ id: photo.id });
+    await expect(service.getOwned(actor, theirs.id)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the upload as a binary body of the accepted types and the download as binary', async () => {
+    const doc = t.app.swagger() as unknown as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, unknown> };
+            responses: Record<string, { content?: Record<string, unknown> }>;
+          }
+        >
+      >;
+      tags: { name: string }[];
+    };
+    const post = doc.paths['/api/v1/files']!.post!;
+    expect(Object.keys(post.requestBody!.content).sort()).toEqual([
+      'application/pdf',
+      'image/jpeg',
+      'image/png',
+      'image/webp',
+    ]);
+    expect(post.requestBody!.content['image/png']).toEqual({ schema: { type: 'string', format: 'binary' } });
+    const get = doc.paths['/api/v1/files/{id}']!.get!;
+    expect(get.responses['200']!.content!['image/png']).toEqual({
+      schema: { type: 'string', format: 'binary' },
+    });
+    expect(doc.tags.map((t) => t.name)).toEqual(expect.arrayContaining(['files', 'verification']));
+    expect(doc.paths['/api/v1/admin/verifications/{id}/approve']).toBeDefined();
+  });
+});

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+/**
+ * Where the bytes of uploaded files live. Keys are made by the file service (random, never from user
+ * input); a backend may still refuse a key that does not look like one. Local disk by default; an
+ * S3-compatible backend implements the same three calls.
+ */
+export interface FileStorage {
+  /** Stores the bytes under `key`; the object is complete or absent, never half written. */
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** A stream of the object's bytes; `StorageObjectMissingError` when there is none. */
+  get(key: string): Promise<Readable>;
+  /** Removes the object; removing one that is not there is not an error, so it is safe to retry. */
+  delete(key: string): Promise<void>;
+}
+
+export class StorageObjectMissingError extends Error {
+  constructor(key: string) {
+    super(`no stored object with key ${key}`);
+  }
+}
+
+/** Lower-case hex only: the same on case-insensitive file systems, and no way out of the directory. */
+const KEY = /^[0-9a-f]{32,128}$/;
+
+/** A fresh storage key: 256 random bits in hex. */
+export const newStorageKey = () => randomBytes(32).toString('hex');
+
+function checkKey(key: string) {
+  if (!KEY.test(key)) throw new Error('invalid storage key');
+}
+
+/**
+ * Files on local disk under `dir`, spread over 256 subdirectories by the key's first two characters.
+ * A write goes to a temporary file in `dir/.tmp` (same file system), is flushed, then renamed into place.
+ */
+export function createLocalStorage(dir: string): FileStorage {
+  const tmpDir = join(dir, '.tmp');
+  const pathOf = (key: string) => {
+    checkKey(key);
+    return join(dir, key.slice(0, 2), key);
+  };
+
+  return {
+    async put(key, bytes) {
+      const target = pathOf(key);
+      await mkdir(tmpDir, { recursive: true });
+      await mkdir(dirname(target), { recursive: true });
+      const tmp = join(tmpDir, `${randomBytes(16).toString('hex')}.part`);
+      try {
+        const handle = await open(tmp, 'wx', 0o600);
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(tmp, target);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+    },
+
+    async get(key) {
+      const path = pathOf(key);
+      try {
+        // Opening first surfaces a missing file here, not as a stream error half-way through a response.
+        const handle = await open(path, 'r');
+        return handle.createReadStream();
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageObjectMissingError(key);
+        throw error;
+      }
+    },
+
+    async delete(key) {
+      await rm(pathOf(key), { force: true });
+    },
+  };
+}
