@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
-import { and, count, desc, eq, gt, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
@@ -112,15 +112,22 @@ export function createAccountService({
     return user;
   }
 
-  function assertMaySignIn(user: UserRow) {
+  /** Why an account may not sign in, or undefined when it may. */
+  function signInRefusal(user: UserRow): AppError | undefined {
     if (user.status === 'blocked')
-      throw new ForbiddenError('account_blocked', 'this account is blocked; contact support');
+      return new ForbiddenError('account_blocked', 'this account is blocked; contact support');
     if (user.status === 'deactivated') {
-      throw new ForbiddenError(
+      return new ForbiddenError(
         'account_deactivated',
         'this account is deactivated; contact support to reopen it',
       );
     }
+    return undefined;
+  }
+
+  function assertMaySignIn(user: UserRow) {
+    const refusal = signInRefusal(user);
+    if (refusal) throw refusal;
   }
 
   async function issueTokens(
@@ -255,8 +262,10 @@ export function createAccountService({
     async requestOtp(phone: string, client: ClientInfo, language: LanguageCode): Promise<OtpSent> {
       const phoneHash = cipher.blindIndex(phone);
       const code = randomDigits(OTP_RULES.digits);
-      await db.transaction(async (tx) => {
-        // One request per phone at a time, so two at once cannot both pass the limits.
+      const sent = await db.transaction(async (tx) => {
+        // One request per IP and per phone at a time (always in that order), so two at once cannot
+        // both pass the limits.
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`otp-ip:${client.ip}`}))`);
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`otp:${phoneHash}`}))`);
         const hourAgo = new Date(Date.now() - 3_600_000);
         const recent = await tx
@@ -281,24 +290,35 @@ export function createAccountService({
         if ((fromIp?.n ?? 0) >= OTP_RULES.perIpPerHour)
           throw new TooManyRequestsError(3600, 'otp_rate_limited');
         // Only the newest code works: asking again retires the older ones.
-        await tx
+        const retired = await tx
           .update(otpCodes)
           .set({ consumedAt: new Date() })
-          .where(and(eq(otpCodes.phoneHash, phoneHash), isNull(otpCodes.consumedAt)));
-        await tx.insert(otpCodes).values({
-          phoneHash,
-          codeHash: otpHash(phoneHash, code),
-          expiresAt: new Date(Date.now() + OTP_RULES.ttlSeconds * 1000),
-          ip: client.ip,
-        });
+          .where(and(eq(otpCodes.phoneHash, phoneHash), isNull(otpCodes.consumedAt)))
+          .returning({ id: otpCodes.id });
+        const [created] = await tx
+          .insert(otpCodes)
+          .values({
+            phoneHash,
+            codeHash: otpHash(phoneHash, code),
+            expiresAt: new Date(Date.now() + OTP_RULES.ttlSeconds * 1000),
+            ip: client.ip,
+          })
+          .returning({ id: otpCodes.id });
+        return { id: created!.id, retired: retired.map((r) => r.id) };
       });
       try {
         await sms.send(phone, OTP_TEXT[language](code));
       } catch (err) {
-        throw new AppError(
-          503,
-          'sms_unavailable',
-          `the code could not be sent (${(err as Error).message}); try again`,
+        // Undo the request: a code nobody received must not hold back the retry nor count against the limits.
+        await db.transaction(async (tx) => {
+          await tx.delete(otpCodes).where(eq(otpCodes.id, sent.id));
+          if (sent.retired.length > 0) {
+            await tx.update(otpCodes).set({ consumedAt: null }).where(inArray(otpCodes.id, sent.retired));
+          }
+        });
+        throw Object.assign(
+          new AppError(503, 'sms_unavailable', 'the code could not be sent; try again in a moment'),
+          { cause: err },
         );
       }
       return { expires_in: OTP_RULES.ttlSeconds, resend_after: OTP_RULES.resendAfterSeconds };
@@ -420,19 +440,17 @@ export function createAccountService({
           .from(userSessions)
           .where(eq(userSessions.id, current.sessionId))
           .for('update');
-        if (!session || session.revokedAt || current.expiresAt.getTime() <= Date.now()) {
-          return { error: new UnauthorizedError('session_expired', 'this session has ended; sign in again') };
-        }
+        const ended = new UnauthorizedError('session_expired', 'this session has ended; sign in again');
+        if (!session) return { error: ended };
         const user = await findLiveUser(eq(users.id, session.userId), tx);
-        if (user?.status !== 'active') {
+        // Blocking ends the sessions too, so the account's state is checked first: the app should
+        // tell the person their account is blocked, not send them back to a sign-in that will fail.
+        const refusal = user && signInRefusal(user);
+        if (!user || refusal) {
           const revoked = await revokeSessions(tx, eq(userSessions.id, session.id), 'account_closed');
-          return {
-            revoked,
-            error: user
-              ? new ForbiddenError('account_blocked', 'this account is blocked; contact support')
-              : new UnauthorizedError('session_expired', 'this session has ended; sign in again'),
-          };
+          return { revoked, error: refusal ?? ended };
         }
+        if (session.revokedAt || current.expiresAt.getTime() <= Date.now()) return { error: ended };
         const expiresAt = new Date(Date.now() + refreshTtlMs);
         const next = randomToken();
         await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: sha256(next), expiresAt });
@@ -498,6 +516,13 @@ export function createAccountService({
         eq(userSessions.userId, actor.userId ?? ''),
         'signed_out_everywhere',
       );
+      await forgetSessions(revoked);
+      return revoked.length;
+    },
+
+    /** Ends every session of an account, for staff actions and account closing. */
+    async endSessionsOf(userId: string, reason: string) {
+      const revoked = await revokeSessions(db, eq(userSessions.userId, userId), reason);
       await forgetSessions(revoked);
       return revoked.length;
     },
