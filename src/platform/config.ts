@@ -68,6 +68,15 @@ export interface Config {
 export class ConfigError extends Error {}
 
 const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER']);
+/** Never echoed in an error: a malformed secret is still likely a real one. */
+const SECRET_VARS = new Set(['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY']);
+
+/** The value as an error message may show it: secrets left out, URL passwords masked, one line. */
+function shownValue(name: string, raw: string): string {
+  if (SECRET_VARS.has(name)) return '';
+  const masked = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return ` (got ${JSON.stringify(masked)})`;
+}
 
 function coerce(name: string, raw: string): unknown {
   const schema = (EnvSchema.properties as Record<string, { type?: string }>)[name];
@@ -91,7 +100,8 @@ function readEnv(source: NodeJS.ProcessEnv): Env {
   const firstError = Value.Errors(EnvSchema, withDefaults)[0];
   if (firstError) {
     const name = firstError.instancePath.replace(/^\//, '') || 'environment';
-    const value = name in input ? ` (got ${JSON.stringify(source[name])})` : '';
+    const raw = source[name];
+    const value = name in input && raw !== undefined ? shownValue(name, raw) : '';
     const choices = (EnvSchema.properties as Record<string, { enum?: string[] }>)[name]?.enum;
     const message = choices ? `must be one of ${choices.join(', ')}` : firstError.message;
     throw new ConfigError(`invalid configuration: ${name} ${message}${value}`);
@@ -121,10 +131,32 @@ interface DevSecretsFile {
 /** Development and test runs keep generated secrets beside the embedded database, so restarts keep sessions valid. */
 function loadOrCreateDevSecrets(dataDir: string): DevSecretsFile {
   const file = join(dataDir, 'secrets.json');
+  let text: string | undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as DevSecretsFile;
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (text !== undefined) {
+    let stored: Partial<Record<keyof DevSecretsFile, unknown>> | undefined;
+    try {
+      stored = JSON.parse(text);
+    } catch {
+      stored = undefined;
+    }
+    const complete =
+      typeof stored === 'object' &&
+      stored !== null &&
+      (['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY'] as const).every(
+        (name) => typeof stored[name] === 'string',
+      );
+    if (!complete) {
+      // Not regenerated: data encrypted with the old keys would become unreadable.
+      throw new ConfigError(
+        `invalid configuration: ${file} is not a JSON object with JWT_SECRET, ENCRYPTION_KEYS and BLIND_INDEX_KEY; restore it, or set those variables`,
+      );
+    }
+    return stored as DevSecretsFile;
   }
   const secrets: DevSecretsFile = {
     JWT_SECRET: randomBytes(48).toString('base64url'),

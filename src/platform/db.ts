@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -34,27 +34,44 @@ export class DatabaseLockedError extends Error {}
 // pg returns bigint (count(*)) as string by default; our counts fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** Lock files this process holds: its own pid in a lock file is only stale when it is not one of these. */
+const heldLocks = new Set<string>();
+
 /** Owning the embedded data directory: PGlite has no lock of its own, and two writers corrupt it. */
 function acquireLock(lockFile: string): () => void {
+  const path = resolve(lockFile);
+  if (heldLocks.has(path)) {
+    throw new DatabaseLockedError(
+      `the embedded database is already open in this process (lock file ${path}); close it first`,
+    );
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lockFile, 'wx');
+      const fd = openSync(path, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockFile, { force: true });
+      heldLocks.add(path);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        heldLocks.delete(path);
+        rmSync(path, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockFile, 'utf8'));
+      const holder = Number(readFileSync(path, 'utf8'));
+      // Our own pid without our own hold is a lock left by an earlier process that had the same pid (containers).
       if (holder && holder !== process.pid && isAlive(holder)) {
         throw new DatabaseLockedError(
-          `the embedded database is in use by process ${holder} (lock file ${lockFile}); ` +
+          `the embedded database is in use by process ${holder} (lock file ${path}); ` +
             'stop that process first, or set DATABASE_URL to use a PostgreSQL server',
         );
       }
-      rmSync(lockFile, { force: true });
+      rmSync(path, { force: true });
     }
   }
-  throw new DatabaseLockedError(`could not take the embedded database lock ${lockFile}`);
+  throw new DatabaseLockedError(`could not take the embedded database lock ${path}`);
 }
 
 function isAlive(pid: number): boolean {
@@ -82,8 +99,11 @@ export function fromPglite(client: PGlite, release: () => void = () => {}): Data
     db: drizzlePglite(client, { schema }) as unknown as Db,
     sql: pgliteSqlClient(client),
     async close() {
-      await client.close();
-      release();
+      try {
+        await client.close();
+      } finally {
+        release();
+      }
     },
   };
 }

@@ -86,6 +86,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   428: 'Precondition Required',
@@ -102,6 +103,10 @@ const PG_ERRORS: Record<string, [number, string, string]> = {
   '22P02': [400, 'invalid_value', 'a value has the wrong format'],
   '22003': [400, 'value_out_of_range', 'a number is out of range'],
   '22001': [400, 'value_too_long', 'a value is too long'],
+  '22007': [400, 'invalid_value', 'a date or time has the wrong format'],
+  '22008': [400, 'value_out_of_range', 'a date or time is out of range'],
+  '22021': [400, 'invalid_text', 'a text contains a character that is not allowed (such as NUL)'],
+  '22P05': [400, 'invalid_text', 'a text contains a character that is not allowed (such as NUL)'],
   '40001': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
   '40P01': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
 };
@@ -113,6 +118,16 @@ function pgErrorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Fastify's own refusals of a request, by its error code. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'invalid_url',
+  FST_ERR_MAX_PARAM_LENGTH: 'url_too_long',
+};
 
 const PARTS: Record<string, string> = {
   querystring: 'query',
@@ -161,15 +176,10 @@ function toProblem(error: FastifyError | AppError | Error): {
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code =
-      fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-        ? 'malformed_json'
-        : fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? 'body_too_large'
-          : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? 'unsupported_media_type'
-            : fe.statusCode === 429
-              ? 'rate_limited'
-              : (fe.code?.toLowerCase().replace(/^fst_err_/, '') ?? 'bad_request');
+      (fe.code && FASTIFY_CODES[fe.code]) ??
+      (fe.statusCode === 429
+        ? 'rate_limited'
+        : (fe.code?.toLowerCase().replace(/^fst_err_/, '') ?? 'bad_request'));
     return { body: { status: fe.statusCode, code, detail: fe.message } };
   }
   return {
@@ -186,6 +196,18 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     request_id: request.id,
   };
   return reply.status(problem.status).type('application/problem+json').serializer(JSON.stringify).send(body);
+}
+
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any route or hook runs (a URL with a
+ * broken %-escape, a path parameter over `maxParamLength`) gets the same problem+json as everything else.
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const { body } = toProblem(error);
+  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: body.code, status: body.status }, 'request refused');
+  reply.header('x-request-id', request.id);
+  return sendProblem(request, reply, body);
 }
 
 export function registerErrorHandling(app: FastifyInstance) {

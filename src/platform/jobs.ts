@@ -103,6 +103,8 @@ export function createJobs(options: JobsOptions) {
 
     async start() {
       await boss.start();
+      // From here on the boss runs timers: stop() must stop it even when the rest of start() fails.
+      started = true;
       for (const def of definitions.values()) {
         const queue = {
           name: def.name,
@@ -134,7 +136,6 @@ export function createJobs(options: JobsOptions) {
           );
         }
       }
-      started = true;
     },
 
     async stop(timeoutMs = 10_000) {

@@ -79,9 +79,10 @@ export function registerIdempotency(app: App, db: Db) {
       );
     }
     reply.header('idempotent-replayed', 'true');
+    // Every error answer of this API is problem+json; a replayed one keeps that type.
     return reply
       .code(first.statusCode)
-      .type('application/json')
+      .type(first.statusCode >= 400 ? 'application/problem+json' : 'application/json')
       .serializer(JSON.stringify)
       .send(first.responseBody);
   });

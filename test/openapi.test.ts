@@ -1,0 +1,235 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './helper.ts';
+
+/** The OpenAPI document is what app developers build against: complete, consistent, and valid. */
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+interface Schema {
+  $ref?: string;
+  [keyword: string]: unknown;
+}
+interface MediaType {
+  schema?: Schema;
+}
+interface Operation {
+  operationId?: string;
+  tags?: string[];
+  parameters?: { in: string; name: string; required?: boolean; schema?: Schema }[];
+  requestBody?: { required?: boolean; content?: Record<string, MediaType> };
+  responses?: Record<string, { description?: string; content?: Record<string, MediaType> }>;
+  security?: Record<string, string[]>[];
+}
+interface Document {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas?: Record<string, Schema>; securitySchemes?: Record<string, unknown> };
+  tags?: { name: string }[];
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+/**
+ * Actions that take no input beyond the ids in their path (or the caller's session): a POST or PUT without
+ * a body must be one of these. Add an operation here only when sending it a body would mean nothing.
+ */
+const BODYLESS = /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|logout|addFavorite)$/;
+
+let t: TestApp;
+let doc: Document;
+let operations: { method: string; path: string; op: Operation }[];
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const res = await t.app.inject({ url: '/docs/json' });
+  expect(res.statusCode).toBe(200);
+  doc = res.json<Document>();
+  operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]) => ({ method, path, op })),
+  );
+});
+afterAll(() => t.close());
+
+const api = () => operations.filter((o) => o.path.startsWith('/api/'));
+const label = (o: { method: string; path: string }) => `${o.method.toUpperCase()} ${o.path}`;
+
+/** Each failing operation with what is wrong with it, so one run lists every gap. */
+function gaps(check: (o: { method: string; path: string; op: Operation }) => string | undefined) {
+  return api().flatMap((o) => {
+    const problem = check(o);
+    return problem ? [`${label(o)}: ${problem}`] : [];
+  });
+}
+
+describe('serving the docs', () => {
+  it('serves Swagger UI at /docs', async () => {
+    let res = await t.app.inject({ url: '/docs' });
+    if (res.statusCode === 302) res = await t.app.inject({ url: res.headers.location as string });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.body).toMatch(/swagger-ui/i);
+  });
+
+  it('serves an OpenAPI 3.1 document at /docs/json', () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(doc.info.title).toBeTruthy();
+    expect(doc.info.version).toBeTruthy();
+    expect(api().length).toBeGreaterThan(20);
+  });
+});
+
+describe('every operation under /api', () => {
+  it('has an operationId, unique in the whole document', () => {
+    expect(gaps(({ op }) => (op.operationId ? undefined : 'no operationId'))).toEqual([]);
+    const ids = operations.map((o) => o.op.operationId).filter(Boolean);
+    const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+    expect(repeated).toEqual([]);
+  });
+
+  it('has tags', () => {
+    expect(gaps(({ op }) => (op.tags && op.tags.length > 0 ? undefined : 'no tags'))).toEqual([]);
+  });
+
+  it('documents a success response with a schema (204 has no body)', () => {
+    expect(
+      gaps(({ op }) => {
+        const success = Object.entries(op.responses ?? {}).filter(([status]) => /^2\d\d$/.test(status));
+        if (success.length === 0) return 'no 2xx response';
+        for (const [status, response] of success) {
+          if (status === '204') {
+            if (response.content) return '204 documents a body';
+            continue;
+          }
+          const media = Object.values(response.content ?? {});
+          if (media.length === 0 || media.some((m) => !m.schema)) return `${status} has no schema`;
+        }
+        return undefined;
+      }),
+    ).toEqual([]);
+  });
+
+  it('documents the request body of every POST, PUT and PATCH that takes one', () => {
+    expect(
+      gaps(({ method, op }) => {
+        if (!['post', 'put', 'patch'].includes(method)) {
+          return op.requestBody ? `${method} documents a body` : undefined;
+        }
+        if (!op.requestBody) {
+          return method !== 'patch' && BODYLESS.test(op.operationId ?? '') ? undefined : 'no request body';
+        }
+        const media = Object.values(op.requestBody.content ?? {});
+        return media.length > 0 && media.every((m) => m.schema) ? undefined : 'request body without a schema';
+      }),
+    ).toEqual([]);
+  });
+
+  it('documents its client errors as Problem responses', () => {
+    const isProblem = (response: { content?: Record<string, MediaType> }) => {
+      const media = Object.values(response.content ?? {});
+      return media.length > 0 && media.every((m) => m.schema?.$ref === '#/components/schemas/Problem');
+    };
+    expect(
+      gaps(({ op }) => {
+        const errors = Object.entries(op.responses ?? {}).filter(([status]) => /^[45]\d\d$/.test(status));
+        if (!errors.some(([status]) => status === '400')) return 'no 400 response';
+        const other = errors.filter(([, response]) => !isProblem(response)).map(([status]) => status);
+        return other.length > 0 ? `${other.join(', ')} not a Problem` : undefined;
+      }),
+    ).toEqual([]);
+  });
+
+  it('documents 401 wherever it asks for a token, and asks with a declared scheme', () => {
+    const schemes = Object.keys(doc.components.securitySchemes ?? {});
+    expect(
+      gaps(({ op }) => {
+        if (!op.security) return undefined;
+        const unknown = op.security.flatMap(Object.keys).filter((name) => !schemes.includes(name));
+        if (unknown.length > 0) return `unknown security scheme ${unknown.join(', ')}`;
+        return op.responses?.['401'] ? undefined : 'asks for a token but documents no 401';
+      }),
+    ).toEqual([]);
+  });
+
+  it('declares every path parameter, as required', () => {
+    expect(
+      gaps(({ path, op }) => {
+        const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+        const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
+        const missing = inPath.filter((name) => !declared.some((p) => p.name === name && p.required));
+        const extra = declared.filter((p) => !inPath.includes(p.name)).map((p) => p.name);
+        if (missing.length > 0) return `path parameters not declared: ${missing.join(', ')}`;
+        return extra.length > 0 ? `declares parameters not in the path: ${extra.join(', ')}` : undefined;
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe('the document is valid', () => {
+  it('resolves every $ref to an entry of components.schemas', () => {
+    const refs = new Set<string>();
+    const walk = (node: unknown) => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === '$ref' && typeof value === 'string') refs.add(value);
+          else walk(value);
+        }
+      }
+    };
+    walk(doc);
+    expect(refs.size).toBeGreaterThan(0);
+    const schemas = doc.components.schemas ?? {};
+    const unresolved = [...refs].filter((ref) => {
+      const match = /^#\/components\/schemas\/([^/]+)$/.exec(ref);
+      return !match || !(match[1]! in schemas);
+    });
+    expect(unresolved).toEqual([]);
+  });
+
+  it('has only schemas that compile as JSON Schema 2020-12, the dialect of OpenAPI 3.1', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+    addFormats(ajv);
+    ajv.addKeyword({ keyword: 'example' });
+    const broken: string[] = [];
+    const compile = (where: string, schema: Schema | undefined) => {
+      if (!schema) return;
+      try {
+        ajv.compile({ ...schema, components: doc.components });
+      } catch (error) {
+        broken.push(`${where}: ${(error as Error).message}`);
+      }
+    };
+    for (const [name, schema] of Object.entries(doc.components.schemas ?? {})) {
+      compile(`components.schemas.${name}`, schema);
+    }
+    for (const { method, path, op } of operations) {
+      const where = `${method.toUpperCase()} ${path}`;
+      for (const p of op.parameters ?? []) compile(`${where} ${p.in} ${p.name}`, p.schema);
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+        compile(`${where} body ${type}`, media.schema);
+      }
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          compile(`${where} ${status} ${type}`, media.schema);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('describes the Problem the API actually sends', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const validate = ajv.compile({ ...doc.components.schemas!.Problem, components: doc.components });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { nonsense: true },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(validate(res.json()), JSON.stringify(validate.errors)).toBe(true);
+  });
+});
