@@ -89,8 +89,15 @@ describe('every operation under /api', () => {
     expect(repeated).toEqual([]);
   });
 
-  it('has tags', () => {
+  it('has tags, each declared with a description at the top of the document', () => {
     expect(gaps(({ op }) => (op.tags && op.tags.length > 0 ? undefined : 'no tags'))).toEqual([]);
+    const declared = (doc.tags ?? []).map((tag) => tag.name);
+    expect(
+      gaps(({ op }) => {
+        const undeclared = (op.tags ?? []).filter((tag) => !declared.includes(tag));
+        return undeclared.length > 0 ? `undeclared tags: ${undeclared.join(', ')}` : undefined;
+      }),
+    ).toEqual([]);
   });
 
   it('documents a success response with a schema (204 has no body)', () => {
