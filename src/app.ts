@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -10,21 +11,40 @@ import { Type } from 'typebox';
 import { v7 as uuidv7 } from 'uuid';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { createCatalogService } from './modules/core/service.ts';
+import { userAdminRoutes } from './modules/users/admin-routes.ts';
+import { createUserAdminService } from './modules/users/admin-service.ts';
+import { createDirectoryService } from './modules/users/directory-service.ts';
 import { accountJobs } from './modules/users/jobs.ts';
+import { privacyRoutes } from './modules/users/privacy-routes.ts';
+import { createPrivacyService } from './modules/users/privacy-service.ts';
+import { profileRoutes } from './modules/users/profile-routes.ts';
+import { createProfileService } from './modules/users/profile-service.ts';
 import { accountRoutes } from './modules/users/routes.ts';
 import { createAccountService } from './modules/users/service.ts';
 import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
+import { verificationRoutes } from './modules/users/verification-routes.ts';
+import { createVerificationService } from './modules/users/verification-service.ts';
 import { auditRoutes } from './platform/audit/routes.ts';
 import { createTokenSigner, registerAuth } from './platform/auth.ts';
 import { createCache } from './platform/cache.ts';
 import type { Config } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import type { Database } from './platform/db.ts';
-import { AppError, Problem, registerErrorHandling, TooManyRequestsError } from './platform/errors.ts';
+import {
+  AppError,
+  handleFrameworkError,
+  Problem,
+  registerErrorHandling,
+  TooManyRequestsError,
+} from './platform/errors.ts';
 import type { App } from './platform/http.ts';
 import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
+import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
 import { registerMetrics } from './platform/metrics.ts';
+import { fileRoutes } from './platform/storage/routes.ts';
+import { createFileService } from './platform/storage/service.ts';
+import { createLocalStorage } from './platform/storage/storage.ts';
 import { validatorCompiler } from './platform/validation.ts';
 
 export interface AppOptions {
@@ -58,6 +78,8 @@ export async function buildApp(options: AppOptions) {
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     forceCloseConnections: 'idle',
+    // A URL the router cannot even parse still gets problem+json.
+    frameworkErrors: handleFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -101,6 +123,14 @@ export async function buildApp(options: AppOptions) {
         { name: 'system', description: 'Health and metrics' },
         { name: 'auth', description: 'Sign-up, sign-in and sessions' },
         { name: 'catalog', description: 'Languages, categories, service areas, settings and app versions' },
+        { name: 'profiles', description: 'My profile, and becoming a client or a provider' },
+        { name: 'provider services', description: 'What a provider offers, per subcategory' },
+        { name: 'favorites', description: 'A client’s favorite providers' },
+        { name: 'directory', description: 'The public provider directory' },
+        { name: 'files', description: 'Uploads (profile photos, verification evidence) and downloads' },
+        { name: 'verification', description: 'Identity, business and other verifications, and their review' },
+        { name: 'privacy', description: 'Closing an account, exporting and erasing personal data' },
+        { name: 'users', description: 'Accounts as staff manage them' },
         { name: 'admin', description: 'Staff-only operations' },
       ],
     },
@@ -118,6 +148,11 @@ export async function buildApp(options: AppOptions) {
   });
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
   const catalog = createCatalogService({ db: database.db, cache });
+  const storage = createLocalStorage(join(config.dataDir, 'files'));
+  const files = createFileService({ db: database.db, storage });
+  const profiles = createProfileService({ db: database.db, cipher, catalog, files });
+  const directory = createDirectoryService({ db: database.db, catalog });
+  const verifications = createVerificationService({ db: database.db, files, profiles });
   const accounts = createAccountService({
     db: database.db,
     cache,
@@ -126,7 +161,10 @@ export async function buildApp(options: AppOptions) {
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
   });
-  jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db));
+  const privacy = createPrivacyService({ db: database.db, accounts, profiles });
+  const userAdmin = createUserAdminService({ db: database.db, cipher, accounts });
+  const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
+  jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);
 
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
@@ -139,9 +177,20 @@ export async function buildApp(options: AppOptions) {
     accounts,
     authRateLimitPerMinute: config.authRateLimitPerMinute,
   });
+  await app.register(profileRoutes, { prefix: '/api/v1', profiles, directory });
+  await app.register(privacyRoutes, { prefix: '/api/v1', privacy });
+  await app.register(userAdminRoutes, { prefix: '/api/v1', admin: userAdmin, privacy });
+  await app.register(fileRoutes, { prefix: '/api/v1', files });
+  await app.register(verificationRoutes, { prefix: '/api/v1', verifications });
   await app.register(auditRoutes, { prefix: '/api/v1', db: database.db });
 
-  app.addHook('onReady', async () => jobs.start());
+  app.addHook('onReady', async () => {
+    await jobs.start();
+    // More than one key means a rotation may be under way: finish it in the background.
+    if (config.secrets.encryptionKeys.size > 1) {
+      await jobs.enqueue(database.db, rotateKeys, {}, { singletonKey: 'rotate-encryption-keys' });
+    }
+  });
   app.addHook('onClose', async () => {
     await jobs.stop(config.shutdownGraceMs);
     await cache.close();
@@ -151,7 +200,9 @@ export async function buildApp(options: AppOptions) {
     }
   });
 
-  return Object.assign(app, { services: { catalog, accounts, jobs, cache, signer, cipher } });
+  return Object.assign(app, {
+    services: { catalog, accounts, profiles, directory, files, jobs, cache, signer, cipher },
+  });
 }
 
 export type BuiltApp = Awaited<ReturnType<typeof buildApp>>;
@@ -175,6 +226,15 @@ function documentDefaults(app: App) {
       schema.security = [{ bearerAuth: [] }];
       response['401'] ??= problem;
       if (access !== 'user') response['403'] ??= problem;
+    }
+    // Problems are sent as application/problem+json; the document says so.
+    for (const [status, value] of Object.entries(response)) {
+      if (/^[45]\d\d$/.test(status) && (value as { $ref?: unknown } | undefined)?.$ref === 'Problem') {
+        response[status] = {
+          description: 'RFC 9457 problem details',
+          content: { 'application/problem+json': { schema: value } },
+        };
+      }
     }
   });
 }

@@ -3,17 +3,20 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 import { seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
-import { ConfigError, loadConfig } from './platform/config.ts';
+import { ConfigError, loadConfig, saveDevSecret } from './platform/config.ts';
+import { createFieldCipher } from './platform/crypto.ts';
 import { DatabaseLockedError, openDatabase } from './platform/db.ts';
+import { keyRingSpec, rotateEncryptionKeys, withNewKey } from './platform/key-rotation.ts';
 import { migrateDatabase } from './platform/migrate.ts';
 
 const USAGE = `usage: kg-job-portal <command>
   serve          start the API (embedded mode also migrates, seeds and runs the job worker)
   worker         run background jobs only (for separate worker processes)
   migrate        apply database migrations and seed the catalog
-  admin:create   --email EMAIL --password PASSWORD [--name NAME]: create a staff admin`;
+  admin:create   --email EMAIL --password PASSWORD [--name NAME]: create a staff admin
+  keys:rotate    [--new-key]: re-encrypt personal data with the newest key of ENCRYPTION_KEYS`;
 
-const COMMANDS = ['serve', 'worker', 'migrate', 'admin:create'];
+const COMMANDS = ['serve', 'worker', 'migrate', 'admin:create', 'keys:rotate'];
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
@@ -22,7 +25,21 @@ async function main(argv: string[]) {
     process.exitCode = command ? 2 : 0;
     return;
   }
-  const config = loadConfig();
+  let config = loadConfig();
+  if (
+    command === 'keys:rotate' &&
+    parseArgs({ args: rest, options: { 'new-key': { type: 'boolean' } } }).values['new-key']
+  ) {
+    const spec = keyRingSpec(withNewKey(config.secrets.encryptionKeys));
+    if (process.env.ENCRYPTION_KEYS) {
+      console.log(
+        `Set ENCRYPTION_KEYS=${spec} on every API and worker process and restart them one by one; then run keys:rotate (no flag) to re-encrypt the rest.`,
+      );
+      return;
+    }
+    saveDevSecret(config.dataDir, 'ENCRYPTION_KEYS', spec);
+    config = loadConfig();
+  }
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -51,6 +68,19 @@ async function main(argv: string[]) {
         const admin = await createAdmin(database, config, values);
         console.log(
           `admin ${admin.email} ${admin.created ? 'created' : 'already existed; has the admin role'} (id ${admin.id})`,
+        );
+      } finally {
+        await database.close();
+      }
+      return;
+    }
+    case 'keys:rotate': {
+      try {
+        if (database.kind === 'pglite') await migrate();
+        const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
+        const result = await rotateEncryptionKeys(database.db, cipher);
+        console.log(
+          `re-encrypted with key version ${result.keyVersion}: ${JSON.stringify(result.reencrypted)}`,
         );
       } finally {
         await database.close();

@@ -19,7 +19,8 @@ export async function createTestDatabase(): Promise<Database> {
   const pgTemplate = inject('pgTemplate');
   if (pgTemplate) {
     const url = process.env.DATABASE_URL as string;
-    const name = `kg_test_${process.pid}_${Date.now()}_${counter++}_${randomBytes(3).toString('hex')}`;
+    // Named after the template, so the global teardown (which matches the main process's pid) drops it.
+    const name = `${pgTemplate}_${process.pid}_${counter++}_${randomBytes(3).toString('hex')}`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {

@@ -207,3 +207,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
   };
 }
+
+/** Changes one generated development secret (a key added by `keys:rotate --new-key`). */
+export function saveDevSecret(dataDir: string, name: keyof DevSecretsFile, value: string) {
+  const file = join(dataDir, 'secrets.json');
+  const secrets = loadOrCreateDevSecrets(dataDir);
+  writeFileSync(file, JSON.stringify({ ...secrets, [name]: value }, null, 2), { mode: 0o600 });
+}

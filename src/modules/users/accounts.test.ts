@@ -339,7 +339,7 @@ describe('blocking an account', () => {
     expect(refreshRes.json<ProblemBody>().code).toBe('account_blocked');
 
     const audit = await t.app.inject({
-      url: `/api/v1/admin/audit?entity=user&entity_id=${account.user.id}`,
+      url: `/api/v1/admin/audit?entity=users&entity_id=${account.user.id}`,
       headers: admin.auth,
     });
     expect(audit.statusCode).toBe(200);
@@ -415,7 +415,7 @@ describe('admin:create', () => {
     const admin = res.json<TokenBody>();
     expect(admin.user).toMatchObject({ id: created.id, roles: ['admin'] });
     const audit = await t.app.inject({
-      url: `/api/v1/admin/audit?entity=user&entity_id=${created.id}`,
+      url: `/api/v1/admin/audit?entity=users&entity_id=${created.id}`,
       headers: bearer(admin.access_token),
     });
     expect(audit.statusCode).toBe(200);

@@ -53,3 +53,14 @@ export const SessionResponse = Type.Object({
   current: Type.Boolean({ description: 'The session this request was made with' }),
 });
 export type SessionView = Static<typeof SessionResponse>;
+
+/** An account as staff see it. */
+export const AdminUserResponse = Type.Object({
+  ...UserResponse.properties,
+  is_deleted: Type.Boolean(),
+  deleted_at: Nullable(DateTime),
+  last_login_at: Nullable(DateTime),
+  user_type: Nullable(Type.String()),
+  verification_status: Nullable(Type.String()),
+});
+export type AdminUserView = Static<typeof AdminUserResponse>;

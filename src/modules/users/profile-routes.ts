@@ -268,12 +268,13 @@ export const profileRoutes: RoutesPlugin<{ profiles: ProfileService; directory: 
         operationId: 'addFavorite',
         summary: 'Add a provider to my favorites (doing it again changes nothing)',
         params: ProviderParams,
-        response: { 201: Type.Null(), 204: Type.Null(), 404: problem, 422: problem },
+        response: { 201: ProviderParams, 204: Type.Null(), 404: problem, 422: problem },
       },
     },
     async (request, reply) => {
-      const { created } = await profiles.addFavorite(actorOf(request), request.params.provider_id);
-      return reply.status(created ? 201 : 204).send(null);
+      const { provider_id } = request.params;
+      const { created } = await profiles.addFavorite(actorOf(request), provider_id);
+      return created ? reply.status(201).send({ provider_id }) : reply.status(204).send(null);
     },
   );
 

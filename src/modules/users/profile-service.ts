@@ -11,6 +11,7 @@ import {
   ValidationError,
 } from '../../platform/errors.ts';
 import { softDelete } from '../../platform/soft-delete.ts';
+import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type {
   ClientProfileView,
@@ -77,31 +78,45 @@ export function createProfileService({
   db,
   cipher,
   catalog,
+  files,
 }: {
   db: Db;
   cipher: FieldCipher;
   catalog: CatalogService;
+  files: FileService;
 }) {
   const encryptJson = (value: unknown) => (value === null ? null : cipher.encrypt(JSON.stringify(value)));
   const decryptJson = <T>(value: string | null) =>
     value === null ? null : (JSON.parse(cipher.decrypt(value)) as T);
 
-  /** The caller's profile row, made on first need: every account has exactly one live profile. */
-  async function ensureProfile(tx: Db, userId: string): Promise<UserProfileRow> {
-    const [existing] = await tx
-      .select()
-      .from(userProfiles)
-      .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)));
+  /**
+   * A user's profile row, made on first need: every account has exactly one live profile. Two first
+   * requests at once both try the insert; the partial unique index lets one in and the other reads it.
+   */
+  async function ensureProfile(tx: Db, actor: Actor, userId = actor.userId ?? ''): Promise<UserProfileRow> {
+    const live = () =>
+      tx
+        .select()
+        .from(userProfiles)
+        .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)))
+        .limit(1);
+    const [existing] = await live();
     if (existing) return existing;
-    await tx
+    const [created] = await tx
       .insert(userProfiles)
       .values({ userId })
-      .onConflictDoNothing({ target: userProfiles.userId, where: sql`not is_deleted` });
-    const [created] = await tx
-      .select()
-      .from(userProfiles)
-      .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)));
-    return created as UserProfileRow;
+      .onConflictDoNothing({ target: userProfiles.userId, where: sql`not is_deleted` })
+      .returning();
+    if (created) {
+      await writeAudit(tx, actor, [
+        { action: 'create', entity: 'user_profiles', entityId: created.id, after: created },
+      ]);
+      return created;
+    }
+    const [raced] = await live();
+    if (!raced)
+      throw new ConflictError('concurrent_update', 'the profile changed while you were updating it; retry');
+    return raced;
   }
 
   async function liveClientProfile(tx: Db, profileId: string) {
@@ -121,7 +136,7 @@ export function createProfileService({
   }
 
   async function providerOf(actor: Actor, tx: Db = db) {
-    const profile = await ensureProfile(tx, actor.userId ?? '');
+    const profile = await ensureProfile(tx, actor);
     const provider = await liveProviderProfile(tx, profile.id);
     if (!provider) {
       throw new RuleViolationError(
@@ -304,7 +319,7 @@ export function createProfileService({
   }
 
   async function clientOf(tx: Db, actor: Actor) {
-    const profile = await ensureProfile(tx, actor.userId ?? '');
+    const profile = await ensureProfile(tx, actor);
     const client = await liveClientProfile(tx, profile.id);
     if (!client) {
       throw new RuleViolationError(
@@ -317,11 +332,12 @@ export function createProfileService({
 
   return {
     ensureProfile,
+    clientView,
     providerView,
     serviceView,
 
     async getProfile(actor: Actor) {
-      return db.transaction(async (tx) => profileView(tx, await ensureProfile(tx, actor.userId ?? '')));
+      return db.transaction(async (tx) => profileView(tx, await ensureProfile(tx, actor)));
     },
 
     async updateProfile(actor: Actor, input: UpdateProfileInput) {
@@ -333,6 +349,9 @@ export function createProfileService({
           ]);
         }
       }
+      if (input.photo_file_id) {
+        await files.assertOwnedFiles(actor, [input.photo_file_id], 'profile_photo', 'photo_file_id');
+      }
       if (
         input.service_area_id &&
         (await catalog.existingServiceAreaIds([input.service_area_id])).length === 0
@@ -342,7 +361,7 @@ export function createProfileService({
         ]);
       }
       return db.transaction(async (tx) => {
-        const before = await ensureProfile(tx, actor.userId ?? '');
+        const before = await ensureProfile(tx, actor);
         const changes: Partial<typeof userProfiles.$inferInsert> = {
           bio: input.bio,
           gender: input.gender,
@@ -391,7 +410,7 @@ export function createProfileService({
     async createClientProfile(actor: Actor, input: { preferences?: Record<string, unknown> }) {
       try {
         return await db.transaction(async (tx) => {
-          const profile = await ensureProfile(tx, actor.userId ?? '');
+          const profile = await ensureProfile(tx, actor);
           if (await liveClientProfile(tx, profile.id)) throw clientExists();
           const [created] = await tx
             .insert(clientProfiles)
@@ -440,7 +459,7 @@ export function createProfileService({
       await checkServiceAreas(input.service_area_ids);
       try {
         return await db.transaction(async (tx) => {
-          const profile = await ensureProfile(tx, actor.userId ?? '');
+          const profile = await ensureProfile(tx, actor);
           if (await liveProviderProfile(tx, profile.id)) throw providerExists();
           const availability = input.availability ?? {};
           const [created] = await tx

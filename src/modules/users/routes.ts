@@ -40,22 +40,15 @@ export const accountRoutes: RoutesPlugin<{
   };
   /**
    * Answers that carry tokens are never kept for an Idempotency-Key replay: the store would hold live
-   * access and refresh tokens and the email or phone in plain text for a day, and a replay would hand
-   * out a one-time code's tokens twice. The header is dropped before the idempotency hook sees it.
-   * (Remove once the platform lets a route opt out of idempotency.)
+   * tokens and the email or phone in plain text for a day, and a replay would hand them out twice.
    */
-  const issuesTokens = {
-    onRequest: async (request: FastifyRequest) => {
-      delete request.headers['idempotency-key'];
-    },
-  };
+  const issuesTokens = { ...signIn, idempotency: 'off' as const };
   const tags = ['auth'];
 
   app.post(
     '/auth/register',
     {
-      config: signIn,
-      ...issuesTokens,
+      config: issuesTokens,
       schema: {
         tags,
         operationId: 'register',
@@ -76,8 +69,7 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/login',
     {
-      config: signIn,
-      ...issuesTokens,
+      config: issuesTokens,
       schema: {
         tags,
         operationId: 'login',
@@ -133,8 +125,7 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/otp/verify',
     {
-      config: signIn,
-      ...issuesTokens,
+      config: issuesTokens,
       schema: {
         tags,
         operationId: 'verifyOtp',
@@ -156,8 +147,7 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/refresh',
     {
-      config: { access: 'public' },
-      ...issuesTokens,
+      config: { access: 'public', idempotency: 'off' },
       schema: {
         tags,
         operationId: 'refreshTokens',

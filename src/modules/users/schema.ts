@@ -12,6 +12,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { Role } from '../../platform/actor.ts';
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
+import { registerEncryptedColumn } from '../../platform/key-rotation.ts';
 import { cascadeSoftDelete } from '../../platform/soft-delete.ts';
 
 export const USER_STATUSES = ['active', 'blocked', 'deactivated'] as const;
@@ -283,3 +284,8 @@ cascadeSoftDelete(userProfiles, clientProfiles, clientProfiles.userProfileId);
 cascadeSoftDelete(userProfiles, providerProfiles, providerProfiles.userProfileId);
 cascadeSoftDelete(userProfiles, userVerifications, userVerifications.userProfileId);
 cascadeSoftDelete(providerProfiles, providerServices, providerServices.providerProfileId);
+
+registerEncryptedColumn(users, 'emailEncrypted');
+registerEncryptedColumn(users, 'phoneEncrypted');
+registerEncryptedColumn(userProfiles, 'contactInfoEncrypted');
+registerEncryptedColumn(userProfiles, 'addressEncrypted');

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
 import { and, count, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
-import type { Actor, Role } from '../../platform/actor.ts';
+import { type Actor, type Role, STAFF_ROLES } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
 import type { Cache } from '../../platform/cache.ts';
@@ -187,7 +187,7 @@ export function createAccountService({
   async function createUser(tx: Db, values: typeof users.$inferInsert, client: ClientInfo) {
     const [user] = await tx.insert(users).values(values).returning();
     await writeAudit(tx, actorFor(user!, client), [
-      { action: 'create', entity: 'user', entityId: user!.id, after: user },
+      { action: 'create', entity: 'users', entityId: user!.id, after: user },
     ]);
     return user!;
   }
@@ -542,7 +542,7 @@ export function createAccountService({
       const revoked = await db.transaction(async (tx) => {
         const [after] = await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).returning();
         await writeAudit(tx, actor, [
-          { action: 'update', entity: 'user', entityId: user.id, before: user, after },
+          { action: 'update', entity: 'users', entityId: user.id, before: user, after },
         ]);
         const others = and(eq(userSessions.userId, user.id), sql`${userSessions.id} <> ${actor.sessionId}`);
         return revokeSessions(tx, others as SQL, 'password_changed');
@@ -557,8 +557,11 @@ export function createAccountService({
       const revoked = await db.transaction(async (tx) => {
         const before = await findLiveUser(eq(users.id, userId), tx);
         if (!before) throw new NotFoundError('user');
+        if (before.roles.some((r) => STAFF_ROLES.includes(r)) && !actor.roles.includes('admin')) {
+          throw new ForbiddenError('staff_account', 'only an admin may block or unblock a staff account');
+        }
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
-        await writeAudit(tx, actor, [{ action: 'update', entity: 'user', entityId: userId, before, after }]);
+        await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         return status === 'active'
           ? []
           : revokeSessions(tx, eq(userSessions.userId, userId), `account_${status}`);
@@ -577,7 +580,7 @@ export function createAccountService({
         const after = await db.transaction(async (tx) => {
           const [row] = await tx.update(users).set({ roles }).where(eq(users.id, existing.id)).returning();
           await writeAudit(tx, actorFor(existing, client), [
-            { action: 'update', entity: 'user', entityId: existing.id, before: existing, after: row },
+            { action: 'update', entity: 'users', entityId: existing.id, before: existing, after: row },
           ]);
           return row!;
         });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, ne, type SQL } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -10,6 +10,7 @@ import {
   RuleViolationError,
 } from '../../platform/errors.ts';
 import type { FileService } from '../../platform/storage/service.ts';
+import type { ProfileService } from './profile-service.ts';
 import { providerProfiles, userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
 import type { AdminVerificationView, MyVerificationView } from './verification-routes.ts';
 
@@ -70,40 +71,15 @@ const verificationNotFound = () => new NotFoundError('verification');
 
 export type VerificationService = ReturnType<typeof createVerificationService>;
 
-export function createVerificationService({ db, files }: { db: Db; files: FileService }) {
-  async function liveProfileOf(userId: string, tx: Db = db) {
-    const [profile] = await tx
-      .select()
-      .from(userProfiles)
-      .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)))
-      .limit(1);
-    return profile;
-  }
-
-  /**
-   * The caller's profile, made on first need. Two first requests at once both try the insert; the partial
-   * unique index lets one in and the other finds that row.
-   */
-  async function ensureProfile(tx: Db, actor: Actor, userId: string): Promise<ProfileRow> {
-    const existing = await liveProfileOf(userId, tx);
-    if (existing) return existing;
-    const [created] = await tx
-      .insert(userProfiles)
-      .values({ userId })
-      .onConflictDoNothing({ target: userProfiles.userId, where: sql`not is_deleted` })
-      .returning();
-    if (created) {
-      await writeAudit(tx, actor, [
-        { action: 'create', entity: 'user_profiles', entityId: created.id, after: created },
-      ]);
-      return created;
-    }
-    const raced = await liveProfileOf(userId, tx);
-    if (!raced)
-      throw new ConflictError('concurrent_update', 'the profile changed while you were updating it; retry');
-    return raced;
-  }
-
+export function createVerificationService({
+  db,
+  files,
+  profiles,
+}: {
+  db: Db;
+  files: FileService;
+  profiles: ProfileService;
+}) {
   /** Marks the profile verified and gives a provider profile the directory's verified badge. */
   async function markIdentityVerified(tx: Db, profile: ProfileRow): Promise<AuditEntry[]> {
     const audit: AuditEntry[] = [];
@@ -163,7 +139,7 @@ export function createVerificationService({ db, files }: { db: Db; files: FileSe
       await files.assertOwnedFiles(actor, given, 'verification_evidence', 'evidence_file_ids');
       try {
         return await db.transaction(async (tx) => {
-          const profile = await ensureProfile(tx, actor, userId);
+          const profile = await profiles.ensureProfile(tx, actor, userId);
           if (input.verification_type === 'identity' && profile.verificationStatus === 'verified') {
             throw new ConflictError('already_verified', 'your identity is already verified');
           }

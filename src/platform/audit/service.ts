@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db.ts';
 import { type AuditAction, auditLog } from './schema.ts';
@@ -81,4 +81,18 @@ export async function listAudit(db: Db, filter: AuditFilter, page: { limit: numb
     .where(and(...conditions))
     .orderBy(desc(auditLog.id))
     .limit(page.limit + 1);
+}
+
+/**
+ * For erasure of personal data: the rows about these entities keep which fields changed and when,
+ * but their values are replaced.
+ */
+export async function eraseAuditValues(tx: Db, entityIds: string[]) {
+  if (entityIds.length === 0) return;
+  await tx
+    .update(auditLog)
+    .set({
+      changes: sql`coalesce((select jsonb_object_agg(key, '{"before":"[erased]","after":"[erased]"}'::jsonb) from jsonb_each(${auditLog.changes})), '{}'::jsonb)`,
+    })
+    .where(inArray(auditLog.entityId, entityIds));
 }

@@ -12,7 +12,8 @@ const TTL_HOURS = 24;
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** `required` where money moves: a POST without the header is refused. */
-    idempotency?: 'optional' | 'required';
+    /** `off` for answers that carry credentials: they must never be stored or replayed. */
+    idempotency?: 'optional' | 'required' | 'off';
   }
   interface FastifyRequest {
     idempotencyRecordId?: string;
@@ -27,6 +28,7 @@ declare module 'fastify' {
 export function registerIdempotency(app: App, db: Db) {
   app.addHook('preHandler', async (request, reply) => {
     if (request.method !== 'POST' || !request.url.startsWith('/api/')) return;
+    if (request.routeOptions.config.idempotency === 'off') return;
     const key = request.headers['idempotency-key'];
     if (key === undefined) {
       if (request.routeOptions.config.idempotency === 'required') {

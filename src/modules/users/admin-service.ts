@@ -1,0 +1,115 @@
+import { and, desc, eq, ilike, lt, sql } from 'drizzle-orm';
+import type { Actor, Role } from '../../platform/actor.ts';
+import { writeAudit } from '../../platform/audit/service.ts';
+import type { FieldCipher } from '../../platform/crypto.ts';
+import type { Db } from '../../platform/db.ts';
+import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
+import type { AdminUserView } from './contract.ts';
+import { type USER_STATUSES, userProfiles, users } from './schema.ts';
+import type { AccountService } from './service.ts';
+import { normalizeEmail } from './service.ts';
+
+export interface AdminUserFilter {
+  q?: string;
+  email?: string;
+  phone?: string;
+  role?: Role;
+  status?: (typeof USER_STATUSES)[number];
+  deleted?: boolean;
+}
+
+type UserRow = typeof users.$inferSelect;
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export type UserAdminService = ReturnType<typeof createUserAdminService>;
+
+/** Staff work on accounts: find, look at, change roles. Blocking lives with sign-in, in the account service. */
+export function createUserAdminService({
+  db,
+  cipher,
+  accounts,
+}: {
+  db: Db;
+  cipher: FieldCipher;
+  accounts: AccountService;
+}) {
+  async function adminView(user: UserRow): Promise<AdminUserView> {
+    const [profile] = await db
+      .select({ userType: userProfiles.userType, verificationStatus: userProfiles.verificationStatus })
+      .from(userProfiles)
+      .where(eq(userProfiles.userId, user.id))
+      .orderBy(desc(userProfiles.id))
+      .limit(1);
+    return {
+      ...accounts.view(user),
+      is_deleted: user.isDeleted,
+      deleted_at: user.deletedAt?.toISOString() ?? null,
+      last_login_at: user.lastLoginAt?.toISOString() ?? null,
+      user_type: profile?.userType ?? null,
+      verification_status: profile?.verificationStatus ?? null,
+    };
+  }
+
+  return {
+    /** Email and phone are found through their keyed hash (they are stored encrypted); names by substring. */
+    async listUsers(filter: AdminUserFilter, page: { limit: number; before?: string }) {
+      const rows = await db
+        .select()
+        .from(users)
+        .where(
+          and(
+            eq(users.isDeleted, filter.deleted ?? false),
+            filter.email ? eq(users.emailHash, cipher.blindIndex(normalizeEmail(filter.email))) : undefined,
+            filter.phone ? eq(users.phoneHash, cipher.blindIndex(filter.phone)) : undefined,
+            filter.q ? ilike(users.fullName, `%${escapeLike(filter.q)}%`) : undefined,
+            filter.role ? sql`${filter.role} = any(${users.roles})` : undefined,
+            filter.status ? eq(users.status, filter.status) : undefined,
+            page.before ? lt(users.id, page.before) : undefined,
+          ),
+        )
+        .orderBy(desc(users.id))
+        .limit(page.limit + 1);
+      return Promise.all(rows.map(async (row) => ({ id: row.id, view: await adminView(row) })));
+    },
+
+    async getUser(userId: string) {
+      const [user] = await db.select().from(users).where(eq(users.id, userId));
+      if (!user) throw new NotFoundError('user');
+      return adminView(user);
+    },
+
+    /**
+     * Sets an account's roles. Taking a role away ends the account's sessions, so the old roles in
+     * unexpired access tokens stop working at once; an admin cannot take their own admin role.
+     */
+    async setRoles(actor: Actor, userId: string, roles: Role[]) {
+      if (userId === actor.userId && !roles.includes('admin')) {
+        throw new RuleViolationError('cannot_remove_own_admin', 'you cannot take away your own admin role', [
+          { in: 'body', field: 'roles', message: 'must keep admin' },
+        ]);
+      }
+      const wanted = [...new Set(roles)];
+      const { before, after } = await db.transaction(async (tx) => {
+        const [row] = await tx
+          .select()
+          .from(users)
+          .where(and(eq(users.id, userId), eq(users.isDeleted, false)))
+          .for('update');
+        if (!row) throw new NotFoundError('user');
+        const [changed] = await tx
+          .update(users)
+          .set({ roles: wanted })
+          .where(eq(users.id, userId))
+          .returning();
+        await writeAudit(tx, actor, [
+          { action: 'update', entity: 'users', entityId: userId, before: row, after: changed },
+        ]);
+        return { before: row, after: changed! };
+      });
+      if (before.roles.some((r) => !wanted.includes(r)))
+        await accounts.endSessionsOf(userId, 'roles_changed');
+      return adminView(after);
+    },
+  };
+}
