@@ -177,7 +177,7 @@ export async function buildApp(options: AppOptions) {
     accounts,
     authRateLimitPerMinute: config.authRateLimitPerMinute,
   });
-  await app.register(profileRoutes, { prefix: '/api/v1', profiles, directory });
+  await app.register(profileRoutes, { prefix: '/api/v1', profiles, directory, files });
   await app.register(privacyRoutes, { prefix: '/api/v1', privacy });
   await app.register(userAdminRoutes, { prefix: '/api/v1', admin: userAdmin, privacy });
   await app.register(fileRoutes, { prefix: '/api/v1', files });

@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { NotFoundError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import type { FileService } from '../../platform/storage/service.ts';
 import type { DirectoryService } from './directory-service.ts';
 import {
   ClientProfileBody,
@@ -24,10 +26,11 @@ import type { ProfileService } from './profile-service.ts';
 const problem = Type.Ref('Problem');
 const ProviderParams = Type.Object({ provider_id: Type.String({ format: 'uuid' }) });
 
-export const profileRoutes: RoutesPlugin<{ profiles: ProfileService; directory: DirectoryService }> = async (
-  app,
-  { profiles, directory },
-) => {
+export const profileRoutes: RoutesPlugin<{
+  profiles: ProfileService;
+  directory: DirectoryService;
+  files: FileService;
+}> = async (app, { profiles, directory, files }) => {
   const tags = ['profiles'];
 
   app.get(
@@ -323,5 +326,41 @@ export const profileRoutes: RoutesPlugin<{ profiles: ProfileService; directory: 
       },
     },
     async (request) => directory.getProvider(request.params.id),
+  );
+
+  app.get(
+    '/providers/:id/photo',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['directory'],
+        operationId: 'getProviderPhoto',
+        summary: 'A provider’s profile photo',
+        params: IdParams,
+        response: {
+          200: {
+            description: 'The image, with the type detected at upload',
+            content: Object.fromEntries(
+              ['image/jpeg', 'image/png', 'image/webp'].map((t) => [
+                t,
+                { schema: { type: 'string', format: 'binary' } },
+              ]),
+            ),
+          },
+          404: problem,
+        },
+      },
+    },
+    async (request, reply) => {
+      const provider = await directory.getProvider(request.params.id);
+      if (!provider.photo_file_id) throw new NotFoundError('photo');
+      const { file, stream } = await files.openPublic(provider.photo_file_id, 'profile_photo');
+      return reply
+        .type(file.contentType)
+        .header('content-length', file.sizeBytes)
+        .header('cache-control', 'public, max-age=3600')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .send(stream);
+    },
   );
 };

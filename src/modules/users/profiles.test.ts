@@ -404,6 +404,43 @@ describe('the provider directory', () => {
   });
 });
 
+describe('profile photo', () => {
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  const upload = async (auth: object) => {
+    const answer = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/files?purpose=profile_photo',
+      headers: { ...auth, 'content-type': 'image/png' },
+      payload: png,
+    });
+    expect(answer.statusCode).toBe(201);
+    return answer.json().id as string;
+  };
+
+  it('is set from my own upload and shown publicly in the directory', async () => {
+    const p = await provider('Фото Мастер');
+    expect((await call('GET', `/api/v1/providers/${p.providerId}/photo`)).status).toBe(404);
+    const mine = await upload(p.auth);
+    const stranger = await signedInUser(t);
+    const theirs = await upload(stranger.auth);
+
+    const refused = await call('PATCH', '/api/v1/me/profile', p.auth, { photo_file_id: theirs });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('invalid_file');
+    expect((await call('PATCH', '/api/v1/me/profile', p.auth, { photo_file_id: mine })).status).toBe(200);
+
+    const card = await call('GET', `/api/v1/providers/${p.providerId}`);
+    expect(card.body.photo_file_id).toBe(mine);
+    const photo = await t.app.inject({ method: 'GET', url: `/api/v1/providers/${p.providerId}/photo` });
+    expect(photo.statusCode).toBe(200);
+    expect(photo.headers['content-type']).toBe('image/png');
+    expect(photo.rawPayload.equals(png)).toBe(true);
+  });
+});
+
 describe('favorites', () => {
   it('a client adds, lists and removes favorite providers; adding twice keeps one', async () => {
     const p = await provider('Любимый Мастер');

@@ -214,6 +214,16 @@ export function createFileService({ db, storage }: { db: Db; storage: FileStorag
       }
     },
 
+    /**
+     * A file that is public by where it is used (a provider's profile photo in the directory): the caller
+     * has checked that use; this only makes sure the file is of that purpose.
+     */
+    async openPublic(id: string, purpose: FilePurpose): Promise<{ file: FileRow; stream: Readable }> {
+      const row = await findFile(id);
+      if (!row || row.purpose !== purpose) throw new NotFoundError('file');
+      return { file: row, stream: await storage.get(row.storageKey) };
+    },
+
     /** The file's metadata and a stream of its bytes, for its owner and the staff allowed to read its purpose. */
     async open(actor: Actor, id: string): Promise<{ file: FileRow; stream: Readable }> {
       const row = await findFile(id);
