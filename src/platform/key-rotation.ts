@@ -1,27 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, getTableName, gt, isNotNull, like, not, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { FieldCipher } from './crypto.ts';
 import type { Db } from './db.ts';
+import { encryptedColumns } from './encrypted-columns.ts';
 import { defineJob } from './jobs.ts';
-
-type EncryptedTable = PgTable & { id: PgColumn };
-
-interface EncryptedColumn {
-  table: EncryptedTable;
-  column: PgColumn;
-  /** The property name of the column in the Drizzle table, for updates. */
-  key: string;
-}
-
-const encryptedColumns: EncryptedColumn[] = [];
-
-/** Modules declare their encrypted columns beside their schema, so rotation reaches every one of them. */
-export function registerEncryptedColumn(table: EncryptedTable, key: string) {
-  const column = (table as unknown as Record<string, PgColumn>)[key];
-  if (!column) throw new Error(`${getTableName(table)} has no column ${key}`);
-  encryptedColumns.push({ table, column, key });
-}
 
 const BATCH = 500;
 

@@ -1,4 +1,4 @@
-import { and, eq, getTableName, inArray } from 'drizzle-orm';
+import { and, eq, getTableName, inArray, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Actor } from './actor.ts';
 import { type AuditEntry, writeAudit } from './audit/service.ts';
@@ -18,6 +18,8 @@ interface CascadeEdge {
   child: SoftDeleteTable;
   /** The child's column that points at the parent's id. */
   foreignKey: PgColumn;
+  /** Only children that match this are taken (e.g. orders still open). */
+  only?: SQL;
 }
 
 const cascades = new Map<PgTable, CascadeEdge[]>();
@@ -27,8 +29,13 @@ const parents = new Map<PgTable, { parent: SoftDeleteTable; foreignKey: PgColumn
  * Declares that soft-deleting a `parent` row soft-deletes the live `child` rows that point at it.
  * A module declares the edges into its own tables beside its schema, so no module has to know who depends on it.
  */
-export function cascadeSoftDelete(parent: SoftDeleteTable, child: SoftDeleteTable, foreignKey: PgColumn) {
-  cascades.set(parent, [...(cascades.get(parent) ?? []), { child, foreignKey }]);
+export function cascadeSoftDelete(
+  parent: SoftDeleteTable,
+  child: SoftDeleteTable,
+  foreignKey: PgColumn,
+  only?: SQL,
+) {
+  cascades.set(parent, [...(cascades.get(parent) ?? []), { child, foreignKey, only }]);
   parents.set(child, [...(parents.get(child) ?? []), { parent, foreignKey }]);
 }
 
@@ -80,7 +87,7 @@ export async function softDelete(
       for (const edge of cascades.get(step.table) ?? []) {
         next.push({
           table: edge.child,
-          where: and(inArray(edge.foreignKey, takenIds), eq(edge.child.isDeleted, false)),
+          where: and(inArray(edge.foreignKey, takenIds), eq(edge.child.isDeleted, false), edge.only),
         });
       }
     }

@@ -740,6 +740,134 @@ export function createProfileService({
         .where(and(inArray(providerProfiles.id, ids), eq(providerProfiles.isDeleted, false)));
       return rows.map((r) => r.id);
     },
+    /** For the orders module: the caller's client profile, made when they place their first order. */
+    async ensureClientProfile(tx: Db, actor: Actor) {
+      const profile = await ensureProfile(tx, actor);
+      const existing = await liveClientProfile(tx, profile.id);
+      if (existing) return existing;
+      const [created] = await tx
+        .insert(clientProfiles)
+        .values({ userProfileId: profile.id })
+        .onConflictDoNothing({ target: clientProfiles.userProfileId, where: sql`not is_deleted` })
+        .returning();
+      if (!created) return (await liveClientProfile(tx, profile.id)) as ClientProfileRow;
+      await writeAudit(tx, actor, [
+        { action: 'create', entity: 'client_profiles', entityId: created.id, after: created },
+      ]);
+      await syncUserType(tx, profile, actor);
+      return created;
+    },
+
+    /**
+     * For the orders module: a user's live provider profile and whether it offers a subcategory (an
+     * active, live service in it). Null when the user is not a provider.
+     */
+    async providerOffering(tx: Db, userId: string, subcategoryId: string) {
+      const [row] = await tx
+        .select({ provider: providerProfiles })
+        .from(providerProfiles)
+        .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
+        .where(
+          and(
+            eq(userProfiles.userId, userId),
+            eq(userProfiles.isDeleted, false),
+            eq(providerProfiles.isDeleted, false),
+          ),
+        );
+      if (!row) return null;
+      const [service] = await tx
+        .select({ id: providerServices.id })
+        .from(providerServices)
+        .where(
+          and(
+            eq(providerServices.providerProfileId, row.provider.id),
+            eq(providerServices.subcategoryId, subcategoryId),
+            eq(providerServices.isDeleted, false),
+            eq(providerServices.isActive, true),
+          ),
+        );
+      return { provider: row.provider, offers: service !== undefined };
+    },
+
+    /** For the orders feed: what a provider serves (subcategories of live, active services; areas). */
+    async providerReach(userId: string) {
+      const [row] = await db
+        .select({ provider: providerProfiles })
+        .from(providerProfiles)
+        .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
+        .where(
+          and(
+            eq(userProfiles.userId, userId),
+            eq(userProfiles.isDeleted, false),
+            eq(providerProfiles.isDeleted, false),
+          ),
+        );
+      if (!row) return null;
+      const services = await db
+        .select({ subcategoryId: providerServices.subcategoryId })
+        .from(providerServices)
+        .where(
+          and(
+            eq(providerServices.providerProfileId, row.provider.id),
+            eq(providerServices.isDeleted, false),
+            eq(providerServices.isActive, true),
+          ),
+        );
+      return {
+        providerProfileId: row.provider.id,
+        subcategoryIds: services.map((s) => s.subcategoryId),
+        serviceAreaIds: row.provider.serviceAreaIds,
+      };
+    },
+
+    /**
+     * For the orders module, inside its transaction: a review of a provider was added (+1) or removed by
+     * staff (-1). The average is recomputed from the sum and count in the same statement.
+     */
+    async recordProviderReview(tx: Db, providerProfileId: string, rating: number, sign: 1 | -1) {
+      await tx
+        .update(providerProfiles)
+        .set({
+          ratingSum: sql`${providerProfiles.ratingSum} + ${sign * rating}`,
+          reviewCount: sql`${providerProfiles.reviewCount} + ${sign}`,
+          ratingAvgX100: sql`case when ${providerProfiles.reviewCount} + ${sign} <= 0 then 0 else ((${providerProfiles.ratingSum} + ${sign * rating}) * 100) / (${providerProfiles.reviewCount} + ${sign}) end`,
+        })
+        .where(eq(providerProfiles.id, providerProfileId));
+    },
+
+    async recordProviderCompletedOrder(tx: Db, providerProfileId: string) {
+      await tx
+        .update(providerProfiles)
+        .set({ ordersCompleted: sql`${providerProfiles.ordersCompleted} + 1` })
+        .where(eq(providerProfiles.id, providerProfileId));
+    },
+
+    /** The client's rating by providers, kept like the provider's. */
+    async recordClientReview(tx: Db, clientProfileId: string, rating: number, sign: 1 | -1) {
+      await tx
+        .update(clientProfiles)
+        .set({
+          ratingSum: sql`${clientProfiles.ratingSum} + ${sign * rating}`,
+          reviewCount: sql`${clientProfiles.reviewCount} + ${sign}`,
+        })
+        .where(eq(clientProfiles.id, clientProfileId));
+    },
+
+    /** For the parties of an agreed order only: how to reach this person. */
+    async contactCard(tx: Db, userId: string) {
+      const [row] = await tx
+        .select({ user: users, profile: userProfiles })
+        .from(users)
+        .leftJoin(userProfiles, and(eq(userProfiles.userId, users.id), eq(userProfiles.isDeleted, false)))
+        .where(eq(users.id, userId));
+      if (!row) return null;
+      return {
+        full_name: row.user.fullName,
+        phone: row.user.phoneEncrypted ? cipher.decrypt(row.user.phoneEncrypted) : null,
+        email: row.user.emailEncrypted ? cipher.decrypt(row.user.emailEncrypted) : null,
+        contact_info: decryptJson<ContactInfoValue>(row.profile?.contactInfoEncrypted ?? null),
+      };
+    },
   };
 }
 

@@ -12,7 +12,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { Role } from '../../platform/actor.ts';
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
-import { registerEncryptedColumn } from '../../platform/key-rotation.ts';
+import { registerEncryptedColumn } from '../../platform/encrypted-columns.ts';
 import { cascadeSoftDelete } from '../../platform/soft-delete.ts';
 
 export const USER_STATUSES = ['active', 'blocked', 'deactivated'] as const;
