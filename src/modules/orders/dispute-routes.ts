@@ -1,0 +1,156 @@
+import { Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
+import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import {
+  AdminDisputeResponse,
+  AdminDisputesQuery,
+  CloseDisputeBody,
+  DisputeResponse,
+  OpenDisputeBody,
+  ResolveDisputeBody,
+} from './dispute-contract.ts';
+import type { DisputeService } from './dispute-service.ts';
+
+const problem = Type.Ref('Problem');
+const staff = { access: ['admin', 'moderator'] as const };
+const same = <T>(row: T) => row;
+
+export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (app, { disputes }) => {
+  const tags = ['disputes'];
+  const adminTags = ['admin', 'disputes'];
+
+  app.post(
+    '/orders/:id/disputes',
+    {
+      schema: {
+        tags,
+        operationId: 'openOrderDispute',
+        summary: 'Dispute an assigned, started or completed order (its client or assigned provider)',
+        description:
+          'A completed order can be disputed within the `dispute_window_days` setting of its completion ' +
+          '(409 `dispute_window_closed`); other states are 409 `order_is_<status>`, a dispute already being ' +
+          'handled 409 `dispute_already_open`. The order moves to `disputed`. Evidence is files uploaded ' +
+          'with `POST /files?purpose=dispute_evidence`. Anyone else gets 404; staff get 403.',
+        params: IdParams,
+        body: OpenDisputeBody,
+        response: { 201: DisputeResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await disputes.openDispute(actorOf(request), request.params.id, request.body)),
+  );
+
+  app.get(
+    '/orders/:id/disputes',
+    {
+      schema: {
+        tags,
+        operationId: 'listOrderDisputes',
+        summary: 'The disputes of an order and how they ended, newest first (its two parties and staff)',
+        params: IdParams,
+        querystring: Type.Object(PageParams),
+        response: { 200: Page(DisputeResponse), 404: problem },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const rows = await disputes.listOrderDisputes(actorOf(request), request.params.id, {
+        limit,
+        before: decodeCursor(cursor, IdCursor)?.[0],
+      });
+      return toPage(rows, limit, (d) => [d.id], same);
+    },
+  );
+
+  app.get(
+    '/admin/disputes',
+    {
+      config: staff,
+      schema: {
+        tags: adminTags,
+        operationId: 'adminListDisputes',
+        summary: 'Disputes to handle',
+        description: 'Use `status=open` for the queue. Oldest first by default (`order=asc`).',
+        querystring: AdminDisputesQuery,
+        response: { 200: Page(AdminDisputeResponse) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, order, ...filter } = request.query;
+      const rows = await disputes.adminList(filter, {
+        limit,
+        order,
+        cursor: decodeCursor(cursor, IdCursor)?.[0],
+      });
+      return toPage(rows, limit, (d) => [d.id], same);
+    },
+  );
+
+  app.get(
+    '/admin/disputes/:id',
+    {
+      config: staff,
+      schema: {
+        tags: adminTags,
+        operationId: 'adminGetDispute',
+        summary: 'One dispute',
+        params: IdParams,
+        response: { 200: AdminDisputeResponse, 404: problem },
+      },
+    },
+    async (request) => disputes.adminGet(request.params.id),
+  );
+
+  app.post(
+    '/admin/disputes/:id/review',
+    {
+      config: staff,
+      schema: {
+        tags: adminTags,
+        operationId: 'adminReviewDispute',
+        summary: 'Take an open dispute into review; the caller becomes its handler',
+        description:
+          'Only `open` disputes (409 `dispute_is_<status>`). Staff cannot handle a dispute over their own order (403).',
+        params: IdParams,
+        response: { 200: AdminDisputeResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => disputes.startReview(actorOf(request), request.params.id),
+  );
+
+  app.post(
+    '/admin/disputes/:id/resolve',
+    {
+      config: staff,
+      schema: {
+        tags: adminTags,
+        operationId: 'adminResolveDispute',
+        summary: 'Rule on a dispute: the order ends completed or cancelled',
+        description:
+          'From `open` or `under_review` (409 `dispute_is_<status>`; of two decisions at once one lands). ' +
+          'Both parties are told; they see the resolution text.',
+        params: IdParams,
+        body: ResolveDisputeBody,
+        response: { 200: AdminDisputeResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => disputes.resolve(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/admin/disputes/:id/close',
+    {
+      config: staff,
+      schema: {
+        tags: adminTags,
+        operationId: 'adminCloseDispute',
+        summary: 'Close a dispute without a ruling: the order goes back to the status it had',
+        params: IdParams,
+        body: CloseDisputeBody,
+        response: { 200: AdminDisputeResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => disputes.close(actorOf(request), request.params.id, request.body),
+  );
+};

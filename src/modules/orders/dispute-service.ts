@@ -1,0 +1,338 @@
+import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
+import type { Actor } from '../../platform/actor.ts';
+import { writeAudit } from '../../platform/audit/service.ts';
+import type { Db } from '../../platform/db.ts';
+import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import type { FileService } from '../../platform/storage/service.ts';
+import type { CatalogService } from '../core/service.ts';
+import type { ProfileService } from '../users/profile-service.ts';
+import { loadAssignment, loadOrder, roleOf } from './access.ts';
+import type {
+  AdminDisputeView,
+  CloseDisputeInput,
+  DisputeView,
+  OpenDisputeInput,
+  ResolveDisputeInput,
+} from './dispute-contract.ts';
+import type { OrderEvents } from './events.ts';
+import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import { type DISPUTE_STATUSES, orderDisputes } from './schema.ts';
+
+type DisputeRow = typeof orderDisputes.$inferSelect;
+type DisputeStatus = (typeof DISPUTE_STATUSES)[number];
+
+const DAY_MS = 86_400_000;
+/** The statuses in which staff still have to act; at most one dispute per order is in one of them. */
+const PENDING: DisputeStatus[] = ['open', 'under_review'];
+
+const disputeNotFound = () => new NotFoundError('dispute');
+const alreadyOpen = () =>
+  new ConflictError('dispute_already_open', 'this order already has a dispute that staff are handling');
+const wrongDisputeState = (status: DisputeStatus, allowed: readonly DisputeStatus[]) =>
+  new ConflictError(
+    `dispute_is_${status}`,
+    `the dispute is ${status.replace('_', ' ')}; this needs it to be ${allowed.join(' or ')}`,
+  );
+
+export const disputeView = (d: DisputeRow): DisputeView => ({
+  id: d.id,
+  order_id: d.orderId,
+  opened_by_user_id: d.openedByUserId,
+  dispute_type: d.disputeType,
+  description: d.description,
+  evidence_file_ids: d.evidenceFileIds,
+  status: d.status,
+  resolution: d.resolution,
+  created_at: d.createdAt.toISOString(),
+  resolved_at: d.resolvedAt?.toISOString() ?? null,
+});
+
+export const adminDisputeView = (d: DisputeRow): AdminDisputeView => ({
+  ...disputeView(d),
+  order_status_before: d.orderStatusBefore,
+  outcome: d.outcome,
+  refund: d.refund,
+  handled_by: d.handledBy,
+  updated_at: d.updatedAt.toISOString(),
+});
+
+export interface AdminDisputeFilter {
+  status?: DisputeStatus;
+  order_id?: string;
+}
+
+export type DisputeService = ReturnType<typeof createDisputeService>;
+
+/**
+ * Disputes over agreed work. Either party opens one; the order waits in `disputed` until staff rule on it
+ * (the order ends `completed` or `cancelled`) or close it without a ruling (the order goes back to where it
+ * was). Each change is one transaction with the order's status change, the audit and the events.
+ */
+export function createDisputeService({
+  db,
+  events,
+  profiles,
+  files,
+  catalog,
+}: {
+  db: Db;
+  events: OrderEvents;
+  profiles: Pick<ProfileService, 'adjustClientCounters' | 'recordProviderCompletedOrder'>;
+  files: Pick<FileService, 'assertOwnedFiles'>;
+  catalog: Pick<CatalogService, 'getSettingValue'>;
+}) {
+  /**
+   * A pending dispute locked for a staff decision, with its order locked too. Staff who are a party of the
+   * order cannot decide on it.
+   */
+  async function loadForDecision(tx: Db, actor: Actor, id: string) {
+    const [dispute] = await tx.select().from(orderDisputes).where(eq(orderDisputes.id, id)).for('update');
+    if (!dispute) throw disputeNotFound();
+    if (!PENDING.includes(dispute.status)) throw wrongDisputeState(dispute.status, PENDING);
+    const order = await loadOrder(tx, dispute.orderId, { forUpdate: true, includeDeleted: true });
+    const assignment = await loadAssignment(tx, order.id);
+    const role = roleOf(actor, order, assignment);
+    if (role === 'client' || role === 'assigned_provider') {
+      throw new ForbiddenError(
+        'cannot_handle_own_dispute',
+        'another staff member must handle a dispute over your own order',
+      );
+    }
+    return { dispute, order, assignment, providerUserId: assignment?.providerUserId ?? null };
+  }
+
+  /** The conditional update that ends or advances a dispute: of two decisions at once, one lands. */
+  async function decide(
+    tx: Db,
+    actor: Actor,
+    dispute: DisputeRow,
+    from: readonly DisputeStatus[],
+    set: Partial<typeof orderDisputes.$inferInsert>,
+  ) {
+    const [after] = await tx
+      .update(orderDisputes)
+      .set({ ...set, handledBy: actor.userId })
+      .where(and(eq(orderDisputes.id, dispute.id), inArray(orderDisputes.status, [...from])))
+      .returning();
+    if (!after) throw wrongDisputeState(dispute.status, from);
+    await writeAudit(tx, actor, [
+      { action: 'update', entity: 'order_disputes', entityId: dispute.id, before: dispute, after },
+    ]);
+    return after;
+  }
+
+  /**
+   * The order counters follow where a ruling sends the order: work that ends completed counts as completed
+   * once, work that ends cancelled as cancelled.
+   */
+  async function countOutcome(
+    tx: Db,
+    order: OrderRow,
+    before: OrderRow['status'],
+    outcome: 'completed' | 'cancelled',
+    providerProfileId: string | null,
+  ) {
+    const wasCompleted = before === 'completed';
+    if (outcome === 'completed' && !wasCompleted) {
+      await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
+      if (providerProfileId) await profiles.recordProviderCompletedOrder(tx, providerProfileId);
+    } else if (outcome === 'cancelled') {
+      await profiles.adjustClientCounters(tx, order.clientUserId, {
+        cancelled: 1,
+        completed: wasCompleted ? -1 : 0,
+      });
+    }
+  }
+
+  async function tellParties(tx: Db, dispute: DisputeRow, order: OrderRow, providerUserId: string | null) {
+    await events.emit(tx, {
+      type: 'dispute_resolved',
+      order_id: order.id,
+      dispute_id: dispute.id,
+      recipient_user_ids: [order.clientUserId, providerUserId].filter((id): id is string => !!id),
+    });
+  }
+
+  return {
+    /**
+     * A party disputes an assigned, started or completed order; a completed one only within
+     * `dispute_window_days` of completion. The order moves to `disputed` and the other party hears of it.
+     */
+    async openDispute(actor: Actor, orderId: string, input: OpenDisputeInput): Promise<DisputeView> {
+      const windowDays = await catalog.getSettingValue<number>('dispute_window_days', 7);
+      try {
+        return await db.transaction(async (tx) => {
+          const order = await loadOrder(tx, orderId, { forUpdate: true });
+          const assignment = await loadAssignment(tx, orderId);
+          const role = roleOf(actor, order, assignment);
+          if (role === 'other') throw new NotFoundError('order');
+          if (role === 'staff') {
+            throw new ForbiddenError(
+              'not_a_party',
+              'only the client and the assigned provider open a dispute',
+            );
+          }
+          if (order.status === 'disputed') throw alreadyOpen();
+          assertState(order, ALLOWED_FROM.dispute);
+          if (
+            order.status === 'completed' &&
+            order.completedAt &&
+            Date.now() > order.completedAt.getTime() + windowDays * DAY_MS
+          ) {
+            throw new ConflictError(
+              'dispute_window_closed',
+              `a completed order can be disputed within ${windowDays} days of completion`,
+            );
+          }
+          const evidence = input.evidence_file_ids ?? [];
+          await files.assertOwnedFiles(actor, evidence, 'dispute_evidence', 'evidence_file_ids', tx);
+
+          const [created] = await tx
+            .insert(orderDisputes)
+            .values({
+              orderId,
+              openedByUserId: actor.userId!,
+              disputeType: input.dispute_type,
+              description: input.description.trim(),
+              evidenceFileIds: evidence,
+              orderStatusBefore: order.status,
+            })
+            .returning();
+          const dispute = created!;
+          await writeAudit(tx, actor, [
+            { action: 'create', entity: 'order_disputes', entityId: dispute.id, after: dispute },
+          ]);
+          await changeOrderStatus(tx, actor, events, order, 'disputed', {
+            from: ALLOWED_FROM.dispute,
+            reason: `dispute opened: ${input.dispute_type}`,
+            providerUserId: assignment?.providerUserId,
+          });
+          const other = role === 'client' ? assignment?.providerUserId : order.clientUserId;
+          await events.emit(tx, {
+            type: 'dispute_opened',
+            order_id: orderId,
+            dispute_id: dispute.id,
+            recipient_user_ids: other ? [other] : [],
+          });
+          return disputeView(dispute);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'order_disputes_one_open_uq')) throw alreadyOpen();
+        throw error;
+      }
+    },
+
+    /** An order's disputes, newest first, for its two parties and staff. */
+    async listOrderDisputes(
+      actor: Actor,
+      orderId: string,
+      page: { limit: number; before?: string },
+    ): Promise<DisputeView[]> {
+      const order = await loadOrder(db, orderId);
+      if (roleOf(actor, order, await loadAssignment(db, orderId)) === 'other')
+        throw new NotFoundError('order');
+      const rows = await db
+        .select()
+        .from(orderDisputes)
+        .where(
+          and(
+            eq(orderDisputes.orderId, orderId),
+            page.before ? lt(orderDisputes.id, page.before) : undefined,
+          ),
+        )
+        .orderBy(desc(orderDisputes.id))
+        .limit(page.limit + 1);
+      return rows.map(disputeView);
+    },
+
+    async adminList(
+      filter: AdminDisputeFilter,
+      page: { limit: number; cursor?: string; order: 'asc' | 'desc' },
+    ): Promise<AdminDisputeView[]> {
+      const rows = await db
+        .select()
+        .from(orderDisputes)
+        .where(
+          and(
+            filter.status ? eq(orderDisputes.status, filter.status) : undefined,
+            filter.order_id ? eq(orderDisputes.orderId, filter.order_id) : undefined,
+            page.cursor
+              ? page.order === 'asc'
+                ? gt(orderDisputes.id, page.cursor)
+                : lt(orderDisputes.id, page.cursor)
+              : undefined,
+          ),
+        )
+        .orderBy(page.order === 'asc' ? asc(orderDisputes.id) : desc(orderDisputes.id))
+        .limit(page.limit + 1);
+      return rows.map(adminDisputeView);
+    },
+
+    async adminGet(id: string): Promise<AdminDisputeView> {
+      const [row] = await db.select().from(orderDisputes).where(eq(orderDisputes.id, id));
+      if (!row) throw disputeNotFound();
+      return adminDisputeView(row);
+    },
+
+    /** Staff take an open dispute into review; they become its handler. */
+    async startReview(actor: Actor, id: string): Promise<AdminDisputeView> {
+      return db.transaction(async (tx) => {
+        const { dispute } = await loadForDecision(tx, actor, id);
+        if (dispute.status !== 'open') throw wrongDisputeState(dispute.status, ['open']);
+        return adminDisputeView(await decide(tx, actor, dispute, ['open'], { status: 'under_review' }));
+      });
+    },
+
+    /** A ruling: the order leaves `disputed` for the outcome, and both parties hear of it. */
+    async resolve(actor: Actor, id: string, input: ResolveDisputeInput): Promise<AdminDisputeView> {
+      return db.transaction(async (tx) => {
+        const { dispute, order, assignment, providerUserId } = await loadForDecision(tx, actor, id);
+        const now = new Date();
+        const after = await decide(tx, actor, dispute, PENDING, {
+          status: 'resolved',
+          resolution: input.resolution.trim(),
+          outcome: input.outcome,
+          refund: input.refund,
+          resolvedAt: now,
+        });
+        await changeOrderStatus(tx, actor, events, order, input.outcome, {
+          from: ['disputed'],
+          reason: `dispute resolved: ${input.outcome}${input.refund ? ', refund' : ''}`,
+          set:
+            input.outcome === 'completed'
+              ? { completedAt: order.completedAt ?? now }
+              : { cancelledAt: now, cancelReason: 'cancelled by a dispute ruling' },
+          providerUserId,
+        });
+        await countOutcome(
+          tx,
+          order,
+          dispute.orderStatusBefore,
+          input.outcome,
+          assignment?.providerProfileId ?? null,
+        );
+        await tellParties(tx, after, order, providerUserId);
+        return adminDisputeView(after);
+      });
+    },
+
+    /** No ruling (withdrawn, settled between the parties): the order goes back to where it was. */
+    async close(actor: Actor, id: string, input: CloseDisputeInput): Promise<AdminDisputeView> {
+      return db.transaction(async (tx) => {
+        const { dispute, order, providerUserId } = await loadForDecision(tx, actor, id);
+        const after = await decide(tx, actor, dispute, PENDING, {
+          status: 'closed',
+          resolution: input.resolution.trim(),
+          resolvedAt: new Date(),
+        });
+        await changeOrderStatus(tx, actor, events, order, dispute.orderStatusBefore, {
+          from: ['disputed'],
+          reason: 'dispute closed without a ruling',
+          providerUserId,
+        });
+        await tellParties(tx, after, order, providerUserId);
+        return adminDisputeView(after);
+      });
+    },
+  };
+}

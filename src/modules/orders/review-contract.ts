@@ -1,0 +1,45 @@
+import { type Static, Type } from 'typebox';
+import { Nullable } from '../../platform/http.ts';
+import { REVIEW_DIRECTIONS } from './schema.ts';
+
+const Uuid = Type.String({ format: 'uuid' });
+const DateTime = Type.String({ format: 'date-time' });
+const Rating = Type.Integer({ minimum: 1, maximum: 5, description: '1 (worst) to 5 (best)' });
+
+export const CreateReviewBody = Type.Object(
+  {
+    rating: Rating,
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateReviewInput = Static<typeof CreateReviewBody>;
+
+/** A review as the two parties of the order and staff see it. */
+export const OrderReviewResponse = Type.Object({
+  id: Uuid,
+  order_id: Uuid,
+  direction: Type.Enum(REVIEW_DIRECTIONS, {
+    description: '`client_to_provider`: the client rates the provider; `provider_to_client` the reverse',
+  }),
+  author_user_id: Uuid,
+  subject_user_id: Uuid,
+  rating: Rating,
+  comment: Nullable(Type.String()),
+  created_at: DateTime,
+  updated_at: DateTime,
+  is_deleted: Type.Boolean({ description: 'Removed by staff; only staff see removed reviews' }),
+  deleted_at: Nullable(DateTime),
+});
+export type OrderReviewView = Static<typeof OrderReviewResponse>;
+
+/** A provider's review as anyone sees it: the author by first name only, never contact details. */
+export const PublicReviewResponse = Type.Object({
+  id: Uuid,
+  rating: Rating,
+  comment: Nullable(Type.String()),
+  author_name: Nullable(Type.String({ description: 'The first name of the client who wrote it' })),
+  subcategory_id: Uuid,
+  created_at: DateTime,
+});
+export type PublicReviewView = Static<typeof PublicReviewResponse>;

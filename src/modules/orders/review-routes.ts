@@ -1,0 +1,114 @@
+import { Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
+import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { CreateReviewBody, OrderReviewResponse, PublicReviewResponse } from './review-contract.ts';
+import type { ReviewService } from './review-service.ts';
+
+const problem = Type.Ref('Problem');
+const staff = { access: ['admin', 'moderator'] as const };
+const same = <T>(row: T) => row;
+
+export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app, { reviews }) => {
+  const tags = ['reviews'];
+
+  app.post(
+    '/orders/:id/reviews',
+    {
+      schema: {
+        tags,
+        operationId: 'createOrderReview',
+        summary: 'Rate the other party of a completed order (once)',
+        description:
+          'The client rates the assigned provider, the assigned provider rates the client; each once per order ' +
+          '(409 `review_already_exists`, also when staff removed the first one). The order must be `completed` ' +
+          '(409 `order_is_<status>`). Anyone else gets 404; staff get 403.',
+        params: IdParams,
+        body: CreateReviewBody,
+        response: { 201: OrderReviewResponse, 403: problem, 404: problem, 409: problem },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await reviews.createReview(actorOf(request), request.params.id, request.body)),
+  );
+
+  app.get(
+    '/orders/:id/reviews',
+    {
+      schema: {
+        tags,
+        operationId: 'listOrderReviews',
+        summary: 'The reviews of an order, newest first (its two parties and staff)',
+        description: 'Staff also see reviews they removed (`is_deleted`).',
+        params: IdParams,
+        querystring: Type.Object(PageParams),
+        response: { 200: Page(OrderReviewResponse), 404: problem },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const rows = await reviews.listOrderReviews(actorOf(request), request.params.id, {
+        limit,
+        before: decodeCursor(cursor, IdCursor)?.[0],
+      });
+      return toPage(rows, limit, (r) => [r.id], same);
+    },
+  );
+
+  app.get(
+    '/providers/:id/reviews',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['reviews', 'directory'],
+        operationId: 'listProviderReviews',
+        summary: 'What clients wrote about a provider, newest first',
+        description: 'The author is shown by first name only.',
+        params: IdParams,
+        querystring: Type.Object(PageParams),
+        response: { 200: Page(PublicReviewResponse), 404: problem },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const rows = await reviews.listProviderReviews(request.params.id, {
+        limit,
+        before: decodeCursor(cursor, IdCursor)?.[0],
+      });
+      return toPage(rows, limit, (r) => [r.id], same);
+    },
+  );
+
+  app.delete(
+    '/admin/reviews/:id',
+    {
+      config: staff,
+      schema: {
+        tags: ['admin', 'reviews'],
+        operationId: 'adminRemoveReview',
+        summary: 'Take a review down; it stops counting in the rating it was part of',
+        params: IdParams,
+        response: { 204: Type.Null(), 404: problem, 409: problem },
+      },
+    },
+    async (request, reply) => {
+      await reviews.removeReview(actorOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/admin/reviews/:id/restore',
+    {
+      config: staff,
+      schema: {
+        tags: ['admin', 'reviews'],
+        operationId: 'adminRestoreReview',
+        summary: 'Put a removed review back; it counts again',
+        params: IdParams,
+        response: { 200: OrderReviewResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => reviews.restoreReview(actorOf(request), request.params.id),
+  );
+};

@@ -1,0 +1,246 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Actor } from '../../platform/actor.ts';
+import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
+import type { Db } from '../../platform/db.ts';
+import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import { restore, softDelete } from '../../platform/soft-delete.ts';
+import type { ProfileService } from '../users/profile-service.ts';
+import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
+import type { OrderEvents } from './events.ts';
+import { assertState, type OrderRow } from './lifecycle.ts';
+import type { CreateReviewInput, OrderReviewView, PublicReviewView } from './review-contract.ts';
+import { orderAssignments, orderReviews, orders } from './schema.ts';
+
+type ReviewRow = typeof orderReviews.$inferSelect;
+
+const reviewNotFound = () => new NotFoundError('review');
+const alreadyReviewed = () =>
+  new ConflictError(
+    'review_already_exists',
+    'you have already reviewed this order; a review is written once',
+  );
+
+export const orderReviewView = (r: ReviewRow): OrderReviewView => ({
+  id: r.id,
+  order_id: r.orderId,
+  direction: r.direction,
+  author_user_id: r.authorUserId,
+  subject_user_id: r.subjectUserId,
+  rating: r.rating,
+  comment: r.comment,
+  created_at: r.createdAt.toISOString(),
+  updated_at: r.updatedAt.toISOString(),
+  is_deleted: r.isDeleted,
+  deleted_at: r.deletedAt?.toISOString() ?? null,
+});
+
+/** What others may know of a person from their account name: the first word of it. */
+const firstName = (fullName: string | undefined) => fullName?.trim().split(/\s+/)[0] || null;
+
+export type ReviewService = ReturnType<typeof createReviewService>;
+
+/**
+ * Ratings after an order is completed: the client rates the assigned provider, the provider rates the
+ * client, each once. The subject's average and count (kept by the users module) move in the same
+ * transaction as the review, and move back when staff remove it.
+ */
+export function createReviewService({
+  db,
+  events,
+  profiles,
+}: {
+  db: Db;
+  events: OrderEvents;
+  profiles: Pick<
+    ProfileService,
+    'recordProviderReview' | 'recordClientReview' | 'contactCard' | 'liveProviderIds'
+  >;
+}) {
+  /**
+   * Moves the subject's rating by one review (+1 when it counts, -1 when it stops counting) and keeps the
+   * assignment's mirror of the client's rating in step.
+   */
+  async function countReview(
+    tx: Db,
+    review: ReviewRow,
+    order: Pick<OrderRow, 'clientProfileId'>,
+    assignment: AssignmentRow | undefined,
+    sign: 1 | -1,
+  ): Promise<AuditEntry[]> {
+    if (review.direction === 'provider_to_client') {
+      await profiles.recordClientReview(tx, order.clientProfileId, review.rating, sign);
+      return [];
+    }
+    if (!assignment) return [];
+    await profiles.recordProviderReview(tx, assignment.providerProfileId, review.rating, sign);
+    const [after] = await tx
+      .update(orderAssignments)
+      .set({ clientRating: sign === 1 ? review.rating : null })
+      .where(eq(orderAssignments.id, assignment.id))
+      .returning();
+    return [
+      { action: 'update', entity: 'order_assignments', entityId: assignment.id, before: assignment, after },
+    ];
+  }
+
+  /** A review with its order (deleted or not) and the order's assignment, the review row locked. */
+  async function loadReviewForUpdate(tx: Db, id: string) {
+    const [review] = await tx.select().from(orderReviews).where(eq(orderReviews.id, id)).for('update');
+    if (!review) throw reviewNotFound();
+    const [order] = await tx
+      .select({ clientProfileId: orders.clientProfileId })
+      .from(orders)
+      .where(eq(orders.id, review.orderId));
+    if (!order) throw reviewNotFound();
+    return { review, order, assignment: await loadAssignment(tx, review.orderId) };
+  }
+
+  return {
+    /**
+     * The caller rates the other party of a completed order. The order row is locked, so two reviews sent
+     * at once are taken one after the other and the second is 409; the partial unique index backs this up.
+     * A review staff removed still counts as written: the author cannot write another one.
+     */
+    async createReview(actor: Actor, orderId: string, input: CreateReviewInput): Promise<OrderReviewView> {
+      try {
+        return await db.transaction(async (tx) => {
+          const order = await loadOrder(tx, orderId, { forUpdate: true });
+          const assignment = await loadAssignment(tx, orderId);
+          const role = roleOf(actor, order, assignment);
+          if (role === 'other') throw new NotFoundError('order');
+          if (role === 'staff') {
+            throw new ForbiddenError(
+              'not_a_party',
+              'only the client and the assigned provider review an order',
+            );
+          }
+          assertState(order, ['completed']);
+          if (!assignment) throw new NotFoundError('order');
+
+          const direction = role === 'client' ? 'client_to_provider' : 'provider_to_client';
+          const [existing] = await tx
+            .select({ id: orderReviews.id })
+            .from(orderReviews)
+            .where(and(eq(orderReviews.orderId, orderId), eq(orderReviews.direction, direction)))
+            .limit(1);
+          if (existing) throw alreadyReviewed();
+
+          const [created] = await tx
+            .insert(orderReviews)
+            .values({
+              orderId,
+              direction,
+              authorUserId: actor.userId!,
+              subjectUserId: role === 'client' ? assignment.providerUserId : order.clientUserId,
+              rating: input.rating,
+              comment: input.comment?.trim() || null,
+            })
+            .returning();
+          const review = created!;
+          const audit = await countReview(tx, review, order, assignment, 1);
+          await writeAudit(tx, actor, [
+            { action: 'create', entity: 'order_reviews', entityId: review.id, after: review },
+            ...audit,
+          ]);
+          await events.emit(tx, {
+            type: 'review_received',
+            order_id: orderId,
+            review_id: review.id,
+            recipient_user_ids: [review.subjectUserId],
+          });
+          return orderReviewView(review);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'order_reviews_once_uq')) throw alreadyReviewed();
+        throw error;
+      }
+    },
+
+    /** The reviews of one order, for its two parties (live ones) and staff (removed ones too). */
+    async listOrderReviews(
+      actor: Actor,
+      orderId: string,
+      page: { limit: number; before?: string },
+    ): Promise<OrderReviewView[]> {
+      const order = await loadOrder(db, orderId);
+      const role = roleOf(actor, order, await loadAssignment(db, orderId));
+      if (role === 'other') throw new NotFoundError('order');
+      const rows = await db
+        .select()
+        .from(orderReviews)
+        .where(
+          and(
+            eq(orderReviews.orderId, orderId),
+            role === 'staff' ? undefined : eq(orderReviews.isDeleted, false),
+            page.before ? lt(orderReviews.id, page.before) : undefined,
+          ),
+        )
+        .orderBy(desc(orderReviews.id))
+        .limit(page.limit + 1);
+      return rows.map(orderReviewView);
+    },
+
+    /** Anyone: the live reviews clients wrote of a provider (by provider profile id), newest first. */
+    async listProviderReviews(
+      providerId: string,
+      page: { limit: number; before?: string },
+    ): Promise<PublicReviewView[]> {
+      if ((await profiles.liveProviderIds([providerId])).length === 0) throw new NotFoundError('provider');
+      const rows = await db
+        .select({ review: orderReviews, subcategoryId: orders.subcategoryId })
+        .from(orderReviews)
+        .innerJoin(orderAssignments, eq(orderAssignments.orderId, orderReviews.orderId))
+        .innerJoin(orders, eq(orders.id, orderReviews.orderId))
+        .where(
+          and(
+            eq(orderAssignments.providerProfileId, providerId),
+            eq(orderReviews.direction, 'client_to_provider'),
+            eq(orderReviews.isDeleted, false),
+            page.before ? lt(orderReviews.id, page.before) : undefined,
+          ),
+        )
+        .orderBy(desc(orderReviews.id))
+        .limit(page.limit + 1);
+      const names = new Map<string, string | null>();
+      for (const authorId of new Set(rows.map((r) => r.review.authorUserId))) {
+        names.set(authorId, firstName((await profiles.contactCard(db, authorId))?.full_name));
+      }
+      return rows.map(({ review, subcategoryId }) => ({
+        id: review.id,
+        rating: review.rating,
+        comment: review.comment,
+        author_name: names.get(review.authorUserId) ?? null,
+        subcategory_id: subcategoryId,
+        created_at: review.createdAt.toISOString(),
+      }));
+    },
+
+    /** Staff take a review down: it stops counting in the subject's average and count. */
+    async removeReview(actor: Actor, reviewId: string) {
+      await db.transaction(async (tx) => {
+        const { review, order, assignment } = await loadReviewForUpdate(tx, reviewId);
+        if (review.isDeleted) {
+          throw new ConflictError('review_already_removed', 'this review has already been removed');
+        }
+        await softDelete(tx, actor, orderReviews, [review.id]);
+        await writeAudit(tx, actor, await countReview(tx, review, order, assignment, -1));
+      });
+    },
+
+    /** Staff put a removed review back: it counts again. */
+    async restoreReview(actor: Actor, reviewId: string): Promise<OrderReviewView> {
+      try {
+        return await db.transaction(async (tx) => {
+          const { review, order, assignment } = await loadReviewForUpdate(tx, reviewId);
+          await restore(tx, actor, orderReviews, review.id, 'review');
+          await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
+          const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));
+          return orderReviewView(after!);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'order_reviews_once_uq')) throw alreadyReviewed();
+        throw error;
+      }
+    },
+  };
+}
