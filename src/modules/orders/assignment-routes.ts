@@ -1,0 +1,124 @@
+import { Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
+import { Page } from '../../platform/pagination.ts';
+import {
+  AddProgressNoteBody,
+  AssignmentPhotoParams,
+  AssignmentResponse,
+  MyAssignmentResponse,
+  MyAssignmentsQuery,
+  UpdateAssignmentBody,
+} from './assignment-contract.ts';
+import type { AssignmentService } from './assignment-service.ts';
+
+const problem = Type.Ref('Problem');
+
+export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> = async (
+  app,
+  { assignments },
+) => {
+  const tags = ['assignments'];
+
+  app.get(
+    '/orders/:id/assignment',
+    {
+      schema: {
+        tags,
+        operationId: 'getOrderAssignment',
+        summary:
+          'The agreed work on an order: accepted bid, progress, completion, the other party’s contacts',
+        description: 'For the order’s client, its assigned provider and staff; anyone else gets 404.',
+        params: IdParams,
+        response: { 200: AssignmentResponse, 404: problem },
+      },
+    },
+    async (request) => assignments.getAssignment(actorOf(request), request.params.id),
+  );
+
+  app.post(
+    '/orders/:id/assignment/notes',
+    {
+      schema: {
+        tags,
+        operationId: 'addAssignmentProgressNote',
+        summary: 'Add a progress note (the assigned provider, while the order is assigned or in progress)',
+        params: IdParams,
+        body: AddProgressNoteBody,
+        response: { 201: AssignmentResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(await assignments.addProgressNote(actorOf(request), request.params.id, request.body)),
+  );
+
+  app.patch(
+    '/orders/:id/assignment',
+    {
+      schema: {
+        tags,
+        operationId: 'updateOrderAssignment',
+        summary: 'Set completion notes and photos (the assigned provider, while the work is on)',
+        description:
+          'Photos are your own uploads with purpose `order_photo` (POST /files); the list given replaces the one there.',
+        params: IdParams,
+        body: UpdateAssignmentBody,
+        response: { 200: AssignmentResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+      },
+    },
+    async (request) => assignments.updateAssignment(actorOf(request), request.params.id, request.body),
+  );
+
+  app.get(
+    '/orders/:id/assignment/photos/:file_id',
+    {
+      schema: {
+        tags,
+        operationId: 'getAssignmentCompletionPhoto',
+        summary: 'A completion photo of the assignment, for its parties and staff',
+        params: AssignmentPhotoParams,
+        response: {
+          200: {
+            description: 'The image, with the type detected at upload',
+            content: Object.fromEntries(
+              ['image/jpeg', 'image/png', 'image/webp'].map((t) => [
+                t,
+                { schema: { type: 'string', format: 'binary' } },
+              ]),
+            ),
+          },
+          404: problem,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { file, stream } = await assignments.openCompletionPhoto(
+        actorOf(request),
+        request.params.id,
+        request.params.file_id,
+      );
+      return reply
+        .type(file.contentType)
+        .header('content-length', file.sizeBytes)
+        .header('cache-control', 'private, max-age=3600')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .send(stream);
+    },
+  );
+
+  app.get(
+    '/me/assignments',
+    {
+      schema: {
+        tags,
+        operationId: 'listMyAssignments',
+        summary: 'Work agreed with me, as provider or as client, newest first',
+        querystring: MyAssignmentsQuery,
+        response: { 200: Page(MyAssignmentResponse) },
+      },
+    },
+    async (request) => assignments.listMyAssignments(actorOf(request), request.query),
+  );
+};

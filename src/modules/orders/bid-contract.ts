@@ -1,0 +1,94 @@
+import { type Static, Type } from 'typebox';
+import { Nullable } from '../../platform/http.ts';
+import { PageParams } from '../../platform/pagination.ts';
+import { ProviderCardResponse } from '../users/profile-contract.ts';
+import { BID_STATUSES, ORDER_STATUSES } from './schema.ts';
+
+const Uuid = Type.String({ format: 'uuid' });
+const DateTime = Type.String({ format: 'date-time' });
+
+export const BidStatus = Type.Enum(BID_STATUSES);
+
+const bidFields = {
+  amount: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000_000,
+    description: 'Tyiyn (1 KGS = 100 tyiyn); within the category’s price range',
+  }),
+  message: Nullable(Type.String({ maxLength: 2000, description: 'What the provider tells the client' })),
+  estimated_duration_hours: Nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  is_negotiable: Type.Boolean({ description: 'The provider is open to talk about the price' }),
+};
+
+export const CreateBidBody = Type.Object(
+  {
+    amount: bidFields.amount,
+    message: Type.Optional(bidFields.message),
+    estimated_duration_hours: Type.Optional(bidFields.estimated_duration_hours),
+    is_negotiable: Type.Optional(bidFields.is_negotiable),
+  },
+  { additionalProperties: false },
+);
+export type CreateBidInput = Static<typeof CreateBidBody>;
+
+export const UpdateBidBody = Type.Partial(Type.Object(bidFields), {
+  additionalProperties: false,
+  minProperties: 1,
+});
+export type UpdateBidInput = Static<typeof UpdateBidBody>;
+
+export const RejectBidBody = Type.Object(
+  {
+    reason: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 500, description: 'Shown to the provider' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RejectBidInput = Static<typeof RejectBidBody>;
+
+export const BidResponse = Type.Object({
+  id: Uuid,
+  order_id: Uuid,
+  provider_profile_id: Uuid,
+  ...bidFields,
+  currency: Type.String(),
+  status: BidStatus,
+  decided_at: Nullable(DateTime),
+  reject_reason: Nullable(Type.String()),
+  created_at: DateTime,
+  updated_at: DateTime,
+});
+export type BidView = Static<typeof BidResponse>;
+
+/** A bid as the order's client sees it: with the provider's public card (null once they left the directory). */
+export const OrderBidResponse = Type.Object({
+  ...BidResponse.properties,
+  provider: Nullable(ProviderCardResponse),
+});
+export type OrderBidView = Static<typeof OrderBidResponse>;
+
+export const ORDER_BID_SORTS = ['newest', 'amount'] as const;
+
+export const OrderBidsQuery = Type.Object({
+  status: Type.Optional(BidStatus),
+  sort: Type.Enum(ORDER_BID_SORTS, { default: 'newest', description: '`amount`: lowest first' }),
+  ...PageParams,
+});
+export type OrderBidsFilter = Static<typeof OrderBidsQuery>;
+
+/** What a provider's own list of bids shows of each order. */
+export const BidOrderSummary = Type.Object({
+  id: Uuid,
+  title: Type.String(),
+  status: Type.Enum(ORDER_STATUSES),
+  subcategory_id: Uuid,
+  service_area_id: Uuid,
+  service_date: Nullable(Type.String({ format: 'date' })),
+  currency: Type.String(),
+});
+
+export const MyBidResponse = Type.Object({ ...BidResponse.properties, order: BidOrderSummary });
+export type MyBidView = Static<typeof MyBidResponse>;
+
+export const MyBidsQuery = Type.Object({ status: Type.Optional(BidStatus), ...PageParams });

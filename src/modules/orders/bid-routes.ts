@@ -1,0 +1,151 @@
+import { Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
+import { Page } from '../../platform/pagination.ts';
+import { AssignmentResponse } from './assignment-contract.ts';
+import type { AssignmentService } from './assignment-service.ts';
+import {
+  BidResponse,
+  CreateBidBody,
+  MyBidResponse,
+  MyBidsQuery,
+  OrderBidResponse,
+  OrderBidsQuery,
+  RejectBidBody,
+  UpdateBidBody,
+} from './bid-contract.ts';
+import type { BidService } from './bid-service.ts';
+
+const problem = Type.Ref('Problem');
+
+export const bidRoutes: RoutesPlugin<{
+  bids: BidService;
+  assignments: AssignmentService;
+  /** Bids one user may make a minute. */
+  bidsPerMinute?: number;
+}> = async (app, { bids, assignments, bidsPerMinute = 30 }) => {
+  const tags = ['bids'];
+
+  app.post(
+    '/orders/:id/bids',
+    {
+      config: {
+        // Per user, so checked once the caller is known (preHandler runs after authentication).
+        rateLimit: {
+          max: bidsPerMinute,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (request) => `bid:${request.actor?.userId ?? request.ip}`,
+        },
+      },
+      schema: {
+        tags,
+        operationId: 'createBid',
+        summary: 'Bid on an order open for bids',
+        description:
+          'Providers only, in a subcategory they offer, never on their own order, one live bid per order (withdraw it to bid again). `amount` is in tyiyn, within the category’s price range. The first bid moves the order from `published` to `bidding`. At most 30 bids a minute per user.',
+        params: IdParams,
+        body: CreateBidBody,
+        response: { 201: BidResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await bids.createBid(actorOf(request), request.params.id, request.body)),
+  );
+
+  app.get(
+    '/orders/:id/bids',
+    {
+      schema: {
+        tags,
+        operationId: 'listOrderBids',
+        summary: 'The bids on an order',
+        description:
+          'The order’s client sees every bid, each with the provider’s public card; a provider sees only their own bids on it; anyone else gets 404.',
+        params: IdParams,
+        querystring: OrderBidsQuery,
+        response: { 200: Page(OrderBidResponse), 404: problem },
+      },
+    },
+    async (request) => bids.listOrderBids(actorOf(request), request.params.id, request.query),
+  );
+
+  app.patch(
+    '/bids/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'updateBid',
+        summary: 'Change my pending bid while the order is open for bids',
+        params: IdParams,
+        body: UpdateBidBody,
+        response: { 200: BidResponse, 404: problem, 409: problem, 422: problem },
+      },
+    },
+    async (request) => bids.updateBid(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/bids/:id/withdraw',
+    {
+      schema: {
+        tags,
+        operationId: 'withdrawBid',
+        summary: 'Withdraw my pending bid; I may bid on the order again',
+        params: IdParams,
+        response: { 200: BidResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => bids.withdrawBid(actorOf(request), request.params.id),
+  );
+
+  app.post(
+    '/bids/:id/reject',
+    {
+      schema: {
+        tags,
+        operationId: 'rejectBid',
+        summary: 'Turn down a pending bid on my order',
+        description: 'The reason, if given, is shown to the provider. Send `{}` for none.',
+        params: IdParams,
+        body: RejectBidBody,
+        response: { 200: BidResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => bids.rejectBid(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/bids/:id/accept',
+    {
+      schema: {
+        tags,
+        operationId: 'acceptBid',
+        summary: 'Accept a pending bid on my order',
+        description:
+          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409.',
+        params: IdParams,
+        response: { 200: AssignmentResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { orderId } = await bids.acceptBid(actor, request.params.id);
+      return assignments.getAssignment(actor, orderId);
+    },
+  );
+
+  app.get(
+    '/me/bids',
+    {
+      schema: {
+        tags,
+        operationId: 'listMyBids',
+        summary: 'My bids as a provider, newest first',
+        querystring: MyBidsQuery,
+        response: { 200: Page(MyBidResponse) },
+      },
+    },
+    async (request) => bids.listMyBids(actorOf(request), request.query),
+  );
+};

@@ -1,0 +1,495 @@
+import { and, asc, desc, eq, gt, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { type Actor, isStaff } from '../../platform/actor.ts';
+import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
+import type { Db } from '../../platform/db.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  isUniqueViolation,
+  NotFoundError,
+  RuleViolationError,
+} from '../../platform/errors.ts';
+import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import type { CatalogService } from '../core/service.ts';
+import type { DirectoryService } from '../users/directory-service.ts';
+import type { ProfileService } from '../users/profile-service.ts';
+import { loadOrder } from './access.ts';
+import type {
+  BidView,
+  CreateBidInput,
+  MyBidView,
+  OrderBidsFilter,
+  OrderBidView,
+  RejectBidInput,
+  UpdateBidInput,
+} from './bid-contract.ts';
+import type { OrderEvents } from './events.ts';
+import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import { type BidStatus, bids, orderAssignments, orders } from './schema.ts';
+
+export type BidRow = typeof bids.$inferSelect;
+
+/** Statuses that hold a provider's one place on an order (the partial unique index says the same). */
+const LIVE: BidStatus[] = ['pending', 'accepted'];
+
+export const bidView = (b: BidRow): BidView => ({
+  id: b.id,
+  order_id: b.orderId,
+  provider_profile_id: b.providerProfileId,
+  amount: b.amount,
+  currency: b.currency,
+  message: b.message,
+  estimated_duration_hours: b.estimatedDurationHours,
+  is_negotiable: b.isNegotiable,
+  status: b.status,
+  decided_at: b.decidedAt?.toISOString() ?? null,
+  reject_reason: b.rejectReason,
+  created_at: b.createdAt.toISOString(),
+  updated_at: b.updatedAt.toISOString(),
+});
+
+/** 409 naming the state the bid is in, e.g. `bid_is_withdrawn`. */
+const bidNotPending = (status: BidStatus) =>
+  new ConflictError(`bid_is_${status}`, `the bid is ${status}; only a pending bid can change`);
+
+const bidExists = () =>
+  new ConflictError(
+    'bid_already_exists',
+    'you already have a live bid on this order; change it or withdraw it first',
+  );
+
+/** A bid whose order is gone is gone too. */
+const asBidNotFound = (error: unknown): never => {
+  throw error instanceof NotFoundError ? new NotFoundError('bid') : error;
+};
+
+const AmountCursor = Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]);
+
+export type BidService = ReturnType<typeof createBidService>;
+
+export function createBidService({
+  db,
+  events,
+  catalog,
+  profiles,
+  directory,
+}: {
+  db: Db;
+  events: OrderEvents;
+  catalog: CatalogService;
+  profiles: ProfileService;
+  directory: DirectoryService;
+}) {
+  /**
+   * The category's price range, read before the transaction (the catalog reads through the plain handle);
+   * checked inside it, after the caller is known to be allowed to bid.
+   */
+  const priceRange = (order: OrderRow) => catalog.subcategoryTerms(order.subcategoryId);
+
+  function checkAmount(
+    amount: number | undefined,
+    range: { minPrice: number; maxPrice: number } | null | undefined,
+  ) {
+    if (amount === undefined) return;
+    if (!range) {
+      throw new ConflictError('subcategory_unavailable', 'the order’s subcategory is no longer offered');
+    }
+    if (amount >= range.minPrice && amount <= range.maxPrice) return;
+    throw new RuleViolationError(
+      'amount_out_of_range',
+      `the amount must be between ${range.minPrice} and ${range.maxPrice} tyiyn in this category`,
+      [{ in: 'body', field: 'amount', message: `must be ${range.minPrice} to ${range.maxPrice}` }],
+    );
+  }
+
+  /** The caller's own bid; anyone else's is "not found". */
+  async function loadOwnBid(tx: Db, actor: Actor, bidId: string) {
+    const [bid] = await tx
+      .select()
+      .from(bids)
+      .where(and(eq(bids.id, bidId), eq(bids.providerUserId, actor.userId ?? ''), eq(bids.isDeleted, false)));
+    if (!bid) throw new NotFoundError('bid');
+    return bid;
+  }
+
+  async function loadBid(tx: Db, bidId: string) {
+    const [bid] = await tx
+      .select()
+      .from(bids)
+      .where(and(eq(bids.id, bidId), eq(bids.isDeleted, false)));
+    if (!bid) throw new NotFoundError('bid');
+    return bid;
+  }
+
+  /**
+   * A bid on an order of the caller's, with the order locked: accept and reject run one at a time per
+   * order. Someone else's bid, or a bid on someone else's order, is "not found".
+   */
+  async function lockClientBid(tx: Db, actor: Actor, bidId: string) {
+    const bid = await loadBid(tx, bidId);
+    const order = await loadOrder(tx, bid.orderId, { forUpdate: true }).catch(asBidNotFound);
+    if (order.clientUserId !== actor.userId) throw new NotFoundError('bid');
+    return { bid, order };
+  }
+
+  /**
+   * Moves a pending bid on, in the UPDATE itself, so a bid that changed meanwhile (withdrawn, accepted) is
+   * never overwritten.
+   */
+  async function decidePending(tx: Db, bid: BidRow, set: Partial<typeof bids.$inferInsert>) {
+    const [after] = await tx
+      .update(bids)
+      .set(set)
+      .where(and(eq(bids.id, bid.id), eq(bids.status, 'pending'), eq(bids.isDeleted, false)))
+      .returning();
+    if (!after) {
+      const [current] = await tx.select({ status: bids.status }).from(bids).where(eq(bids.id, bid.id));
+      throw bidNotPending(current?.status ?? bid.status);
+    }
+    return after;
+  }
+
+  return {
+    /**
+     * A provider bids on an open order in a subcategory they offer. The order row is locked for the
+     * transaction, so bids and an accept on one order never interleave; the partial unique index
+     * `bids_one_live_per_provider_uq` is the last word on "one live bid per provider".
+     */
+    async createBid(actor: Actor, orderId: string, input: CreateBidInput): Promise<BidView> {
+      const range = await priceRange(await loadOrder(db, orderId));
+      try {
+        return await db.transaction(async (tx) => {
+          const order = await loadOrder(tx, orderId, { forUpdate: true });
+          if (order.clientUserId === actor.userId) {
+            throw new ForbiddenError('own_order', 'you cannot bid on your own order');
+          }
+          // A draft was never public: to anyone else it does not exist. An order that was open once says
+          // what it is now (409 below), so a provider who comes late learns it is taken.
+          if (order.status === 'draft' && !isStaff(actor)) throw new NotFoundError('order');
+          const offering = await profiles.providerOffering(tx, actor.userId ?? '', order.subcategoryId);
+          if (!offering) {
+            throw new ForbiddenError(
+              'provider_profile_required',
+              'only providers bid; create a provider profile first (POST /me/provider-profile)',
+            );
+          }
+          if (!offering.offers) {
+            throw new ForbiddenError(
+              'subcategory_not_offered',
+              'you do not offer a service in this order’s subcategory',
+            );
+          }
+          assertState(order, ALLOWED_FROM.bid);
+          checkAmount(input.amount, range);
+          const [live] = await tx
+            .select({ id: bids.id })
+            .from(bids)
+            .where(
+              and(
+                eq(bids.orderId, order.id),
+                eq(bids.providerProfileId, offering.provider.id),
+                inArray(bids.status, LIVE),
+                eq(bids.isDeleted, false),
+              ),
+            );
+          if (live) throw bidExists();
+
+          const [created] = await tx
+            .insert(bids)
+            .values({
+              orderId: order.id,
+              providerProfileId: offering.provider.id,
+              providerUserId: actor.userId ?? '',
+              amount: input.amount,
+              currency: order.currency,
+              message: input.message ?? null,
+              estimatedDurationHours: input.estimated_duration_hours ?? null,
+              isNegotiable: input.is_negotiable ?? false,
+            })
+            .returning();
+          await writeAudit(tx, actor, [
+            { action: 'create', entity: 'bids', entityId: created!.id, after: created },
+          ]);
+          await tx
+            .update(orders)
+            .set({ bidCount: sql`${orders.bidCount} + 1` })
+            .where(eq(orders.id, order.id));
+          if (order.status === 'published') {
+            await changeOrderStatus(tx, actor, events, order, 'bidding', {
+              from: ['published'],
+              reason: 'first bid',
+            });
+          }
+          await events.emit(tx, {
+            type: 'bid_received',
+            order_id: order.id,
+            recipient_user_ids: [order.clientUserId],
+            bid_id: created!.id,
+          });
+          return bidView(created!);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, 'bids_one_live_per_provider_uq')) throw bidExists();
+        throw error;
+      }
+    },
+
+    /** The provider changes their pending bid while the order is still open for bids. */
+    async updateBid(actor: Actor, bidId: string, input: UpdateBidInput): Promise<BidView> {
+      const own = await loadOwnBid(db, actor, bidId);
+      const range =
+        input.amount === undefined ? undefined : await priceRange(await loadOrder(db, own.orderId));
+      return db.transaction(async (tx) => {
+        const order = await loadOrder(tx, own.orderId, { forUpdate: true });
+        const before = await loadOwnBid(tx, actor, bidId);
+        if (before.status !== 'pending') throw bidNotPending(before.status);
+        assertState(order, ALLOWED_FROM.bid);
+        checkAmount(input.amount, range);
+        const after = await decidePending(tx, before, {
+          amount: input.amount,
+          message: input.message,
+          estimatedDurationHours: input.estimated_duration_hours,
+          isNegotiable: input.is_negotiable,
+        });
+        await writeAudit(tx, actor, [{ action: 'update', entity: 'bids', entityId: bidId, before, after }]);
+        return bidView(after);
+      });
+    },
+
+    /** The provider takes back a pending bid; they may bid on the order again afterwards. */
+    async withdrawBid(actor: Actor, bidId: string): Promise<BidView> {
+      const own = await loadOwnBid(db, actor, bidId);
+      return db.transaction(async (tx) => {
+        // Locks in the same order as accept (order, then bids), so the two never deadlock.
+        await loadOrder(tx, own.orderId, { forUpdate: true }).catch(asBidNotFound);
+        const before = await loadOwnBid(tx, actor, bidId);
+        if (before.status !== 'pending') throw bidNotPending(before.status);
+        const after = await decidePending(tx, before, { status: 'withdrawn' });
+        await writeAudit(tx, actor, [{ action: 'update', entity: 'bids', entityId: bidId, before, after }]);
+        // bid_count counts the bids the order has had, less the withdrawn ones.
+        await tx
+          .update(orders)
+          .set({ bidCount: sql`greatest(${orders.bidCount} - 1, 0)` })
+          .where(eq(orders.id, own.orderId));
+        return bidView(after);
+      });
+    },
+
+    /** The order's client turns down a pending bid; the provider hears why, if a reason is given. */
+    async rejectBid(actor: Actor, bidId: string, input: RejectBidInput): Promise<BidView> {
+      return db.transaction(async (tx) => {
+        const { bid: before, order } = await lockClientBid(tx, actor, bidId);
+        assertState(order, ALLOWED_FROM.accept);
+        const after = await decidePending(tx, before, {
+          status: 'rejected',
+          decidedAt: new Date(),
+          rejectReason: input.reason ?? null,
+        });
+        await writeAudit(tx, actor, [{ action: 'update', entity: 'bids', entityId: bidId, before, after }]);
+        await events.emit(tx, {
+          type: 'bid_rejected',
+          order_id: order.id,
+          recipient_user_ids: [after.providerUserId],
+          bid_id: after.id,
+        });
+        return bidView(after);
+      });
+    },
+
+    /**
+     * In one transaction, with the order row locked: the bid accepted, every other pending bid of the order
+     * rejected, the order assigned at the bid's amount, the assignment made, and everyone told. A second
+     * accept on the same order waits for the lock and then finds the order assigned (409); the partial
+     * unique indexes on bids and assignments stand behind that.
+     */
+    async acceptBid(actor: Actor, bidId: string): Promise<{ orderId: string }> {
+      try {
+        return await db.transaction(async (tx) => {
+          const { bid, order } = await lockClientBid(tx, actor, bidId);
+          assertState(order, ALLOWED_FROM.accept);
+          const now = new Date();
+          // The values returned are the bid as it is now, not as first read.
+          const accepted = await decidePending(tx, bid, { status: 'accepted', decidedAt: now });
+          const rejected = await tx
+            .update(bids)
+            .set({ status: 'rejected', decidedAt: now, rejectReason: 'another bid was accepted' })
+            .where(
+              and(
+                eq(bids.orderId, order.id),
+                eq(bids.status, 'pending'),
+                ne(bids.id, accepted.id),
+                eq(bids.isDeleted, false),
+              ),
+            )
+            .returning();
+          await changeOrderStatus(tx, actor, events, order, 'assigned', {
+            from: ALLOWED_FROM.accept,
+            reason: 'bid accepted',
+            set: { finalPrice: accepted.amount, assignedAt: now },
+            providerUserId: accepted.providerUserId,
+          });
+          const [assignment] = await tx
+            .insert(orderAssignments)
+            .values({
+              orderId: order.id,
+              bidId: accepted.id,
+              providerProfileId: accepted.providerProfileId,
+              providerUserId: accepted.providerUserId,
+              clientUserId: order.clientUserId,
+              startDate: order.serviceDate,
+            })
+            .returning();
+
+          const audit: AuditEntry[] = [
+            { action: 'update', entity: 'bids', entityId: accepted.id, before: bid, after: accepted },
+            ...rejected.map((r) => ({
+              action: 'update' as const,
+              entity: 'bids',
+              entityId: r.id,
+              before: { status: 'pending', decidedAt: null, rejectReason: null },
+              after: { status: r.status, decidedAt: r.decidedAt, rejectReason: r.rejectReason },
+            })),
+            {
+              action: 'create',
+              entity: 'order_assignments',
+              entityId: assignment!.id,
+              after: assignment,
+            },
+          ];
+          await writeAudit(tx, actor, audit);
+
+          await events.emit(tx, {
+            type: 'bid_accepted',
+            order_id: order.id,
+            recipient_user_ids: [accepted.providerUserId],
+            bid_id: accepted.id,
+          });
+          for (const r of rejected) {
+            await events.emit(tx, {
+              type: 'bid_rejected',
+              order_id: order.id,
+              recipient_user_ids: [r.providerUserId],
+              bid_id: r.id,
+            });
+          }
+          await events.emit(tx, {
+            type: 'order_assigned',
+            order_id: order.id,
+            recipient_user_ids: [order.clientUserId, accepted.providerUserId],
+            bid_id: accepted.id,
+          });
+          return { orderId: order.id };
+        });
+      } catch (error) {
+        if (
+          isUniqueViolation(error, 'bids_one_accepted_per_order_uq') ||
+          isUniqueViolation(error, 'order_assignments_order_uq')
+        ) {
+          throw new ConflictError('order_is_assigned', 'another bid on this order was accepted');
+        }
+        throw error;
+      }
+    },
+
+    /**
+     * The bids on an order: all of them for its client (and staff), only their own for a provider who bid;
+     * anyone else gets "not found". Each comes with the provider's public card.
+     */
+    async listOrderBids(
+      actor: Actor,
+      orderId: string,
+      filter: OrderBidsFilter,
+    ): Promise<PageResult<OrderBidView>> {
+      const order = await loadOrder(db, orderId);
+      const seesAll = order.clientUserId === actor.userId || isStaff(actor);
+      const conditions: (SQL | undefined)[] = [
+        eq(bids.orderId, order.id),
+        eq(bids.isDeleted, false),
+        seesAll ? undefined : eq(bids.providerUserId, actor.userId ?? ''),
+      ];
+      if (!seesAll) {
+        const [any] = await db
+          .select({ id: bids.id })
+          .from(bids)
+          .where(and(...conditions))
+          .limit(1);
+        if (!any) throw new NotFoundError('order');
+      }
+      if (filter.status) conditions.push(eq(bids.status, filter.status));
+
+      let rows: BidRow[];
+      let keyOf: (b: BidRow) => unknown[];
+      if (filter.sort === 'amount') {
+        const after = decodeCursor(filter.cursor, AmountCursor);
+        if (after) {
+          const [amount, id] = after;
+          conditions.push(or(gt(bids.amount, amount), and(eq(bids.amount, amount), gt(bids.id, id))));
+        }
+        rows = await db
+          .select()
+          .from(bids)
+          .where(and(...conditions))
+          .orderBy(asc(bids.amount), asc(bids.id))
+          .limit(filter.limit + 1);
+        keyOf = (b) => [b.amount, b.id];
+      } else {
+        const after = decodeCursor(filter.cursor, IdCursor);
+        if (after) conditions.push(lt(bids.id, after[0]));
+        rows = await db
+          .select()
+          .from(bids)
+          .where(and(...conditions))
+          .orderBy(desc(bids.id))
+          .limit(filter.limit + 1);
+        keyOf = (b) => [b.id];
+      }
+      const page = toPage(rows, filter.limit, keyOf, (b) => b);
+      const cards = await directory.cards([...new Set(page.data.map((b) => b.providerProfileId))]);
+      return {
+        data: page.data.map((b) => ({ ...bidView(b), provider: cards.get(b.providerProfileId) ?? null })),
+        next_cursor: page.next_cursor,
+      };
+    },
+
+    /** The caller's bids as a provider, newest first, each with what they need to know of the order. */
+    async listMyBids(
+      actor: Actor,
+      filter: { status?: BidStatus; limit: number; cursor?: string },
+    ): Promise<PageResult<MyBidView>> {
+      const after = decodeCursor(filter.cursor, IdCursor);
+      const rows = await db
+        .select({ bid: bids, order: orders })
+        .from(bids)
+        .innerJoin(orders, eq(orders.id, bids.orderId))
+        .where(
+          and(
+            eq(bids.providerUserId, actor.userId ?? ''),
+            eq(bids.isDeleted, false),
+            eq(orders.isDeleted, false),
+            filter.status ? eq(bids.status, filter.status) : undefined,
+            after ? lt(bids.id, after[0]) : undefined,
+          ),
+        )
+        .orderBy(desc(bids.id))
+        .limit(filter.limit + 1);
+      return toPage(
+        rows,
+        filter.limit,
+        (r) => [r.bid.id],
+        ({ bid, order }) => ({
+          ...bidView(bid),
+          order: {
+            id: order.id,
+            title: order.title,
+            status: order.status,
+            subcategory_id: order.subcategoryId,
+            service_area_id: order.serviceAreaId,
+            service_date: order.serviceDate,
+            currency: order.currency,
+          },
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { Type } from 'typebox';
+import { actorOf } from '../../platform/auth.ts';
+import type { RoutesPlugin } from '../../platform/http.ts';
+import { Page } from '../../platform/pagination.ts';
+import { FeedQuery, OrderListingResponse, OrderSearchQuery } from './feed-contract.ts';
+import type { FeedService } from './feed-service.ts';
+
+const problem = Type.Ref('Problem');
+
+export const feedRoutes: RoutesPlugin<{ feed: FeedService }> = async (app, { feed }) => {
+  const tags = ['orders'];
+
+  app.get(
+    '/orders/feed',
+    {
+      schema: {
+        tags,
+        operationId: 'getOrderFeed',
+        summary: 'Orders for me as a provider: open for bids, in what I offer and where I work',
+        description:
+          'Orders in the subcategories of my active services and, when my provider profile names service areas, in those areas or their districts. My own orders and orders I already have a live bid on are left out. Never shows addresses or locations.',
+        querystring: FeedQuery,
+        response: { 200: Page(OrderListingResponse), 403: problem },
+      },
+    },
+    async (request) => feed.feed(actorOf(request), request.query),
+  );
+
+  app.get(
+    '/orders/search',
+    {
+      schema: {
+        tags,
+        operationId: 'searchOrders',
+        summary: 'Search orders open for bids by text, category, area, budget, urgency and service date',
+        description:
+          'Budget filters keep orders whose budget range meets the one asked for (orders without a budget drop out); date filters keep orders with a service date in the range.',
+        querystring: OrderSearchQuery,
+        response: { 200: Page(OrderListingResponse) },
+      },
+    },
+    async (request) => feed.search(actorOf(request), request.query),
+  );
+};
