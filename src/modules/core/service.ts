@@ -272,6 +272,23 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     },
 
     /**
+     * The live, active add-ons a subcategory offers, with their current price: what an order in it may add.
+     * Takes the caller's transaction: on the embedded database a second connection would wait for it.
+     */
+    async addonsOf(subcategoryId: string, tx: Db = db) {
+      return tx
+        .select({ id: serviceAddons.id, price: serviceAddons.price, priceType: serviceAddons.priceType })
+        .from(serviceAddons)
+        .where(
+          and(
+            eq(serviceAddons.subcategoryId, subcategoryId),
+            eq(serviceAddons.isDeleted, false),
+            eq(serviceAddons.isActive, true),
+          ),
+        );
+    },
+
+    /**
      * The names, in every language, of these subcategories and their categories: words people search by.
      * Takes the caller's transaction: on the embedded database a second connection would wait for it.
      */

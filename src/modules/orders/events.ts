@@ -8,6 +8,8 @@ export const ORDER_EVENTS = [
   'bid_rejected',
   'order_assigned',
   'order_status_changed',
+  /** The provider marked the work done: the client should confirm (or it is confirmed for them later). */
+  'order_work_done',
   'order_completed',
   'dispute_opened',
   'dispute_resolved',

@@ -1,0 +1,281 @@
+import { Type } from 'typebox';
+import { STAFF_ROLES } from '../../platform/actor.ts';
+import { actorOf } from '../../platform/auth.ts';
+import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
+import { Page } from '../../platform/pagination.ts';
+import {
+  AdminOrdersQuery,
+  CancelOrderBody,
+  CompleteOrderBody,
+  CreateOrderBody,
+  MyOrdersQuery,
+  NoteBody,
+  OrderDeleteResponse,
+  OrderHistoryResponse,
+  OrderPhotoParams,
+  OrderResponse,
+  OrderRestoreResponse,
+  OrderSummaryResponse,
+  UpdateOrderBody,
+} from './order-contract.ts';
+import type { OrderService } from './order-service.ts';
+
+const problem = Type.Ref('Problem');
+const tags = ['orders'];
+const ORDER_MODERATORS = ['admin', 'moderator'] as const;
+
+/** Every action answers with the order as the caller may see it. */
+const actionResponses = { 200: OrderResponse, 403: problem, 404: problem, 409: problem, 422: problem };
+
+export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, { orders }) => {
+  app.post(
+    '/orders',
+    {
+      schema: {
+        tags,
+        operationId: 'createOrder',
+        summary: 'Create an order (a draft, or published at once with `publish: true`)',
+        description:
+          'Any signed-in user may order; the first order makes the caller a client. Budgets are tyiyn within ' +
+          'the category’s price range; add-ons must belong to the subcategory; photos are the caller’s ' +
+          '`order_photo` uploads. Send an `Idempotency-Key`: a retry answers with the first order.',
+        body: CreateOrderBody,
+        response: { 201: OrderResponse, 409: problem, 422: problem },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await orders.createOrder(actorOf(request), request.body)),
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'getOrder',
+        summary: 'One order, as the caller may see it',
+        description:
+          'The client, the assigned provider and staff see everything (address, location; contact details while ' +
+          'the work is agreed). Anyone else sees only published or bidding orders, without address, location or ' +
+          'contacts; other orders are 404.',
+        params: IdParams,
+        response: { 200: OrderResponse, 404: problem },
+      },
+    },
+    async (request) => orders.getOrder(actorOf(request), request.params.id),
+  );
+
+  app.patch(
+    '/orders/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'updateOrder',
+        summary: 'Change my order while it is a draft, published or bidding',
+        params: IdParams,
+        body: UpdateOrderBody,
+        response: actionResponses,
+      },
+    },
+    async (request) => orders.updateOrder(actorOf(request), request.params.id, request.body),
+  );
+
+  app.delete(
+    '/orders/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'deleteOrder',
+        summary: 'Soft-delete an order with its bids, add-ons and photos',
+        description:
+          'The client, while the order is a draft, published or bidding and no bid is accepted; admins and ' +
+          'moderators at any time.',
+        params: IdParams,
+        response: { 200: OrderDeleteResponse, 403: problem, 404: problem, 409: problem },
+      },
+    },
+    async (request) => {
+      const result = await orders.deleteOrder(actorOf(request), request.params.id);
+      return { deletion_id: result.deletionId, counts: result.counts };
+    },
+  );
+
+  app.post(
+    '/orders/:id/publish',
+    {
+      schema: {
+        tags,
+        operationId: 'publishOrder',
+        summary: 'Publish my draft: providers can see it and bid',
+        description: 'The body may be left out.',
+        params: IdParams,
+        body: NoteBody,
+        response: actionResponses,
+      },
+    },
+    async (request) => orders.publishOrder(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/orders/:id/cancel',
+    {
+      schema: {
+        tags,
+        operationId: 'cancelOrder',
+        summary: 'Cancel an order',
+        description:
+          'The client while it is a draft, published, bidding or assigned; the assigned provider while it is ' +
+          'assigned. Pending bids are rejected.',
+        params: IdParams,
+        body: CancelOrderBody,
+        response: actionResponses,
+      },
+    },
+    async (request) => orders.cancelOrder(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/orders/:id/start',
+    {
+      schema: {
+        tags,
+        operationId: 'startOrder',
+        summary: 'The assigned provider starts the work',
+        description: 'The body may be left out.',
+        params: IdParams,
+        body: NoteBody,
+        response: actionResponses,
+      },
+    },
+    async (request) => orders.startOrder(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/orders/:id/complete',
+    {
+      schema: {
+        tags,
+        operationId: 'completeOrder',
+        summary: 'The assigned provider marks the work done; the client then confirms',
+        description:
+          'The order stays in progress with `work_done_at` set until the client confirms, or until it is ' +
+          'confirmed automatically after the `order_auto_confirm_days` setting. The body may be left out.',
+        params: IdParams,
+        body: CompleteOrderBody,
+        response: actionResponses,
+      },
+    },
+    async (request) => orders.completeOrder(actorOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/orders/:id/confirm',
+    {
+      schema: {
+        tags,
+        operationId: 'confirmOrder',
+        summary: 'The client confirms the work is done: the order is completed',
+        description: 'The body may be left out.',
+        params: IdParams,
+        body: NoteBody,
+        response: actionResponses,
+      },
+    },
+    async (request) => orders.confirmOrder(actorOf(request), request.params.id, request.body),
+  );
+
+  app.get(
+    '/orders/:id/history',
+    {
+      schema: {
+        tags,
+        operationId: 'listOrderHistory',
+        summary: 'Every status change of an order, oldest first (its client, assigned provider and staff)',
+        params: IdParams,
+        response: { 200: OrderHistoryResponse, 403: problem, 404: problem },
+      },
+    },
+    async (request) => orders.listOrderHistory(actorOf(request), request.params.id),
+  );
+
+  app.get(
+    '/orders/:id/photos/:photo_id',
+    {
+      schema: {
+        tags,
+        operationId: 'getOrderPhoto',
+        summary: 'A photo of an order the caller may see',
+        params: OrderPhotoParams,
+        response: {
+          200: {
+            description: 'The image, with the type detected at upload',
+            content: Object.fromEntries(
+              ['image/jpeg', 'image/png', 'image/webp'].map((t) => [
+                t,
+                { schema: { type: 'string', format: 'binary' } },
+              ]),
+            ),
+          },
+          404: problem,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { file, stream } = await orders.openOrderPhoto(
+        actorOf(request),
+        request.params.id,
+        request.params.photo_id,
+      );
+      return reply
+        .type(file.contentType)
+        .header('content-length', file.sizeBytes)
+        .header('cache-control', 'private, max-age=300')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .send(stream);
+    },
+  );
+
+  app.get(
+    '/me/orders',
+    {
+      schema: {
+        tags,
+        operationId: 'listMyOrders',
+        summary: 'My orders as a client, newest first',
+        querystring: MyOrdersQuery,
+        response: { 200: Page(OrderSummaryResponse) },
+      },
+    },
+    async (request) => orders.listMyOrders(actorOf(request), request.query),
+  );
+
+  app.get(
+    '/admin/orders',
+    {
+      config: { access: STAFF_ROLES },
+      schema: {
+        tags: ['admin', ...tags],
+        operationId: 'adminListOrders',
+        summary: 'All orders, newest first (staff)',
+        querystring: AdminOrdersQuery,
+        response: { 200: Page(OrderSummaryResponse) },
+      },
+    },
+    async (request) => orders.adminListOrders(request.query),
+  );
+
+  app.post(
+    '/admin/orders/:id/restore',
+    {
+      config: { access: ORDER_MODERATORS },
+      schema: {
+        tags: ['admin', ...tags],
+        operationId: 'adminRestoreOrder',
+        summary: 'Restore a deleted order and exactly what its deletion took',
+        params: IdParams,
+        response: { 200: OrderRestoreResponse, 404: problem, 409: problem },
+      },
+    },
+    async (request) => orders.restoreOrder(actorOf(request), request.params.id),
+  );
+};

@@ -1,0 +1,905 @@
+import { and, asc, desc, eq, inArray, isNull, lt, type SQL } from 'drizzle-orm';
+import { type Actor, type Role, systemActor } from '../../platform/actor.ts';
+import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
+import type { FieldCipher } from '../../platform/crypto.ts';
+import type { Db } from '../../platform/db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, RuleViolationError } from '../../platform/errors.ts';
+import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
+import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { restore, softDelete } from '../../platform/soft-delete.ts';
+import type { FileService } from '../../platform/storage/service.ts';
+import type { CatalogService } from '../core/service.ts';
+import type { ProfileService } from '../users/profile-service.ts';
+import { type AssignmentRow, canSee, loadAssignment, loadOrder, type OrderRole, roleOf } from './access.ts';
+import type { OrderEvents } from './events.ts';
+import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import type {
+  AdminOrdersFilter,
+  CancelOrderInput,
+  CompleteOrderInput,
+  CreateOrderInput,
+  LocationValue,
+  MyOrdersFilter,
+  NoteInput,
+  OrderHistoryView,
+  OrderSummaryView,
+  OrderView,
+  UpdateOrderInput,
+} from './order-contract.ts';
+import {
+  bids,
+  type OrderStatus,
+  orderAddons,
+  orderAssignments,
+  orderPhotos,
+  orderStatusHistory,
+  orders,
+} from './schema.ts';
+
+type AddonRow = typeof orderAddons.$inferSelect;
+type PhotoRow = typeof orderPhotos.$inferSelect;
+type SubcategoryTerms = NonNullable<Awaited<ReturnType<CatalogService['subcategoryTerms']>>>;
+
+/** Staff who may take any order down and bring it back, and who see the parties' contact details. */
+const ORDER_MODERATORS: readonly Role[] = ['admin', 'moderator'];
+const isOrderModerator = (actor: Actor) => actor.roles.some((r) => ORDER_MODERATORS.includes(r));
+/** While the work is agreed, the two parties see how to reach each other. */
+const AGREED: readonly OrderStatus[] = ['assigned', 'in_progress', 'completed', 'disputed'];
+/** How far ahead a service date may be. */
+const MAX_DAYS_AHEAD = 365;
+const DAY_MS = 86_400_000;
+const AUTO_CONFIRM_BATCH = 200;
+
+/** Today's date (YYYY-MM-DD) where the platform lives: a "past" service date is one before this. */
+export function platformToday(now = new Date()) {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: PLATFORM_TIME_ZONE,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(now);
+}
+
+const addDays = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+
+const notYourOrder = () => new ForbiddenError('not_your_order', 'only the client of this order may do this');
+const notAssignedProvider = () =>
+  new ForbiddenError('not_assigned_provider', 'only the provider assigned to this order may do this');
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+/** The service date must be today or later (Asia/Bishkek) and within a year. */
+function checkServiceDate(date: string | null | undefined) {
+  if (!date) return;
+  const today = platformToday();
+  if (date < today) {
+    throw new RuleViolationError('service_date_in_past', `the service date must be ${today} or later`, [
+      { in: 'body', field: 'service_date', message: 'is in the past' },
+    ]);
+  }
+  if (date > addDays(today, MAX_DAYS_AHEAD)) {
+    throw new RuleViolationError(
+      'service_date_too_far',
+      `the service date must be within ${MAX_DAYS_AHEAD} days`,
+      [{ in: 'body', field: 'service_date', message: `is more than ${MAX_DAYS_AHEAD} days ahead` }],
+    );
+  }
+}
+
+function checkTimeRange(from: string | null, to: string | null) {
+  if (from && to && from >= to) {
+    throw new RuleViolationError('invalid_time_range', 'the time window must end after it starts', [
+      { in: 'body', field: 'time_to', message: 'must be after time_from' },
+    ]);
+  }
+}
+
+/** Each end of the budget within the category's price range, and the lower end not above the upper. */
+function checkBudget(terms: SubcategoryTerms, min: number | null, max: number | null) {
+  const errors = (
+    [
+      ['budget_min', min],
+      ['budget_max', max],
+    ] as const
+  )
+    .filter(([, value]) => value !== null && (value < terms.minPrice || value > terms.maxPrice))
+    .map(([field]) => ({ in: 'body', field, message: `must be ${terms.minPrice} to ${terms.maxPrice}` }));
+  if (errors.length > 0) {
+    throw new RuleViolationError(
+      'budget_out_of_range',
+      `the budget must be between ${terms.minPrice} and ${terms.maxPrice} tyiyn in this category`,
+      errors,
+    );
+  }
+  if (min !== null && max !== null && min > max) {
+    throw new RuleViolationError('invalid_budget_range', 'budget_min must not be above budget_max', [
+      { in: 'body', field: 'budget_min', message: 'is above budget_max' },
+    ]);
+  }
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;
+
+export function createOrderService({
+  db,
+  cipher,
+  catalog,
+  files,
+  profiles,
+  events,
+}: {
+  db: Db;
+  cipher: FieldCipher;
+  catalog: CatalogService;
+  files: FileService;
+  profiles: ProfileService;
+  events: OrderEvents;
+}) {
+  const encryptLocation = (value: LocationValue | null) =>
+    value === null ? null : cipher.encrypt(JSON.stringify(value));
+
+  async function offeredTerms(subcategoryId: string, field = 'subcategory_id') {
+    const terms = await catalog.subcategoryTerms(subcategoryId);
+    if (!terms) {
+      throw new RuleViolationError(
+        'subcategory_not_found',
+        'the subcategory does not exist or is not offered',
+        [{ in: 'body', field, message: 'is not an offered subcategory' }],
+      );
+    }
+    return terms;
+  }
+
+  async function checkServiceArea(id: string) {
+    if ((await catalog.existingServiceAreaIds([id])).length === 0) {
+      throw new RuleViolationError('service_area_not_found', 'unknown service area', [
+        { in: 'body', field: 'service_area_id', message: 'is not a service area' },
+      ]);
+    }
+  }
+
+  /**
+   * An order, locked for the rest of the transaction, and how the caller stands to it. Who may not even
+   * see it gets "not found".
+   */
+  async function openOrder(tx: Db, actor: Actor, id: string) {
+    const order = await loadOrder(tx, id, { forUpdate: true });
+    const assignment = await loadAssignment(tx, id);
+    const role = roleOf(actor, order, assignment);
+    if (!canSee(role, order)) throw new NotFoundError('order');
+    return { order, assignment, role };
+  }
+
+  /**
+   * Before a transaction that needs catalog reads: the order as it is now, if the caller is its client.
+   * The transaction checks again under the lock.
+   */
+  async function clientsOrder(actor: Actor, id: string) {
+    const order = await loadOrder(db, id);
+    const role = roleOf(actor, order, await loadAssignment(db, id));
+    if (!canSee(role, order)) throw new NotFoundError('order');
+    if (role !== 'client') throw notYourOrder();
+    return order;
+  }
+
+  const liveAddons = (tx: Db, orderId: string) =>
+    tx
+      .select()
+      .from(orderAddons)
+      .where(and(eq(orderAddons.orderId, orderId), eq(orderAddons.isDeleted, false)))
+      .orderBy(asc(orderAddons.id));
+
+  const livePhotos = (tx: Db, orderId: string) =>
+    tx
+      .select()
+      .from(orderPhotos)
+      .where(and(eq(orderPhotos.orderId, orderId), eq(orderPhotos.isDeleted, false)))
+      .orderBy(asc(orderPhotos.sortOrder), asc(orderPhotos.id));
+
+  /**
+   * Makes the order's add-ons the `wanted` list: new ones at today's catalog price, changed quantities
+   * updated (their price stays as agreed), the rest soft-deleted on their own (an order restore leaves them out).
+   */
+  async function syncAddons(
+    tx: Db,
+    actor: Actor,
+    order: OrderRow,
+    wanted: { addon_id: string; quantity: number }[] | undefined,
+    audit: AuditEntry[],
+  ) {
+    if (wanted === undefined) return;
+    const seen = new Set<string>();
+    const duplicates = wanted.flatMap((a, i) => {
+      if (!seen.has(a.addon_id)) {
+        seen.add(a.addon_id);
+        return [];
+      }
+      return [{ in: 'body', field: `addons.${i}.addon_id`, message: 'is listed twice' }];
+    });
+    if (duplicates.length > 0) {
+      throw new RuleViolationError('duplicate_addon', 'each add-on may be listed once', duplicates);
+    }
+    const current = await liveAddons(tx, order.id);
+    const byAddon = new Map(current.map((a) => [a.addonId, a]));
+    const offered = new Map((await catalog.addonsOf(order.subcategoryId, tx)).map((a) => [a.id, a]));
+    const unknown = wanted.flatMap((a, i) =>
+      byAddon.has(a.addon_id) || offered.has(a.addon_id)
+        ? []
+        : [{ in: 'body', field: `addons.${i}.addon_id`, message: 'is not an add-on of this subcategory' }],
+    );
+    if (unknown.length > 0) {
+      throw new RuleViolationError(
+        'addon_not_found',
+        'some add-ons are not offered in this subcategory',
+        unknown,
+      );
+    }
+
+    const removed = current.filter((a) => !seen.has(a.addonId)).map((a) => a.id);
+    if (removed.length > 0) await softDelete(tx, actor, orderAddons, removed);
+    for (const item of wanted) {
+      const existing = byAddon.get(item.addon_id);
+      if (existing) {
+        if (existing.quantity === item.quantity) continue;
+        const [after] = await tx
+          .update(orderAddons)
+          .set({ quantity: item.quantity })
+          .where(eq(orderAddons.id, existing.id))
+          .returning();
+        audit.push({
+          action: 'update',
+          entity: 'order_addons',
+          entityId: existing.id,
+          before: existing,
+          after,
+        });
+        continue;
+      }
+      const addon = offered.get(item.addon_id)!;
+      const [created] = await tx
+        .insert(orderAddons)
+        .values({
+          orderId: order.id,
+          addonId: addon.id,
+          quantity: item.quantity,
+          unitPrice: addon.price,
+          priceType: addon.priceType,
+        })
+        .returning();
+      audit.push({ action: 'create', entity: 'order_addons', entityId: created!.id, after: created });
+    }
+  }
+
+  /**
+   * Makes the order's photos the `fileIds` list (the caller's `order_photo` uploads, in display order) with
+   * one primary: the one named, else the one that was, else the first.
+   */
+  async function syncPhotos(
+    tx: Db,
+    actor: Actor,
+    orderId: string,
+    fileIds: string[] | undefined,
+    primaryId: string | undefined,
+    audit: AuditEntry[],
+  ) {
+    if (fileIds === undefined && primaryId === undefined) return;
+    const current = await livePhotos(tx, orderId);
+    const wanted = fileIds ?? current.map((p) => p.fileId);
+    if (fileIds) await files.assertOwnedFiles(actor, fileIds, 'order_photo', 'photo_file_ids', tx);
+    if (primaryId !== undefined && !wanted.includes(primaryId)) {
+      throw new RuleViolationError('invalid_primary_photo', 'the primary photo must be one of the photos', [
+        { in: 'body', field: 'primary_photo_id', message: 'is not one of the order’s photos' },
+      ]);
+    }
+    const wasPrimary = current.find((p) => p.isPrimary)?.fileId;
+    const primary =
+      primaryId ?? (wasPrimary && wanted.includes(wasPrimary) ? wasPrimary : undefined) ?? wanted[0];
+
+    const byFile = new Map(current.map((p) => [p.fileId, p]));
+    const removed = current.filter((p) => !wanted.includes(p.fileId)).map((p) => p.id);
+    if (removed.length > 0) await softDelete(tx, actor, orderPhotos, removed);
+    // Rows that stop being primary go first: one order has one primary photo at any moment.
+    const changes = wanted
+      .flatMap((fileId, sortOrder) => {
+        const row = byFile.get(fileId);
+        const isPrimary = fileId === primary;
+        return row && (row.sortOrder !== sortOrder || row.isPrimary !== isPrimary)
+          ? [{ row, sortOrder, isPrimary }]
+          : [];
+      })
+      .sort((a, b) => Number(a.isPrimary) - Number(b.isPrimary));
+    for (const { row, sortOrder, isPrimary } of changes) {
+      const [after] = await tx
+        .update(orderPhotos)
+        .set({ sortOrder, isPrimary })
+        .where(eq(orderPhotos.id, row.id))
+        .returning();
+      audit.push({ action: 'update', entity: 'order_photos', entityId: row.id, before: row, after });
+    }
+    for (const [sortOrder, fileId] of wanted.entries()) {
+      if (byFile.has(fileId)) continue;
+      const [created] = await tx
+        .insert(orderPhotos)
+        .values({ orderId, fileId, sortOrder, isPrimary: fileId === primary })
+        .returning();
+      audit.push({ action: 'create', entity: 'order_photos', entityId: created!.id, after: created });
+    }
+  }
+
+  const addonView = (a: AddonRow) => ({
+    id: a.id,
+    addon_id: a.addonId,
+    quantity: a.quantity,
+    unit_price: a.unitPrice,
+    price_type: a.priceType as OrderView['addons'][number]['price_type'],
+  });
+
+  const photoView = (p: PhotoRow) => ({
+    id: p.id,
+    file_id: p.fileId,
+    caption: p.caption,
+    is_primary: p.isPrimary,
+    sort_order: p.sortOrder,
+  });
+
+  /**
+   * The order as `role` may see it: the address, the location and the assignment only for its parties and
+   * staff; contact details only while the work is agreed.
+   */
+  async function orderView(
+    tx: Db,
+    actor: Actor,
+    order: OrderRow,
+    role: OrderRole,
+    assignment: AssignmentRow | undefined,
+  ): Promise<OrderView> {
+    const view: OrderView = {
+      id: order.id,
+      status: order.status,
+      viewer_role: role,
+      client_user_id: order.clientUserId,
+      subcategory_id: order.subcategoryId,
+      category_id: order.categoryId,
+      title: order.title,
+      description: order.description,
+      service_area_id: order.serviceAreaId,
+      service_date: order.serviceDate,
+      time_from: order.timeFrom,
+      time_to: order.timeTo,
+      urgency: order.urgency,
+      budget_min: order.budgetMin,
+      budget_max: order.budgetMax,
+      currency: order.currency,
+      final_price: order.finalPrice,
+      bid_count: order.bidCount,
+      addons: (await liveAddons(tx, order.id)).map(addonView),
+      photos: (await livePhotos(tx, order.id)).map(photoView),
+      published_at: iso(order.publishedAt),
+      assigned_at: iso(order.assignedAt),
+      started_at: iso(order.startedAt),
+      work_done_at: iso(order.workDoneAt),
+      completed_at: iso(order.completedAt),
+      cancelled_at: iso(order.cancelledAt),
+      cancel_reason: order.cancelReason,
+      created_at: order.createdAt.toISOString(),
+      updated_at: order.updatedAt.toISOString(),
+    };
+    if (role === 'other') return view;
+
+    view.address = order.addressEncrypted === null ? null : cipher.decrypt(order.addressEncrypted);
+    view.location =
+      order.locationEncrypted === null
+        ? null
+        : (JSON.parse(cipher.decrypt(order.locationEncrypted)) as LocationValue);
+    view.assigned_provider = assignment
+      ? {
+          provider_profile_id: assignment.providerProfileId,
+          provider_user_id: assignment.providerUserId,
+          bid_id: assignment.bidId,
+          completion_notes: assignment.completionNotes,
+          completion_photo_file_ids: assignment.completionPhotoFileIds,
+        }
+      : null;
+    const agreed = assignment !== undefined && AGREED.includes(order.status);
+    const moderator = role === 'staff' && isOrderModerator(actor);
+    if (role === 'assigned_provider' || moderator) {
+      view.client_contact = agreed ? await profiles.contactCard(tx, order.clientUserId) : null;
+    }
+    if (role === 'client' || moderator) {
+      view.provider_contact = agreed ? await profiles.contactCard(tx, assignment.providerUserId) : null;
+    }
+    return view;
+  }
+
+  async function primaryPhotos(orderIds: string[], deleted: boolean) {
+    if (orderIds.length === 0) return new Map<string, string>();
+    const rows = await db
+      .select({ orderId: orderPhotos.orderId, fileId: orderPhotos.fileId })
+      .from(orderPhotos)
+      .where(
+        and(
+          inArray(orderPhotos.orderId, orderIds),
+          eq(orderPhotos.isPrimary, true),
+          eq(orderPhotos.isDeleted, deleted),
+        ),
+      );
+    return new Map(rows.map((r) => [r.orderId, r.fileId]));
+  }
+
+  async function summaries(
+    rows: OrderRow[],
+    limit: number,
+    deleted = false,
+  ): Promise<PageResult<OrderSummaryView>> {
+    const photos = await primaryPhotos(
+      rows.map((r) => r.id),
+      deleted,
+    );
+    return toPage(
+      rows,
+      limit,
+      (r) => [r.id],
+      (o) => ({
+        id: o.id,
+        status: o.status,
+        client_user_id: o.clientUserId,
+        subcategory_id: o.subcategoryId,
+        category_id: o.categoryId,
+        title: o.title,
+        service_area_id: o.serviceAreaId,
+        service_date: o.serviceDate,
+        urgency: o.urgency,
+        budget_min: o.budgetMin,
+        budget_max: o.budgetMax,
+        currency: o.currency,
+        final_price: o.finalPrice,
+        bid_count: o.bidCount,
+        primary_photo_file_id: photos.get(o.id) ?? null,
+        is_deleted: o.isDeleted,
+        published_at: iso(o.publishedAt),
+        created_at: o.createdAt.toISOString(),
+        updated_at: o.updatedAt.toISOString(),
+      }),
+    );
+  }
+
+  /** in_progress with the work marked done -> completed; both sides' counters follow. */
+  async function confirmCompletion(
+    tx: Db,
+    actor: Actor,
+    order: OrderRow,
+    assignment: AssignmentRow | undefined,
+    reason: string | null,
+  ) {
+    const after = await changeOrderStatus(tx, actor, events, order, 'completed', {
+      from: ALLOWED_FROM.confirm,
+      reason,
+      set: { completedAt: new Date() },
+      providerUserId: assignment?.providerUserId,
+    });
+    if (assignment) await profiles.recordProviderCompletedOrder(tx, assignment.providerProfileId);
+    await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
+    return after;
+  }
+
+  return {
+    async createOrder(actor: Actor, input: CreateOrderInput): Promise<OrderView> {
+      const userId = actor.userId;
+      if (!userId) throw new NotFoundError('user');
+      // Catalog reads go before the transaction: on the embedded database they would wait for it.
+      const terms = await offeredTerms(input.subcategory_id);
+      await checkServiceArea(input.service_area_id);
+      checkServiceDate(input.service_date);
+      checkTimeRange(input.time_from ?? null, input.time_to ?? null);
+      checkBudget(terms, input.budget_min ?? null, input.budget_max ?? null);
+
+      return db.transaction(async (tx) => {
+        const client = await profiles.ensureClientProfile(tx, actor);
+        const [order] = await tx
+          .insert(orders)
+          .values({
+            clientProfileId: client.id,
+            clientUserId: userId,
+            subcategoryId: terms.id,
+            categoryId: terms.categoryId,
+            title: input.title.trim(),
+            description: input.description.trim(),
+            serviceAreaId: input.service_area_id,
+            addressEncrypted: cipher.encrypt(input.address.trim()),
+            locationEncrypted: encryptLocation(input.location ?? null),
+            serviceDate: input.service_date ?? null,
+            timeFrom: input.time_from ?? null,
+            timeTo: input.time_to ?? null,
+            urgency: input.urgency ?? 'medium',
+            budgetMin: input.budget_min ?? null,
+            budgetMax: input.budget_max ?? null,
+          })
+          .returning();
+        const created = order!;
+        const audit: AuditEntry[] = [
+          { action: 'create', entity: 'orders', entityId: created.id, after: created },
+        ];
+        await syncAddons(tx, actor, created, input.addons ?? [], audit);
+        await syncPhotos(tx, actor, created.id, input.photo_file_ids ?? [], input.primary_photo_id, audit);
+        await tx
+          .insert(orderStatusHistory)
+          .values({ orderId: created.id, fromStatus: null, toStatus: 'draft', actorId: userId });
+        await writeAudit(tx, actor, audit);
+        await profiles.adjustClientCounters(tx, userId, { total: 1 });
+        const current = input.publish
+          ? await changeOrderStatus(tx, actor, events, created, 'published', {
+              from: ALLOWED_FROM.publish,
+              set: { publishedAt: new Date() },
+            })
+          : created;
+        return orderView(tx, actor, current, 'client', undefined);
+      });
+    },
+
+    async getOrder(actor: Actor, id: string): Promise<OrderView> {
+      const order = await loadOrder(db, id);
+      const assignment = await loadAssignment(db, id);
+      const role = roleOf(actor, order, assignment);
+      if (!canSee(role, order)) throw new NotFoundError('order');
+      return orderView(db, actor, order, role, assignment);
+    },
+
+    async updateOrder(actor: Actor, id: string, input: UpdateOrderInput): Promise<OrderView> {
+      const seen = await clientsOrder(actor, id);
+      const budgetChanges = input.budget_min !== undefined || input.budget_max !== undefined;
+      const terms = budgetChanges ? await offeredTerms(seen.subcategoryId, 'budget_min') : undefined;
+      if (input.service_area_id) await checkServiceArea(input.service_area_id);
+      checkServiceDate(input.service_date);
+
+      return db.transaction(async (tx) => {
+        const { order, assignment, role } = await openOrder(tx, actor, id);
+        if (role !== 'client') throw notYourOrder();
+        assertState(order, ALLOWED_FROM.edit);
+        if (input.time_from !== undefined || input.time_to !== undefined) {
+          checkTimeRange(
+            input.time_from === undefined ? order.timeFrom : input.time_from,
+            input.time_to === undefined ? order.timeTo : input.time_to,
+          );
+        }
+        if (terms) {
+          checkBudget(
+            terms,
+            input.budget_min === undefined ? order.budgetMin : input.budget_min,
+            input.budget_max === undefined ? order.budgetMax : input.budget_max,
+          );
+        }
+        const [after] = await tx
+          .update(orders)
+          .set({
+            title: input.title?.trim(),
+            description: input.description?.trim(),
+            serviceAreaId: input.service_area_id,
+            addressEncrypted: input.address === undefined ? undefined : cipher.encrypt(input.address.trim()),
+            locationEncrypted: input.location === undefined ? undefined : encryptLocation(input.location),
+            serviceDate: input.service_date,
+            timeFrom: input.time_from,
+            timeTo: input.time_to,
+            urgency: input.urgency,
+            budgetMin: input.budget_min,
+            budgetMax: input.budget_max,
+            updatedAt: new Date(),
+          })
+          .where(eq(orders.id, order.id))
+          .returning();
+        // Only add-ons or photos changed: the order row itself has nothing to record.
+        const audit: AuditEntry[] =
+          Object.keys(diffFields(order, after)).length > 0
+            ? [{ action: 'update', entity: 'orders', entityId: order.id, before: order, after }]
+            : [];
+        await syncAddons(tx, actor, order, input.addons, audit);
+        await syncPhotos(tx, actor, order.id, input.photo_file_ids, input.primary_photo_id, audit);
+        await writeAudit(tx, actor, audit);
+        return orderView(tx, actor, after!, role, assignment);
+      });
+    },
+
+    async publishOrder(actor: Actor, id: string, input: NoteInput): Promise<OrderView> {
+      const seen = await clientsOrder(actor, id);
+      const terms = await catalog.subcategoryTerms(seen.subcategoryId);
+      return db.transaction(async (tx) => {
+        const { order, assignment, role } = await openOrder(tx, actor, id);
+        if (role !== 'client') throw notYourOrder();
+        assertState(order, ALLOWED_FROM.publish);
+        if (!terms) {
+          throw new RuleViolationError(
+            'subcategory_not_offered',
+            'the order’s subcategory is no longer offered; cancel it and create another',
+          );
+        }
+        checkServiceDate(order.serviceDate);
+        const after = await changeOrderStatus(tx, actor, events, order, 'published', {
+          from: ALLOWED_FROM.publish,
+          reason: input?.note ?? null,
+          set: { publishedAt: new Date() },
+        });
+        return orderView(tx, actor, after, role, assignment);
+      });
+    },
+
+    async cancelOrder(actor: Actor, id: string, input: CancelOrderInput): Promise<OrderView> {
+      return db.transaction(async (tx) => {
+        const { order, assignment, role } = await openOrder(tx, actor, id);
+        const allowed =
+          role === 'client'
+            ? ALLOWED_FROM.cancelByClient
+            : role === 'assigned_provider'
+              ? ALLOWED_FROM.cancelByProvider
+              : undefined;
+        if (!allowed) throw notYourOrder();
+        assertState(order, allowed);
+        const reason = input.reason.trim();
+        const now = new Date();
+        const after = await changeOrderStatus(tx, actor, events, order, 'cancelled', {
+          from: allowed,
+          reason,
+          set: { cancelledAt: now, cancelReason: reason },
+          providerUserId: assignment?.providerUserId,
+        });
+        // Providers still waiting for an answer get one.
+        const rejected = await tx
+          .update(bids)
+          .set({ status: 'rejected', decidedAt: now, rejectReason: 'order_cancelled' })
+          .where(and(eq(bids.orderId, order.id), eq(bids.status, 'pending'), eq(bids.isDeleted, false)))
+          .returning();
+        await writeAudit(
+          tx,
+          actor,
+          rejected.map((b) => ({
+            action: 'update' as const,
+            entity: 'bids',
+            entityId: b.id,
+            before: { status: 'pending', decidedAt: null, rejectReason: null },
+            after: { status: b.status, decidedAt: b.decidedAt, rejectReason: b.rejectReason },
+          })),
+        );
+        for (const bid of rejected) {
+          await events.emit(tx, {
+            type: 'bid_rejected',
+            order_id: order.id,
+            bid_id: bid.id,
+            recipient_user_ids: [bid.providerUserId],
+          });
+        }
+        await profiles.adjustClientCounters(tx, order.clientUserId, { cancelled: 1 });
+        return orderView(tx, actor, after, role, assignment);
+      });
+    },
+
+    async startOrder(actor: Actor, id: string, input: NoteInput): Promise<OrderView> {
+      return db.transaction(async (tx) => {
+        const { order, assignment, role } = await openOrder(tx, actor, id);
+        if (role !== 'assigned_provider' || !assignment) throw notAssignedProvider();
+        assertState(order, ALLOWED_FROM.start);
+        const after = await changeOrderStatus(tx, actor, events, order, 'in_progress', {
+          from: ALLOWED_FROM.start,
+          reason: input?.note ?? null,
+          set: { startedAt: new Date() },
+          providerUserId: assignment.providerUserId,
+        });
+        return orderView(tx, actor, after, role, assignment);
+      });
+    },
+
+    /** The provider says the work is done; the order stays in progress until the client confirms. */
+    async completeOrder(actor: Actor, id: string, input: CompleteOrderInput): Promise<OrderView> {
+      return db.transaction(async (tx) => {
+        const { order, assignment, role } = await openOrder(tx, actor, id);
+        if (role !== 'assigned_provider' || !assignment) throw notAssignedProvider();
+        assertState(order, ALLOWED_FROM.complete);
+        if (order.workDoneAt) {
+          throw new ConflictError(
+            'work_already_done',
+            'the work is already marked done; the client confirms it',
+          );
+        }
+        const photoIds = input?.completion_photo_file_ids;
+        if (photoIds) {
+          await files.assertOwnedFiles(actor, photoIds, 'order_photo', 'completion_photo_file_ids', tx);
+        }
+        const [after] = await tx
+          .update(orders)
+          .set({ workDoneAt: new Date() })
+          .where(and(eq(orders.id, order.id), eq(orders.status, 'in_progress'), isNull(orders.workDoneAt)))
+          .returning();
+        const audit: AuditEntry[] = [
+          { action: 'update', entity: 'orders', entityId: order.id, before: order, after },
+        ];
+        let current = assignment;
+        if (input?.completion_notes !== undefined || photoIds !== undefined) {
+          const [changed] = await tx
+            .update(orderAssignments)
+            .set({ completionNotes: input?.completion_notes, completionPhotoFileIds: photoIds })
+            .where(eq(orderAssignments.id, assignment.id))
+            .returning();
+          audit.push({
+            action: 'update',
+            entity: 'order_assignments',
+            entityId: assignment.id,
+            before: assignment,
+            after: changed,
+          });
+          current = changed!;
+        }
+        await writeAudit(tx, actor, audit);
+        await events.emit(tx, {
+          type: 'order_work_done',
+          order_id: order.id,
+          recipient_user_ids: [order.clientUserId],
+        });
+        return orderView(tx, actor, after!, role, current);
+      });
+    },
+
+    async confirmOrder(actor: Actor, id: string, input: NoteInput): Promise<OrderView> {
+      return db.transaction(async (tx) => {
+        const { order, assignment, role } = await openOrder(tx, actor, id);
+        if (role !== 'client') throw notYourOrder();
+        assertState(order, ALLOWED_FROM.confirm);
+        if (!order.workDoneAt) {
+          throw new ConflictError('work_not_done', 'the provider has not marked the work done yet');
+        }
+        const after = await confirmCompletion(tx, actor, order, assignment, input?.note ?? null);
+        return orderView(tx, actor, after, role, assignment);
+      });
+    },
+
+    /**
+     * For the hourly job: confirms the work the provider marked done more than `order_auto_confirm_days`
+     * ago and the client never answered. Each order in its own transaction, re-checked under its lock, so a
+     * second run (or a client confirming at the same moment) changes nothing twice.
+     */
+    async autoConfirmOrders(now = new Date()) {
+      const setting = await catalog.getSettingValue<number>('order_auto_confirm_days', 3);
+      const days = Number.isFinite(setting) && setting >= 0 ? setting : 3;
+      const cutoff = new Date(now.getTime() - days * DAY_MS);
+      const actor = systemActor();
+      let confirmed = 0;
+      for (;;) {
+        const due = await db
+          .select({ id: orders.id })
+          .from(orders)
+          .where(
+            and(eq(orders.status, 'in_progress'), lt(orders.workDoneAt, cutoff), eq(orders.isDeleted, false)),
+          )
+          .orderBy(asc(orders.workDoneAt))
+          .limit(AUTO_CONFIRM_BATCH);
+        for (const { id } of due) {
+          const done = await db.transaction(async (tx) => {
+            const [order] = await tx
+              .select()
+              .from(orders)
+              .where(and(eq(orders.id, id), eq(orders.isDeleted, false)))
+              .for('update');
+            if (order?.status !== 'in_progress' || !order.workDoneAt || order.workDoneAt >= cutoff) {
+              return false;
+            }
+            const assignment = await loadAssignment(tx, id);
+            await confirmCompletion(
+              tx,
+              actor,
+              order,
+              assignment,
+              `confirmed automatically after ${days} days`,
+            );
+            return true;
+          });
+          if (done) confirmed++;
+        }
+        if (due.length < AUTO_CONFIRM_BATCH) return confirmed;
+      }
+    },
+
+    async listOrderHistory(actor: Actor, id: string): Promise<OrderHistoryView> {
+      const order = await loadOrder(db, id);
+      const assignment = await loadAssignment(db, id);
+      const role = roleOf(actor, order, assignment);
+      if (!canSee(role, order)) throw new NotFoundError('order');
+      if (role === 'other') throw notYourOrder();
+      const rows = await db
+        .select()
+        .from(orderStatusHistory)
+        .where(eq(orderStatusHistory.orderId, id))
+        .orderBy(asc(orderStatusHistory.id));
+      return {
+        data: rows.map((h) => ({
+          id: h.id,
+          from_status: h.fromStatus,
+          to_status: h.toStatus,
+          actor_id: h.actorId,
+          reason: h.reason,
+          created_at: h.createdAt.toISOString(),
+        })),
+      };
+    },
+
+    /**
+     * The client takes down an order nobody is working on yet; admins and moderators take any down. The
+     * order's bids, add-ons and photos go with it, under one deletion id.
+     */
+    async deleteOrder(actor: Actor, id: string) {
+      return db.transaction(async (tx) => {
+        const { order, role } = await openOrder(tx, actor, id);
+        if (!isOrderModerator(actor)) {
+          if (role !== 'client') throw notYourOrder();
+          assertState(order, ALLOWED_FROM.deleteByClient);
+          const [accepted] = await tx
+            .select({ id: bids.id })
+            .from(bids)
+            .where(and(eq(bids.orderId, id), eq(bids.status, 'accepted'), eq(bids.isDeleted, false)))
+            .limit(1);
+          if (accepted) {
+            throw new ConflictError(
+              'order_has_accepted_bid',
+              'a bid on this order is accepted; cancel it instead',
+            );
+          }
+        }
+        return softDelete(tx, actor, orders, [id]);
+      });
+    },
+
+    /** Staff: brings back a deleted order and exactly what its deletion took. */
+    async restoreOrder(actor: Actor, id: string) {
+      return db.transaction((tx) => restore(tx, actor, orders, id, 'order'));
+    },
+
+    async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderSummaryView>> {
+      const after = decodeCursor(filter.cursor, IdCursor);
+      const conditions: (SQL | undefined)[] = [
+        eq(orders.clientUserId, actor.userId ?? ''),
+        eq(orders.isDeleted, false),
+        filter.status?.length ? inArray(orders.status, filter.status) : undefined,
+        after ? lt(orders.id, after[0]) : undefined,
+      ];
+      const rows = await db
+        .select()
+        .from(orders)
+        .where(and(...conditions))
+        .orderBy(desc(orders.id))
+        .limit(filter.limit + 1);
+      return summaries(rows, filter.limit);
+    },
+
+    async adminListOrders(filter: AdminOrdersFilter): Promise<PageResult<OrderSummaryView>> {
+      const after = decodeCursor(filter.cursor, IdCursor);
+      const conditions: (SQL | undefined)[] = [
+        eq(orders.isDeleted, filter.deleted),
+        filter.client_id ? eq(orders.clientUserId, filter.client_id) : undefined,
+        filter.status?.length ? inArray(orders.status, filter.status) : undefined,
+        after ? lt(orders.id, after[0]) : undefined,
+      ];
+      const rows = await db
+        .select()
+        .from(orders)
+        .where(and(...conditions))
+        .orderBy(desc(orders.id))
+        .limit(filter.limit + 1);
+      return summaries(rows, filter.limit, filter.deleted);
+    },
+
+    /** A photo of an order the caller may see: its client, its provider, staff, or anyone while it is open. */
+    async openOrderPhoto(actor: Actor, orderId: string, photoId: string) {
+      const order = await loadOrder(db, orderId);
+      const assignment = await loadAssignment(db, orderId);
+      if (!canSee(roleOf(actor, order, assignment), order)) throw new NotFoundError('order');
+      const [photo] = await db
+        .select({ fileId: orderPhotos.fileId })
+        .from(orderPhotos)
+        .where(
+          and(
+            eq(orderPhotos.id, photoId),
+            eq(orderPhotos.orderId, orderId),
+            eq(orderPhotos.isDeleted, false),
+          ),
+        );
+      if (!photo) throw new NotFoundError('photo');
+      return files.openPublic(photo.fileId, 'order_photo');
+    },
+  };
+}
