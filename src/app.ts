@@ -11,6 +11,20 @@ import { Type } from 'typebox';
 import { v7 as uuidv7 } from 'uuid';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { createCatalogService } from './modules/core/service.ts';
+import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
+import { createAssignmentService } from './modules/orders/assignment-service.ts';
+import { bidRoutes } from './modules/orders/bid-routes.ts';
+import { createBidService } from './modules/orders/bid-service.ts';
+import { disputeRoutes } from './modules/orders/dispute-routes.ts';
+import { createDisputeService } from './modules/orders/dispute-service.ts';
+import { createOrderEvents, orderEventJob } from './modules/orders/events.ts';
+import { feedRoutes } from './modules/orders/feed-routes.ts';
+import { createFeedService } from './modules/orders/feed-service.ts';
+import { orderJobs } from './modules/orders/jobs.ts';
+import { orderRoutes } from './modules/orders/order-routes.ts';
+import { createOrderService } from './modules/orders/order-service.ts';
+import { reviewRoutes } from './modules/orders/review-routes.ts';
+import { createReviewService } from './modules/orders/review-service.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
@@ -132,6 +146,11 @@ export async function buildApp(options: AppOptions) {
         { name: 'privacy', description: 'Closing an account, exporting and erasing personal data' },
         { name: 'users', description: 'Accounts as staff manage them' },
         { name: 'admin', description: 'Staff-only operations' },
+        { name: 'reviews', description: 'Ratings the two parties of an order give each other' },
+        { name: 'disputes', description: 'Disputes over agreed work, and how staff resolve them' },
+        { name: 'orders', description: 'Service orders, their lifecycle, the provider feed and search' },
+        { name: 'bids', description: 'Providers’ bids on orders; the client accepts or rejects them' },
+        { name: 'assignments', description: 'Agreed work: the accepted bid, progress, completion' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
@@ -164,6 +183,15 @@ export async function buildApp(options: AppOptions) {
   const privacy = createPrivacyService({ db: database.db, accounts, profiles });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
+  const events = createOrderEvents(jobs);
+  jobs.register(orderEventJob);
+  const orders = createOrderService({ db: database.db, cipher, catalog, files, profiles, events });
+  jobs.register(...orderJobs(orders));
+  const bids = createBidService({ db: database.db, events, catalog, profiles, directory });
+  const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
+  const feed = createFeedService({ db: database.db, catalog, profiles });
+  const reviews = createReviewService({ db: database.db, events, profiles });
+  const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog });
   jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);
 
   registerAuth(app, signer, accounts.isSessionLive);
@@ -183,6 +211,12 @@ export async function buildApp(options: AppOptions) {
   await app.register(fileRoutes, { prefix: '/api/v1', files });
   await app.register(verificationRoutes, { prefix: '/api/v1', verifications });
   await app.register(auditRoutes, { prefix: '/api/v1', db: database.db });
+  await app.register(orderRoutes, { prefix: '/api/v1', orders });
+  await app.register(reviewRoutes, { prefix: '/api/v1', reviews });
+  await app.register(disputeRoutes, { prefix: '/api/v1', disputes });
+  await app.register(bidRoutes, { prefix: '/api/v1', bids, assignments });
+  await app.register(assignmentRoutes, { prefix: '/api/v1', assignments });
+  await app.register(feedRoutes, { prefix: '/api/v1', feed });
 
   app.addHook('onReady', async () => {
     await jobs.start();
@@ -201,7 +235,7 @@ export async function buildApp(options: AppOptions) {
   });
 
   return Object.assign(app, {
-    services: { catalog, accounts, profiles, directory, files, jobs, cache, signer, cipher },
+    services: { catalog, accounts, profiles, directory, files, jobs, cache, signer, cipher, orders },
   });
 }
 

@@ -34,7 +34,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * Actions that take no input beyond the ids in their path (or the caller's session): a POST or PUT without
  * a body must be one of these. Add an operation here only when sending it a body would mean nothing.
  */
-const BODYLESS = /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|logout|addFavorite)$/;
+const BODYLESS =
+  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|acceptBid|withdrawBid|logout|addFavorite)$/;
 
 let t: TestApp;
 let doc: Document;

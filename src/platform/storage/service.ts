@@ -33,6 +33,16 @@ export const UPLOAD_RULES = {
     maxBytes: 10 * MiB,
     accepts: 'a JPEG, PNG or WebP image or a PDF',
   },
+  order_photo: {
+    types: ['image/jpeg', 'image/png', 'image/webp'],
+    maxBytes: 10 * MiB,
+    accepts: 'a JPEG, PNG or WebP image',
+  },
+  dispute_evidence: {
+    types: ['image/jpeg', 'image/png', 'image/webp', 'application/pdf'],
+    maxBytes: 10 * MiB,
+    accepts: 'a JPEG, PNG or WebP image or a PDF',
+  },
 } as const satisfies Partial<Record<FilePurpose, UploadRule>>;
 
 export type UploadPurpose = keyof typeof UPLOAD_RULES;
