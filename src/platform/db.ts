@@ -122,6 +122,9 @@ export async function openPglite(dataDir: string): Promise<Database> {
 
 export function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection the server closed (restart, failover) is dropped by the pool and the next query
+  // opens a new one; without a listener the error would crash the process.
+  pool.on('error', () => {});
   return {
     kind: 'postgres',
     db: drizzlePg(pool, { schema }) as unknown as Db,

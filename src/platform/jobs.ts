@@ -113,10 +113,12 @@ export function createJobs(options: JobsOptions) {
           retryBackoff: def.retryBackoff ?? true,
           expireInSeconds: def.expireInSeconds ?? 15 * 60,
         };
-        if (await boss.getQueue(def.name)) await boss.updateQueue(def.name, queue);
-        else await boss.createQueue(def.name, queue);
-        if (def.cron) await boss.schedule(def.name, def.cron, {}, { tz: PLATFORM_TIME_ZONE });
-        else await boss.unschedule(def.name);
+        await retryWhenRacing(async () => {
+          if (await boss.getQueue(def.name)) await boss.updateQueue(def.name, queue);
+          else await boss.createQueue(def.name, queue);
+          if (def.cron) await boss.schedule(def.name, def.cron, {}, { tz: PLATFORM_TIME_ZONE });
+          else await boss.unschedule(def.name);
+        });
       }
       if (options.work) {
         for (const def of definitions.values()) {
@@ -144,4 +146,23 @@ export function createJobs(options: JobsOptions) {
       await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
     },
   };
+}
+
+/** Errors of two processes setting up the same queue at once: a deadlock, or the other one was first. */
+const RACE_CODES = new Set(['40P01', '40001', '23505', '42P07']);
+
+/**
+ * API and worker processes start together and each makes sure every queue exists; pg-boss's queue DDL
+ * can deadlock or collide between them. The loser waits a moment and finds the queue made.
+ */
+async function retryWhenRacing(setUp: () => Promise<void>, attempts = 6) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await setUp();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || !code || !RACE_CODES.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt));
+    }
+  }
 }

@@ -11,7 +11,11 @@ export type AssignmentRow = typeof orderAssignments.$inferSelect;
 export type OrderRole = 'client' | 'assigned_provider' | 'staff' | 'other';
 
 /** A live order, locked for the rest of the transaction when `forUpdate`; 404 when there is none. */
-export async function loadOrder(tx: Db, id: string, options: { forUpdate?: boolean; includeDeleted?: boolean } = {}) {
+export async function loadOrder(
+  tx: Db,
+  id: string,
+  options: { forUpdate?: boolean; includeDeleted?: boolean } = {},
+) {
   const query = tx
     .select()
     .from(orders)
@@ -26,7 +30,11 @@ export async function loadAssignment(tx: Db, orderId: string): Promise<Assignmen
   return assignment;
 }
 
-export function roleOf(actor: Actor | null, order: OrderRow, assignment: AssignmentRow | undefined): OrderRole {
+export function roleOf(
+  actor: Actor | null,
+  order: OrderRow,
+  assignment: AssignmentRow | undefined,
+): OrderRole {
   if (!actor?.userId) return 'other';
   if (order.clientUserId === actor.userId) return 'client';
   if (assignment && assignment.providerUserId === actor.userId) return 'assigned_provider';

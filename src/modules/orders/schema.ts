@@ -199,6 +199,8 @@ export const orderAssignments = pgTable(
     uniqueIndex('order_assignments_order_uq').on(t.orderId),
     uniqueIndex('order_assignments_bid_uq').on(t.bidId),
     index('order_assignments_provider_idx').on(t.providerUserId, t.id),
+    index('order_assignments_provider_profile_idx').on(t.providerProfileId, t.id),
+    index('order_assignments_client_idx').on(t.clientUserId, t.id),
   ],
 );
 

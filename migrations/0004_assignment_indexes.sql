@@ -1,0 +1,2 @@
+CREATE INDEX "order_assignments_provider_profile_idx" ON "order_assignments" USING btree ("provider_profile_id","id");--> statement-breakpoint
+CREATE INDEX "order_assignments_client_idx" ON "order_assignments" USING btree ("client_user_id","id");
