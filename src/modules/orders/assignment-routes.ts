@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Page } from '../../platform/pagination.ts';
+import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import {
   AddProgressNoteBody,
   AssignmentPhotoParams,
@@ -80,15 +81,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         summary: 'A completion photo of the assignment, for its parties and staff',
         params: AssignmentPhotoParams,
         response: {
-          200: {
-            description: 'The image, with the type detected at upload',
-            content: Object.fromEntries(
-              ['image/jpeg', 'image/png', 'image/webp'].map((t) => [
-                t,
-                { schema: { type: 'string', format: 'binary' } },
-              ]),
-            ),
-          },
+          200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
           404: problem,
         },
       },
@@ -99,12 +92,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         request.params.id,
         request.params.file_id,
       );
-      return reply
-        .type(file.contentType)
-        .header('content-length', file.sizeBytes)
-        .header('cache-control', 'private, max-age=3600')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .send(stream);
+      return sendStoredFile(reply, { file, stream }, { cacheControl: 'private, max-age=3600' });
     },
   );
 

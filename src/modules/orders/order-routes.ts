@@ -3,6 +3,7 @@ import { STAFF_ROLES } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Page } from '../../platform/pagination.ts';
+import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import {
   AdminOrdersQuery,
   CancelOrderBody,
@@ -207,15 +208,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'A photo of an order the caller may see',
         params: OrderPhotoParams,
         response: {
-          200: {
-            description: 'The image, with the type detected at upload',
-            content: Object.fromEntries(
-              ['image/jpeg', 'image/png', 'image/webp'].map((t) => [
-                t,
-                { schema: { type: 'string', format: 'binary' } },
-              ]),
-            ),
-          },
+          200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
           404: problem,
         },
       },
@@ -226,12 +219,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         request.params.id,
         request.params.photo_id,
       );
-      return reply
-        .type(file.contentType)
-        .header('content-length', file.sizeBytes)
-        .header('cache-control', 'private, max-age=300')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .send(stream);
+      return sendStoredFile(reply, { file, stream }, { cacheControl: 'private, max-age=300' });
     },
   );
 

@@ -3,6 +3,7 @@ import { actorOf } from '../../platform/auth.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { DirectoryService } from './directory-service.ts';
 import {
@@ -338,15 +339,7 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'A provider’s profile photo',
         params: IdParams,
         response: {
-          200: {
-            description: 'The image, with the type detected at upload',
-            content: Object.fromEntries(
-              ['image/jpeg', 'image/png', 'image/webp'].map((t) => [
-                t,
-                { schema: { type: 'string', format: 'binary' } },
-              ]),
-            ),
-          },
+          200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
           404: problem,
         },
       },
@@ -355,12 +348,7 @@ export const profileRoutes: RoutesPlugin<{
       const provider = await directory.getProvider(request.params.id);
       if (!provider.photo_file_id) throw new NotFoundError('photo');
       const { file, stream } = await files.openPublic(provider.photo_file_id, 'profile_photo');
-      return reply
-        .type(file.contentType)
-        .header('content-length', file.sizeBytes)
-        .header('cache-control', 'public, max-age=3600')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .send(stream);
+      return sendStoredFile(reply, { file, stream }, { cacheControl: 'public, max-age=3600' });
     },
   );
 };

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../http.ts';
 import { validatorCompiler } from '../validation.ts';
+import { fileResponse, sendStoredFile } from './reply.ts';
 import { FILE_PURPOSES } from './schema.ts';
 import {
   type FileRow,
@@ -139,23 +140,17 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           'admins and moderators). Anyone else gets 404.',
         params: IdParams,
         response: {
-          200: {
-            description: 'The bytes, with the content type detected at upload',
-            content: Object.fromEntries(UPLOAD_CONTENT_TYPES.map((t) => [t, { schema: Binary }])),
-          },
+          200: fileResponse(UPLOAD_CONTENT_TYPES),
           404: Type.Ref('Problem'),
         },
       },
     },
     async (request, reply) => {
-      const { file, stream } = await files.open(actorOf(request), request.params.id);
-      return reply
-        .type(file.contentType)
-        .header('content-length', file.sizeBytes)
-        .header('content-disposition', contentDisposition(file))
-        .header('cache-control', 'private, max-age=3600, immutable')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .send(stream);
+      const opened = await files.open(actorOf(request), request.params.id);
+      return sendStoredFile(reply, opened, {
+        cacheControl: 'private, max-age=3600, immutable',
+        disposition: contentDisposition(opened.file),
+      });
     },
   );
 };
