@@ -441,6 +441,37 @@ describe('profile photo', () => {
   });
 });
 
+describe('phone-only accounts', () => {
+  it('a user who signed up by SMS code alone gets the whole profile and provider flow', async () => {
+    const phone = '+996777000333';
+    expect((await call('POST', '/api/v1/auth/otp/request', undefined, { phone })).status).toBe(202);
+    const signIn = await call('POST', '/api/v1/auth/otp/verify', undefined, {
+      phone,
+      code: t.sms.lastCodeFor(phone),
+      full_name: 'Телефон Мастер',
+    });
+    expect(signIn.status).toBe(200);
+    expect(signIn.body.user.email).toBeNull();
+    const auth = { authorization: `Bearer ${signIn.body.access_token}` };
+    expect((await call('PATCH', '/api/v1/me/profile', auth, { bio: 'Без почты' })).status).toBe(200);
+    expect((await call('POST', '/api/v1/me/client-profile', auth, {})).status).toBe(201);
+    const provider = await call('POST', '/api/v1/me/provider-profile', auth, {
+      business_name: 'Мастер без почты',
+    });
+    expect(provider.status).toBe(201);
+    expect(
+      (
+        await call('POST', '/api/v1/me/services', auth, {
+          subcategory_id: sub('plumbing'),
+          base_price: 100_000,
+        })
+      ).status,
+    ).toBe(201);
+    const found = await call('GET', `/api/v1/providers?q=${encodeURIComponent('почты')}`);
+    expect(found.body.data.map((p: { id: string }) => p.id)).toContain(provider.body.id);
+  });
+});
+
 describe('favorites', () => {
   it('a client adds, lists and removes favorite providers; adding twice keeps one', async () => {
     const p = await provider('Любимый Мастер');
