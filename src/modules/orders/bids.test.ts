@@ -1,13 +1,13 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { fixtures } from './bid-fixtures.ts';
+import { orderFixtures } from './order-fixtures.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
 
 let t: TestApp;
-const { call, client, provider, order, orderRow, eventsOf, snapshot } = fixtures(() => t);
+const { call, user, client, provider, newOrder, orderIn, insertOrder, orderRow, eventsOf, snapshot } =
+  orderFixtures(() => t);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -28,7 +28,8 @@ async function bidsOf(orderId: string) {
 describe('POST /orders/{id}/bids', () => {
   it('a provider bids: the first bid moves the order to bidding and counts; the client is told', async () => {
     const owner = await client();
-    const o = await order(owner);
+    // Written to the table: the order's whole history and its status events are checked below.
+    const o = await insertOrder(owner);
     const p = await provider('Сантехник Бакыт');
 
     const made = await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody());
@@ -69,7 +70,7 @@ describe('POST /orders/{id}/bids', () => {
   });
 
   it('one live bid per provider: a second is 409 bid_already_exists; after withdrawing, a new one is fine', async () => {
-    const o = await order(await client());
+    const o = await newOrder(await client(), { publish: true });
     const p = await provider('Повторщик');
     const first = await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody());
     expect(first.status).toBe(201);
@@ -86,7 +87,7 @@ describe('POST /orders/{id}/bids', () => {
   });
 
   it('a retried bid with the same Idempotency-Key gets the first answer, not a conflict', async () => {
-    const o = await order(await client());
+    const o = await newOrder(await client(), { publish: true });
     const p = await provider('Мобильный');
     const send = () =>
       t.app.inject({
@@ -106,7 +107,7 @@ describe('POST /orders/{id}/bids', () => {
 
   it('two bids of one provider at once: one 201, one 409, one row', async () => {
     for (let round = 0; round < 3; round++) {
-      const o = await order(await client());
+      const o = await newOrder(await client(), { publish: true });
       const p = await provider(`Двойной ${round}`);
       const answers = await Promise.all(
         [80_000, 90_000].map((amount) =>
@@ -122,14 +123,14 @@ describe('POST /orders/{id}/bids', () => {
 
   it('refuses clients, providers of other subcategories, own orders and closed orders, changing nothing', async () => {
     const owner = await client();
-    const o = await order(owner);
+    const o = await newOrder(owner, { publish: true });
     const before = await snapshot(o.id);
 
     const plainClient = await client('Просто клиент');
     const painter = await provider('Маляр', { slugs: ['furniture'] });
     // The order's client is a provider in the same subcategory too.
     const ownerAsProvider = await provider('Хозяин');
-    const own = await order(ownerAsProvider);
+    const own = await newOrder(ownerAsProvider, { publish: true });
     const ownBefore = await snapshot(own.id);
 
     for (const [who, orderId, status, code] of [
@@ -145,18 +146,19 @@ describe('POST /orders/{id}/bids', () => {
     expect(await snapshot(own.id)).toBe(ownBefore);
 
     const p = await provider('Опоздавший');
+    const agreed = await provider('Исполнитель');
     for (const [status, code, http] of [
       ['draft', 'order_not_found', 404],
       ['assigned', 'order_is_assigned', 409],
       ['cancelled', 'order_is_cancelled', 409],
       ['completed', 'order_is_completed', 409],
     ] as const) {
-      const closed = await order(owner, { status });
-      const closedBefore = await snapshot(closed.id);
-      const answer = await call('POST', `/api/v1/orders/${closed.id}/bids`, p.auth, bidBody());
+      const closed = await orderIn(owner, status, agreed);
+      const closedBefore = await snapshot(closed);
+      const answer = await call('POST', `/api/v1/orders/${closed}/bids`, p.auth, bidBody());
       expect(answer.status, status).toBe(http);
       expect(answer.body.code).toBe(code);
-      expect(await snapshot(closed.id)).toBe(closedBefore);
+      expect(await snapshot(closed)).toBe(closedBefore);
     }
     const missing = await call('POST', `/api/v1/orders/${crypto.randomUUID()}/bids`, p.auth, bidBody());
     expect(missing.status).toBe(404);
@@ -164,7 +166,7 @@ describe('POST /orders/{id}/bids', () => {
   });
 
   it('validates the body: amount within the category range, no status or unknown fields', async () => {
-    const o = await order(await client());
+    const o = await newOrder(await client(), { publish: true });
     const before = await snapshot(o.id);
     const p = await provider('Валидатор');
     for (const [payload, status, code] of [
@@ -187,7 +189,7 @@ describe('POST /orders/{id}/bids', () => {
 
 describe('changing, withdrawing and rejecting a bid', () => {
   it('the provider changes their pending bid; nobody else can, and status cannot be set', async () => {
-    const o = await order(await client());
+    const o = await newOrder(await client(), { publish: true });
     const p = await provider('Правщик');
     const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
 
@@ -211,7 +213,7 @@ describe('changing, withdrawing and rejecting a bid', () => {
 
     const before = await snapshot(o.id);
     const other = await provider('Чужой');
-    const owner = await signedInUser(t);
+    const owner = await user();
     for (const [who, method, url, payload, status, code] of [
       [other, 'PATCH', `/api/v1/bids/${bid.id}`, { amount: 60_000 }, 404, 'bid_not_found'],
       [other, 'POST', `/api/v1/bids/${bid.id}/withdraw`, undefined, 404, 'bid_not_found'],
@@ -228,7 +230,7 @@ describe('changing, withdrawing and rejecting a bid', () => {
   });
 
   it('withdrawing: only a pending bid, once; the count goes down', async () => {
-    const o = await order(await client());
+    const o = await newOrder(await client(), { publish: true });
     const p = await provider('Уходящий');
     const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
     expect((await orderRow(o.id)).bidCount).toBe(1);
@@ -248,13 +250,13 @@ describe('changing, withdrawing and rejecting a bid', () => {
 
   it('the order’s client rejects a pending bid with a reason; the provider is told; nobody else may', async () => {
     const owner = await client();
-    const o = await order(owner);
+    const o = await newOrder(owner, { publish: true });
     const p = await provider('Отвергнутый');
     const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
 
     const before = await snapshot(o.id);
     const otherClient = await client('Чужой клиент');
-    const staff = await signedInUser(t, ['moderator']);
+    const staff = await user(['moderator']);
     for (const who of [otherClient, p, staff]) {
       const answer = await call('POST', `/api/v1/bids/${bid.id}/reject`, who.auth, {});
       expect(answer.status).toBe(404);
@@ -284,7 +286,8 @@ describe('changing, withdrawing and rejecting a bid', () => {
 describe('POST /bids/{id}/accept', () => {
   it('accepts one bid, rejects the other pending ones, assigns the order and tells everyone', async () => {
     const owner = await client('Айгуль');
-    const o = await order(owner, { serviceDate: '2030-06-01' });
+    // Written to the table: a service date further ahead than the create route allows.
+    const o = await insertOrder(owner, { serviceDate: '2030-06-01' });
     const [a, b, c] = [await provider('Первый'), await provider('Второй'), await provider('Третий')];
     const bidA = (await call('POST', `/api/v1/orders/${o.id}/bids`, a.auth, bidBody(80_000))).body;
     const bidB = (await call('POST', `/api/v1/orders/${o.id}/bids`, b.auth, bidBody(90_000))).body;
@@ -363,11 +366,11 @@ describe('POST /bids/{id}/accept', () => {
 
   it('only the order’s client accepts: others get 404 and nothing changes', async () => {
     const owner = await client();
-    const o = await order(owner);
+    const o = await newOrder(owner, { publish: true });
     const p = await provider('Ждущий');
     const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
     const before = await snapshot(o.id);
-    for (const who of [await client('Посторонний'), p, await signedInUser(t, ['admin'])]) {
+    for (const who of [await client('Посторонний'), p, await user(['admin'])]) {
       const answer = await call('POST', `/api/v1/bids/${bid.id}/accept`, who.auth);
       expect(answer.status).toBe(404);
       expect(answer.body.code).toBe('bid_not_found');
@@ -380,7 +383,7 @@ describe('POST /bids/{id}/accept', () => {
     const results: number[][] = [];
     for (let round = 0; round < 5; round++) {
       const owner = await client(`Спешащий ${round}`);
-      const o = await order(owner);
+      const o = await newOrder(owner, { publish: true });
       const p1 = await provider(`Гонщик A${round}`);
       const p2 = await provider(`Гонщик B${round}`);
       const b1 = (await call('POST', `/api/v1/orders/${o.id}/bids`, p1.auth, bidBody(80_000))).body;
@@ -423,7 +426,7 @@ describe('POST /bids/{id}/accept', () => {
   it('an accept racing a withdraw of the same bid: never an assignment on a withdrawn bid', async () => {
     for (let round = 0; round < 3; round++) {
       const owner = await client();
-      const o = await order(owner);
+      const o = await newOrder(owner, { publish: true });
       const p = await provider(`Передумавший ${round}`);
       const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
       const [accept, withdraw] = await Promise.all([
@@ -451,7 +454,7 @@ describe('POST /bids/{id}/accept', () => {
 describe('GET /orders/{id}/bids and /me/bids', () => {
   it('the client sees every bid with the provider’s card; a bidder only their own; others 404', async () => {
     const owner = await client();
-    const o = await order(owner);
+    const o = await newOrder(owner, { publish: true });
     const providers = [await provider('Дорогой'), await provider('Дешёвый'), await provider('Средний')];
     const amounts = [120_000, 60_000, 90_000];
     for (const [i, p] of providers.entries()) {
@@ -487,11 +490,7 @@ describe('GET /orders/{id}/bids and /me/bids', () => {
     expect(own.body.data).toHaveLength(1);
     expect(own.body.data[0]).toMatchObject({ amount: 60_000, provider: { id: providers[1]!.providerId } });
 
-    const staff = await call(
-      'GET',
-      `/api/v1/orders/${o.id}/bids`,
-      (await signedInUser(t, ['moderator'])).auth,
-    );
+    const staff = await call('GET', `/api/v1/orders/${o.id}/bids`, (await user(['moderator'])).auth);
     expect(staff.body.data).toHaveLength(3);
     for (const who of [await provider('Не торговался'), await client('Зевака')]) {
       expect((await call('GET', `/api/v1/orders/${o.id}/bids`, who.auth)).status).toBe(404);
@@ -503,7 +502,7 @@ describe('GET /orders/{id}/bids and /me/bids', () => {
     const owner = await client();
     const orders = [];
     for (const title of ['Первый заказ', 'Второй заказ', 'Третий заказ']) {
-      const o = await order(owner, { title });
+      const o = await newOrder(owner, { title, publish: true });
       orders.push(o);
       expect((await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).status).toBe(201);
     }
@@ -539,7 +538,7 @@ describe('rate limit on bids', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
 
     const other = await provider('Честный');
-    const o = await order(await client());
+    const o = await newOrder(await client(), { publish: true });
     expect((await call('POST', `/api/v1/orders/${o.id}/bids`, other.auth, bidBody())).status).toBe(201);
   });
 });

@@ -1,164 +1,31 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { serviceAreas, serviceSubcategories } from '../core/schema.ts';
-import {
-  bids,
-  type ORDER_STATUSES,
-  orderAssignments,
-  orderDisputes,
-  orderStatusHistory,
-  orders,
-} from './schema.ts';
-
-type SignedIn = Awaited<ReturnType<typeof signedInUser>>;
-type Client = SignedIn & { clientProfileId: string };
-type Provider = SignedIn & { providerId: string };
-type OrderStatus = (typeof ORDER_STATUSES)[number];
+import { type Client, MISSING, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
+import { orderDisputes, orderStatusHistory } from './schema.ts';
 
 const DAY_MS = 86_400_000;
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-const MISSING = '01930000-0000-7000-8000-000000000000';
 
 let t: TestApp;
-let plumbing: { id: string; categoryId: string };
-let bishkek: string;
+const { call, user, client, provider, uploadPdf, orderIn, insertAgreedOrder, orderRow, eventsOf } =
+  orderFixtures(() => t);
 let moderator: SignedIn;
 let admin: SignedIn;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const [sub] = await t.db
-    .select({ id: serviceSubcategories.id, categoryId: serviceSubcategories.categoryId })
-    .from(serviceSubcategories)
-    .where(eq(serviceSubcategories.slug, 'plumbing'));
-  plumbing = sub!;
-  const [area] = await t.db
-    .select({ id: serviceAreas.id })
-    .from(serviceAreas)
-    .where(eq(serviceAreas.slug, 'bishkek'));
-  bishkek = area!.id;
-  moderator = await signedInUser(t, ['moderator']);
-  admin = await signedInUser(t, ['admin']);
+  moderator = await user(['moderator']);
+  admin = await user(['admin']);
 });
 afterAll(() => t.close());
 
-async function call(method: 'GET' | 'POST', url: string, who?: SignedIn, payload?: object) {
-  const response = await t.app.inject({ method, url, headers: { ...who?.auth }, payload });
-  return { status: response.statusCode, body: response.body ? response.json() : undefined };
-}
-
-async function client(roles: SignedIn['user']['roles'] = ['client']): Promise<Client> {
-  const who = await signedInUser(t, roles, 'Айгуль Токтогулова');
-  const made = await call('POST', '/api/v1/me/client-profile', who, {});
-  expect(made.status).toBe(201);
-  return { ...who, clientProfileId: made.body.id };
-}
-
-async function provider(): Promise<Provider> {
-  const who = await signedInUser(t, ['client'], 'Бакыт Асанов');
-  const made = await call('POST', '/api/v1/me/provider-profile', who, {
-    business_name: 'Бакыт Сервис',
-    service_area_ids: [bishkek],
-  });
-  expect(made.status).toBe(201);
-  const service = await call('POST', '/api/v1/me/services', who, {
-    subcategory_id: plumbing.id,
-    base_price: 300_000,
-  });
-  expect(service.status).toBe(201);
-  return { ...who, providerId: made.body.id };
-}
-
-/**
- * An order agreed between a client and a provider, written straight to the tables (the order and bid routes
- * belong to other work): the order, the accepted bid and the assignment. Without a provider, an order still
- * open for bids.
- */
-async function agreedOrder(
-  c: Client,
-  p: Provider | null,
-  status: OrderStatus = 'completed',
-  completedAt: Date | null = status === 'completed' ? new Date() : null,
-): Promise<string> {
-  const now = new Date();
-  const [order] = await t.db
-    .insert(orders)
-    .values({
-      clientProfileId: c.clientProfileId,
-      clientUserId: c.user.id,
-      subcategoryId: plumbing.id,
-      categoryId: plumbing.categoryId,
-      serviceAreaId: bishkek,
-      title: 'Течёт кран на кухне',
-      description: 'Нужно заменить смеситель',
-      status,
-      finalPrice: p ? 300_000 : null,
-      publishedAt: now,
-      assignedAt: p ? now : null,
-      completedAt,
-    })
-    .returning();
-  if (!p) return order!.id;
-  const [bid] = await t.db
-    .insert(bids)
-    .values({
-      orderId: order!.id,
-      providerProfileId: p.providerId,
-      providerUserId: p.user.id,
-      amount: 300_000,
-      status: 'accepted',
-      decidedAt: now,
-    })
-    .returning();
-  await t.db.insert(orderAssignments).values({
-    orderId: order!.id,
-    bidId: bid!.id,
-    providerProfileId: p.providerId,
-    providerUserId: p.user.id,
-    clientUserId: c.user.id,
-  });
-  return order!.id;
-}
-
 const open = (orderId: string, who: SignedIn | undefined, payload: object = {}) =>
-  call('POST', `/api/v1/orders/${orderId}/disputes`, who, {
+  call('POST', `/api/v1/orders/${orderId}/disputes`, who?.auth, {
     dispute_type: 'quality_issue',
     description: 'Кран снова течёт на следующий день',
     ...payload,
   });
-
-async function evidence(who: SignedIn, purpose = 'dispute_evidence') {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: `/api/v1/files?purpose=${purpose}`,
-    headers: { ...who.auth, 'content-type': 'application/pdf' },
-    payload: PDF,
-  });
-  expect(res.statusCode).toBe(201);
-  return res.json().id as string;
-}
-
-interface QueuedEvent {
-  type: string;
-  recipient_user_ids: string[];
-  dispute_id?: string;
-  from_status?: string;
-  to_status?: string;
-}
-
-async function queuedEvents(orderId: string): Promise<QueuedEvent[]> {
-  const { rows } = await t.database.sql.query(
-    `select data from pgboss.job where name = 'orders.event' and data->>'order_id' = $1 order by created_on`,
-    [orderId],
-  );
-  return rows.map((r) => r.data as QueuedEvent);
-}
-
-const orderRow = async (orderId: string) =>
-  (await t.db.select().from(orders).where(eq(orders.id, orderId)))[0]!;
 
 /** Everything a refused request must leave alone. */
 async function snapshot(orderId: string) {
@@ -166,13 +33,13 @@ async function snapshot(orderId: string) {
     order: await orderRow(orderId),
     disputes: await t.db.select().from(orderDisputes).where(eq(orderDisputes.orderId, orderId)),
     history: await t.db.select().from(orderStatusHistory).where(eq(orderStatusHistory.orderId, orderId)),
-    events: await queuedEvents(orderId),
+    events: await eventsOf(orderId),
   };
 }
 
 const counters = async (c: Client, p: Provider) => {
-  const mine = (await call('GET', '/api/v1/me/client-profile', c)).body;
-  const theirs = (await call('GET', '/api/v1/me/provider-profile', p)).body;
+  const mine = (await call('GET', '/api/v1/me/client-profile', c.auth)).body;
+  const theirs = (await call('GET', '/api/v1/me/provider-profile', p.auth)).body;
   return {
     client: { completed: mine.orders_completed, cancelled: mine.orders_cancelled },
     provider: theirs.orders_completed,
@@ -183,8 +50,9 @@ describe('opening a dispute', () => {
   it('the client disputes a completed order: the order moves to disputed and the provider is told', async () => {
     const c = await client();
     const p = await provider();
-    const orderId = await agreedOrder(c, p);
-    const file = await evidence(c);
+    // Written to the tables: the order's whole history and event queue are checked below.
+    const orderId = await insertAgreedOrder(c, p);
+    const file = await uploadPdf(c);
 
     const opened = await open(orderId, c, { evidence_file_ids: [file] });
     expect(opened.status).toBe(201);
@@ -211,7 +79,7 @@ describe('opening a dispute', () => {
       expect.objectContaining({ fromStatus: 'completed', toStatus: 'disputed', actorId: c.user.id }),
     ]);
     // One transaction, so the two jobs share a timestamp: compared in order of type.
-    const events = (await queuedEvents(orderId)).sort((a, b) => a.type.localeCompare(b.type));
+    const events = (await eventsOf(orderId)).sort((a, b) => a.type.localeCompare(b.type));
     expect(events).toEqual([
       expect.objectContaining({
         type: 'dispute_opened',
@@ -232,13 +100,13 @@ describe('opening a dispute', () => {
     const c = await client();
     const p = await provider();
     for (const status of ['assigned', 'in_progress'] as const) {
-      const orderId = await agreedOrder(c, p, status);
+      const orderId = await orderIn(c, status, p);
       const opened = await open(orderId, p, { dispute_type: 'payment_dispute' });
       expect(opened.status).toBe(201);
       expect(opened.body.opened_by_user_id).toBe(p.user.id);
       const [row] = await t.db.select().from(orderDisputes).where(eq(orderDisputes.id, opened.body.id));
       expect(row!.orderStatusBefore).toBe(status);
-      expect((await queuedEvents(orderId)).find((e) => e.type === 'dispute_opened')).toMatchObject({
+      expect((await eventsOf(orderId)).find((e) => e.type === 'dispute_opened')).toMatchObject({
         recipient_user_ids: [c.user.id],
       });
     }
@@ -247,8 +115,9 @@ describe('opening a dispute', () => {
   it('a completed order only within the dispute window (dispute_window_days, 7 by default)', async () => {
     const c = await client();
     const p = await provider();
-    const inside = await agreedOrder(c, p, 'completed', new Date(Date.now() - 6 * DAY_MS));
-    const outside = await agreedOrder(c, p, 'completed', new Date(Date.now() - 8 * DAY_MS));
+    // Completed days ago: written to the tables.
+    const inside = await insertAgreedOrder(c, p, 'completed', new Date(Date.now() - 6 * DAY_MS));
+    const outside = await insertAgreedOrder(c, p, 'completed', new Date(Date.now() - 8 * DAY_MS));
     expect((await open(inside, c)).status).toBe(201);
     const before = await snapshot(outside);
     const late = await open(outside, p);
@@ -260,7 +129,7 @@ describe('opening a dispute', () => {
   it('one dispute at a time, also when two are sent at once', async () => {
     const c = await client();
     const p = await provider();
-    const orderId = await agreedOrder(c, p, 'in_progress');
+    const orderId = await orderIn(c, 'in_progress', p);
     const answers = await Promise.all([open(orderId, c), open(orderId, p)]);
     expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
     expect(answers.find((a) => a.status === 409)!.body.code).toBe('dispute_already_open');
@@ -274,12 +143,12 @@ describe('opening a dispute', () => {
   it('refuses other states, strangers, staff, bad evidence and bad input, changing nothing', async () => {
     const c = await client();
     const p = await provider();
-    const stranger = await signedInUser(t, ['client', 'provider']);
-    const bidding = await agreedOrder(c, null, 'bidding');
-    const cancelled = await agreedOrder(c, p, 'cancelled');
-    const completed = await agreedOrder(c, p);
-    const strangersFile = await evidence(stranger);
-    const wrongPurpose = await evidence(c, 'verification_evidence');
+    const stranger = await user(['client', 'provider']);
+    const bidding = await orderIn(c, 'bidding', await provider('Другой мастер'));
+    const cancelled = await orderIn(c, 'cancelled', p);
+    const completed = await orderIn(c, 'completed', p);
+    const strangersFile = await uploadPdf(stranger);
+    const wrongPurpose = await uploadPdf(c, 'verification_evidence');
     const orderIds = [bidding, cancelled, completed];
     const before = await Promise.all(orderIds.map(snapshot));
 
@@ -311,14 +180,14 @@ describe('staff handling a dispute', () => {
   it('lists and shows disputes; takes one into review; rules it completed; both parties are told', async () => {
     const c = await client();
     const p = await provider();
-    const orderId = await agreedOrder(c, p, 'in_progress');
+    const orderId = await orderIn(c, 'in_progress', p);
     const id = (await open(orderId, c)).body.id;
     const start = await counters(c, p);
 
-    const queue = await call('GET', `/api/v1/admin/disputes?status=open&order_id=${orderId}`, moderator);
+    const queue = await call('GET', `/api/v1/admin/disputes?status=open&order_id=${orderId}`, moderator.auth);
     expect(queue.status).toBe(200);
     expect(queue.body.data.map((d: { id: string }) => d.id)).toEqual([id]);
-    const one = await call('GET', `/api/v1/admin/disputes/${id}`, admin);
+    const one = await call('GET', `/api/v1/admin/disputes/${id}`, admin.auth);
     expect(one.body).toMatchObject({
       id,
       status: 'open',
@@ -326,16 +195,16 @@ describe('staff handling a dispute', () => {
       handled_by: null,
     });
 
-    const reviewing = await call('POST', `/api/v1/admin/disputes/${id}/review`, moderator);
+    const reviewing = await call('POST', `/api/v1/admin/disputes/${id}/review`, moderator.auth);
     expect(reviewing.status).toBe(200);
     expect(reviewing.body).toMatchObject({ status: 'under_review', handled_by: moderator.user.id });
-    const twice = await call('POST', `/api/v1/admin/disputes/${id}/review`, admin);
+    const twice = await call('POST', `/api/v1/admin/disputes/${id}/review`, admin.auth);
     expect([twice.status, twice.body.code]).toEqual([409, 'dispute_is_under_review']);
     expect(
-      (await call('GET', `/api/v1/admin/disputes?status=open&order_id=${orderId}`, moderator)).body.data,
+      (await call('GET', `/api/v1/admin/disputes?status=open&order_id=${orderId}`, moderator.auth)).body.data,
     ).toEqual([]);
 
-    const resolved = await call('POST', `/api/v1/admin/disputes/${id}/resolve`, moderator, {
+    const resolved = await call('POST', `/api/v1/admin/disputes/${id}/resolve`, moderator.auth, {
       resolution: 'Работа выполнена, мастер устранил течь повторно',
       outcome: 'completed',
       refund: false,
@@ -356,14 +225,14 @@ describe('staff handling a dispute', () => {
       provider: start.provider + 1,
     });
 
-    const resolvedEvents = (await queuedEvents(orderId)).filter((e) => e.type === 'dispute_resolved');
+    const resolvedEvents = (await eventsOf(orderId)).filter((e) => e.type === 'dispute_resolved');
     expect(resolvedEvents).toEqual([
       expect.objectContaining({ dispute_id: id, recipient_user_ids: [c.user.id, p.user.id] }),
     ]);
 
     // The parties see the status and the resolution, never the staff's own fields.
     for (const who of [c, p]) {
-      const list = await call('GET', `/api/v1/orders/${orderId}/disputes`, who);
+      const list = await call('GET', `/api/v1/orders/${orderId}/disputes`, who.auth);
       expect(list.status).toBe(200);
       expect(list.body.data).toEqual([
         expect.objectContaining({
@@ -378,7 +247,7 @@ describe('staff handling a dispute', () => {
     }
 
     const after = await snapshot(orderId);
-    const again = await call('POST', `/api/v1/admin/disputes/${id}/close`, admin, { resolution: 'нет' });
+    const again = await call('POST', `/api/v1/admin/disputes/${id}/close`, admin.auth, { resolution: 'нет' });
     expect([again.status, again.body.code]).toEqual([409, 'dispute_is_resolved']);
     expect(await snapshot(orderId)).toEqual(after);
   });
@@ -386,10 +255,11 @@ describe('staff handling a dispute', () => {
   it('rules a completed order cancelled with a refund: cancelled_at set, counters follow', async () => {
     const c = await client();
     const p = await provider();
-    const orderId = await agreedOrder(c, p, 'completed');
+    // Written to the tables: the order's whole history is checked below.
+    const orderId = await insertAgreedOrder(c, p, 'completed');
     const id = (await open(orderId, p, { dispute_type: 'payment_dispute' })).body.id;
     const start = await counters(c, p);
-    const resolved = await call('POST', `/api/v1/admin/disputes/${id}/resolve`, admin, {
+    const resolved = await call('POST', `/api/v1/admin/disputes/${id}/resolve`, admin.auth, {
       resolution: 'Работа не выполнена, деньги возвращаются клиенту',
       outcome: 'cancelled',
       refund: true,
@@ -417,15 +287,15 @@ describe('staff handling a dispute', () => {
   it('closing without a ruling sends the order back to where it was', async () => {
     const c = await client();
     const p = await provider();
-    const orderId = await agreedOrder(c, p, 'in_progress');
+    const orderId = await orderIn(c, 'in_progress', p);
     const id = (await open(orderId, c, { dispute_type: 'schedule_conflict' })).body.id;
-    const closed = await call('POST', `/api/v1/admin/disputes/${id}/close`, moderator, {
+    const closed = await call('POST', `/api/v1/admin/disputes/${id}/close`, moderator.auth, {
       resolution: 'Стороны договорились о новом времени',
     });
     expect(closed.status).toBe(200);
     expect(closed.body).toMatchObject({ status: 'closed', outcome: null, refund: null });
     expect((await orderRow(orderId)).status).toBe('in_progress');
-    expect((await queuedEvents(orderId)).filter((e) => e.type === 'dispute_resolved')).toEqual([
+    expect((await eventsOf(orderId)).filter((e) => e.type === 'dispute_resolved')).toEqual([
       expect.objectContaining({ dispute_id: id, recipient_user_ids: [c.user.id, p.user.id] }),
     ]);
     // A new dispute may be opened once the last one is over.
@@ -435,27 +305,27 @@ describe('staff handling a dispute', () => {
   it('resolve and close at once: exactly one lands', async () => {
     const c = await client();
     const p = await provider();
-    const orderId = await agreedOrder(c, p, 'in_progress');
+    const orderId = await orderIn(c, 'in_progress', p);
     const id = (await open(orderId, c)).body.id;
     const answers = await Promise.all([
-      call('POST', `/api/v1/admin/disputes/${id}/resolve`, moderator, {
+      call('POST', `/api/v1/admin/disputes/${id}/resolve`, moderator.auth, {
         resolution: 'Отменено',
         outcome: 'cancelled',
         refund: true,
       }),
-      call('POST', `/api/v1/admin/disputes/${id}/close`, admin, { resolution: 'Закрыто' }),
+      call('POST', `/api/v1/admin/disputes/${id}/close`, admin.auth, { resolution: 'Закрыто' }),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     const winner = answers.find((a) => a.status === 200)!.body;
     expect(answers.find((a) => a.status === 409)!.body.code).toBe(`dispute_is_${winner.status}`);
     expect((await orderRow(orderId)).status).toBe(winner.status === 'resolved' ? 'cancelled' : 'in_progress');
-    expect((await queuedEvents(orderId)).filter((e) => e.type === 'dispute_resolved')).toHaveLength(1);
+    expect((await eventsOf(orderId)).filter((e) => e.type === 'dispute_resolved')).toHaveLength(1);
   });
 
   it('staff cannot handle a dispute over their own order', async () => {
-    const staffClient = await client(['client', 'moderator']);
+    const staffClient = await client('Айгуль Токтогулова', ['client', 'moderator']);
     const p = await provider();
-    const orderId = await agreedOrder(staffClient, p, 'in_progress');
+    const orderId = await orderIn(staffClient, 'in_progress', p);
     const id = (await open(orderId, staffClient)).body.id;
     const before = await snapshot(orderId);
     for (const [action, payload] of [
@@ -463,7 +333,7 @@ describe('staff handling a dispute', () => {
       ['resolve', { resolution: 'В пользу клиента', outcome: 'cancelled', refund: true }],
       ['close', { resolution: 'Закрыто' }],
     ] as const) {
-      const answer = await call('POST', `/api/v1/admin/disputes/${id}/${action}`, staffClient, payload);
+      const answer = await call('POST', `/api/v1/admin/disputes/${id}/${action}`, staffClient.auth, payload);
       expect([answer.status, answer.body.code]).toEqual([403, 'cannot_handle_own_dispute']);
     }
     expect(await snapshot(orderId)).toEqual(before);
@@ -472,8 +342,8 @@ describe('staff handling a dispute', () => {
   it('admin routes are for admins and moderators only; refusals change nothing', async () => {
     const c = await client();
     const p = await provider();
-    const finance = await signedInUser(t, ['finance']);
-    const orderId = await agreedOrder(c, p, 'in_progress');
+    const finance = await user(['finance']);
+    const orderId = await orderIn(c, 'in_progress', p);
     const id = (await open(orderId, c)).body.id;
     const before = await snapshot(orderId);
 
@@ -490,7 +360,7 @@ describe('staff handling a dispute', () => {
     ];
     for (const [method, url, payload] of routes) {
       for (const who of [c, p, finance]) {
-        const answer = await call(method, url, who, payload);
+        const answer = await call(method, url, who.auth, payload);
         expect([answer.status, answer.body.code], `${method} ${url}`).toEqual([403, 'forbidden']);
       }
       expect((await call(method, url, undefined, payload)).status).toBe(401);
@@ -498,10 +368,10 @@ describe('staff handling a dispute', () => {
     expect(await snapshot(orderId)).toEqual(before);
 
     for (const [method, url, payload] of routes.slice(1)) {
-      const answer = await call(method, url.replace(id, MISSING), moderator, payload);
+      const answer = await call(method, url.replace(id, MISSING), moderator.auth, payload);
       expect([answer.status, answer.body.code], `${method} ${url}`).toEqual([404, 'dispute_not_found']);
     }
-    const bad = await call('POST', `/api/v1/admin/disputes/${id}/resolve`, moderator, {
+    const bad = await call('POST', `/api/v1/admin/disputes/${id}/resolve`, moderator.auth, {
       resolution: 'x',
       outcome: 'disputed',
       refund: true,
@@ -513,13 +383,13 @@ describe('staff handling a dispute', () => {
   it('an order’s disputes are read by its parties and staff, nobody else', async () => {
     const c = await client();
     const p = await provider();
-    const stranger = await signedInUser(t, ['client', 'provider']);
-    const orderId = await agreedOrder(c, p, 'in_progress');
+    const stranger = await user(['client', 'provider']);
+    const orderId = await orderIn(c, 'in_progress', p);
     const id = (await open(orderId, c)).body.id;
-    expect((await call('GET', `/api/v1/orders/${orderId}/disputes`, moderator)).body.data).toEqual([
+    expect((await call('GET', `/api/v1/orders/${orderId}/disputes`, moderator.auth)).body.data).toEqual([
       expect.objectContaining({ id, status: 'open' }),
     ]);
-    const refused = await call('GET', `/api/v1/orders/${orderId}/disputes`, stranger);
+    const refused = await call('GET', `/api/v1/orders/${orderId}/disputes`, stranger.auth);
     expect([refused.status, refused.body.code]).toEqual([404, 'order_not_found']);
     expect((await call('GET', `/api/v1/orders/${orderId}/disputes`)).status).toBe(401);
   });
@@ -529,7 +399,7 @@ describe('staff handling a dispute', () => {
     const p = await provider();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((await open(await agreedOrder(c, p, 'in_progress'), c)).body.id);
+      ids.push((await open(await orderIn(c, 'in_progress', p), c)).body.id);
     }
     const all: string[] = [];
     let cursor: string | null = null;
@@ -538,14 +408,14 @@ describe('staff handling a dispute', () => {
         await call(
           'GET',
           `/api/v1/admin/disputes?status=open&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-          moderator,
+          moderator.auth,
         );
       expect(page.status).toBe(200);
       all.push(...page.body.data.map((d) => d.id));
       cursor = page.body.next_cursor;
     } while (cursor);
     expect(all.filter((id) => ids.includes(id))).toEqual(ids);
-    const newest = await call('GET', '/api/v1/admin/disputes?status=open&order=desc&limit=1', moderator);
+    const newest = await call('GET', '/api/v1/admin/disputes?status=open&order=desc&limit=1', moderator.auth);
     expect(newest.body.data[0].id).toBe(all[all.length - 1]);
   });
 });

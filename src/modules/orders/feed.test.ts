@@ -1,11 +1,11 @@
 import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
-import { fixtures } from './bid-fixtures.ts';
+import { orderFixtures } from './order-fixtures.ts';
 import { orderSearches, orders } from './schema.ts';
 
 let t: TestApp;
-const { call, client, provider, order, sub, area } = fixtures(() => t);
+const { call, client, provider, newOrder, orderIn, insertOrder, sub, area } = orderFixtures(() => t);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -18,25 +18,28 @@ describe('GET /orders/feed', () => {
   it('shows open orders in what I offer and where I work, never my own or ones I bid on', async () => {
     const p = await provider('Лента Бишкек', { slugs: ['electrical'], areas: ['bishkek'] });
     const owner = await client();
-    await order(owner, { slug: 'electrical', area: 'bishkek', title: 'Ф1 розетка в городе' });
-    await order(owner, { slug: 'electrical', area: 'bishkek-east', title: 'Ф2 люстра в районе' });
-    await order(owner, { slug: 'electrical', area: 'osh', title: 'Ф3 проводка в Оше' });
-    await order(owner, { slug: 'plumbing', area: 'bishkek', title: 'Ф4 не моя категория' });
-    await order(owner, { slug: 'electrical', area: 'bishkek', status: 'draft', title: 'Ф5 черновик' });
-    await order(owner, { slug: 'electrical', area: 'bishkek', status: 'assigned', title: 'Ф6 занят' });
-    const deleted = await order(owner, { slug: 'electrical', area: 'bishkek', title: 'Ф7 удалён' });
-    await t.db
-      .update(orders)
-      .set({ isDeleted: true, deletedAt: new Date() })
-      .where(eq(orders.id, deleted.id));
+    const assignee = await provider('Лента занятый', { slugs: ['electrical'] });
+    const job = async (title: string, where = 'bishkek', slug = 'electrical') => ({
+      title,
+      subcategory_id: (await sub(slug)).id,
+      service_area_id: await area(where),
+      budget_min: 50_000,
+      budget_max: 150_000,
+    });
+    await orderIn(owner, 'published', undefined, await job('Ф1 розетка в городе'));
+    await orderIn(owner, 'published', undefined, await job('Ф2 люстра в районе', 'bishkek-east'));
+    await orderIn(owner, 'published', undefined, await job('Ф3 проводка в Оше', 'osh'));
+    await orderIn(owner, 'published', undefined, await job('Ф4 не моя категория', 'bishkek', 'plumbing'));
+    await orderIn(owner, 'draft', undefined, await job('Ф5 черновик'));
+    await orderIn(owner, 'assigned', assignee, await job('Ф6 занят'));
+    const deleted = await orderIn(owner, 'published', undefined, await job('Ф7 удалён'));
+    await t.db.update(orders).set({ isDeleted: true, deletedAt: new Date() }).where(eq(orders.id, deleted));
     await call('POST', '/api/v1/me/client-profile', p.auth, {});
-    await order(p, { slug: 'electrical', area: 'bishkek', title: 'Ф8 мой собственный' });
-    const bidOn = await order(owner, { slug: 'electrical', area: 'bishkek', title: 'Ф9 уже предложил' });
-    expect((await call('POST', `/api/v1/orders/${bidOn.id}/bids`, p.auth, { amount: 60_000 })).status).toBe(
-      201,
-    );
-    const withdrawnOn = await order(owner, { slug: 'electrical', area: 'bishkek', title: 'Ф10 отозвал' });
-    const withdrawn = await call('POST', `/api/v1/orders/${withdrawnOn.id}/bids`, p.auth, { amount: 60_000 });
+    await orderIn(p, 'published', undefined, await job('Ф8 мой собственный'));
+    const bidOn = await orderIn(owner, 'published', undefined, await job('Ф9 уже предложил'));
+    expect((await call('POST', `/api/v1/orders/${bidOn}/bids`, p.auth, { amount: 60_000 })).status).toBe(201);
+    const withdrawnOn = await orderIn(owner, 'published', undefined, await job('Ф10 отозвал'));
+    const withdrawn = await call('POST', `/api/v1/orders/${withdrawnOn}/bids`, p.auth, { amount: 60_000 });
     await call('POST', `/api/v1/bids/${withdrawn.body.id}/withdraw`, p.auth);
 
     const feed = await call('GET', '/api/v1/orders/feed', p.auth);
@@ -75,7 +78,13 @@ describe('GET /orders/feed', () => {
       ['У4 urgent', 'urgent', 'manicure'],
       ['У5 high', 'high', 'yoga'],
     ] as const) {
-      await order(owner, { title, urgency, slug, area: 'karakol' });
+      await newOrder(owner, {
+        title,
+        urgency,
+        subcategory_id: (await sub(slug)).id,
+        service_area_id: await area('karakol'),
+        publish: true,
+      });
     }
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -119,17 +128,24 @@ describe('GET /orders/feed', () => {
 describe('GET /orders/search', () => {
   it('finds Russian and Kyrgyz words, tolerates typos, and logs each new search', async () => {
     const owner = await client();
-    await order(owner, {
-      slug: 'general-cleaning',
+    await newOrder(owner, {
+      subcategory_id: (await sub('general-cleaning')).id,
       title: 'Генеральная уборка квартиры',
       description: 'Трёхкомнатная квартира после ремонта, нужны окна и полы',
+      publish: true,
     });
-    await order(owner, {
-      slug: 'plumbing',
+    await newOrder(owner, {
+      subcategory_id: (await sub('plumbing')).id,
       title: 'Суу түтүгүн алмаштыруу',
       description: 'Ашкананын түтүгү агып жатат, тез арада керек',
+      publish: true,
     });
-    await order(owner, { slug: 'english', title: 'Репетитор по английскому', description: 'Для школьника' });
+    await newOrder(owner, {
+      subcategory_id: (await sub('english')).id,
+      title: 'Репетитор по английскому',
+      description: 'Для школьника',
+      publish: true,
+    });
     const me = await provider('Искатель', { slugs: ['plumbing'] });
 
     for (const [q, expected] of [
@@ -162,9 +178,10 @@ describe('GET /orders/search', () => {
 
   it('filters by category, subcategory, area (a city takes its districts), budget, urgency and date', async () => {
     const owner = await client();
+    // Written to the table: service dates years ahead and a description shorter than the create route allows.
     const tag = 'фильтртест';
-    const made = async (title: string, o: Parameters<typeof order>[1]) =>
-      order(owner, { title: `${tag} ${title}`, description: 'описание', ...o });
+    const made = async (title: string, o: Parameters<typeof insertOrder>[1]) =>
+      insertOrder(owner, { title: `${tag} ${title}`, description: 'описание', ...o });
     await made('A', {
       slug: 'yoga',
       area: 'bishkek-west',
@@ -233,9 +250,10 @@ describe('GET /orders/search', () => {
 
   it('pages through results without repeats, in every sort; only a new search is logged', async () => {
     const owner = await client();
+    // Written to the table: a description shorter than the create route allows.
     const tag = 'страничныйпоиск';
     for (let i = 0; i < 5; i++) {
-      await order(owner, {
+      await insertOrder(owner, {
         title: `${tag} заказ ${i}`,
         description: i % 2 ? `${tag} ещё раз` : 'просто',
         urgency: (['low', 'high', 'urgent'] as const)[i % 3],
@@ -266,7 +284,7 @@ describe('GET /orders/search', () => {
   it('needs a signed-in user and never shows drafts or addresses', async () => {
     expect((await call('GET', '/api/v1/orders/search?q=test')).status).toBe(401);
     const owner = await client();
-    await order(owner, { title: 'секретныйчерновик', status: 'draft' });
+    await newOrder(owner, { title: 'секретныйчерновик' });
     const answer = await call('GET', '/api/v1/orders/search?q=секретныйчерновик', (await client()).auth);
     expect(answer.body.data).toEqual([]);
   });

@@ -2,37 +2,19 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
-import { orderKit, type SignedIn } from './order-fixtures.ts';
+import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 import { bids, orderStatusHistory, orders } from './schema.ts';
 
 let t: TestApp;
-let k: ReturnType<typeof orderKit>;
-let plumbing: { id: string; categoryId: string };
-let bishkek: string;
+const k = orderFixtures(() => t);
 
 beforeAll(async () => {
   t = await createTestApp();
-  k = orderKit(t);
-  plumbing = await k.subcategory('plumbing');
-  bishkek = await k.area('bishkek');
 });
 afterAll(() => t.close());
 
-async function newOrder(who: SignedIn, publish = true) {
-  const made = await k.call('POST', '/api/v1/orders', who, {
-    subcategory_id: plumbing.id,
-    title: 'Установить стиральную машину',
-    description: 'Подключить стиральную машину к воде и канализации',
-    service_area_id: bishkek,
-    address: 'мкр. Джал 23, кв. 41',
-    publish,
-  });
-  expect(made.status, JSON.stringify(made.body)).toBe(201);
-  return made.body.id as string;
-}
-
 const act = (id: string, action: string, who?: SignedIn, payload?: object) =>
-  k.call('POST', `/api/v1/orders/${id}/${action}`, who, payload);
+  k.call('POST', `/api/v1/orders/${id}/${action}`, who?.auth, payload);
 
 async function statusOf(id: string) {
   const [row] = await t.db.select().from(orders).where(eq(orders.id, id));
@@ -51,21 +33,23 @@ const historyOf = (id: string) =>
     .where(eq(orderStatusHistory.orderId, id))
     .orderBy(orderStatusHistory.id);
 
-const clientCounters = async (who: SignedIn) => (await k.call('GET', '/api/v1/me/client-profile', who)).body;
+const clientCounters = async (who: SignedIn) =>
+  (await k.call('GET', '/api/v1/me/client-profile', who.auth)).body;
 const providerCompleted = async (who: SignedIn) =>
-  (await k.call('GET', '/api/v1/me/provider-profile', who)).body.orders_completed;
+  (await k.call('GET', '/api/v1/me/provider-profile', who.auth)).body.orders_completed;
 
 describe('the order lifecycle', () => {
   it('publish, assign, start, mark done, confirm: each change recorded, announced, and counted once', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const id = await newOrder(client, false);
+    const provider = await k.provider();
+    const id = await k.orderIn(client, 'draft');
 
     const published = await act(id, 'publish', client, { note: 'Жду предложений' });
     expect(published.status).toBe(200);
     expect(published.body).toMatchObject({ status: 'published' });
     expect(published.body.published_at).not.toBeNull();
-    await k.assign(id, provider);
+    // Agreed in the tables: the order's whole history and event queue are checked below.
+    await k.insertAgreement(id, provider);
 
     const started = await act(id, 'start', provider);
     expect(started.body).toMatchObject({ status: 'in_progress', viewer_role: 'assigned_provider' });
@@ -117,7 +101,7 @@ describe('the order lifecycle', () => {
     expect(await clientCounters(client)).toMatchObject({ orders_total: 1, orders_completed: 1 });
     expect(await providerCompleted(provider)).toBe(1);
 
-    const history = await k.call('GET', `/api/v1/orders/${id}/history`, provider);
+    const history = await k.call('GET', `/api/v1/orders/${id}/history`, provider.auth);
     expect(history.status).toBe(200);
     expect(history.body.data.map((h: { to_status: string }) => h.to_status)).toEqual([
       'draft',
@@ -129,9 +113,9 @@ describe('the order lifecycle', () => {
 
   it('confirming before the provider marks the work done is a 409; the completion photos must be the provider’s', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const id = await newOrder(client);
-    await k.assign(id, provider, 'in_progress');
+    const provider = await k.provider();
+    const id = await k.orderIn(client, 'published');
+    await k.agree(id, client, provider, { state: 'in_progress' });
     const early = await act(id, 'confirm', client);
     expect(early.status).toBe(409);
     expect(early.body.code).toBe('work_not_done');
@@ -150,8 +134,8 @@ describe('the order lifecycle', () => {
 
   it('refuses actions in the wrong state with a code naming the state', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const id = await newOrder(client);
+    const provider = await k.provider();
+    const id = await k.orderIn(client, 'published');
     const cases: [string, SignedIn, object | undefined, string][] = [
       ['publish', client, undefined, 'order_is_published'],
     ];
@@ -160,7 +144,7 @@ describe('the order lifecycle', () => {
       expect(answer.status).toBe(409);
       expect(answer.body.code).toBe(code);
     }
-    await k.assign(id, provider, 'in_progress');
+    await k.agree(id, client, provider, { state: 'in_progress' });
     for (const [action, who, payload] of [
       ['start', provider, undefined],
       ['cancel', client, { reason: 'Передумал' }],
@@ -170,18 +154,18 @@ describe('the order lifecycle', () => {
       expect(answer.status, action).toBe(409);
       expect(answer.body.code).toBe('order_is_in_progress');
     }
-    const draft = await newOrder(client, false);
+    const draft = await k.orderIn(client, 'draft');
     expect((await act(draft, 'complete', client)).body.code).toBe('not_assigned_provider');
   });
 
   it('refuses the wrong party: 404 to those who cannot see the order, 403 to those who can, and changes nothing', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id, 'Назначенный мастер');
-    const otherProvider = await k.provider(plumbing.id, 'Другой мастер');
+    const provider = await k.provider('Назначенный мастер');
+    const otherProvider = await k.provider('Другой мастер');
     const moderator = await k.user(['moderator']);
     const stranger = await k.user();
 
-    const draft = await newOrder(client, false);
+    const draft = await k.orderIn(client, 'draft');
     for (const [action, payload] of [
       ['publish', undefined],
       ['cancel', { reason: 'Не моё, но отменю' }],
@@ -190,10 +174,10 @@ describe('the order lifecycle', () => {
     ] as const) {
       expect((await act(draft, action, stranger, payload)).status, action).toBe(404);
     }
-    expect((await k.call('GET', `/api/v1/orders/${draft}/history`, stranger)).status).toBe(404);
-    expect((await k.call('DELETE', `/api/v1/orders/${draft}`, stranger)).status).toBe(404);
+    expect((await k.call('GET', `/api/v1/orders/${draft}/history`, stranger.auth)).status).toBe(404);
+    expect((await k.call('DELETE', `/api/v1/orders/${draft}`, stranger.auth)).status).toBe(404);
 
-    const open = await newOrder(client);
+    const open = await k.orderIn(client, 'published');
     const expectations: [string, SignedIn, object | undefined, string][] = [
       ['publish', otherProvider, undefined, 'not_your_order'],
       ['cancel', otherProvider, { reason: 'Хочу отменить' }, 'not_your_order'],
@@ -208,11 +192,12 @@ describe('the order lifecycle', () => {
       expect(answer.status, `${action}`).toBe(403);
       expect(answer.body.code).toBe(code);
     }
-    const openHistory = await k.call('GET', `/api/v1/orders/${open}/history`, otherProvider);
+    const openHistory = await k.call('GET', `/api/v1/orders/${open}/history`, otherProvider.auth);
     expect(openHistory.status).toBe(403);
-    expect((await k.call('GET', `/api/v1/orders/${open}/history`, moderator)).status).toBe(200);
+    expect((await k.call('GET', `/api/v1/orders/${open}/history`, moderator.auth)).status).toBe(200);
 
-    await k.assign(open, provider);
+    // Agreed in the tables: the order's event count is checked below.
+    await k.insertAgreement(open, provider);
     for (const [action, who, code] of [
       ['start', client, 'not_assigned_provider'],
       ['complete', client, 'not_assigned_provider'],
@@ -236,10 +221,11 @@ describe('the order lifecycle', () => {
 describe('cancelling', () => {
   it('the client cancels a bidding order: pending bids are rejected and their providers told', async () => {
     const client = await k.user();
-    const first = await k.provider(plumbing.id, 'Первый мастер');
-    const second = await k.provider(plumbing.id, 'Второй мастер');
-    const id = await newOrder(client);
-    const bidIds = [await k.pendingBid(id, first), await k.pendingBid(id, second)];
+    const first = await k.provider('Первый мастер');
+    const second = await k.provider('Второй мастер');
+    const id = await k.orderIn(client, 'published');
+    // Bids written to the table: the order's events after the publish are counted below.
+    const bidIds = [await k.insertBid(id, first), await k.insertBid(id, second)];
 
     expect((await act(id, 'cancel', client, {})).status).toBe(400);
     const cancelled = await act(id, 'cancel', client, { reason: 'Нашёл мастера сам' });
@@ -282,9 +268,10 @@ describe('cancelling', () => {
 
   it('the assigned provider may cancel an assigned order; the client hears of it and contacts are hidden again', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const id = await newOrder(client);
-    await k.assign(id, provider);
+    const provider = await k.provider();
+    const id = await k.orderIn(client, 'published');
+    // Agreed in the tables: the order's events after the publish are checked below.
+    await k.insertAgreement(id, provider);
     const answer = await act(id, 'cancel', provider, { reason: 'Заболел, не смогу прийти' });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ status: 'cancelled', client_contact: null });
@@ -295,9 +282,9 @@ describe('cancelling', () => {
 
   it('a cancel that fails midway leaves no trace: no status change, no history, no bid change, no event', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const id = await newOrder(client);
-    await k.pendingBid(id, provider);
+    const provider = await k.provider();
+    const id = await k.orderIn(client, 'published');
+    await k.placeBid(id, provider);
     const historyBefore = await historyOf(id);
     const eventsBefore = await k.eventsOf(id);
 
@@ -322,7 +309,7 @@ describe('cancelling', () => {
 describe('at the same moment', () => {
   it('two publishes: one succeeds, the other is a 409, and one change is recorded', async () => {
     const client = await k.user();
-    const id = await newOrder(client, false);
+    const id = await k.orderIn(client, 'draft');
     const answers = await Promise.all([act(id, 'publish', client), act(id, 'publish', client)]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     expect(answers.find((a) => a.status === 409)!.body.code).toBe('order_is_published');
@@ -332,10 +319,9 @@ describe('at the same moment', () => {
 
   it('two confirms: one succeeds, the other is a 409, and the counters move once', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const id = await newOrder(client);
-    await k.assign(id, provider, 'in_progress');
-    await t.db.update(orders).set({ workDoneAt: new Date() }).where(eq(orders.id, id));
+    const provider = await k.provider();
+    const id = await k.orderIn(client, 'published');
+    await k.agree(id, client, provider, { state: 'work_done' });
 
     const answers = await Promise.all([act(id, 'confirm', client), act(id, 'confirm', client)]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
@@ -348,11 +334,11 @@ describe('at the same moment', () => {
 describe('automatic confirmation', () => {
   it('confirms work marked done longer ago than the setting, as the system, once', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const due = await newOrder(client);
-    const recent = await newOrder(client);
-    const notDone = await newOrder(client);
-    for (const id of [due, recent, notDone]) await k.assign(id, provider, 'in_progress');
+    const provider = await k.provider();
+    const due = await k.orderIn(client, 'published');
+    const recent = await k.orderIn(client, 'published');
+    const notDone = await k.orderIn(client, 'published');
+    for (const id of [due, recent, notDone]) await k.agree(id, client, provider, { state: 'in_progress' });
     await t.db
       .update(orders)
       .set({ workDoneAt: new Date(Date.now() - 4 * 86_400_000) })

@@ -3,46 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { serviceAddons } from '../core/schema.ts';
-import { bishkekDate, orderKit, PNG, type SignedIn } from './order-fixtures.ts';
+import { bishkekDate, orderFixtures, PNG } from './order-fixtures.ts';
 import { orderAddons, orderPhotos, orderStatusHistory, orders } from './schema.ts';
 
 let t: TestApp;
-let k: ReturnType<typeof orderKit>;
+const k = orderFixtures(() => t);
 let plumbing: { id: string; categoryId: string };
 let cleaning: { id: string; categoryId: string };
-let bishkek: string;
 let osh: string;
 
 beforeAll(async () => {
   t = await createTestApp();
-  k = orderKit(t);
-  plumbing = await k.subcategory('plumbing');
-  cleaning = await k.subcategory('general-cleaning');
-  bishkek = await k.area('bishkek');
+  plumbing = await k.sub('plumbing');
+  cleaning = await k.sub('general-cleaning');
   osh = await k.area('osh');
 });
 afterAll(() => t.close());
-
-const orderBody = (overrides: Record<string, unknown> = {}) => ({
-  subcategory_id: plumbing.id,
-  title: 'Течёт кран на кухне',
-  description: 'Нужно заменить смеситель, кран течёт уже неделю',
-  service_area_id: bishkek,
-  address: 'ул. Киевская 77, кв. 5',
-  service_date: bishkekDate(2),
-  time_from: '10:00',
-  time_to: '14:00',
-  urgency: 'high',
-  budget_min: 100_000,
-  budget_max: 300_000,
-  ...overrides,
-});
-
-async function newOrder(who: SignedIn, overrides: Record<string, unknown> = {}) {
-  const made = await k.call('POST', '/api/v1/orders', who, orderBody(overrides));
-  expect(made.status, JSON.stringify(made.body)).toBe(201);
-  return made.body;
-}
 
 const ordersOf = (userId: string) => t.db.select().from(orders).where(eq(orders.clientUserId, userId));
 
@@ -53,7 +29,7 @@ describe('creating an order', () => {
     const parts = await k.addon(plumbing.id, 10_000, 'per_unit');
     const [front, back] = [await k.uploadPhoto(client), await k.uploadPhoto(client)];
 
-    const order = await newOrder(client, {
+    const order = await k.newOrder(client, {
       addons: [
         { addon_id: repair.id, quantity: 1 },
         { addon_id: parts.id, quantity: 3 },
@@ -113,13 +89,13 @@ describe('creating an order', () => {
     expect(JSON.stringify(audit)).not.toContain('Киевская');
     expect(await k.eventsOf(order.id)).toEqual([]);
 
-    const profile = await k.call('GET', '/api/v1/me/client-profile', client);
+    const profile = await k.call('GET', '/api/v1/me/client-profile', client.auth);
     expect(profile.body).toMatchObject({ orders_total: 1, orders_completed: 0, orders_cancelled: 0 });
   });
 
   it('with publish: true publishes at once and queues the event in the same transaction', async () => {
     const client = await k.user();
-    const order = await newOrder(client, { publish: true });
+    const order = await k.newOrder(client, { publish: true });
     expect(order.status).toBe('published');
     expect(order.published_at).not.toBeNull();
     expect(await k.eventsOf(order.id)).toMatchObject([
@@ -139,13 +115,13 @@ describe('creating an order', () => {
   it('answers a retry with the same Idempotency-Key with the first order, and makes one', async () => {
     const client = await k.user();
     const headers = { 'idempotency-key': 'order-create-retry-0001' };
-    const first = await k.call('POST', '/api/v1/orders', client, orderBody(), headers);
-    const again = await k.call('POST', '/api/v1/orders', client, orderBody(), headers);
+    const first = await k.call('POST', '/api/v1/orders', { ...client.auth, ...headers }, await k.orderBody());
+    const again = await k.call('POST', '/api/v1/orders', { ...client.auth, ...headers }, await k.orderBody());
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(first.body.id);
     expect(await ordersOf(client.user.id)).toHaveLength(1);
-    expect((await k.call('GET', '/api/v1/me/client-profile', client)).body.orders_total).toBe(1);
+    expect((await k.call('GET', '/api/v1/me/client-profile', client.auth)).body.orders_total).toBe(1);
   });
 
   it('refuses bad input with a problem naming the field, and writes nothing', async () => {
@@ -197,17 +173,17 @@ describe('creating an order', () => {
       [{ urgency: 'yesterday' }, 400, 'validation_failed'],
     ];
     for (const [overrides, status, code, field] of cases) {
-      const answer = await k.call('POST', '/api/v1/orders', client, orderBody(overrides));
+      const answer = await k.call('POST', '/api/v1/orders', client.auth, await k.orderBody(overrides));
       expect(answer.status, JSON.stringify(overrides)).toBe(status);
       expect(answer.body.code, JSON.stringify(overrides)).toBe(code);
       if (field) expect(answer.body.errors.map((e: { field: string }) => e.field)).toContain(field);
     }
     expect(await ordersOf(client.user.id)).toEqual([]);
-    expect((await k.call('GET', '/api/v1/me/client-profile', client)).status).toBe(404);
+    expect((await k.call('GET', '/api/v1/me/client-profile', client.auth)).status).toBe(404);
   });
 
   it('needs a signed-in user', async () => {
-    expect((await k.call('POST', '/api/v1/orders', undefined, orderBody())).status).toBe(401);
+    expect((await k.call('POST', '/api/v1/orders', undefined, await k.orderBody())).status).toBe(401);
   });
 });
 
@@ -216,15 +192,15 @@ describe('reading an order', () => {
     const client = await k.user();
     const other = await k.user(['provider']);
     const analyst = await k.user(['analyst']);
-    const order = await newOrder(client, { location: { lat: 40.51, lng: 72.8 } });
+    const order = await k.newOrder(client, { location: { lat: 40.51, lng: 72.8 } });
 
-    expect((await k.call('GET', `/api/v1/orders/${order.id}`, other)).status).toBe(404);
+    expect((await k.call('GET', `/api/v1/orders/${order.id}`, other.auth)).status).toBe(404);
     expect((await k.call('GET', `/api/v1/orders/${order.id}`)).status).toBe(401);
-    const staffView = await k.call('GET', `/api/v1/orders/${order.id}`, analyst);
+    const staffView = await k.call('GET', `/api/v1/orders/${order.id}`, analyst.auth);
     expect(staffView.body).toMatchObject({ viewer_role: 'staff', address: 'ул. Киевская 77, кв. 5' });
 
-    expect((await k.call('POST', `/api/v1/orders/${order.id}/publish`, client)).status).toBe(200);
-    const seen = await k.call('GET', `/api/v1/orders/${order.id}`, other);
+    expect((await k.call('POST', `/api/v1/orders/${order.id}/publish`, client.auth)).status).toBe(200);
+    const seen = await k.call('GET', `/api/v1/orders/${order.id}`, other.auth);
     expect(seen.status).toBe(200);
     expect(seen.body).toMatchObject({ status: 'published', viewer_role: 'other', title: order.title });
     for (const key of ['address', 'location', 'client_contact', 'provider_contact', 'assigned_provider']) {
@@ -236,17 +212,17 @@ describe('reading an order', () => {
 
   it('after assignment shows the provider the address and the client’s contacts; other providers lose sight of it', async () => {
     const client = await k.user();
-    const chosen = await k.provider(plumbing.id, 'Мастер Азамат');
-    const otherProvider = await k.provider(plumbing.id, 'Мастер Нурлан');
+    const chosen = await k.provider('Мастер Азамат');
+    const otherProvider = await k.provider('Мастер Нурлан');
     const moderator = await k.user(['moderator']);
     const analyst = await k.user(['analyst']);
-    const order = await newOrder(client, { publish: true });
+    const order = await k.newOrder(client, { publish: true });
 
-    const before = await k.call('GET', `/api/v1/orders/${order.id}`, chosen);
+    const before = await k.call('GET', `/api/v1/orders/${order.id}`, chosen.auth);
     expect(before.body).not.toHaveProperty('client_contact');
-    await k.assign(order.id, chosen);
+    await k.agree(order.id, client, chosen);
 
-    const providerView = await k.call('GET', `/api/v1/orders/${order.id}`, chosen);
+    const providerView = await k.call('GET', `/api/v1/orders/${order.id}`, chosen.auth);
     expect(providerView.body).toMatchObject({
       status: 'assigned',
       viewer_role: 'assigned_provider',
@@ -257,16 +233,16 @@ describe('reading an order', () => {
     });
     expect(providerView.body).not.toHaveProperty('provider_contact');
 
-    const clientView = await k.call('GET', `/api/v1/orders/${order.id}`, client);
+    const clientView = await k.call('GET', `/api/v1/orders/${order.id}`, client.auth);
     expect(clientView.body.provider_contact).toMatchObject({ email: chosen.email });
     expect(clientView.body).not.toHaveProperty('client_contact');
 
-    expect((await k.call('GET', `/api/v1/orders/${order.id}`, otherProvider)).status).toBe(404);
-    expect((await k.call('GET', `/api/v1/orders/${order.id}`, moderator)).body).toMatchObject({
+    expect((await k.call('GET', `/api/v1/orders/${order.id}`, otherProvider.auth)).status).toBe(404);
+    expect((await k.call('GET', `/api/v1/orders/${order.id}`, moderator.auth)).body).toMatchObject({
       client_contact: { email: client.email },
       provider_contact: { email: chosen.email },
     });
-    const analystView = await k.call('GET', `/api/v1/orders/${order.id}`, analyst);
+    const analystView = await k.call('GET', `/api/v1/orders/${order.id}`, analyst.auth);
     expect(analystView.body.address).toBe('ул. Киевская 77, кв. 5');
     expect(analystView.body).not.toHaveProperty('client_contact');
   });
@@ -275,18 +251,18 @@ describe('reading an order', () => {
     const client = await k.user();
     const other = await k.user();
     const file = await k.uploadPhoto(client);
-    const order = await newOrder(client, { photo_file_ids: [file] });
+    const order = await k.newOrder(client, { photo_file_ids: [file] });
     const photoUrl = `/api/v1/orders/${order.id}/photos/${order.photos[0].id}`;
 
-    const own = await k.call('GET', photoUrl, client);
+    const own = await k.call('GET', photoUrl, client.auth);
     expect(own.status).toBe(200);
     expect(own.raw.headers['content-type']).toBe('image/png');
     expect(own.raw.rawPayload.equals(PNG)).toBe(true);
-    expect((await k.call('GET', photoUrl, other)).status).toBe(404);
-    await k.call('POST', `/api/v1/orders/${order.id}/publish`, client);
-    expect((await k.call('GET', photoUrl, other)).status).toBe(200);
+    expect((await k.call('GET', photoUrl, other.auth)).status).toBe(404);
+    await k.call('POST', `/api/v1/orders/${order.id}/publish`, client.auth);
+    expect((await k.call('GET', photoUrl, other.auth)).status).toBe(200);
     const wrong = `/api/v1/orders/${order.id}/photos/01930000-0000-7000-8000-000000000000`;
-    expect((await k.call('GET', wrong, client)).status).toBe(404);
+    expect((await k.call('GET', wrong, client.auth)).status).toBe(404);
   });
 });
 
@@ -301,7 +277,7 @@ describe('editing an order', () => {
       await k.uploadPhoto(client),
       await k.uploadPhoto(client),
     ];
-    const order = await newOrder(client, {
+    const order = await k.newOrder(client, {
       addons: [
         { addon_id: kept.id, quantity: 1 },
         { addon_id: dropped.id, quantity: 1 },
@@ -312,7 +288,7 @@ describe('editing an order', () => {
     });
     await t.db.update(serviceAddons).set({ price: 99_000 }).where(eq(serviceAddons.id, kept.id));
 
-    const patched = await k.call('PATCH', `/api/v1/orders/${order.id}`, client, {
+    const patched = await k.call('PATCH', `/api/v1/orders/${order.id}`, client.auth, {
       title: 'Течёт кран и бачок',
       budget_max: 400_000,
       location: null,
@@ -360,7 +336,9 @@ describe('editing an order', () => {
       .where(and(eq(auditLog.entityId, order.id), eq(auditLog.action, 'update')));
     expect(audit.some((a) => 'title' in a.changes)).toBe(true);
 
-    const primaryOnly = await k.call('PATCH', `/api/v1/orders/${order.id}`, client, { primary_photo_id: p2 });
+    const primaryOnly = await k.call('PATCH', `/api/v1/orders/${order.id}`, client.auth, {
+      primary_photo_id: p2,
+    });
     expect(primaryOnly.body.photos).toMatchObject([
       { file_id: p2, is_primary: true },
       { file_id: p3, is_primary: false },
@@ -369,8 +347,8 @@ describe('editing an order', () => {
 
   it('refuses fields the client does not own (400), bad values (422), and edits once the work is agreed (409)', async () => {
     const client = await k.user();
-    const provider = await k.provider(plumbing.id);
-    const order = await newOrder(client, { publish: true });
+    const provider = await k.provider();
+    const order = await k.newOrder(client, { publish: true });
     const url = `/api/v1/orders/${order.id}`;
     const cases: [Record<string, unknown>, number, string][] = [
       [{ status: 'completed' }, 400, 'validation_failed'],
@@ -387,14 +365,16 @@ describe('editing an order', () => {
       [{ service_area_id: '01930000-0000-7000-8000-000000000000' }, 422, 'service_area_not_found'],
     ];
     for (const [payload, status, code] of cases) {
-      const answer = await k.call('PATCH', url, client, payload);
+      const answer = await k.call('PATCH', url, client.auth, payload);
       expect(answer.status, JSON.stringify(payload)).toBe(status);
       expect(answer.body.code, JSON.stringify(payload)).toBe(code);
     }
-    expect((await k.call('PATCH', url, client, { service_area_id: osh })).body.service_area_id).toBe(osh);
+    expect((await k.call('PATCH', url, client.auth, { service_area_id: osh })).body.service_area_id).toBe(
+      osh,
+    );
 
-    await k.assign(order.id, provider);
-    const late = await k.call('PATCH', url, client, { title: 'Новое название заказа' });
+    await k.agree(order.id, client, provider);
+    const late = await k.call('PATCH', url, client.auth, { title: 'Новое название заказа' });
     expect(late.status).toBe(409);
     expect(late.body.code).toBe('order_is_assigned');
     const [row] = await t.db.select().from(orders).where(eq(orders.id, order.id));
@@ -405,18 +385,18 @@ describe('editing an order', () => {
     const client = await k.user();
     const other = await k.user();
     const moderator = await k.user(['moderator']);
-    const provider = await k.provider(plumbing.id);
-    const draft = await newOrder(client);
+    const provider = await k.provider();
+    const draft = await k.newOrder(client);
     const edit = { title: 'Чужой заказ изменён' };
 
-    expect((await k.call('PATCH', `/api/v1/orders/${draft.id}`, other, edit)).status).toBe(404);
-    const published = await newOrder(client, { publish: true });
-    const forbidden = await k.call('PATCH', `/api/v1/orders/${published.id}`, other, edit);
+    expect((await k.call('PATCH', `/api/v1/orders/${draft.id}`, other.auth, edit)).status).toBe(404);
+    const published = await k.newOrder(client, { publish: true });
+    const forbidden = await k.call('PATCH', `/api/v1/orders/${published.id}`, other.auth, edit);
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.code).toBe('not_your_order');
-    expect((await k.call('PATCH', `/api/v1/orders/${published.id}`, moderator, edit)).status).toBe(403);
-    await k.assign(published.id, provider);
-    expect((await k.call('PATCH', `/api/v1/orders/${published.id}`, provider, edit)).status).toBe(403);
+    expect((await k.call('PATCH', `/api/v1/orders/${published.id}`, moderator.auth, edit)).status).toBe(403);
+    await k.agree(published.id, client, provider);
+    expect((await k.call('PATCH', `/api/v1/orders/${published.id}`, provider.auth, edit)).status).toBe(403);
 
     const rows = await t.db
       .select({ title: orders.title })
@@ -430,32 +410,36 @@ describe('lists', () => {
   it('/me/orders: only mine, newest first, by status, in pages, with bid counts and the primary photo', async () => {
     const client = await k.user();
     const other = await k.user();
-    const provider = await k.provider(plumbing.id);
+    const provider = await k.provider();
     const photo = await k.uploadPhoto(client);
-    const first = await newOrder(client, { photo_file_ids: [photo] });
-    const second = await newOrder(client, { publish: true });
-    const third = await newOrder(client);
-    await newOrder(other);
-    await k.pendingBid(second.id, provider);
+    const first = await k.newOrder(client, { photo_file_ids: [photo] });
+    const second = await k.newOrder(client, { publish: true });
+    const third = await k.newOrder(client);
+    await k.newOrder(other);
+    await k.placeBid(second.id, provider);
 
-    const page1 = await k.call('GET', '/api/v1/me/orders?limit=2', client);
+    const page1 = await k.call('GET', '/api/v1/me/orders?limit=2', client.auth);
     expect(page1.status).toBe(200);
     expect(page1.body.data.map((o: { id: string }) => o.id)).toEqual([third.id, second.id]);
     expect(page1.body.data[1]).toMatchObject({ status: 'bidding', bid_count: 1 });
     expect(page1.body.data[0]).not.toHaveProperty('address');
-    const page2 = await k.call('GET', `/api/v1/me/orders?limit=2&cursor=${page1.body.next_cursor}`, client);
+    const page2 = await k.call(
+      'GET',
+      `/api/v1/me/orders?limit=2&cursor=${page1.body.next_cursor}`,
+      client.auth,
+    );
     expect(page2.body.data.map((o: { id: string }) => o.id)).toEqual([first.id]);
     expect(page2.body.data[0].primary_photo_file_id).toBe(photo);
     expect(page2.body.next_cursor).toBeNull();
 
-    const bidding = await k.call('GET', '/api/v1/me/orders?status=bidding', client);
+    const bidding = await k.call('GET', '/api/v1/me/orders?status=bidding', client.auth);
     expect(bidding.body.data.map((o: { id: string }) => o.id)).toEqual([second.id]);
-    const several = await k.call('GET', '/api/v1/me/orders?status=draft&status=bidding', client);
+    const several = await k.call('GET', '/api/v1/me/orders?status=draft&status=bidding', client.auth);
     expect(several.body.data).toHaveLength(3);
 
-    await k.call('DELETE', `/api/v1/orders/${third.id}`, client);
-    expect((await k.call('GET', '/api/v1/me/orders', client)).body.data).toHaveLength(2);
-    const bad = await k.call('GET', '/api/v1/me/orders?cursor=not-a-cursor', client);
+    await k.call('DELETE', `/api/v1/orders/${third.id}`, client.auth);
+    expect((await k.call('GET', '/api/v1/me/orders', client.auth)).body.data).toHaveLength(2);
+    const bad = await k.call('GET', '/api/v1/me/orders?cursor=not-a-cursor', client.auth);
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('invalid_cursor');
   });
@@ -463,30 +447,30 @@ describe('lists', () => {
   it('/admin/orders: staff filter by status, client and deletion; everyone else gets 403', async () => {
     const client = await k.user();
     const finance = await k.user(['finance']);
-    const provider = await k.provider(plumbing.id);
-    const draft = await newOrder(client);
-    const published = await newOrder(client, { publish: true });
-    const gone = await newOrder(client);
-    await k.call('DELETE', `/api/v1/orders/${gone.id}`, client);
+    const provider = await k.provider();
+    const draft = await k.newOrder(client);
+    const published = await k.newOrder(client, { publish: true });
+    const gone = await k.newOrder(client);
+    await k.call('DELETE', `/api/v1/orders/${gone.id}`, client.auth);
 
-    const mine = await k.call('GET', `/api/v1/admin/orders?client_id=${client.user.id}`, finance);
+    const mine = await k.call('GET', `/api/v1/admin/orders?client_id=${client.user.id}`, finance.auth);
     expect(mine.status).toBe(200);
     expect(mine.body.data.map((o: { id: string }) => o.id)).toEqual([published.id, draft.id]);
     const onlyPublished = await k.call(
       'GET',
       `/api/v1/admin/orders?client_id=${client.user.id}&status=published`,
-      finance,
+      finance.auth,
     );
     expect(onlyPublished.body.data.map((o: { id: string }) => o.id)).toEqual([published.id]);
     const deleted = await k.call(
       'GET',
       `/api/v1/admin/orders?client_id=${client.user.id}&deleted=true`,
-      finance,
+      finance.auth,
     );
     expect(deleted.body.data).toMatchObject([{ id: gone.id, is_deleted: true }]);
 
     for (const who of [client, provider]) {
-      const refused = await k.call('GET', '/api/v1/admin/orders', who);
+      const refused = await k.call('GET', '/api/v1/admin/orders', who.auth);
       expect(refused.status).toBe(403);
     }
   });

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { caller } from '../../../test/http.ts';
 import { users } from './schema.ts';
 
 let t: TestApp;
@@ -10,10 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function call(method: 'GET' | 'POST' | 'PUT', url: string, auth?: object, payload?: object) {
-  const response = await t.app.inject({ method, url, headers: { ...auth }, payload });
-  return { status: response.statusCode, body: response.body ? response.json() : undefined };
-}
+const call = caller(() => t);
 
 async function register(email: string, fullName: string) {
   const answer = await call('POST', '/api/v1/auth/register', undefined, {

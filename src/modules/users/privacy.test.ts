@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { caller } from '../../../test/http.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { serviceSubcategories } from '../core/schema.ts';
 import { providerProfiles, providerServices, userProfiles, users, userVerifications } from './schema.ts';
@@ -18,15 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function call(
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
-  url: string,
-  auth?: object,
-  payload?: object,
-) {
-  const response = await t.app.inject({ method, url, headers: { ...auth }, payload });
-  return { status: response.statusCode, body: response.body ? response.json() : undefined };
-}
+const call = caller(() => t);
 
 /** A person who signed up with email and password and became a provider with two services. */
 async function providerAccount(email: string) {

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { caller } from '../../../test/http.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { serviceAreas, serviceSubcategories } from '../core/schema.ts';
 import { providerProfiles, providerServices, userProfiles } from './schema.ts';
@@ -22,19 +23,7 @@ afterAll(() => t.close());
 const sub = (slug: string) => subcategories.find((s) => s.slug === slug)?.id as string;
 const area = (slug: string) => areas.find((a) => a.slug === slug)?.id as string;
 
-async function call(
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
-  url: string,
-  auth?: object,
-  payload?: object,
-) {
-  const response = await t.app.inject({ method, url, headers: { ...auth }, payload });
-  return {
-    status: response.statusCode,
-    body: response.body ? response.json() : undefined,
-    headers: response.headers,
-  };
-}
+const call = caller(() => t);
 
 async function provider(
   name: string,
