@@ -142,6 +142,18 @@ describe('bad requests', () => {
   });
 });
 
+describe('security headers', () => {
+  it('every answer carries them, errors included', async () => {
+    for (const url of ['/api/v1/categories', '/api/v1/me', '/no/such/route']) {
+      const response = await t.app.inject({ method: 'GET', url });
+      expect(response.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(response.headers['x-frame-options'], url).toBe('SAMEORIGIN');
+      expect(response.headers['strict-transport-security'], url).toContain('max-age=');
+      expect(response.headers['referrer-policy'], url).toBe('no-referrer');
+    }
+  });
+});
+
 describe('request ids', () => {
   it('echoes a well-formed x-request-id and uses it in the problem', async () => {
     const res = await t.app.inject({

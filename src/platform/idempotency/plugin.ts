@@ -1,4 +1,5 @@
 import { and, eq, lt } from 'drizzle-orm';
+import type { onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import { sha256 } from '../crypto.ts';
 import type { Db } from '../db.ts';
 import { AppError, ConflictError } from '../errors.ts';
@@ -26,8 +27,8 @@ declare module 'fastify' {
  * and a retry while the first still runs gets 409.
  */
 export function registerIdempotency(app: App, db: Db) {
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' || !request.url.startsWith('/api/')) return;
+  const preHandler: preHandlerAsyncHookHandler = async (request, reply) => {
+    if (request.method !== 'POST') return;
     if (request.routeOptions.config.idempotency === 'off') return;
     const key = request.headers['idempotency-key'];
     if (key === undefined) {
@@ -87,9 +88,9 @@ export function registerIdempotency(app: App, db: Db) {
       .type(first.statusCode >= 400 ? 'application/problem+json' : 'application/json')
       .serializer(JSON.stringify)
       .send(first.responseBody);
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const onSend: onSendHookHandler = async (request, reply, payload) => {
     const id = request.idempotencyRecordId;
     if (!id) return payload;
     request.idempotencyRecordId = undefined;
@@ -104,8 +105,20 @@ export function registerIdempotency(app: App, db: Db) {
       .set({ statusCode: reply.statusCode, responseBody: body })
       .where(eq(idempotencyKeys.id, id));
     return payload;
+  };
+
+  // Only POST routes under /api get the hooks, so every other request skips them without a promise. They go
+  // first among the route's own hooks, as when they were global: a replay answers before a rate limit counts it.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST') || !route.url.startsWith('/api/')) return;
+    route.preHandler = [preHandler, ...toArray(route.preHandler)];
+    route.onSend = [onSend, ...toArray(route.onSend)];
   });
 }
+
+const toArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 export const purgeIdempotencyKeys = (db: Db) =>
   defineJob<Record<string, never>>({
