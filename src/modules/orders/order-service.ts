@@ -354,6 +354,7 @@ export function createOrderService({
     role: OrderRole,
     assignment: AssignmentRow | undefined,
   ): Promise<OrderView> {
+    const [addons, photos] = await Promise.all([liveAddons(tx, order.id), livePhotos(tx, order.id)]);
     const view: OrderView = {
       id: order.id,
       status: order.status,
@@ -373,8 +374,8 @@ export function createOrderService({
       currency: order.currency,
       final_price: order.finalPrice,
       bid_count: order.bidCount,
-      addons: (await liveAddons(tx, order.id)).map(addonView),
-      photos: (await livePhotos(tx, order.id)).map(photoView),
+      addons: addons.map(addonView),
+      photos: photos.map(photoView),
       published_at: iso(order.publishedAt),
       assigned_at: iso(order.assignedAt),
       started_at: iso(order.startedAt),
@@ -538,8 +539,15 @@ export function createOrderService({
     },
 
     async getOrder(actor: Actor, id: string): Promise<OrderView> {
-      const order = await loadOrder(db, id);
-      const assignment = await loadAssignment(db, id);
+      // The most read route: the order and its assignment in one round trip.
+      const [row] = await db
+        .select({ order: orders, assignment: orderAssignments })
+        .from(orders)
+        .leftJoin(orderAssignments, eq(orderAssignments.orderId, orders.id))
+        .where(and(eq(orders.id, id), eq(orders.isDeleted, false)));
+      if (!row) throw new NotFoundError('order');
+      const { order } = row;
+      const assignment = row.assignment ?? undefined;
       const role = roleOf(actor, order, assignment);
       if (!canSee(role, order)) throw new NotFoundError('order');
       return orderView(db, actor, order, role, assignment);

@@ -87,6 +87,8 @@ export const orders = pgTable(
     index('orders_client_status_idx').on(t.clientUserId, t.status, t.id),
     index('orders_feed_idx').on(t.subcategoryId, t.status, t.id).where(live),
     index('orders_area_idx').on(t.serviceAreaId, t.status).where(live),
+    // Open orders newest first, for the feed when the provider's subcategories and areas are rare.
+    index('orders_open_idx').on(t.id).where(sql`status in ('published', 'bidding') and not is_deleted`),
     index('orders_search_fts').using(
       'gin',
       sql`to_tsvector('simple', ${t.title} || ' ' || ${t.description})`,
@@ -166,6 +168,10 @@ export const bids = pgTable(
     // One live bid per provider per order; a withdrawn or rejected one leaves room for a new one.
     uniqueIndex('bids_one_live_per_provider_uq')
       .on(t.orderId, t.providerProfileId)
+      .where(sql`status in ('pending', 'accepted') and not is_deleted`),
+    // The feed leaves out orders the provider already bid on: their live bids, found by provider.
+    index('bids_provider_live_idx')
+      .on(t.providerProfileId, t.orderId)
       .where(sql`status in ('pending', 'accepted') and not is_deleted`),
     uniqueIndex('bids_one_accepted_per_order_uq')
       .on(t.orderId)

@@ -1,0 +1,2 @@
+CREATE INDEX "bids_provider_live_idx" ON "bids" USING btree ("provider_profile_id","order_id") WHERE status in ('pending', 'accepted') and not is_deleted;--> statement-breakpoint
+CREATE INDEX "orders_open_idx" ON "orders" USING btree ("id") WHERE status in ('published', 'bidding') and not is_deleted;
