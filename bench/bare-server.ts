@@ -1,6 +1,7 @@
 /**
- * The ceiling: plain Fastify, no plugins or hooks, answering each scenario with the body the real API gave.
- * Its req/s is what the machine can do for that response size, so real/bare isolates the app's own cost.
+ * The ceiling: plain Fastify, no plugins or hooks, answering each scenario with the status line, headers
+ * and body the real API gave. Its req/s is what the machine can do for that response, so real/bare
+ * isolates the app's own cost.
  *
  * Started by run.ts with an IPC channel: the routes arrive as the first message and the listening port
  * goes back the same way, so no port has to be guessed and no body is squeezed through argv or env.
@@ -11,7 +12,11 @@ import Fastify, { type HTTPMethods } from 'fastify';
 export interface BareRoute {
   method: HTTPMethods;
   path: string;
-  contentType: string;
+  /**
+   * The real answer's headers, minus the ones Node writes itself (date, connection, keep-alive,
+   * content-length): replayed so both servers put the same bytes on the wire.
+   */
+  headers: Record<string, string>;
   body: string;
   /** Mirror how the real route builds its body: a cached string sent as is, or an object serialized per request. */
   serializePerRequest: boolean;
@@ -27,7 +32,7 @@ process.once('message', async (routes: BareRoute[]) => {
     app.route({
       method: route.method,
       url: route.path,
-      handler: async (_request, reply) => reply.type(route.contentType).send(payload),
+      handler: async (_request, reply) => reply.headers(route.headers).send(payload),
     });
   }
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,6 +1,7 @@
 /** Child processes and the throwaway database: everything run.ts must start and reliably undo. */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -122,4 +123,32 @@ export async function waitForStatus(
     await sleep(250, undefined, { signal });
   }
   throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat; undefined
+ * where there is no /proc. Ticks are USER_HZ, which Linux fixes at 100 for userspace.
+ */
+export async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name, which may itself hold spaces: state is [0], utime [11], stime [12].
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Binds a process and all its threads (threads it starts later inherit it) to the given CPUs, e.g. '1'.
+ * Returns false where that cannot be done (no taskset, not Linux), and the bench then runs unpinned.
+ */
+export function pinToCpus(pid: number | undefined, cpus: string): boolean {
+  if (pid === undefined || process.platform !== 'linux') return false;
+  const result = spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], {
+    stdio: 'ignore',
+  });
+  return result.status === 0;
 }

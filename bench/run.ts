@@ -3,20 +3,25 @@
  * database, loaded one at a time by autocannon from this process, so the load generator never competes
  * with a server inside one event loop. Prints real vs bare per scenario and writes bench/results/.
  *
- * Env: BENCH_DATABASE_URL (admin URL), BENCH_CONNECTIONS (50), BENCH_DURATION (10 s),
+ * Env: BENCH_DATABASE_URL (admin URL), BENCH_CONNECTIONS (50), BENCH_DURATION (10 s per server and
+ * scenario), BENCH_ROUNDS (5: the duration is split into alternating bare/real rounds),
+ * BENCH_ONLY (run the scenarios whose name contains it), BENCH_PIN=0 (do not bind processes to CPUs),
  * BENCH_STRICT=1 to exit non-zero when a target fails.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { BareRoute } from './bare-server.ts';
 import {
+  cpuSeconds,
   createDatabase,
   dropDatabase,
   firstMessage,
   forkScript,
   freePort,
+  pinToCpus,
   runScript,
   startScript,
   stopChild,
@@ -24,21 +29,71 @@ import {
 } from './processes.ts';
 import { type Scenario, scenarios } from './scenarios.ts';
 
+/** A positive number from the environment, or the default; anything else stops the bench before it starts. */
+function positive(name: string, fallback: number, integer = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    console.error(
+      `${name} must be a positive ${integer ? 'integer' : 'number'} (got ${JSON.stringify(raw)})`,
+    );
+    process.exit(2);
+  }
+  return value;
+}
+
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
-  durationSeconds: Number(process.env.BENCH_DURATION ?? 10),
+  connections: positive('BENCH_CONNECTIONS', 50, true),
+  durationSeconds: positive('BENCH_DURATION', 10),
   // Long enough for the JIT to settle on the route and for pools and caches to fill.
   warmupSeconds: 2,
+  rounds: positive('BENCH_ROUNDS', 5, true),
   strict: process.env.BENCH_STRICT === '1',
+  only: process.env.BENCH_ONLY,
+  pin: process.env.BENCH_PIN !== '0',
 };
+
+const selected = scenarios.filter((s) => !settings.only || s.name.includes(settings.only));
+if (selected.length === 0) {
+  console.error(
+    `BENCH_ONLY=${settings.only} matches no scenario: ${scenarios.map((s) => s.name).join(', ')}`,
+  );
+  process.exit(2);
+}
+
+/**
+ * Where each side runs: the load generator (this process) on CPU 0 and the servers on the others, so neither
+ * ever waits for the other's core. Left to itself the scheduler sometimes puts both on one core for a whole
+ * run, which halved the API's req/s in some runs and not others. Null when not pinned.
+ */
+const pinning =
+  settings.pin && cpus().length >= 2
+    ? { load_generator: '0', servers: cpus().length === 2 ? '1' : `1-${cpus().length - 1}` }
+    : null;
+
+/** 1-minute load average before anything starts: recorded, since other work on the machine skews req/s. */
+const loadAtStart = loadavg()[0]!;
+
+/** Whether every pin took: false when taskset is missing or refused. */
+let pinned = false;
 
 interface Run {
   rps: number;
   p50_ms: number;
   p99_ms: number;
+  /** Bytes on the wire per response, status line and headers included: equal for a fair comparison. */
+  bytes_per_response: number;
+  /**
+   * CPU time the server process spent per response (all its threads). Unlike req/s it does not depend on
+   * whether the server or the load generator was the bottleneck, nor much on other work on the machine.
+   */
+  cpu_us_per_request: number | null;
   errors: number;
   non2xx: number;
+  /** req/s of each round, to show how steady the machine was. */
+  round_rps: number[];
 }
 
 interface Prepared {
@@ -53,9 +108,14 @@ interface Outcome {
   path: string;
   bare: Run;
   real: Run;
+  /** real/bare req/s: the figure the target applies to. */
   ratio: number;
+  /** bare/real CPU per request: the share of the ceiling the app would reach were the server the bottleneck. */
+  cpu_ratio: number | null;
   min_ratio: number | null;
   pass: boolean | null;
+  /** False when either run had errors or non-2xx answers: its figures measure something else. */
+  valid: boolean;
 }
 
 // A signal only aborts what is in flight; main's `finally` still stops the children and drops the database.
@@ -68,10 +128,12 @@ const { signal } = interrupt;
 /** `20251125_043000`: sortable, and valid unquoted in a database name. */
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').replace(/\..*$/, '');
 
-function apiEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
+function apiEnv(databaseUrl: string, port: number, dataDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     DATABASE_URL: databaseUrl,
+    // Uploaded files and the like go to a directory of this run, never the checkout's ./data.
+    DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
@@ -80,13 +142,26 @@ function apiEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
     ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`,
     BLIND_INDEX_KEY: randomBytes(48).toString('base64url'),
     RUN_WORKER: 'false',
+    // Setup registers users from one IP; the limiter must not turn that into 429s.
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    // In-memory rate limiter and cache: the bench measures this process, not a Redis round trip.
+    REDIS_URL: undefined,
   };
 }
+
+/** Headers Node's http server writes itself on every response; everything else the bare server replays. */
+const TRANSPORT_HEADERS = new Set([
+  'date',
+  'connection',
+  'keep-alive',
+  'content-length',
+  'transfer-encoding',
+]);
 
 /** Runs each scenario's setup and records the real answer, which the ceiling server then replays. */
 async function prepare(apiUrl: string): Promise<Prepared[]> {
   const prepared: Prepared[] = [];
-  for (const scenario of scenarios) {
+  for (const scenario of selected) {
     const headers = { ...scenario.headers, ...(await scenario.setup?.(apiUrl)) };
     const response = await fetch(new URL(scenario.path, apiUrl), {
       method: scenario.method,
@@ -98,10 +173,14 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
       throw new Error(
         `${scenario.name}: ${scenario.method} ${scenario.path} answered ${response.status}: ${body}`,
       );
+    const replayed: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      if (!TRANSPORT_HEADERS.has(name)) replayed[name] = value;
+    });
     const route: BareRoute = {
       method: scenario.method,
       path: scenario.path,
-      contentType: response.headers.get('content-type') ?? 'application/json',
+      headers: replayed,
       body,
       serializePerRequest: scenario.serializePerRequest,
     };
@@ -110,34 +189,120 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
   return prepared;
 }
 
-async function load(baseUrl: string, { scenario, headers }: Prepared, durationSeconds: number): Promise<Run> {
+/**
+ * One server's figures for one scenario, summed over its rounds. Latencies come from autocannon's
+ * per-response event: its own histogram keeps whole milliseconds, which on loopback reads 0 or 1.
+ */
+class Sample {
+  private latencies = new Float64Array(1 << 16);
+  private responses = 0;
+  private bytes = 0;
+  private seconds = 0;
+  private cpuSeconds: number | null = 0;
+  private errors = 0;
+  private non2xx = 0;
+  private roundRps: number[] = [];
+
+  record(latencyMs: number, bytes: number) {
+    if (this.responses === this.latencies.length) {
+      const grown = new Float64Array(this.latencies.length * 2);
+      grown.set(this.latencies);
+      this.latencies = grown;
+    }
+    this.latencies[this.responses++] = latencyMs;
+    this.bytes += bytes;
+  }
+
+  endRound(
+    responsesBefore: number,
+    result: { duration: number; errors: number; non2xx: number },
+    cpuSeconds: number | undefined,
+  ) {
+    this.seconds += result.duration;
+    this.cpuSeconds =
+      this.cpuSeconds === null || cpuSeconds === undefined ? null : this.cpuSeconds + cpuSeconds;
+    this.errors += result.errors;
+    this.non2xx += result.non2xx;
+    this.roundRps.push(Math.round((this.responses - responsesBefore) / result.duration));
+  }
+
+  get count() {
+    return this.responses;
+  }
+
+  summary(): Run {
+    const sorted = this.latencies.subarray(0, this.responses).sort();
+    const at = (q: number) =>
+      this.responses === 0 ? 0 : sorted[Math.min(this.responses - 1, Math.floor(q * this.responses))]!;
+    const ms = (value: number) => Math.round(value * 1000) / 1000;
+    return {
+      rps: this.seconds === 0 ? 0 : Math.round(this.responses / this.seconds),
+      p50_ms: ms(at(0.5)),
+      p99_ms: ms(at(0.99)),
+      bytes_per_response: this.responses === 0 ? 0 : Math.round(this.bytes / this.responses),
+      cpu_us_per_request:
+        this.cpuSeconds === null || this.responses === 0
+          ? null
+          : Math.round((this.cpuSeconds * 1e6) / this.responses),
+      errors: this.errors,
+      non2xx: this.non2xx,
+      round_rps: this.roundRps,
+    };
+  }
+}
+
+/** A server under test: where it listens, and its process, whose CPU time is read around each round. */
+interface Target {
+  url: string;
+  pid: number | undefined;
+}
+
+/** One autocannon run; responses are added to `sample` when given (warm-up passes none). */
+async function load(target: Target, { scenario, headers }: Prepared, seconds: number, sample?: Sample) {
+  const cpuBefore = await cpuSeconds(target.pid);
   const instance = autocannon({
-    url: new URL(scenario.path, baseUrl).toString(),
+    url: new URL(scenario.path, target.url).toString(),
     method: scenario.method,
     headers,
     connections: settings.connections,
-    duration: durationSeconds,
+    duration: seconds,
   });
+  const before = sample?.count ?? 0;
+  if (sample)
+    instance.on('response', (_client, _status, bytes, latencyMs) => sample.record(latencyMs, bytes));
   const stop = () => instance.stop();
   signal.addEventListener('abort', stop, { once: true });
   try {
     const result = await instance;
     signal.throwIfAborted();
-    return {
-      rps: result.requests.average,
-      p50_ms: result.latency.p50,
-      p99_ms: result.latency.p99,
-      errors: result.errors,
-      non2xx: result.non2xx,
-    };
+    const cpuAfter = await cpuSeconds(target.pid);
+    const cpuUsed = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+    sample?.endRound(before, result, cpuUsed);
   } finally {
     signal.removeEventListener('abort', stop);
   }
 }
 
-async function measure(baseUrl: string, prepared: Prepared): Promise<Run> {
-  await load(baseUrl, prepared, settings.warmupSeconds);
-  return load(baseUrl, prepared, settings.durationSeconds);
+/**
+ * Both servers, warmed up, then loaded in alternating rounds (bare, real, real, bare, ...) that add up to
+ * the configured duration each. Other work on the machine (and the machine has 2 cores) then slows both
+ * sides alike instead of whichever happened to run during it.
+ */
+async function compare(bareServer: Target, api: Target, prepared: Prepared) {
+  await load(bareServer, prepared, settings.warmupSeconds);
+  await load(api, prepared, settings.warmupSeconds);
+  const bare = new Sample();
+  const real = new Sample();
+  const seconds = settings.durationSeconds / settings.rounds;
+  for (let round = 0; round < settings.rounds; round++) {
+    const order: [Target, Sample][] = [
+      [bareServer, bare],
+      [api, real],
+    ];
+    if (round % 2 === 1) order.reverse();
+    for (const [target, sample] of order) await load(target, prepared, seconds, sample);
+  }
+  return { bare: bare.summary(), real: real.summary() };
 }
 
 function printTable(outcomes: Outcome[]) {
@@ -147,32 +312,41 @@ function printTable(outcomes: Outcome[]) {
     'req/s',
     'p50 ms',
     'p99 ms',
+    'bytes/resp',
+    'cpu us/req',
     'errors',
     'non-2xx',
     'real/bare',
+    'cpu ratio',
     'target',
   ];
   const rows = outcomes.flatMap((o) => [
-    [o.name, 'bare', o.bare, '', ''] as const,
+    [o.name, 'bare', o.bare, '', '', ''] as const,
     [
       '',
       'real',
       o.real,
       o.ratio.toFixed(2),
-      o.min_ratio === null ? '' : `>= ${o.min_ratio.toFixed(2)} ${o.pass ? 'PASS' : 'FAIL'}`,
+      o.cpu_ratio === null ? '' : o.cpu_ratio.toFixed(2),
+      o.min_ratio === null
+        ? ''
+        : `>= ${o.min_ratio.toFixed(2)} ${o.valid ? (o.pass ? 'PASS' : 'FAIL') : 'INVALID'}`,
     ] as const,
   ]);
   const cells = [
     header,
-    ...rows.map(([name, server, run, ratio, target]) => [
+    ...rows.map(([name, server, run, ratio, cpuRatio, target]) => [
       name,
       server,
       run.rps.toFixed(0),
-      String(run.p50_ms),
-      String(run.p99_ms),
+      run.p50_ms.toFixed(2),
+      run.p99_ms.toFixed(2),
+      String(run.bytes_per_response),
+      String(run.cpu_us_per_request ?? ''),
       String(run.errors),
       String(run.non2xx),
       ratio,
+      cpuRatio,
       target,
     ]),
   ];
@@ -193,8 +367,11 @@ async function writeResults(outcomes: Outcome[]) {
         connections: settings.connections,
         duration_s: settings.durationSeconds,
         warmup_s: settings.warmupSeconds,
+        rounds: settings.rounds,
         node: process.version,
         cpus: cpus().length,
+        load_average_at_start: loadAtStart,
+        pinned: pinned ? pinning : null,
       },
       scenarios: outcomes,
     },
@@ -207,24 +384,38 @@ async function writeResults(outcomes: Outcome[]) {
 }
 
 async function main(): Promise<boolean> {
+  if (loadAtStart > 0.5)
+    console.warn(
+      `load average ${loadAtStart.toFixed(2)} on ${cpus().length} cores: other work is running; req/s will be noisy, cpu us/req less so`,
+    );
+  if (pinning) pinned = pinToCpus(process.pid, pinning.load_generator);
   const databaseName = `kg_bench_${stamp}`;
   const children: ReturnType<typeof startScript>[] = [];
   let databaseCreated = false;
+  const dataDir = await mkdtemp(join(tmpdir(), 'kg-bench-'));
   try {
     const databaseUrl = await createDatabase(settings.adminUrl, databaseName);
     databaseCreated = true;
     const port = await freePort();
-    const env = apiEnv(databaseUrl, port);
+    const env = apiEnv(databaseUrl, port, dataDir);
     const apiUrl = `http://127.0.0.1:${port}`;
 
     console.log(`database ${databaseName}: migrating`);
     await runScript('src/main.ts', ['migrate'], env, signal);
     const api = startScript('src/main.ts', ['serve'], env);
+    if (pinning) pinned &&= pinToCpus(api.pid, pinning.servers);
     children.push(api);
     await waitForStatus(`${apiUrl}/health/ready`, 200, api, signal);
     const prepared = await prepare(apiUrl);
 
     const bare = forkScript('bench/bare-server.ts');
+    if (pinning) pinned &&= pinToCpus(bare.pid, pinning.servers);
+    if (pinning)
+      console.log(
+        pinned
+          ? `load generator on CPU ${pinning.load_generator}, servers on CPU ${pinning.servers}`
+          : 'could not bind processes to CPUs (taskset missing?): running unpinned',
+      );
     children.push(bare);
     bare.send(prepared.map((p) => p.route));
     const { port: barePort } = await firstMessage<{ port: number }>(bare, signal);
@@ -234,12 +425,21 @@ async function main(): Promise<boolean> {
     for (const p of prepared) {
       const { name, method, path, minRatio } = p.scenario;
       console.log(
-        `${name}: ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s, bare then real`,
+        `${name}: ${settings.warmupSeconds} s warm-up each, then ${settings.durationSeconds} s each in ${settings.rounds} alternating rounds`,
       );
-      const bareRun = await measure(bareUrl, p);
-      const realRun = await measure(apiUrl, p);
+      const { bare: bareRun, real: realRun } = await compare(
+        { url: bareUrl, pid: bare.pid },
+        { url: apiUrl, pid: api.pid },
+        p,
+      );
       const ratio = realRun.rps / bareRun.rps;
-      const pass = minRatio === undefined ? null : ratio >= minRatio;
+      const cpuRatio =
+        bareRun.cpu_us_per_request && realRun.cpu_us_per_request
+          ? bareRun.cpu_us_per_request / realRun.cpu_us_per_request
+          : null;
+      const valid = [bareRun, realRun].every((run) => run.errors === 0 && run.non2xx === 0);
+      if (!valid) console.warn(`${name}: errors or non-2xx answers under load; its ratio is not meaningful`);
+      const pass = minRatio === undefined ? null : valid && ratio >= minRatio;
       outcomes.push({
         name,
         method,
@@ -247,8 +447,10 @@ async function main(): Promise<boolean> {
         bare: bareRun,
         real: realRun,
         ratio,
+        cpu_ratio: cpuRatio,
         min_ratio: minRatio ?? null,
         pass,
+        valid,
       });
     }
 
@@ -258,6 +460,7 @@ async function main(): Promise<boolean> {
   } finally {
     for (const child of children.reverse()) await stopChild(child);
     if (databaseCreated) await dropDatabase(settings.adminUrl, databaseName);
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
