@@ -4,7 +4,7 @@
  * primary key through `pg` (a pool as large as the API's) and returns the row, which is the least any
  * order detail can do.
  *
- * Forked by run-data.ts with an IPC channel: the routes arrive as the first message, the port goes back.
+ * Forked by data-runner.ts with an IPC channel: the routes arrive as the first message, the port goes back.
  */
 import type { AddressInfo } from 'node:net';
 import Fastify, { type HTTPMethods } from 'fastify';

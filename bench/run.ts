@@ -7,13 +7,20 @@
  * scenario), BENCH_ROUNDS (5: the duration is split into alternating bare/real rounds),
  * BENCH_ONLY (run the scenarios whose name contains it), BENCH_PIN=0 (do not bind processes to CPUs),
  * BENCH_STRICT=1 to exit non-zero when a target fails.
+ *
+ * `--scenario=a,b` (or BENCH_SCENARIOS=a,b) runs the scenarios whose names contain any of the parts,
+ * including the data scenarios of data-scenarios.ts (issues #3 and #4), which only run when named: they
+ * generate up to a million orders first (bench/README.md).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import type { BareRoute } from './bare-server.ts';
+import { runDataScenarios } from './data-runner.ts';
+import { dataScenarios } from './data-scenarios.ts';
 import {
   cpuSeconds,
   createDatabase,
@@ -55,10 +62,27 @@ const settings = {
   pin: process.env.BENCH_PIN !== '0',
 };
 
-const selected = scenarios.filter((s) => !settings.only || s.name.includes(settings.only));
-if (selected.length === 0) {
+const { values: args } = parseArgs({ options: { scenario: { type: 'string' } }, strict: false });
+/** Parts of scenario names asked for by `--scenario=` or BENCH_SCENARIOS; none means the foundation set. */
+const named = String(args.scenario ?? process.env.BENCH_SCENARIOS ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter(Boolean);
+const isNamed = (name: string) => named.length === 0 || named.some((part) => name.includes(part));
+
+const selected = scenarios.filter(
+  (s) => isNamed(s.name) && (!settings.only || s.name.includes(settings.only)),
+);
+/** The data scenarios take minutes of data generation: only when named. */
+const selectedData = named.length === 0 ? [] : dataScenarios.filter((s) => isNamed(s.name));
+if (selected.length === 0 && selectedData.length === 0) {
   console.error(
-    `BENCH_ONLY=${settings.only} matches no scenario: ${scenarios.map((s) => s.name).join(', ')}`,
+    `no scenario matches ${named.length > 0 ? `--scenario=${named.join(',')}` : `BENCH_ONLY=${settings.only}`}: ${[
+      ...scenarios,
+      ...dataScenarios,
+    ]
+      .map((s) => s.name)
+      .join(', ')}`,
   );
   process.exit(2);
 }
@@ -464,7 +488,13 @@ async function main(): Promise<boolean> {
   }
 }
 
-main().then(
+async function all(): Promise<boolean> {
+  const foundation = selected.length > 0 ? await main() : true;
+  const data = selectedData.length > 0 ? await runDataScenarios(selectedData, { signal, pinning }) : true;
+  return foundation && data;
+}
+
+all().then(
   (allPassed) => {
     if (!allPassed && settings.strict) process.exitCode = 1;
   },

@@ -1,34 +1,26 @@
 /**
- * `npx tsx bench/run-data.ts`: the scenarios of data-scenarios.ts, on a fresh PostgreSQL database filled by the
- * generators in bench/datagen/ (about 75 s for the whole marketplace on two cores). The real API and a bare
- * Fastify ceiling run as child processes, loaded one at a time by autocannon from this process, warmed up,
- * then in alternating rounds; every request is built anew (order ids, tokens).
+ * Runs the data scenarios (data-scenarios.ts) for `npm run bench -- --scenario=...` (run.ts): a fresh
+ * PostgreSQL database filled by the generators in bench/datagen/ (about 75 s for the whole marketplace on
+ * two cores), the real API and a bare Fastify ceiling as child processes, loaded one at a time by autocannon
+ * from this process, warmed up, then in alternating rounds; every request is built anew (order ids, tokens).
  *
- * Env: BENCH_DATABASE_URL (admin URL), BENCH_CONNECTIONS (50), BENCH_DURATION (10 s per server and
- * scenario), BENCH_ROUNDS (5), BENCH_SCENARIOS (comma-separated parts of scenario names; also
- * `--scenario=...`), BENCH_DATA_SCALE (1: fraction of the data sizes, for a quick try), BENCH_BID_ACCOUNTS
- * (bidders for bid creation; default from the target rate and the load time), BENCH_KEEP_DATABASE=1 (leave
- * the database for EXPLAIN), BENCH_REUSE_DATABASE=<name> (run on a database a kept run left, skipping
- * migration and generation; it is left in place), BENCH_API_NODE_OPTIONS (NODE_OPTIONS for the API only,
- * e.g. --import=./profile.mjs), BENCH_STRICT=1 (exit non-zero when a target fails).
+ * Env, besides run.ts's BENCH_DATABASE_URL, BENCH_CONNECTIONS, BENCH_DURATION and BENCH_ROUNDS:
+ * BENCH_DATA_SCALE (1: fraction of the data sizes, for a quick try), BENCH_BID_ACCOUNTS (bidders for bid
+ * creation; default from the target rate and the load time), BENCH_KEEP_DATABASE=1 (leave the database for
+ * EXPLAIN), BENCH_REUSE_DATABASE=<name> (run on a database a kept run left, skipping migration and
+ * generation; it is left in place), BENCH_API_NODE_OPTIONS (NODE_OPTIONS for the API only, e.g.
+ * --import=./profile.mjs).
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import type { BareDataRoute, BareDataSetup } from './bare-data-server.ts';
-import {
-  type DataScenario,
-  type Dataset,
-  dataScenarios,
-  type PreparedLoad,
-  type RequestShape,
-} from './data-scenarios.ts';
+import type { DataScenario, Dataset, PreparedLoad, RequestShape } from './data-scenarios.ts';
 import { buildMarketplace, FULL_MARKETPLACE, type MarketplaceSize } from './datagen/marketplace.ts';
 import {
   cpuSeconds,
@@ -37,6 +29,7 @@ import {
   firstMessage,
   forkScript,
   freePort,
+  pinToCpus,
   runScript,
   startScript,
   stopChild,
@@ -54,12 +47,6 @@ function positive(name: string, fallback: number): number {
   return value;
 }
 
-const { values: args } = parseArgs({ options: { scenario: { type: 'string' } }, strict: false });
-const filter = (typeof args.scenario === 'string' ? args.scenario : (process.env.BENCH_SCENARIOS ?? ''))
-  .split(',')
-  .map((part) => part.trim())
-  .filter(Boolean);
-
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   connections: Math.round(positive('BENCH_CONNECTIONS', 50)),
@@ -71,24 +58,25 @@ const settings = {
   keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
   reuseDatabase: process.env.BENCH_REUSE_DATABASE || undefined,
   apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS,
-  strict: process.env.BENCH_STRICT === '1',
 };
 
-const selected = dataScenarios.filter(
-  (s) => filter.length === 0 || filter.some((part) => s.name.includes(part)),
-);
-if (selected.length === 0) {
-  console.error(`no scenario matches ${filter.join(', ')}: ${dataScenarios.map((s) => s.name).join(', ')}`);
-  process.exit(2);
-}
-
-const interrupt = new AbortController();
-for (const name of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(name, () => interrupt.abort(new Error(`interrupted by ${name}`)));
-}
-const { signal } = interrupt;
+/** Set by runDataScenarios: run.ts's interrupt, which aborts the load in flight. */
+let signal: AbortSignal = new AbortController().signal;
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').replace(/\..*$/, '');
 const loadAtStart = loadavg()[0]!;
+
+/** The commit measured, and whether the work tree differed from it (src/ edits of others show up here). */
+function revision(): { commit: string; dirty: boolean } | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: 'pipe' }).trim();
+    return {
+      commit: git('rev-parse', 'HEAD'),
+      dirty: git('status', '--porcelain', '--', 'src', 'migrations') !== '',
+    };
+  } catch {
+    return null;
+  }
+}
 
 /** The data the selected scenarios need: providers alone are quick; orders bring the whole marketplace. */
 function sizeFor(datasets: Set<Dataset>): MarketplaceSize {
@@ -214,7 +202,7 @@ class Sample {
       .filter(([status]) => !status.startsWith('2'))
       .reduce((sum, [, n]) => sum + n, 0);
     return {
-      rps: this.seconds === 0 ? 0 : Math.round(this.responses / this.seconds),
+      rps: this.seconds === 0 ? 0 : Math.round((this.responses / this.seconds) * 10) / 10,
       p50_ms: ms(at(0.5)),
       p99_ms: ms(at(0.99)),
       bytes_per_response: this.responses === 0 ? 0 : Math.round(this.bytes / this.responses),
@@ -323,6 +311,8 @@ async function runScenario(
   prepared: PreparedLoad,
   api: { url: string; pid: number | undefined },
   databaseUrl: string,
+  /** CPUs to bind the ceiling server to, as run.ts binds its servers; null to leave it. */
+  servers: string | null,
 ): Promise<Outcome> {
   const first = prepared.request(0);
   const answer = await sampleAnswer(api.url, scenario, first);
@@ -344,6 +334,7 @@ async function runScenario(
           serializePerRequest: scenario.serializePerRequest,
         };
   const bareChild: ChildProcess = forkScript('bench/bare-data-server.ts');
+  if (servers) pinToCpus(bareChild.pid, servers);
   try {
     bareChild.send({ databaseUrl, poolSize: settings.poolSize, routes: [route] } satisfies BareDataSetup);
     const { port } = await firstMessage<{ port: number }>(bareChild, signal);
@@ -439,7 +430,7 @@ function printTable(outcomes: Outcome[]) {
         return [
           side === 'bare' ? o.name : '',
           side === 'bare' ? `bare (${o.ceiling})` : 'real',
-          run.rps.toFixed(0),
+          run.rps.toFixed(run.rps < 10 ? 1 : 0),
           run.p50_ms.toFixed(2),
           run.p99_ms.toFixed(2),
           String(run.bytes_per_response),
@@ -462,7 +453,20 @@ function printTable(outcomes: Outcome[]) {
   for (const row of cells.slice(1)) console.log(line(row));
 }
 
-async function main(): Promise<boolean> {
+/** Where run.ts binds the load generator (this process) and the servers; null when it does not. */
+export interface Pinning {
+  load_generator: string;
+  servers: string;
+}
+
+/** Runs `selected` on one generated database; true when every target that applies was met. */
+export async function runDataScenarios(
+  selected: DataScenario[],
+  options: { signal: AbortSignal; pinning: Pinning | null },
+): Promise<boolean> {
+  signal = options.signal;
+  const { pinning } = options;
+  let pinned = pinning ? pinToCpus(process.pid, pinning.load_generator) : false;
   if (loadAtStart > 0.5)
     console.warn(`load average ${loadAtStart.toFixed(2)} on ${cpus().length} cores: req/s will be noisy`);
   const databaseName = settings.reuseDatabase ?? `kg_bench_data_${stamp}`;
@@ -494,6 +498,13 @@ async function main(): Promise<boolean> {
     const env = apiEnv(databaseUrl, port, dataDir);
 
     const api = startScript('src/main.ts', ['serve'], env);
+    if (pinning) pinned &&= pinToCpus(api.pid, pinning.servers);
+    if (pinning)
+      console.log(
+        pinned
+          ? `load generator on CPU ${pinning.load_generator}, servers on CPU ${pinning.servers} (PostgreSQL unbound)`
+          : 'could not bind processes to CPUs (taskset missing?): running unpinned',
+      );
     children.push(api);
     await waitForStatus(`${apiUrl}/health/ready`, 200, api, signal);
     admin.client = new pg.Client({ connectionString: databaseUrl });
@@ -506,7 +517,15 @@ async function main(): Promise<boolean> {
       const prepared = await scenario.prepare({ apiUrl, db: admin.client, loadSeconds, log: console.log });
       // What the setup wrote is read by the planner with fresh statistics, as it would be in production.
       await admin.client.query('analyze');
-      outcomes.push(await runScenario(scenario, prepared, { url: apiUrl, pid: api.pid }, databaseUrl));
+      outcomes.push(
+        await runScenario(
+          scenario,
+          prepared,
+          { url: apiUrl, pid: api.pid },
+          databaseUrl,
+          pinned && pinning ? pinning.servers : null,
+        ),
+      );
     }
 
     printTable(outcomes);
@@ -515,12 +534,14 @@ async function main(): Promise<boolean> {
     const json = `${JSON.stringify(
       {
         started_at: stamp,
+        revision: revision(),
         settings: {
           connections: settings.connections,
           duration_s: settings.durationSeconds,
           warmup_s: settings.warmupSeconds,
           rounds: settings.rounds,
           pool_size: settings.poolSize,
+          pinned: pinned ? pinning : null,
           node: process.version,
           cpus: cpus().length,
           load_average_at_start: loadAtStart,
@@ -546,13 +567,3 @@ async function main(): Promise<boolean> {
     await rm(dataDir, { recursive: true, force: true });
   }
 }
-
-main().then(
-  (allPassed) => {
-    if (!allPassed && settings.strict) process.exitCode = 1;
-  },
-  (error: unknown) => {
-    console.error(signal.aborted ? (signal.reason as Error).message : error);
-    process.exitCode = signal.aborted ? 130 : 1;
-  },
-);
