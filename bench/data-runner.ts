@@ -12,7 +12,6 @@
  * --import=./profile.mjs).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import type { BareDataRoute, BareDataSetup } from './bare-data-server.ts';
 import type { DataScenario, Dataset, PreparedLoad, RequestShape } from './data-scenarios.ts';
 import { buildMarketplace, FULL_MARKETPLACE, type MarketplaceSize } from './datagen/marketplace.ts';
 import {
+  apiEnv,
   cpuSeconds,
   createDatabase,
   dropDatabase,
@@ -30,29 +30,20 @@ import {
   forkScript,
   freePort,
   pinToCpus,
+  positive,
   runScript,
+  runStamp,
   startScript,
   stopChild,
   waitForStatus,
 } from './processes.ts';
 
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(value > 0)) {
-    console.error(`${name} must be a positive number (got ${JSON.stringify(raw)})`);
-    process.exit(2);
-  }
-  return value;
-}
-
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  connections: Math.round(positive('BENCH_CONNECTIONS', 50)),
+  connections: positive('BENCH_CONNECTIONS', 50, true),
   durationSeconds: positive('BENCH_DURATION', 10),
   warmupSeconds: 2,
-  rounds: Math.round(positive('BENCH_ROUNDS', 5)),
+  rounds: positive('BENCH_ROUNDS', 5, true),
   scale: positive('BENCH_DATA_SCALE', 1),
   poolSize: 20,
   keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
@@ -62,7 +53,9 @@ const settings = {
 
 /** Set by runDataScenarios: run.ts's interrupt, which aborts the load in flight. */
 let signal: AbortSignal = new AbortController().signal;
-const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').replace(/\..*$/, '');
+const stamp = runStamp();
+/** The data scenarios' API: a fixed pool size, and node options for profiling runs. */
+const apiSettings = { DATABASE_POOL_SIZE: String(settings.poolSize), NODE_OPTIONS: settings.apiNodeOptions };
 const loadAtStart = loadavg()[0]!;
 
 /** The commit measured, and whether the work tree differed from it (src/ edits of others show up here). */
@@ -88,27 +81,6 @@ function sizeFor(datasets: Set<Dataset>): MarketplaceSize {
     clients: scaled(FULL_MARKETPLACE.clients),
     orders: withOrders ? scaled(FULL_MARKETPLACE.orders) : 0,
     bids: withOrders ? scaled(FULL_MARKETPLACE.bids) : 0,
-  };
-}
-
-function apiEnv(databaseUrl: string, port: number, dataDir: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    DATABASE_POOL_SIZE: String(settings.poolSize),
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(48).toString('base64url'),
-    ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`,
-    BLIND_INDEX_KEY: randomBytes(48).toString('base64url'),
-    RUN_WORKER: 'false',
-    // Setup registers a thousand bidders from one IP.
-    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
-    REDIS_URL: undefined,
-    NODE_OPTIONS: settings.apiNodeOptions,
   };
 }
 
@@ -489,13 +461,13 @@ export async function runDataScenarios(
       databaseUrl = await createDatabase(settings.adminUrl, databaseName);
       databaseCreated = true;
       console.log(`database ${databaseName}: migrating`);
-      await runScript('src/main.ts', ['migrate'], apiEnv(databaseUrl, port, dataDir), signal);
+      await runScript('src/main.ts', ['migrate'], apiEnv(databaseUrl, port, dataDir, apiSettings), signal);
       console.log(`generating ${JSON.stringify(size)}`);
       const generated = performance.now();
       await buildMarketplace(databaseUrl, size);
       generationSeconds = (performance.now() - generated) / 1000;
     }
-    const env = apiEnv(databaseUrl, port, dataDir);
+    const env = apiEnv(databaseUrl, port, dataDir, apiSettings);
 
     const api = startScript('src/main.ts', ['serve'], env);
     if (pinning) pinned &&= pinToCpus(api.pid, pinning.servers);

@@ -1,5 +1,6 @@
 /** Child processes and the throwaway database: everything run.ts must start and reliably undo. */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -151,4 +152,50 @@ export function pinToCpus(pid: number | undefined, cpus: string): boolean {
     stdio: 'ignore',
   });
   return result.status === 0;
+}
+
+/** A positive number from the environment, or the default; anything else stops the bench before it starts. */
+export function positive(name: string, fallback: number, integer = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    console.error(
+      `${name} must be a positive ${integer ? 'integer' : 'number'} (got ${JSON.stringify(raw)})`,
+    );
+    process.exit(2);
+  }
+  return value;
+}
+
+/** `20251125_043000`: sortable, and valid unquoted in a database name. */
+export const runStamp = () =>
+  new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').replace(/\..*$/, '');
+
+/** How the bench starts the real API: production mode on PostgreSQL, fresh secrets, no worker, no Redis. */
+export function apiEnv(
+  databaseUrl: string,
+  port: number,
+  dataDir: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    // Uploaded files and the like go to a directory of this run, never the checkout's ./data.
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`,
+    BLIND_INDEX_KEY: randomBytes(48).toString('base64url'),
+    RUN_WORKER: 'false',
+    // Setup registers many users from one IP; the limiter must not turn that into 429s.
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    // In-memory rate limiter and cache: the bench measures this process, not a Redis round trip.
+    REDIS_URL: undefined,
+    ...extra,
+  };
 }

@@ -1,18 +1,3 @@
-/**
- * `npm run bench`: the real API and a bare Fastify ceiling, each a child process on a fresh PostgreSQL
- * database, loaded one at a time by autocannon from this process, so the load generator never competes
- * with a server inside one event loop. Prints real vs bare per scenario and writes bench/results/.
- *
- * Env: BENCH_DATABASE_URL (admin URL), BENCH_CONNECTIONS (50), BENCH_DURATION (10 s per server and
- * scenario), BENCH_ROUNDS (5: the duration is split into alternating bare/real rounds),
- * BENCH_ONLY (run the scenarios whose name contains it), BENCH_PIN=0 (do not bind processes to CPUs),
- * BENCH_STRICT=1 to exit non-zero when a target fails.
- *
- * `--scenario=a,b` (or BENCH_SCENARIOS=a,b) runs the scenarios whose names contain any of the parts,
- * including the data scenarios of data-scenarios.ts (issues #3 and #4), which only run when named: they
- * generate up to a million orders first (bench/README.md).
- */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +7,7 @@ import type { BareRoute } from './bare-server.ts';
 import { runDataScenarios } from './data-runner.ts';
 import { dataScenarios } from './data-scenarios.ts';
 import {
+  apiEnv,
   cpuSeconds,
   createDatabase,
   dropDatabase,
@@ -29,26 +15,14 @@ import {
   forkScript,
   freePort,
   pinToCpus,
+  positive,
   runScript,
+  runStamp,
   startScript,
   stopChild,
   waitForStatus,
 } from './processes.ts';
 import { type Scenario, scenarios } from './scenarios.ts';
-
-/** A positive number from the environment, or the default; anything else stops the bench before it starts. */
-function positive(name: string, fallback: number, integer = false): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    console.error(
-      `${name} must be a positive ${integer ? 'integer' : 'number'} (got ${JSON.stringify(raw)})`,
-    );
-    process.exit(2);
-  }
-  return value;
-}
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -148,30 +122,7 @@ for (const name of ['SIGINT', 'SIGTERM'] as const) {
   process.once(name, () => interrupt.abort(new Error(`interrupted by ${name}`)));
 }
 const { signal } = interrupt;
-
-/** `20251125_043000`: sortable, and valid unquoted in a database name. */
-const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').replace(/\..*$/, '');
-
-function apiEnv(databaseUrl: string, port: number, dataDir: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    // Uploaded files and the like go to a directory of this run, never the checkout's ./data.
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(48).toString('base64url'),
-    ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`,
-    BLIND_INDEX_KEY: randomBytes(48).toString('base64url'),
-    RUN_WORKER: 'false',
-    // Setup registers users from one IP; the limiter must not turn that into 429s.
-    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
-    // In-memory rate limiter and cache: the bench measures this process, not a Redis round trip.
-    REDIS_URL: undefined,
-  };
-}
+const stamp = runStamp();
 
 /** Headers Node's http server writes itself on every response; everything else the bare server replays. */
 const TRANSPORT_HEADERS = new Set([
