@@ -200,18 +200,7 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     },
 
     async getSubcategory(id: string, lang: LanguageCode) {
-      const [row] = await db
-        .select({ sub: serviceSubcategories, category: serviceCategories })
-        .from(serviceSubcategories)
-        .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
-        .where(
-          and(
-            eq(serviceSubcategories.id, id),
-            eq(serviceSubcategories.isDeleted, false),
-            eq(serviceSubcategories.isActive, true),
-            eq(serviceCategories.isDeleted, false),
-          ),
-        );
+      const row = await offeredSubcategory(id);
       if (!row) throw new NotFoundError('subcategory');
       const addons = await db
         .select()
@@ -247,19 +236,7 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
      * its category, and the price range (tyiyn) an order or a service in it must keep. Null when it is not offered.
      */
     async subcategoryTerms(id: string) {
-      const [row] = await db
-        .select({ sub: serviceSubcategories, category: serviceCategories })
-        .from(serviceSubcategories)
-        .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
-        .where(
-          and(
-            eq(serviceSubcategories.id, id),
-            eq(serviceSubcategories.isDeleted, false),
-            eq(serviceSubcategories.isActive, true),
-            eq(serviceCategories.isDeleted, false),
-            eq(serviceCategories.isActive, true),
-          ),
-        );
+      const row = await offeredSubcategory(id);
       if (!row) return null;
       const defaults = await priceDefaults();
       return {
@@ -466,6 +443,24 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       return result;
     },
   };
+
+  /** A live, active subcategory of a live, active category, with that category: what the catalog offers. */
+  async function offeredSubcategory(id: string) {
+    const [row] = await db
+      .select({ sub: serviceSubcategories, category: serviceCategories })
+      .from(serviceSubcategories)
+      .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
+      .where(
+        and(
+          eq(serviceSubcategories.id, id),
+          eq(serviceSubcategories.isDeleted, false),
+          eq(serviceSubcategories.isActive, true),
+          eq(serviceCategories.isDeleted, false),
+          eq(serviceCategories.isActive, true),
+        ),
+      );
+    return row;
+  }
 
   async function liveSubcategories(categoryIds: string[]) {
     if (categoryIds.length === 0) return [];
