@@ -39,6 +39,7 @@ const openOrders = and(inArray(orders.status, ['published', 'bidding']), eq(orde
 const urgencyRank = sql<number>`(case ${orders.urgency} when 'urgent' then 4 when 'high' then 3 when 'medium' then 2 else 1 end)`;
 const UrgentCursor = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Type.String({ format: 'uuid' })]);
 const ScoreCursor = Type.Tuple([Type.Number(), Type.String({ format: 'uuid' })]);
+const KeyCursor = { urgent: UrgentCursor, relevance: ScoreCursor };
 
 /** The text the indexes `orders_search_fts` and `orders_search_trgm` are built on. */
 const searchText = sql`(${orders.title} || ' ' || ${orders.description})`;
@@ -69,68 +70,86 @@ export function createFeedService({
     return [...new Set([...areaIds, ...districts])];
   }
 
-  /** One page in the chosen order; each sort's cursor is its key then the id, so pages never skip or repeat. */
-  async function page(
-    where: SQL | undefined,
-    sort: Sort,
-    limit: number,
-    cursor: string | undefined,
-    q?: string,
-  ): Promise<PageResult<OrderListingView>> {
-    if (sort === 'relevance' && q) {
-      const query = sql`plainto_tsquery('simple', ${q})`;
-      const score = sql<number>`(ts_rank(to_tsvector('simple', ${searchText}), ${query}) + word_similarity(${q}, lower(${searchText})))::float8`;
-      const after = decodeCursor(cursor, ScoreCursor);
-      const rows = await db
-        .select({ order: orders, score })
-        .from(orders)
-        .where(
-          and(
-            where,
-            after
-              ? sql`(${score} < ${after[0]} or (${score} = ${after[0]} and ${orders.id} < ${after[1]}))`
-              : undefined,
-          ),
-        )
-        .orderBy(desc(score), desc(orders.id))
-        .limit(limit + 1);
-      return toPage(
-        rows,
-        limit,
-        (r) => [Number(r.score), r.order.id],
-        (r) => listing(r.order),
-      );
-    }
-    if (sort === 'urgent') {
-      const after = decodeCursor(cursor, UrgentCursor);
-      const rows = await db
-        .select({ order: orders, rank: urgencyRank })
-        .from(orders)
-        .where(
-          and(
-            where,
-            after
-              ? sql`(${urgencyRank} < ${after[0]} or (${urgencyRank} = ${after[0]} and ${orders.id} < ${after[1]}))`
-              : undefined,
-          ),
-        )
-        .orderBy(desc(urgencyRank), desc(orders.id))
-        .limit(limit + 1);
-      return toPage(
-        rows,
-        limit,
-        (r) => [Number(r.rank), r.order.id],
-        (r) => listing(r.order),
-      );
-    }
-    const after = decodeCursor(cursor, IdCursor);
-    const rows = await db
-      .select()
+  /**
+   * The query for one page in the chosen order, with placeholders for the cursor (`after_key`, `after_id`)
+   * and `limit`: the feed prepares one per shape, search runs it with its values. Each sort's cursor is its
+   * key then the id, so pages never skip or repeat.
+   */
+  function pageQuery(where: SQL | undefined, sort: Sort, hasCursor: boolean, q?: string) {
+    const key =
+      sort === 'relevance' && q
+        ? sql<number>`(ts_rank(to_tsvector('simple', ${searchText}), plainto_tsquery('simple', ${q})) + word_similarity(${q}, lower(${searchText})))::float8`
+        : sort === 'urgent'
+          ? urgencyRank
+          : undefined;
+    const afterId = sql.placeholder('after_id');
+    const afterKey = sql.placeholder('after_key');
+    const after = !hasCursor
+      ? undefined
+      : key
+        ? sql`(${key} < ${afterKey} or (${key} = ${afterKey} and ${orders.id} < ${afterId}))`
+        : sql`${orders.id} < ${afterId}`;
+    return db
+      .select({ order: orders, key: key ?? sql<null>`null` })
       .from(orders)
-      .where(and(where, after ? sql`${orders.id} < ${after[0]}` : undefined))
-      .orderBy(desc(orders.id))
-      .limit(limit + 1);
-    return toPage(rows, limit, (o) => [o.id], listing);
+      .where(and(where, after))
+      .orderBy(...(key ? [desc(key), desc(orders.id)] : [desc(orders.id)]))
+      .limit(sql.placeholder('limit'));
+  }
+
+  function newestAfter(cursor: string | undefined): [null, string] | undefined {
+    const after = decodeCursor(cursor, IdCursor);
+    return after && [null, after[0]];
+  }
+
+  /** The placeholders' values for a page after `cursor`, and how to make the next cursor. */
+  function pageValues(sort: Sort, limit: number, cursor: string | undefined) {
+    const after = sort === 'newest' ? newestAfter(cursor) : decodeCursor(cursor, KeyCursor[sort]);
+    return {
+      hasCursor: after !== undefined,
+      values: { limit: limit + 1, after_key: after?.[0] ?? null, after_id: after?.[1] ?? null },
+      toPage: (rows: { order: OrderRow; key: number | null }[]) =>
+        toPage(
+          rows,
+          limit,
+          (r) => (sort === 'newest' ? [r.order.id] : [Number(r.key), r.order.id]),
+          (r) => listing(r.order),
+        ),
+    };
+  }
+
+  /**
+   * The feed runs on every provider's app start and refresh: its queries are prepared once per shape
+   * (sort, cursor or not, areas or anywhere), so Drizzle builds and PostgreSQL plans each once.
+   */
+  const feedQueries = new Map<string, ReturnType<ReturnType<typeof pageQuery>['prepare']>>();
+  function feedQuery(sort: Sort, hasCursor: boolean, withAreas: boolean) {
+    const name = `orders_feed_${sort}_${hasCursor ? 'after' : 'first'}_${withAreas ? 'areas' : 'anywhere'}`;
+    let query = feedQueries.get(name);
+    if (!query) {
+      const where = and(
+        openOrders,
+        sql`${orders.subcategoryId} = any(${sql.placeholder('subcategory_ids')}::uuid[])`,
+        withAreas ? sql`${orders.serviceAreaId} = any(${sql.placeholder('area_ids')}::uuid[])` : undefined,
+        ne(orders.clientUserId, sql.placeholder('user_id')),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(bids)
+            .where(
+              and(
+                eq(bids.orderId, orders.id),
+                eq(bids.providerProfileId, sql.placeholder('provider_profile_id')),
+                inArray(bids.status, ['pending', 'accepted']),
+                eq(bids.isDeleted, false),
+              ),
+            ),
+        ),
+      );
+      query = pageQuery(where, sort, hasCursor).prepare(name);
+      feedQueries.set(name, query);
+    }
+    return query;
   }
 
   return {
@@ -152,26 +171,15 @@ export function createFeedService({
         : reach.subcategoryIds;
       if (subcategoryIds.length === 0) return { data: [], next_cursor: null };
       const areaIds = await withDistricts(reach.serviceAreaIds);
-      const where = and(
-        openOrders,
-        inArray(orders.subcategoryId, subcategoryIds),
-        areaIds.length > 0 ? inArray(orders.serviceAreaId, areaIds) : undefined,
-        ne(orders.clientUserId, actor.userId ?? ''),
-        notExists(
-          db
-            .select({ one: sql`1` })
-            .from(bids)
-            .where(
-              and(
-                eq(bids.orderId, orders.id),
-                eq(bids.providerProfileId, reach.providerProfileId),
-                inArray(bids.status, ['pending', 'accepted']),
-                eq(bids.isDeleted, false),
-              ),
-            ),
-        ),
-      );
-      return page(where, filter.sort, filter.limit, filter.cursor);
+      const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);
+      const rows = await feedQuery(filter.sort, hasCursor, areaIds.length > 0).execute({
+        ...values,
+        subcategory_ids: subcategoryIds,
+        area_ids: areaIds,
+        user_id: actor.userId ?? '',
+        provider_profile_id: reach.providerProfileId,
+      });
+      return toPage(rows);
     },
 
     /**
@@ -199,13 +207,9 @@ export function createFeedService({
           : undefined,
       );
       const sort: Sort = filter.sort ?? (q ? 'relevance' : 'newest');
-      const result = await page(
-        where,
-        sort === 'relevance' && !q ? 'newest' : sort,
-        filter.limit,
-        filter.cursor,
-        q,
-      );
+      const pageSort = sort === 'relevance' && !q ? 'newest' : sort;
+      const { hasCursor, values, toPage } = pageValues(pageSort, filter.limit, filter.cursor);
+      const result = toPage(await pageQuery(where, pageSort, hasCursor, q).execute(values));
 
       if (filter.cursor === undefined) {
         const matched = db.select({ one: sql`1` }).from(orders).where(where).limit(COUNT_CAP).as('matched');

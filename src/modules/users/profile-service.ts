@@ -252,6 +252,29 @@ export function createProfileService({
   }
 
   /** Business name, description, service descriptions and the names of the subcategories offered. */
+  /**
+   * What a provider offers and where, read on every feed call: one prepared statement (built and planned
+   * once per connection) with the live services' subcategories gathered into an array.
+   */
+  const providerReachQuery = db
+    .select({
+      providerProfileId: providerProfiles.id,
+      serviceAreaIds: providerProfiles.serviceAreaIds,
+      subcategoryIds: sql<string[]>`array(
+        select s.subcategory_id from ${providerServices} s
+        where s.provider_profile_id = provider_profiles.id and not s.is_deleted and s.is_active)`,
+    })
+    .from(providerProfiles)
+    .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
+    .where(
+      and(
+        eq(userProfiles.userId, sql.placeholder('userId')),
+        eq(userProfiles.isDeleted, false),
+        eq(providerProfiles.isDeleted, false),
+      ),
+    )
+    .prepare('provider_reach');
+
   async function refreshSearchText(tx: Db, providerId: string) {
     const [provider] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, providerId));
     if (!provider) return;
@@ -791,33 +814,8 @@ export function createProfileService({
 
     /** For the orders feed: what a provider serves (subcategories of live, active services; areas). */
     async providerReach(userId: string) {
-      const [row] = await db
-        .select({ provider: providerProfiles })
-        .from(providerProfiles)
-        .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
-        .where(
-          and(
-            eq(userProfiles.userId, userId),
-            eq(userProfiles.isDeleted, false),
-            eq(providerProfiles.isDeleted, false),
-          ),
-        );
-      if (!row) return null;
-      const services = await db
-        .select({ subcategoryId: providerServices.subcategoryId })
-        .from(providerServices)
-        .where(
-          and(
-            eq(providerServices.providerProfileId, row.provider.id),
-            eq(providerServices.isDeleted, false),
-            eq(providerServices.isActive, true),
-          ),
-        );
-      return {
-        providerProfileId: row.provider.id,
-        subcategoryIds: services.map((s) => s.subcategoryId),
-        serviceAreaIds: row.provider.serviceAreaIds,
-      };
+      const [row] = await providerReachQuery.execute({ userId });
+      return row ?? null;
     },
 
     /**
