@@ -46,6 +46,14 @@ const searchText = sql`(${orders.title} || ' ' || ${orders.description})`;
 
 type Sort = 'newest' | 'urgent' | 'relevance';
 
+/**
+ * A page's LIMIT written into the SQL rather than bound: with a bound LIMIT, PostgreSQL's generic plan
+ * assumes a tenth of the rows, comes out dearer than a custom plan, and the feed was re-planned on every
+ * call (~1 ms of planning against ~0.15 ms of execution over 1M orders). Drizzle writes an SQL object given
+ * as the limit as it is.
+ */
+const literalLimit = (rows: number) => sql.raw(String(Math.trunc(rows))) as unknown as number;
+
 export type FeedService = ReturnType<typeof createFeedService>;
 
 /**
@@ -71,11 +79,11 @@ export function createFeedService({
   }
 
   /**
-   * The query for one page in the chosen order, with placeholders for the cursor (`after_key`, `after_id`)
-   * and `limit`: the feed prepares one per shape, search runs it with its values. Each sort's cursor is its
+   * The query for one page of `limit` in the chosen order, with placeholders for the cursor (`after_key`,
+   * `after_id`): the feed prepares one per shape, search runs it with its values. Each sort's cursor is its
    * key then the id, so pages never skip or repeat.
    */
-  function pageQuery(where: SQL | undefined, sort: Sort, hasCursor: boolean, q?: string) {
+  function pageQuery(where: SQL | undefined, sort: Sort, hasCursor: boolean, limit: number, q?: string) {
     const key =
       sort === 'relevance' && q
         ? sql<number>`(ts_rank(to_tsvector('simple', ${searchText}), plainto_tsquery('simple', ${q})) + word_similarity(${q}, lower(${searchText})))::float8`
@@ -94,7 +102,7 @@ export function createFeedService({
       .from(orders)
       .where(and(where, after))
       .orderBy(...(key ? [desc(key), desc(orders.id)] : [desc(orders.id)]))
-      .limit(sql.placeholder('limit'));
+      .limit(literalLimit(limit + 1));
   }
 
   function newestAfter(cursor: string | undefined): [null, string] | undefined {
@@ -107,7 +115,7 @@ export function createFeedService({
     const after = sort === 'newest' ? newestAfter(cursor) : decodeCursor(cursor, KeyCursor[sort]);
     return {
       hasCursor: after !== undefined,
-      values: { limit: limit + 1, after_key: after?.[0] ?? null, after_id: after?.[1] ?? null },
+      values: { after_key: after?.[0] ?? null, after_id: after?.[1] ?? null },
       toPage: (rows: { order: OrderRow; key: number | null }[]) =>
         toPage(
           rows,
@@ -120,11 +128,12 @@ export function createFeedService({
 
   /**
    * The feed runs on every provider's app start and refresh: its queries are prepared once per shape
-   * (sort, cursor or not, areas or anywhere), so Drizzle builds and PostgreSQL plans each once.
+   * (sort, cursor or not, areas or anywhere, page size), so Drizzle builds each once and PostgreSQL settles
+   * on one generic plan for each.
    */
   const feedQueries = new Map<string, ReturnType<ReturnType<typeof pageQuery>['prepare']>>();
-  function feedQuery(sort: Sort, hasCursor: boolean, withAreas: boolean) {
-    const name = `orders_feed_${sort}_${hasCursor ? 'after' : 'first'}_${withAreas ? 'areas' : 'anywhere'}`;
+  function feedQuery(sort: Sort, hasCursor: boolean, withAreas: boolean, limit: number) {
+    const name = `orders_feed_${sort}_${hasCursor ? 'after' : 'first'}_${withAreas ? 'areas' : 'anywhere'}_${limit}`;
     let query = feedQueries.get(name);
     if (!query) {
       const where = and(
@@ -146,7 +155,7 @@ export function createFeedService({
             ),
         ),
       );
-      query = pageQuery(where, sort, hasCursor).prepare(name);
+      query = pageQuery(where, sort, hasCursor, limit).prepare(name);
       feedQueries.set(name, query);
     }
     return query;
@@ -172,7 +181,7 @@ export function createFeedService({
       if (subcategoryIds.length === 0) return { data: [], next_cursor: null };
       const areaIds = await withDistricts(reach.serviceAreaIds);
       const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);
-      const rows = await feedQuery(filter.sort, hasCursor, areaIds.length > 0).execute({
+      const rows = await feedQuery(filter.sort, hasCursor, areaIds.length > 0, filter.limit).execute({
         ...values,
         subcategory_ids: subcategoryIds,
         area_ids: areaIds,
@@ -209,7 +218,7 @@ export function createFeedService({
       const sort: Sort = filter.sort ?? (q ? 'relevance' : 'newest');
       const pageSort = sort === 'relevance' && !q ? 'newest' : sort;
       const { hasCursor, values, toPage } = pageValues(pageSort, filter.limit, filter.cursor);
-      const result = toPage(await pageQuery(where, pageSort, hasCursor, q).execute(values));
+      const result = toPage(await pageQuery(where, pageSort, hasCursor, filter.limit, q).execute(values));
 
       if (filter.cursor === undefined) {
         const matched = db.select({ one: sql`1` }).from(orders).where(where).limit(COUNT_CAP).as('matched');
