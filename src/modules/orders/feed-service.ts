@@ -33,8 +33,13 @@ const listing = (o: OrderRow): OrderListingView => ({
   created_at: o.createdAt.toISOString(),
 });
 
-/** Open for bids and not deleted: the only orders the feed and search ever show. */
-const openOrders = and(inArray(orders.status, ['published', 'bidding']), eq(orders.isDeleted, false));
+/**
+ * Open for bids and not deleted: the only orders the feed and search ever show. Written as literals, not
+ * bound values, like the predicates of the partial indexes `orders_open_idx` and `bids_provider_live_idx`:
+ * a prepared statement's generic plan can use a partial index only when the query states its predicate.
+ */
+const openOrders = sql`${orders.status} in ('published', 'bidding') and not ${orders.isDeleted}`;
+const liveBids = sql`${bids.status} in ('pending', 'accepted') and not ${bids.isDeleted}`;
 
 const urgencyRank = sql<number>`(case ${orders.urgency} when 'urgent' then 4 when 'high' then 3 when 'medium' then 2 else 1 end)`;
 const UrgentCursor = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Type.String({ format: 'uuid' })]);
@@ -149,8 +154,7 @@ export function createFeedService({
               and(
                 eq(bids.orderId, orders.id),
                 eq(bids.providerProfileId, sql.placeholder('provider_profile_id')),
-                inArray(bids.status, ['pending', 'accepted']),
-                eq(bids.isDeleted, false),
+                liveBids,
               ),
             ),
         ),
