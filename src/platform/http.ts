@@ -6,7 +6,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -23,8 +23,22 @@ export const IdParams = Type.Object({ id: Type.String({ format: 'uuid', descript
 
 export const Ok = Type.Object({ ok: Type.Literal(true) });
 
-/** A field that is always present in a response and may be null. */
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const JSON_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array']);
+
+/**
+ * A field that is always present in a response and may be null. A schema of one JSON type without an enum
+ * becomes that type or null (`type: ['string', 'null']`), which fast-json-stringify writes after a typeof
+ * check; for an `anyOf` it runs an Ajv validator (format checks included) on every value it writes, which
+ * made up much of an order list's serialization. Other schemas stay a union with null.
+ */
+export function Nullable<T extends TSchema>(schema: T) {
+  const { type, enum: oneOf, const: only } = schema as { type?: unknown; enum?: unknown; const?: unknown };
+  const single =
+    typeof type === 'string' && JSON_TYPES.has(type) && oneOf === undefined && only === undefined;
+  return Type.Unsafe<Static<T> | null>(
+    single ? { ...schema, type: [type, 'null'] } : Type.Union([schema, Type.Null()]),
+  );
+}
 
 /** The columns every soft-deletable row shows staff. */
 export const RowMeta = {

@@ -117,18 +117,25 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     await cache.invalidate(CACHE_PREFIX);
   }
 
-  /** Settings are read through here by every module that needs a rule's number. */
-  async function getSettingValue<T>(key: string, fallback: T): Promise<T> {
-    const cacheKey = `${CACHE_PREFIX}setting:${key}`;
+  /** A value read from the catalog, kept until the catalog changes. */
+  async function remember<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const cacheKey = `${CACHE_PREFIX}${key}`;
     const hit = cache.get<{ value: T }>(cacheKey);
     if (hit) return hit.value;
-    const [row] = await db
-      .select({ value: systemSettings.value })
-      .from(systemSettings)
-      .where(and(eq(systemSettings.key, key), eq(systemSettings.isDeleted, false)));
-    const value = (row?.value as T | undefined) ?? fallback;
+    const value = await read();
     cache.set(cacheKey, { value }, CACHE_TTL_SECONDS);
     return value;
+  }
+
+  /** Settings are read through here by every module that needs a rule's number. */
+  function getSettingValue<T>(key: string, fallback: T): Promise<T> {
+    return remember(`setting:${key}`, async () => {
+      const [row] = await db
+        .select({ value: systemSettings.value })
+        .from(systemSettings)
+        .where(and(eq(systemSettings.key, key), eq(systemSettings.isDeleted, false)));
+      return (row?.value as T | undefined) ?? fallback;
+    });
   }
 
   return {
@@ -302,6 +309,21 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
         .from(languages)
         .where(and(eq(languages.code, code), eq(languages.isDeleted, false), eq(languages.isActive, true)));
       return row !== undefined;
+    },
+
+    /** The areas given and their live districts: a provider in Бишкек works in Бишкек-Центр too. */
+    async withDistricts(areaIds: string[]): Promise<string[]> {
+      if (areaIds.length === 0) return [];
+      const districts = await remember('area-districts', async () => {
+        const rows = await db
+          .select({ id: serviceAreas.id, parentId: serviceAreas.parentId })
+          .from(serviceAreas)
+          .where(and(eq(serviceAreas.isDeleted, false), eq(serviceAreas.isActive, true)));
+        const byParent: Record<string, string[]> = {};
+        for (const { id, parentId } of rows) if (parentId) (byParent[parentId] ??= []).push(id);
+        return byParent;
+      });
+      return [...new Set([...areaIds, ...areaIds.flatMap((id) => districts[id] ?? [])])];
     },
 
     async listServiceAreas(lang: LanguageCode) {

@@ -75,14 +75,6 @@ export function createFeedService({
   catalog: CatalogService;
   profiles: ProfileService;
 }) {
-  /** The areas given and their districts: a provider in Бишкек works in Бишкек-Центр too. */
-  async function withDistricts(areaIds: string[]) {
-    if (areaIds.length === 0) return [];
-    const areas = await catalog.listServiceAreas('ru');
-    const districts = areas.filter((a) => a.parent_id && areaIds.includes(a.parent_id)).map((a) => a.id);
-    return [...new Set([...areaIds, ...districts])];
-  }
-
   /**
    * The query for one page of `limit` in the chosen order, with placeholders for the cursor (`after_key`,
    * `after_id`): the feed prepares one per shape, search runs it with its values. Each sort's cursor is its
@@ -183,7 +175,7 @@ export function createFeedService({
         ? reach.subcategoryIds.filter((id) => id === filter.subcategory_id)
         : reach.subcategoryIds;
       if (subcategoryIds.length === 0) return { data: [], next_cursor: null };
-      const areaIds = await withDistricts(reach.serviceAreaIds);
+      const areaIds = await catalog.withDistricts(reach.serviceAreaIds);
       const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);
       const rows = await feedQuery(filter.sort, hasCursor, areaIds.length > 0, filter.limit).execute({
         ...values,
@@ -201,7 +193,7 @@ export function createFeedService({
      */
     async search(actor: Actor, filter: OrderSearchFilter): Promise<PageResult<OrderListingView>> {
       const q = filter.q?.trim().toLowerCase() || undefined;
-      const areaIds = filter.area_id ? await withDistricts([filter.area_id]) : undefined;
+      const areaIds = filter.area_id ? await catalog.withDistricts([filter.area_id]) : undefined;
       const upper = sql`coalesce(${orders.budgetMax}, ${orders.budgetMin})`;
       const lower = sql`coalesce(${orders.budgetMin}, ${orders.budgetMax})`;
       const where = and(
