@@ -319,11 +319,13 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
           .select({ id: serviceAreas.id, parentId: serviceAreas.parentId })
           .from(serviceAreas)
           .where(and(eq(serviceAreas.isDeleted, false), eq(serviceAreas.isActive, true)));
-        const byParent: Record<string, string[]> = {};
-        for (const { id, parentId } of rows) if (parentId) (byParent[parentId] ??= []).push(id);
+        const byParent = new Map<string, string[]>();
+        for (const { id, parentId } of rows) {
+          if (parentId) byParent.set(parentId, [...(byParent.get(parentId) ?? []), id]);
+        }
         return byParent;
       });
-      return [...new Set([...areaIds, ...areaIds.flatMap((id) => districts[id] ?? [])])];
+      return [...new Set([...areaIds, ...areaIds.flatMap((id) => districts.get(id) ?? [])])];
     },
 
     async listServiceAreas(lang: LanguageCode) {

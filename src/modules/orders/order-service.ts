@@ -43,6 +43,8 @@ const ORDER_MODERATORS: readonly Role[] = ['admin', 'moderator'];
 const isOrderModerator = (actor: Actor) => actor.roles.some((r) => ORDER_MODERATORS.includes(r));
 /** While the work is agreed, the two parties see how to reach each other. */
 const AGREED: readonly OrderStatus[] = ['assigned', 'in_progress', 'completed', 'disputed'];
+/** A party's contact card as the users module reads it for the order detail, not yet decrypted. */
+type SealedContact = Parameters<ProfileService['openContactCard']>[0];
 /** How far ahead a service date may be. */
 const MAX_DAYS_AHEAD = 365;
 const DAY_MS = 86_400_000;
@@ -209,9 +211,13 @@ export function createOrderService({
              'is_primary', p.is_primary, 'sort_order', p.sort_order) order by p.sort_order, p.id), '[]'::json)
     from ${orderPhotos} p where p.order_id = orders.id and not p.is_deleted)`;
 
+  /** Whether the parties of the order in the row may reach each other (see `orderView`), in SQL. */
+  const agreedSql = sql`(order_assignments.id is not null and orders.status in ${AGREED})`;
+
   /**
    * The order detail, the most read route, in one prepared statement: Drizzle builds its SQL once and
-   * PostgreSQL parses and plans it once per connection.
+   * PostgreSQL parses and plans it once per connection. The parties' contact cards come along, still
+   * encrypted, when the order is agreed; the view opens only the one the caller may see.
    */
   const orderDetail = db
     .select({
@@ -219,6 +225,8 @@ export function createOrderService({
       assignment: orderAssignments,
       addons: addonsJson,
       photos: photosJson,
+      clientContact: sql<SealedContact>`case when ${agreedSql} then ${profiles.sealedContactCard(sql`orders.client_user_id`)} end`,
+      providerContact: sql<SealedContact>`case when ${agreedSql} then ${profiles.sealedContactCard(sql`order_assignments.provider_user_id`)} end`,
     })
     .from(orders)
     .leftJoin(orderAssignments, eq(orderAssignments.orderId, orders.id))
@@ -365,7 +373,9 @@ export function createOrderService({
     order: OrderRow,
     role: OrderRole,
     assignment: AssignmentRow | undefined,
-    parts?: Pick<OrderView, 'addons' | 'photos'>,
+    parts?: Pick<OrderView, 'addons' | 'photos'> & {
+      contacts?: { client: SealedContact; provider: SealedContact };
+    },
   ): Promise<OrderView> {
     const [loaded] = parts
       ? [parts]
@@ -423,11 +433,13 @@ export function createOrderService({
       : null;
     const agreed = assignment !== undefined && AGREED.includes(order.status);
     const moderator = role === 'staff' && isOrderModerator(actor);
+    const contactCard = (party: 'client' | 'provider', userId: string) =>
+      parts?.contacts ? profiles.openContactCard(parts.contacts[party]) : profiles.contactCard(tx, userId);
     if (role === 'assigned_provider' || moderator) {
-      view.client_contact = agreed ? await profiles.contactCard(tx, order.clientUserId) : null;
+      view.client_contact = agreed ? await contactCard('client', order.clientUserId) : null;
     }
     if (role === 'client' || moderator) {
-      view.provider_contact = agreed ? await profiles.contactCard(tx, assignment.providerUserId) : null;
+      view.provider_contact = agreed ? await contactCard('provider', assignment.providerUserId) : null;
     }
     return view;
   }
@@ -560,11 +572,15 @@ export function createOrderService({
     async getOrder(actor: Actor, id: string): Promise<OrderView> {
       const [row] = await orderDetail.execute({ id });
       if (!row) throw new NotFoundError('order');
-      const { order, addons, photos } = row;
+      const { order, addons, photos, clientContact, providerContact } = row;
       const assignment = row.assignment ?? undefined;
       const role = roleOf(actor, order, assignment);
       if (!canSee(role, order)) throw new NotFoundError('order');
-      return orderView(db, actor, order, role, assignment, { addons, photos });
+      return orderView(db, actor, order, role, assignment, {
+        addons,
+        photos,
+        contacts: { client: clientContact, provider: providerContact },
+      });
     },
 
     async updateOrder(actor: Actor, id: string, input: UpdateOrderInput): Promise<OrderView> {

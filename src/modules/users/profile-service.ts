@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -73,6 +73,14 @@ const weekdaysOf = (availability: WeeklyAvailability) =>
   WEEKDAYS.filter((d) => (availability[d]?.length ?? 0) > 0);
 
 export type ProfileService = ReturnType<typeof createProfileService>;
+
+/** A contact card as `sealedContactCard` reads it: the personal fields still encrypted. */
+interface SealedContactCard {
+  full_name: string;
+  phone: string | null;
+  email: string | null;
+  contact_info: string | null;
+}
 
 export function createProfileService({
   db,
@@ -274,6 +282,27 @@ export function createProfileService({
       ),
     )
     .prepare('provider_reach');
+
+  /**
+   * The contact card of the user whose id `userId` gives, still encrypted, as one JSON value: another
+   * module's read can carry it (the order detail does, so an agreed order is one round trip), and
+   * `openContactCard` decrypts what the caller may show. The tables stay this module's business.
+   */
+  const sealedContactCard = (userId: SQL) => sql<SealedContactCard | null>`(
+    select json_build_object('full_name', cu.full_name, 'phone', cu.phone_encrypted, 'email', cu.email_encrypted,
+             'contact_info', (select cp.contact_info_encrypted from ${userProfiles} cp
+                              where cp.user_id = cu.id and not cp.is_deleted))
+    from ${users} cu where cu.id = ${userId})`;
+
+  function openContactCard(sealed: SealedContactCard | null) {
+    if (!sealed) return null;
+    return {
+      full_name: sealed.full_name,
+      phone: sealed.phone ? cipher.decrypt(sealed.phone) : null,
+      email: sealed.email ? cipher.decrypt(sealed.email) : null,
+      contact_info: decryptJson<ContactInfoValue>(sealed.contact_info),
+    };
+  }
 
   async function refreshSearchText(tx: Db, providerId: string) {
     const [provider] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, providerId));
@@ -854,18 +883,14 @@ export function createProfileService({
     /** For the parties of an agreed order only: how to reach this person. */
     async contactCard(tx: Db, userId: string) {
       const [row] = await tx
-        .select({ user: users, profile: userProfiles })
+        .select({ sealed: sealedContactCard(sql`${userId}::uuid`) })
         .from(users)
-        .leftJoin(userProfiles, and(eq(userProfiles.userId, users.id), eq(userProfiles.isDeleted, false)))
         .where(eq(users.id, userId));
-      if (!row) return null;
-      return {
-        full_name: row.user.fullName,
-        phone: row.user.phoneEncrypted ? cipher.decrypt(row.user.phoneEncrypted) : null,
-        email: row.user.emailEncrypted ? cipher.decrypt(row.user.emailEncrypted) : null,
-        contact_info: decryptJson<ContactInfoValue>(row.profile?.contactInfoEncrypted ?? null),
-      };
+      return openContactCard(row?.sealed ?? null);
     },
+
+    sealedContactCard,
+    openContactCard,
   };
 }
 
