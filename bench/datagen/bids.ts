@@ -35,7 +35,12 @@ export async function generateBids(
      drop table if exists pg_temp.bench_offer_count;
      create temp table bench_offer_count as
      select subcategory_id, count(*)::int as cnt from bench_offer group by subcategory_id;
-     analyze bench_offer; analyze bench_offer_count`,
+     analyze bench_offer; analyze bench_offer_count;
+     -- An order cannot have more bids than there are providers to make them (one each): at small scales
+     -- a subcategory may have fewer providers than the bid counts the orders were given.
+     update orders o set bid_count = coalesce(c.cnt, 0)
+     from orders x left join bench_offer_count c on c.subcategory_id = x.subcategory_id
+     where o.id = x.id and x.bid_count > coalesce(c.cnt, 0)`,
   );
   const {
     rows: [range],
