@@ -15,7 +15,7 @@ export interface ProviderOptions {
  * active), a user profile, a provider profile with a business name, a description, 1–3 service areas
  * (Bishkek and Osh most often), weekly availability, ratings and the search text the app keeps
  * (business name, description, service descriptions and the subcategory and category names in every
- * language, lowercased), and `servicesPerProvider` services in neighbouring subcategories (a cleaner
+ * language, lowercased) with its words in the directory's vocabulary, and `servicesPerProvider` services in neighbouring subcategories (a cleaner
  * offers the cleaning ones first) with prices in the catalog's default range.
  *
  * Needs `stageCatalog` and `createUuid7Function` in this session. Users carry no email, phone or password:
@@ -137,5 +137,14 @@ export async function generateProviders(
        group by ps.provider_profile_id
      ) x
      where x.provider_profile_id = p.id`,
+  );
+  // The directory's vocabulary, as the app keeps it (platform/search): the words of every search text.
+  await client.query(
+    `insert into search_words (scope, word)
+     select distinct 'providers', w
+     from bench_new_providers n
+     join provider_profiles p on p.id = n.id
+     cross join unnest(tsvector_to_array(p.search_vector)) w
+     on conflict do nothing`,
   );
 }

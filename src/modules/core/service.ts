@@ -280,10 +280,17 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       return [...new Set(terms.filter((t): t is string => typeof t === 'string' && t.length > 0))];
     },
 
-    /** The live subcategory ids of a category (empty when the category is unknown). */
+    /**
+     * The live subcategory ids of a category (empty when the category is unknown); cached like the rest of
+     * the catalog, since the directory asks on every search by category.
+     */
     async subcategoryIdsOf(categoryId: string) {
-      const rows = await liveSubcategories([categoryId]);
-      return rows.map((s) => s.id);
+      const cacheKey = `${CACHE_PREFIX}subcategory-ids:${categoryId}`;
+      const hit = cache.get<string[]>(cacheKey);
+      if (hit) return hit;
+      const ids = (await liveSubcategories([categoryId])).map((s) => s.id);
+      cache.set(cacheKey, ids, CACHE_TTL_SECONDS);
+      return ids;
     },
 
     /** Which of these service area ids exist and are live. */

@@ -1,11 +1,15 @@
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
-import type { Db } from '../../platform/db.ts';
+import { type Db, queryPrepared } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, type PageResult } from '../../platform/pagination.ts';
+import { searchQuery } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
 import { providerServices } from './schema.ts';
+
+/** The directory's vocabulary in `search_words`: the words of the providers' search texts. */
+export const DIRECTORY_SEARCH_SCOPE = 'providers';
 
 /** A provider card's columns, with its lowest live price; the caller adds the conditions after `where`. */
 const CARD_SELECT = sql`
@@ -13,8 +17,7 @@ const CARD_SELECT = sql`
          p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km,
          p.availability, p.created_at, u.full_name, up.photo_file_id,
          (select min(s.base_price) from provider_services s
-           where s.provider_profile_id = p.id and s.is_deleted = false and s.is_active) as min_price,
-         null::float8 as score
+           where s.provider_profile_id = p.id and s.is_deleted = false and s.is_active) as min_price
   from provider_profiles p
   join user_profiles up on up.id = p.user_profile_id
   join users u on u.id = up.user_id
@@ -22,7 +25,7 @@ const CARD_SELECT = sql`
 
 /** Every sort's cursor is the sort value then the id, so pages never skip or repeat a provider. */
 const DirectoryCursor = Type.Tuple([
-  Type.Union([Type.Number(), Type.String(), Type.Null()]),
+  Type.Union([Type.Number(), Type.Null()]),
   Type.String({ format: 'uuid' }),
 ]);
 
@@ -43,10 +46,11 @@ interface DirectoryRow {
   full_name: string;
   photo_file_id: string | null;
   min_price: number | null;
-  score: number | null;
-  sort_key: number | string | null;
+  /** What the page is ordered by: relevance, rating or lowest price; null when newest first. */
+  sort_key?: number | string | null;
 }
 
+const sortValue = (key: number | string | null | undefined) => (key == null ? null : Number(key));
 const toIso = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString();
 const pgArray = (value: unknown): string[] =>
   Array.isArray(value)
@@ -102,94 +106,103 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
           : undefined;
       if (subcategoryIds && subcategoryIds.length === 0) return { data: [], next_cursor: null };
 
-      const serviceConditions: SQL[] = [
-        sql`s.provider_profile_id = p.id`,
-        sql`s.is_deleted = false`,
-        sql`s.is_active`,
-      ];
-      if (subcategoryIds) serviceConditions.push(sql`s.subcategory_id in ${subcategoryIds}`);
+      const serviceConditions: SQL[] = [sql`s.is_deleted = false`, sql`s.is_active`];
+      if (subcategoryIds)
+        serviceConditions.push(sql`s.subcategory_id = any(${sql.param(subcategoryIds)}::uuid[])`);
       if (filter.price_min !== undefined) serviceConditions.push(sql`s.base_price >= ${filter.price_min}`);
       if (filter.price_max !== undefined) serviceConditions.push(sql`s.base_price <= ${filter.price_max}`);
       const serviceWhere = sql.join(serviceConditions, sql` and `);
+      const minPrice = (provider: SQL) =>
+        sql`(select min(s.base_price) from provider_services s where s.provider_profile_id = ${provider} and ${serviceWhere})`;
       const serviceFiltered =
         subcategoryIds !== undefined || filter.price_min !== undefined || filter.price_max !== undefined;
 
-      const q = filter.q?.trim().toLowerCase();
-      const where: SQL[] = [visible];
-      if (serviceFiltered) where.push(sql`exists (select 1 from provider_services s where ${serviceWhere})`);
-      if (filter.area_id) where.push(sql`${filter.area_id}::uuid = any(p.service_area_ids)`);
+      const q = filter.q?.trim();
+      const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
+      const after = decodeCursor(filter.cursor, DirectoryCursor);
+
+      // Conditions on the provider row alone, so the indexes on it find the candidates; the account's
+      // state is checked after the ordering, for the page's rows only.
+      const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
+      if (q) where.push(sql`p.search_vector @@ query.tsq`);
+      if (serviceFiltered) {
+        where.push(
+          sql`exists (select 1 from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`,
+        );
+      }
+      if (filter.area_id) where.push(sql`p.service_area_ids @> array[${filter.area_id}::uuid]`);
       if (filter.min_rating !== undefined)
         where.push(sql`p.rating_avg_x100 >= ${Math.round(filter.min_rating * 100)}`);
       if (filter.verified) where.push(sql`p.is_verified`);
-      if (filter.available_on) where.push(sql`${filter.available_on} = any(p.available_weekdays)`);
-      if (q) {
-        where.push(
-          sql`(to_tsvector('simple', p.search_text) @@ plainto_tsquery('simple', ${q}) or ${q} <% p.search_text)`,
-        );
-      }
+      if (filter.available_on) where.push(sql`p.available_weekdays @> array[${filter.available_on}]::text[]`);
 
-      const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
-      const score = q
-        ? sql`(ts_rank(to_tsvector('simple', p.search_text), plainto_tsquery('simple', ${q})) + word_similarity(${q}, p.search_text))::float8`
-        : sql`null::float8`;
-      // The key each sort orders by, descending except price.
+      // The key each sort orders by (descending except price), and the keyset after the cursor: on the
+      // provider row where the key is a column, so an index can start there; on the candidates otherwise.
       const sortKey = {
-        relevance: sql`score`,
-        rating: sql`rating_avg_x100`,
-        price: sql`min_price`,
+        relevance: sql`ts_rank(p.search_vector, query.tsq)::float8`,
+        rating: sql`p.rating_avg_x100`,
+        price: minPrice(sql`p.id`),
         newest: sql`null::int`,
       }[sort];
-      const descending = sort !== 'price';
-
-      const after = decodeCursor(filter.cursor, DirectoryCursor);
-      let keyset = sql`true`;
+      let keyset: SQL | undefined;
       if (after) {
         const [value, id] = after;
-        if (sort === 'newest') keyset = sql`id < ${id}::uuid`;
-        else if (sort === 'price') {
+        if (sort === 'newest') where.push(sql`p.id < ${id}::uuid`);
+        else if (sort === 'rating') {
+          where.push(
+            sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`,
+          );
+        } else if (sort === 'price') {
           // Providers without a price sort last.
           keyset =
             value === null
-              ? sql`(min_price is null and id > ${id}::uuid)`
-              : sql`(min_price > ${value} or min_price is null or (min_price = ${value} and id > ${id}::uuid))`;
-        } else keyset = sql`(${sortKey} < ${value} or (${sortKey} = ${value} and id < ${id}::uuid))`;
+              ? sql`(c.sort_key is null and c.id > ${id}::uuid)`
+              : sql`(c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
+        } else keyset = sql`(c.sort_key < ${value} or (c.sort_key = ${value} and c.id < ${id}::uuid))`;
       }
-      const order =
-        sort === 'newest'
-          ? sql`id desc`
-          : descending
-            ? sql`${sortKey} desc, id desc`
-            : sql`min_price asc nulls last, id asc`;
+      // Bare names in the candidates (their output columns, so an index on the key can give the order),
+      // `c.` ones outside.
+      const order = (t: string) =>
+        sql.raw(
+          sort === 'newest'
+            ? `${t}id desc`
+            : sort === 'price'
+              ? `${t}sort_key asc nulls last, ${t}id asc`
+              : `${t}sort_key desc, ${t}id desc`,
+        );
 
-      const found = await rows(sql`
-        select * from (
+      // `offset 0` keeps the candidates a subquery of their own, ordered first, then joined to the
+      // accounts and priced only until the page is full.
+      const found = await queryPrepared<DirectoryRow>(
+        db,
+        sql`
+        ${q ? sql`with query as (select ${searchQuery(DIRECTORY_SEARCH_SCOPE, sql`${q}`)} as tsq)` : sql``}
+        select c.id, c.business_name, c.description, c.experience_years, c.is_verified, c.rating_sum,
+               c.review_count, c.rating_avg_x100, c.orders_completed, c.service_area_ids, c.travel_radius_km,
+               c.availability, c.created_at, u.full_name, up.photo_file_id, c.sort_key,
+               ${sort === 'price' ? sql`c.sort_key` : minPrice(sql`c.id`)} as min_price
+        from (
           select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
                  p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km,
-                 p.availability, p.created_at, u.full_name, up.photo_file_id,
-                 (select min(s.base_price) from provider_services s where ${serviceWhere}) as min_price,
-                 ${score} as score
-          from provider_profiles p
-          join user_profiles up on up.id = p.user_profile_id
-          join users u on u.id = up.user_id
+                 p.availability, p.created_at, p.user_profile_id, ${sortKey} as sort_key
+          from provider_profiles p${q ? sql`, query` : sql``}
           where ${sql.join(where, sql` and `)}
-        ) d
-        where ${keyset}
-        order by ${order}
-        limit ${filter.limit + 1}`);
+          order by ${order('')}
+          offset 0
+        ) c
+        join user_profiles up on up.id = c.user_profile_id
+        join users u on u.id = up.user_id
+        where up.is_deleted = false and u.status = 'active' and u.is_deleted = false${keyset ? sql` and ${keyset}` : sql``}
+        order by ${order('c.')}
+        limit ${filter.limit + 1}`,
+      );
 
       const data = found.slice(0, filter.limit);
       const last = data[data.length - 1];
-      const lastKey = (r: DirectoryRow) =>
-        sort === 'newest'
-          ? null
-          : sort === 'price'
-            ? r.min_price
-            : sort === 'rating'
-              ? r.rating_avg_x100
-              : r.score;
       return {
         data: data.map(card),
-        next_cursor: found.length > filter.limit && last ? encodeCursor([lastKey(last), last.id]) : null,
+        next_cursor:
+          found.length > filter.limit && last ? encodeCursor([sortValue(last.sort_key), last.id]) : null,
       };
     },
 

@@ -10,9 +10,11 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../platform/errors.ts';
+import { addSearchWords } from '../../platform/search/service.ts';
 import { softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
+import { DIRECTORY_SEARCH_SCOPE } from './directory-service.ts';
 import type {
   ClientProfileView,
   ContactInfoValue,
@@ -273,6 +275,7 @@ export function createProfileService({
       .join(' ')
       .toLowerCase();
     await tx.update(providerProfiles).set({ searchText }).where(eq(providerProfiles.id, providerId));
+    await addSearchWords(tx, DIRECTORY_SEARCH_SCOPE, searchText);
   }
 
   async function loadOwnService(tx: Db, actor: Actor, serviceId: string) {

@@ -329,6 +329,26 @@ describe('the provider directory', () => {
     );
   });
 
+  it('finds other forms of a word and words with typos, from the moment a provider saves them', async () => {
+    const plumber = await provider('Сантехник Бакыт');
+    const cleaner = await provider('Тазалоочу Айгүл');
+    expect(await search(`q=${encodeURIComponent('сантехника')}`)).toContain(plumber.providerId);
+    expect(await search(`q=${encodeURIComponent('сантехнк')}`)).toContain(plumber.providerId);
+    expect(await search(`q=${encodeURIComponent('бакыт сантехнк')}`)).toContain(plumber.providerId);
+    expect(await search(`q=${encodeURIComponent('тазалоо')}`)).toContain(cleaner.providerId);
+    // A word merely alike is not the same word: "сборка" (assembly) is not "уборка" (cleaning).
+    expect(await search(`q=${encodeURIComponent('сборка')}`)).not.toContain(baseline.a);
+    expect(await search(`q=${encodeURIComponent('бакыт тазалоо')}`)).toEqual([]);
+
+    const renamed = await call('PATCH', '/api/v1/me/provider-profile', plumber.auth, {
+      business_name: 'Жылытуу Бакыт',
+    });
+    expect(renamed.status).toBe(200);
+    expect(await search(`q=${encodeURIComponent('жылытту')}`)).toEqual([plumber.providerId]);
+    // Punctuation alone holds no word to look for.
+    expect(await search(`q=${encodeURIComponent('%!')}`)).toEqual([]);
+  });
+
   it('filters by area, category, verification, rating, price and weekday', async () => {
     const inOsh = await search(`area_id=${area('osh')}`);
     expect(inOsh).toContain(baseline.b);

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -117,6 +118,8 @@ export type WeeklyAvailability = Partial<Record<Weekday, { from: string; to: str
 
 const live = sql`not is_deleted`;
 
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
 /**
  * The marketplace side of a person (the seed's UserProfile). Contact details and address are personal
  * data and stored encrypted.
@@ -201,13 +204,16 @@ export const providerProfiles = pgTable(
     ordersCompleted: integer('orders_completed').notNull().default(0),
     /** Business name, description and the services' descriptions: what the directory's text search reads. */
     searchText: text('search_text').notNull().default(''),
+    /** The search text's lexemes, stored so that matching and ranking do not parse the text on every search. */
+    searchVector: tsvector('search_vector')
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('simple', search_text)`),
     ...softDeleteColumns(),
   },
   (t) => [
     uniqueIndex('provider_profiles_profile_live_uq').on(t.userProfileId).where(live),
     index('provider_profiles_areas_gin').using('gin', t.serviceAreaIds),
-    index('provider_profiles_search_trgm').using('gin', sql`${t.searchText} gin_trgm_ops`),
-    index('provider_profiles_search_fts').using('gin', sql`to_tsvector('simple', ${t.searchText})`),
+    index('provider_profiles_search_vector_gin').using('gin', t.searchVector),
     index('provider_profiles_rating_idx').on(t.ratingAvgX100, t.id).where(live),
     ...softDeleteIndexes('provider_profiles', t),
   ],
