@@ -11,11 +11,15 @@ import { providerServices } from './schema.ts';
 /** The directory's vocabulary in `search_words`: the words of the providers' search texts. */
 export const DIRECTORY_SEARCH_SCOPE = 'providers';
 
+/** A provider card's columns, from provider_profiles p, user_profiles up and users u. */
+const CARD_COLUMNS = sql`
+  p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum, p.review_count,
+  p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km, p.availability, p.created_at,
+  u.full_name, up.photo_file_id`;
+
 /** A provider card's columns, with its lowest live price; the caller adds the conditions after `where`. */
 const CARD_SELECT = sql`
-  select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
-         p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km,
-         p.availability, p.created_at, u.full_name, up.photo_file_id,
+  select ${CARD_COLUMNS},
          (select min(s.base_price) from provider_services s
            where s.provider_profile_id = p.id and s.is_deleted = false and s.is_active) as min_price
   from provider_profiles p
@@ -107,8 +111,12 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
       if (subcategoryIds && subcategoryIds.length === 0) return { data: [], next_cursor: null };
 
       const serviceConditions: SQL[] = [sql`s.is_deleted = false`, sql`s.is_active`];
+      // Not `= any`: planned for the values, it costs less than the generic plan does and PostgreSQL would
+      // plan every call anew; a provider's few services are read through its id either way.
       if (subcategoryIds)
-        serviceConditions.push(sql`s.subcategory_id = any(${sql.param(subcategoryIds)}::uuid[])`);
+        serviceConditions.push(
+          sql`array_position(${sql.param(subcategoryIds)}::uuid[], s.subcategory_id) is not null`,
+        );
       if (filter.price_min !== undefined) serviceConditions.push(sql`s.base_price >= ${filter.price_min}`);
       if (filter.price_max !== undefined) serviceConditions.push(sql`s.base_price <= ${filter.price_max}`);
       const serviceWhere = sql.join(serviceConditions, sql` and `);
@@ -121,81 +129,113 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
       const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
       const after = decodeCursor(filter.cursor, DirectoryCursor);
 
-      // Conditions on the provider row alone, so the indexes on it find the candidates; the account's
-      // state is checked after the ordering, for the page's rows only.
+      // Newest and rating order by a column with an index: walking it and stopping once the page is full reads
+      // about limit / (share of providers that match) rows. Relevance and price order by a value computed per
+      // provider, so every match is read; there the indexes on the provider row find the matches.
+      // When walking, the array filters call the functions behind `&&` and `@>`: the planner then gives them a
+      // fixed share of rows whatever the values, so the prepared statement's generic plan (planned once)
+      // costs the same as a plan for the values and is kept, and no index on the arrays tempts it into reading
+      // every match before sorting.
+      const walk = sort === 'newest' || sort === 'rating';
+
       const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
       if (q) where.push(sql`p.search_vector @@ query.tsq`);
-      if (serviceFiltered) {
+      const priceFiltered = filter.price_min !== undefined || filter.price_max !== undefined;
+      if (subcategoryIds && !priceFiltered) {
+        where.push(
+          walk
+            ? sql`arrayoverlap(p.offered_subcategory_ids, ${sql.param(subcategoryIds)}::uuid[])`
+            : sql`p.offered_subcategory_ids && ${sql.param(subcategoryIds)}::uuid[]`,
+        );
+      } else if (serviceFiltered) {
         where.push(
           sql`exists (select 1 from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`,
         );
       }
-      if (filter.area_id) where.push(sql`p.service_area_ids @> array[${filter.area_id}::uuid]`);
+      if (filter.area_id) {
+        where.push(
+          walk
+            ? sql`arraycontains(p.service_area_ids, array[${filter.area_id}::uuid])`
+            : sql`p.service_area_ids @> array[${filter.area_id}::uuid]`,
+        );
+      }
       if (filter.min_rating !== undefined)
         where.push(sql`p.rating_avg_x100 >= ${Math.round(filter.min_rating * 100)}`);
       if (filter.verified) where.push(sql`p.is_verified`);
       if (filter.available_on) where.push(sql`p.available_weekdays @> array[${filter.available_on}]::text[]`);
+      const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+      const withQuery = q
+        ? sql`with query as (select ${searchQuery(DIRECTORY_SEARCH_SCOPE, sql`${q}`)} as tsq)`
+        : sql``;
+      const fromQuery = q ? sql`, query` : sql``;
+      // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
+      // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
+      const limit = sql.raw(String(filter.limit + 1));
 
-      // The key each sort orders by (descending except price), and the keyset after the cursor: on the
-      // provider row where the key is a column, so an index can start there; on the candidates otherwise.
-      const sortKey = {
-        relevance: sql`ts_rank(p.search_vector, query.tsq)::float8`,
-        rating: sql`p.rating_avg_x100`,
-        price: minPrice(sql`p.id`),
-        newest: sql`null::int`,
-      }[sort];
-      let keyset: SQL | undefined;
-      if (after) {
-        const [value, id] = after;
-        if (sort === 'newest') where.push(sql`p.id < ${id}::uuid`);
-        else if (sort === 'rating') {
+      let found: DirectoryRow[];
+      if (walk) {
+        if (after) {
+          const [value, id] = after;
           where.push(
-            sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`,
+            sort === 'newest'
+              ? sql`p.id < ${id}::uuid`
+              : sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`,
           );
-        } else if (sort === 'price') {
-          // Providers without a price sort last.
-          keyset =
-            value === null
-              ? sql`(c.sort_key is null and c.id > ${id}::uuid)`
-              : sql`(c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
-        } else keyset = sql`(c.sort_key < ${value} or (c.sort_key = ${value} and c.id < ${id}::uuid))`;
-      }
-      // Bare names in the candidates (their output columns, so an index on the key can give the order),
-      // `c.` ones outside.
-      const order = (t: string) =>
-        sql.raw(
-          sort === 'newest'
-            ? `${t}id desc`
-            : sort === 'price'
-              ? `${t}sort_key asc nulls last, ${t}id asc`
-              : `${t}sort_key desc, ${t}id desc`,
+        }
+        found = await queryPrepared<DirectoryRow>(
+          db,
+          sql`
+          ${withQuery}
+          select ${CARD_COLUMNS}, ${sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`} as sort_key,
+                 ${minPrice(sql`p.id`)} as min_price
+          from provider_profiles p
+          join user_profiles up on up.id = p.user_profile_id
+          join users u on u.id = up.user_id${q ? sql` cross join query` : sql``}
+          where ${sql.join(where, sql` and `)} and ${accountVisible}
+          order by ${sort === 'rating' ? sql`p.rating_avg_x100 desc, p.id desc` : sql`p.id desc`}
+          limit ${limit}`,
         );
-
-      // `offset 0` keeps the candidates a subquery of their own, ordered first, then joined to the
-      // accounts and priced only until the page is full.
-      const found = await queryPrepared<DirectoryRow>(
-        db,
-        sql`
-        ${q ? sql`with query as (select ${searchQuery(DIRECTORY_SEARCH_SCOPE, sql`${q}`)} as tsq)` : sql``}
-        select c.id, c.business_name, c.description, c.experience_years, c.is_verified, c.rating_sum,
-               c.review_count, c.rating_avg_x100, c.orders_completed, c.service_area_ids, c.travel_radius_km,
-               c.availability, c.created_at, u.full_name, up.photo_file_id, c.sort_key,
-               ${sort === 'price' ? sql`c.sort_key` : minPrice(sql`c.id`)} as min_price
-        from (
-          select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
-                 p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km,
-                 p.availability, p.created_at, p.user_profile_id, ${sortKey} as sort_key
-          from provider_profiles p${q ? sql`, query` : sql``}
-          where ${sql.join(where, sql` and `)}
-          order by ${order('')}
-          offset 0
-        ) c
-        join user_profiles up on up.id = c.user_profile_id
-        join users u on u.id = up.user_id
-        where up.is_deleted = false and u.status = 'active' and u.is_deleted = false${keyset ? sql` and ${keyset}` : sql``}
-        order by ${order('c.')}
-        limit ${filter.limit + 1}`,
-      );
+      } else {
+        let keyset = sql``;
+        if (after) {
+          const [value, id] = after;
+          keyset =
+            sort === 'relevance'
+              ? sql`and (c.sort_key < ${value} or (c.sort_key = ${value} and c.id < ${id}::uuid))`
+              : value === null
+                ? // Providers without a price sort last.
+                  sql`and (c.sort_key is null and c.id > ${id}::uuid)`
+                : sql`and (c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
+        }
+        const order = (t: string) =>
+          sql.raw(
+            sort === 'price' ? `${t}sort_key asc nulls last, ${t}id asc` : `${t}sort_key desc, ${t}id desc`,
+          );
+        // `offset 0` keeps the matches a subquery of their own: ordered first, then joined to the accounts
+        // and priced only until the page is full.
+        found = await queryPrepared<DirectoryRow>(
+          db,
+          sql`
+          ${withQuery}
+          select c.*, u.full_name, up.photo_file_id,
+                 ${sort === 'price' ? sql`c.sort_key` : minPrice(sql`c.id`)} as min_price
+          from (
+            select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
+                   p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids,
+                   p.travel_radius_km, p.availability, p.created_at, p.user_profile_id,
+                   ${sort === 'price' ? minPrice(sql`p.id`) : sql`ts_rank(p.search_vector, query.tsq)::float8`} as sort_key
+            from provider_profiles p${fromQuery}
+            where ${sql.join(where, sql` and `)}
+            order by ${order('')}
+            offset 0
+          ) c
+          join user_profiles up on up.id = c.user_profile_id
+          join users u on u.id = up.user_id
+          where ${accountVisible} ${keyset}
+          order by ${order('c.')}
+          limit ${limit}`,
+        );
+      }
 
       const data = found.slice(0, filter.limit);
       const last = data[data.length - 1];

@@ -253,12 +253,20 @@ export function createProfileService({
     ]);
   }
 
-  /** Business name, description, service descriptions and the names of the subcategories offered. */
-  async function refreshSearchText(tx: Db, providerId: string) {
+  /**
+   * What the directory finds a provider by: the search text (business name, description, service
+   * descriptions and the names of the subcategories offered, whose words join the directory's vocabulary)
+   * and the subcategories of the active services. Called by every change to the profile's texts or its services.
+   */
+  async function refreshListing(tx: Db, providerId: string) {
     const [provider] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, providerId));
     if (!provider) return;
     const services = await tx
-      .select({ description: providerServices.description, subcategoryId: providerServices.subcategoryId })
+      .select({
+        description: providerServices.description,
+        subcategoryId: providerServices.subcategoryId,
+        isActive: providerServices.isActive,
+      })
       .from(providerServices)
       .where(and(eq(providerServices.providerProfileId, providerId), eq(providerServices.isDeleted, false)));
     const names = await catalog.subcategorySearchTerms(
@@ -274,7 +282,13 @@ export function createProfileService({
       .filter(Boolean)
       .join(' ')
       .toLowerCase();
-    await tx.update(providerProfiles).set({ searchText }).where(eq(providerProfiles.id, providerId));
+    const offeredSubcategoryIds = [
+      ...new Set(services.filter((s) => s.isActive).map((s) => s.subcategoryId)),
+    ];
+    await tx
+      .update(providerProfiles)
+      .set({ searchText, offeredSubcategoryIds })
+      .where(eq(providerProfiles.id, providerId));
     await addSearchWords(tx, DIRECTORY_SEARCH_SCOPE, searchText);
   }
 
@@ -482,7 +496,7 @@ export function createProfileService({
           await writeAudit(tx, actor, [
             { action: 'create', entity: 'provider_profiles', entityId: created!.id, after: created },
           ]);
-          await refreshSearchText(tx, created!.id);
+          await refreshListing(tx, created!.id);
           await syncUserType(tx, profile, actor);
           const [fresh] = await tx
             .select()
@@ -530,7 +544,7 @@ export function createProfileService({
           { action: 'update', entity: 'provider_profiles', entityId: before.id, before, after },
         ]);
         if (input.business_name !== undefined || input.description !== undefined)
-          await refreshSearchText(tx, before.id);
+          await refreshListing(tx, before.id);
         const [fresh] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, before.id));
         return providerView(fresh!);
       });
@@ -578,7 +592,7 @@ export function createProfileService({
           await writeAudit(tx, actor, [
             { action: 'create', entity: 'provider_services', entityId: created!.id, after: created },
           ]);
-          await refreshSearchText(tx, provider.id);
+          await refreshListing(tx, provider.id);
           return serviceView(created!);
         });
       } catch (error) {
@@ -614,7 +628,8 @@ export function createProfileService({
         await writeAudit(tx, actor, [
           { action: 'update', entity: 'provider_services', entityId: before.id, before, after },
         ]);
-        if (input.description !== undefined) await refreshSearchText(tx, provider.id);
+        if (input.description !== undefined || input.is_active !== undefined)
+          await refreshListing(tx, provider.id);
         return serviceView(after!);
       });
     },
@@ -623,7 +638,7 @@ export function createProfileService({
       await db.transaction(async (tx) => {
         const { provider, service } = await loadOwnService(tx, actor, serviceId);
         await softDelete(tx, actor, providerServices, [service.id]);
-        await refreshSearchText(tx, provider.id);
+        await refreshListing(tx, provider.id);
       });
     },
 

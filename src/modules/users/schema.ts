@@ -202,9 +202,17 @@ export const providerProfiles = pgTable(
     /** Average rating ×100 (0 to 500), kept with the sum and count so the directory can sort on it. */
     ratingAvgX100: integer('rating_avg_x100').notNull().default(0),
     ordersCompleted: integer('orders_completed').notNull().default(0),
+    /**
+     * The subcategories of the live, active services, kept with the services, so the directory filters by
+     * category on the provider row rather than looking up services for every candidate.
+     */
+    offeredSubcategoryIds: uuid('offered_subcategory_ids').array().notNull().default(sql`'{}'::uuid[]`),
     /** Business name, description and the services' descriptions: what the directory's text search reads. */
     searchText: text('search_text').notNull().default(''),
-    /** The search text's lexemes, stored so that matching and ranking do not parse the text on every search. */
+    /**
+     * The search text's lexemes, stored so that matching and ranking do not parse the text on every search;
+     * kept in the row while the text goes out of line (column storage, set in migration 0006).
+     */
     searchVector: tsvector('search_vector')
       .notNull()
       .generatedAlwaysAs(sql`to_tsvector('simple', search_text)`),
