@@ -3,13 +3,16 @@ import { Type } from 'typebox';
 import { type Db, queryPrepared } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, type PageResult } from '../../platform/pagination.ts';
-import { searchQuery } from '../../platform/search/service.ts';
+import { exactSearchQuery, searchQuery, searchWordsKnown } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
 import { providerServices } from './schema.ts';
 
 /** The directory's vocabulary in `search_words`: the words of the providers' search texts. */
 export const DIRECTORY_SEARCH_SCOPE = 'providers';
+
+/** Added to the rating in the relevance key of the providers matching every word as typed (ratings are 0–500). */
+const EXACT_TIER = 1000;
 
 /** A provider card's columns, from provider_profiles p, user_profiles up and users u. */
 const CARD_COLUMNS = sql`
@@ -129,17 +132,19 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
       const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
       const after = decodeCursor(filter.cursor, DirectoryCursor);
 
-      // Newest and rating order by a column with an index: walking it and stopping once the page is full reads
-      // about limit / (share of providers that match) rows. Relevance and price order by a value computed per
-      // provider, so every match is read; there the indexes on the provider row find the matches.
-      // When walking, the array filters call the functions behind `&&` and `@>`: the planner then gives them a
-      // fixed share of rows whatever the values, so the prepared statement's generic plan (planned once)
-      // costs the same as a plan for the values and is kept, and no index on the arrays tempts it into reading
-      // every match before sorting.
-      const walk = sort === 'newest' || sort === 'rating';
+      // Every sort but price orders by columns with an index (relevance: words as typed first, then best
+      // rated): walking it and stopping once the page is full reads about limit / (share of providers that
+      // match) rows. Price orders by a value computed per provider, so every match is read; there the
+      // indexes on the provider row find the matches. When walking, the filters call the functions behind
+      // `@@`, `&&` and `@>`: the planner gives a function a fixed share of rows whatever the values, so the
+      // prepared statement's generic plan (planned once) costs the same as a plan for the values and is
+      // kept, and no index tempts it into reading every match before sorting.
+      const walk = sort !== 'price';
 
       const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
-      if (q) where.push(sql`p.search_vector @@ query.tsq`);
+      if (q && sort !== 'relevance') {
+        where.push(walk ? sql`ts_match_vq(p.search_vector, query.tsq)` : sql`p.search_vector @@ query.tsq`);
+      }
       const priceFiltered = filter.price_min !== undefined || filter.price_max !== undefined;
       if (subcategoryIds && !priceFiltered) {
         where.push(
@@ -164,75 +169,103 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
       if (filter.verified) where.push(sql`p.is_verified`);
       if (filter.available_on) where.push(sql`p.available_weekdays @> array[${filter.available_on}]::text[]`);
       const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+      const words = sql`${q}`;
       const withQuery = q
-        ? sql`with query as (select ${searchQuery(DIRECTORY_SEARCH_SCOPE, sql`${q}`)} as tsq)`
+        ? sql`with query as (
+            select ${searchQuery(DIRECTORY_SEARCH_SCOPE, words)} as tsq, ${exactSearchQuery(words)} as exact,
+                   ${searchWordsKnown(DIRECTORY_SEARCH_SCOPE, words)} as known)`
         : sql``;
-      const fromQuery = q ? sql`, query` : sql``;
       // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
       // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
       const limit = sql.raw(String(filter.limit + 1));
 
+      /** One page walked in index order: the providers meeting `where` and `more`, their key as `sortKey`. */
+      const walked = (more: SQL[], sortKey: SQL, order: SQL) => sql`(
+        select ${CARD_COLUMNS}, ${sortKey} as sort_key, ${minPrice(sql`p.id`)} as min_price
+        from provider_profiles p
+        join user_profiles up on up.id = p.user_profile_id
+        join users u on u.id = up.user_id${q ? sql` cross join query` : sql``}
+        where ${sql.join([...where, ...more, accountVisible], sql` and `)}
+        order by ${order}
+        limit ${limit})`;
+      const byRating = sql`p.rating_avg_x100 desc, p.id desc`;
+      const ratingAfter = (value: number | null, id: string) =>
+        sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`;
+
       let found: DirectoryRow[];
-      if (walk) {
+      if (sort === 'relevance') {
+        // Matches of every word as typed first, then matches through close words only; best rated first
+        // in each. The key adds EXACT_TIER to the rating of the first. Append returns its parts in order,
+        // and reads the second only when the first does not fill the page.
+        const exact = sql`ts_match_vq(p.search_vector, query.exact)`;
+        const asTyped = [sql`query.known`, exact];
+        const corrected = [sql`ts_match_vq(p.search_vector, query.tsq)`, sql`not (query.known and ${exact})`];
         if (after) {
           const [value, id] = after;
-          where.push(
-            sort === 'newest'
-              ? sql`p.id < ${id}::uuid`
-              : sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`,
-          );
+          if (value !== null && value >= EXACT_TIER) asTyped.push(ratingAfter(value - EXACT_TIER, id));
+          else {
+            asTyped.push(sql`false`);
+            corrected.push(ratingAfter(value, id));
+          }
         }
         found = await queryPrepared<DirectoryRow>(
           db,
           sql`
           ${withQuery}
-          select ${CARD_COLUMNS}, ${sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`} as sort_key,
-                 ${minPrice(sql`p.id`)} as min_price
-          from provider_profiles p
-          join user_profiles up on up.id = p.user_profile_id
-          join users u on u.id = up.user_id${q ? sql` cross join query` : sql``}
-          where ${sql.join(where, sql` and `)} and ${accountVisible}
-          order by ${sort === 'rating' ? sql`p.rating_avg_x100 desc, p.id desc` : sql`p.id desc`}
+          select * from (
+            ${walked(asTyped, sql`${sql.raw(String(EXACT_TIER))} + p.rating_avg_x100`, byRating)}
+            union all
+            ${walked(corrected, sql`p.rating_avg_x100`, byRating)}
+          ) c
           limit ${limit}`,
+        );
+      } else if (walk) {
+        const more: SQL[] = [];
+        if (after) {
+          const [value, id] = after;
+          more.push(sort === 'newest' ? sql`p.id < ${id}::uuid` : ratingAfter(value, id));
+        }
+        found = await queryPrepared<DirectoryRow>(
+          db,
+          sql`
+          ${withQuery}
+          ${walked(
+            more,
+            sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`,
+            sort === 'rating' ? byRating : sql`p.id desc`,
+          )}`,
         );
       } else {
         let keyset = sql``;
         if (after) {
           const [value, id] = after;
+          // Providers without a price sort last.
           keyset =
-            sort === 'relevance'
-              ? sql`and (c.sort_key < ${value} or (c.sort_key = ${value} and c.id < ${id}::uuid))`
-              : value === null
-                ? // Providers without a price sort last.
-                  sql`and (c.sort_key is null and c.id > ${id}::uuid)`
-                : sql`and (c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
+            value === null
+              ? sql`and (c.sort_key is null and c.id > ${id}::uuid)`
+              : sql`and (c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
         }
-        const order = (t: string) =>
-          sql.raw(
-            sort === 'price' ? `${t}sort_key asc nulls last, ${t}id asc` : `${t}sort_key desc, ${t}id desc`,
-          );
-        // `offset 0` keeps the matches a subquery of their own: ordered first, then joined to the accounts
-        // and priced only until the page is full.
+        // `offset 0` keeps the matches a subquery of their own: priced and ordered first, then joined to the
+        // accounts only until the page is full.
         found = await queryPrepared<DirectoryRow>(
           db,
           sql`
           ${withQuery}
-          select c.*, u.full_name, up.photo_file_id,
-                 ${sort === 'price' ? sql`c.sort_key` : minPrice(sql`c.id`)} as min_price
+          select c.*, u.full_name, up.photo_file_id, c.sort_key as min_price
           from (
             select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
                    p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids,
                    p.travel_radius_km, p.availability, p.created_at, p.user_profile_id,
-                   ${sort === 'price' ? minPrice(sql`p.id`) : sql`ts_rank(p.search_vector, query.tsq)::float8`} as sort_key
-            from provider_profiles p${fromQuery}
+                   ${minPrice(sql`p.id`)} as sort_key
+            from provider_profiles p${q ? sql`, query` : sql``}
             where ${sql.join(where, sql` and `)}
-            order by ${order('')}
+            order by sort_key asc nulls last, id asc
             offset 0
           ) c
           join user_profiles up on up.id = c.user_profile_id
           join users u on u.id = up.user_id
           where ${accountVisible} ${keyset}
-          order by ${order('c.')}
+          order by c.sort_key asc nulls last, c.id asc
           limit ${limit}`,
         );
       }

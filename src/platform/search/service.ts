@@ -24,19 +24,24 @@ export async function addSearchWords(tx: Db, scope: string, text: string): Promi
     on conflict do nothing`);
 }
 
+/** The words of what a person typed, split the way the texts were. */
+const queryWords = (q: SQL) => sql`unnest(tsvector_to_array(${toSearchVector(q)}))`;
+
+/** A lexeme as a tsquery operand: quoted, so it goes in as it is rather than parsed again. */
+const asOperand = (lexeme: SQL) =>
+  sql`'''' || replace(replace(${lexeme}, '\\', '\\\\'), '''', '''''') || ''''`;
+
 /**
  * The tsquery for what a person typed: every word must match, in any order, each as itself or as one of
  * its close words in the scope's vocabulary (typos, and the Kyrgyz and Russian word forms the `simple`
- * configuration does not stem). The words are split the way the texts were, and the lexemes go into the
- * tsquery quoted and unparsed. Null when `q` holds no word, and null matches nothing.
+ * configuration does not stem). Null when `q` holds no word, and null matches nothing.
  */
 export function searchQuery(scope: string, q: SQL): SQL {
   return sql`(
     select string_agg(alternatives, ' & ')::tsquery
     from (
-      select '(' || string_agg('''' || replace(replace(x, '\\', '\\\\'), '''', '''''') || '''', ' | ') || ')'
-               as alternatives
-      from unnest(tsvector_to_array(${toSearchVector(q)})) w
+      select '(' || string_agg(${asOperand(sql`x`)}, ' | ') || ')' as alternatives
+      from ${queryWords(q)} w
       cross join lateral (
         select w as x
         union
@@ -49,3 +54,15 @@ export function searchQuery(scope: string, q: SQL): SQL {
     ) words
   )`;
 }
+
+/** The tsquery of every word exactly as typed, in any order: such matches rank above corrected ones. */
+export const exactSearchQuery = (q: SQL): SQL =>
+  sql`(select string_agg(${asOperand(sql`w`)}, ' & ')::tsquery from ${queryWords(q)} w)`;
+
+/**
+ * Whether every word typed is in the scope's vocabulary: when one is not, nothing matches the words
+ * exactly, and there is no need to look.
+ */
+export const searchWordsKnown = (scope: string, q: SQL): SQL =>
+  sql`not exists (select 1 from ${queryWords(q)} w
+    where not exists (select 1 from search_words v where v.scope = ${scope} and v.word = w))`;
