@@ -11,6 +11,10 @@ import { providerServices } from './schema.ts';
 /** The directory's vocabulary in `search_words`: the words of the providers' search texts. */
 export const DIRECTORY_SEARCH_SCOPE = 'providers';
 
+/** Whether some provider's search text, live or deleted (a restore brings it back), matches `word`. */
+export const providerTextsHold = (word: SQL) =>
+  sql`exists (select 1 from provider_profiles p where p.search_vector @@ ${word})`;
+
 /** Added to the rating in the relevance key of the providers matching every word as typed (ratings are 0–500). */
 const EXACT_TIER = 1000;
 

@@ -10,11 +10,11 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../platform/errors.ts';
-import { addSearchWords } from '../../platform/search/service.ts';
+import { addSearchWords, dropSearchWords } from '../../platform/search/service.ts';
 import { softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
-import { DIRECTORY_SEARCH_SCOPE } from './directory-service.ts';
+import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
 import type {
   ClientProfileView,
   ContactInfoValue,
@@ -290,6 +290,9 @@ export function createProfileService({
       .set({ searchText, offeredSubcategoryIds })
       .where(eq(providerProfiles.id, providerId));
     await addSearchWords(tx, DIRECTORY_SEARCH_SCOPE, searchText);
+    if (provider.searchText !== searchText) {
+      await dropSearchWords(tx, DIRECTORY_SEARCH_SCOPE, provider.searchText, providerTextsHold);
+    }
   }
 
   async function loadOwnService(tx: Db, actor: Actor, serviceId: string) {

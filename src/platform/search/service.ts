@@ -66,3 +66,21 @@ export const exactSearchQuery = (q: SQL): SQL =>
 export const searchWordsKnown = (scope: string, q: SQL): SQL =>
   sql`not exists (select 1 from ${queryWords(q)} w
     where not exists (select 1 from search_words v where v.scope = ${scope} and v.word = w))`;
+
+/**
+ * Drops the words of `text` that no text of the scope holds any more, once `text` has been replaced or
+ * erased, so the vocabulary keeps no word of an erased name. `held(word)` is the scope's SQL for "some
+ * text still matches this one-word tsquery".
+ */
+export async function dropSearchWords(
+  tx: Db,
+  scope: string,
+  text: string,
+  held: (word: SQL) => SQL,
+): Promise<void> {
+  await tx.execute(sql`
+    delete from search_words v
+    where v.scope = ${scope}
+      and v.word in (select ${queryWords(sql`${text}`)})
+      and not ${held(sql`(${asOperand(sql`v.word`)})::tsquery`)}`);
+}
