@@ -4,4 +4,5 @@ export * from './modules/orders/schema.ts';
 export * from './modules/users/schema.ts';
 export * from './platform/audit/schema.ts';
 export * from './platform/idempotency/schema.ts';
+export * from './platform/search/schema.ts';
 export * from './platform/storage/schema.ts';

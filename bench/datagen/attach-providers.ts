@@ -42,8 +42,16 @@ export async function attachProviders(
   await client.query(
     `update provider_profiles p
      set search_text = lower(concat_ws(' ', p.business_name, p.description,
-       (select string_agg(ps.description, ' ') from provider_services ps where ps.provider_profile_id = p.id)))
+       (select string_agg(ps.description, ' ') from provider_services ps where ps.provider_profile_id = p.id))),
+         offered_subcategory_ids = $2::uuid[]
      where p.id = any($1::uuid[])`,
+    [rows.map((r) => r.id), subcategoryIds],
+  );
+  await client.query(
+    `insert into search_words (scope, word)
+     select distinct 'providers', w from provider_profiles p cross join unnest(tsvector_to_array(p.search_vector)) w
+     where p.id = any($1::uuid[])
+     on conflict do nothing`,
     [rows.map((r) => r.id)],
   );
   return new Map(rows.map((r) => [r.user_id, r.id]));

@@ -15,7 +15,7 @@ export interface ProviderOptions {
  * active), a user profile, a provider profile with a business name, a description, 1–3 service areas
  * (Bishkek and Osh most often), weekly availability, ratings and the search text the app keeps
  * (business name, description, service descriptions and the subcategory and category names in every
- * language, lowercased), and `servicesPerProvider` services in neighbouring subcategories (a cleaner
+ * language, lowercased) with its words in the directory's vocabulary, the subcategories of the active services, and `servicesPerProvider` services in neighbouring subcategories (a cleaner
  * offers the cleaning ones first) with prices in the catalog's default range.
  *
  * Needs `stageCatalog` and `createUuid7Function` in this session. Users carry no email, phone or password:
@@ -127,15 +127,26 @@ export async function generateProviders(
   );
   await client.query(
     `update provider_profiles p
-     set search_text = lower(concat_ws(' ', p.business_name, p.description, x.descriptions, x.terms))
+     set search_text = lower(concat_ws(' ', p.business_name, p.description, x.descriptions, x.terms)),
+         offered_subcategory_ids = x.offered
      from (
        select ps.provider_profile_id, string_agg(ps.description, ' ') as descriptions,
-              string_agg(s.terms, ' ') as terms
+              string_agg(s.terms, ' ') as terms,
+              coalesce(array_agg(ps.subcategory_id) filter (where ps.is_active), '{}') as offered
        from bench_new_providers n
        join provider_services ps on ps.provider_profile_id = n.id
        join bench_subcats s on s.id = ps.subcategory_id
        group by ps.provider_profile_id
      ) x
      where x.provider_profile_id = p.id`,
+  );
+  // The directory's vocabulary, as the app keeps it (platform/search): the words of every search text.
+  await client.query(
+    `insert into search_words (scope, word)
+     select distinct 'providers', w
+     from bench_new_providers n
+     join provider_profiles p on p.id = n.id
+     cross join unnest(tsvector_to_array(p.search_vector)) w
+     on conflict do nothing`,
   );
 }

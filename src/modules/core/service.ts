@@ -287,10 +287,14 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       return [...new Set(terms.filter((t): t is string => typeof t === 'string' && t.length > 0))];
     },
 
-    /** The live subcategory ids of a category (empty when the category is unknown). */
-    async subcategoryIdsOf(categoryId: string) {
-      const rows = await liveSubcategories([categoryId]);
-      return rows.map((s) => s.id);
+    /**
+     * The live subcategory ids of a category (empty when the category is unknown); cached like the rest of
+     * the catalog, since the directory asks on every search by category.
+     */
+    subcategoryIdsOf(categoryId: string) {
+      return remember(`subcategory-ids:${categoryId}`, async () =>
+        (await liveSubcategories([categoryId])).map((s) => s.id),
+      );
     },
 
     /** Which of these service area ids exist and are live. */

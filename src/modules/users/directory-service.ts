@@ -1,20 +1,34 @@
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
-import type { Db } from '../../platform/db.ts';
+import { type Db, queryPrepared } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, type PageResult } from '../../platform/pagination.ts';
+import { exactSearchQuery, searchQuery, searchWordsKnown } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
 import { providerServices } from './schema.ts';
 
+/** The directory's vocabulary in `search_words`: the words of the providers' search texts. */
+export const DIRECTORY_SEARCH_SCOPE = 'providers';
+
+/** Whether some provider's search text, live or deleted (a restore brings it back), matches `word`. */
+export const providerTextsHold = (word: SQL) =>
+  sql`exists (select 1 from provider_profiles p where p.search_vector @@ ${word})`;
+
+/** Added to the rating in the relevance key of the providers matching every word as typed (ratings are 0–500). */
+const EXACT_TIER = 1000;
+
+/** A provider card's columns, from provider_profiles p, user_profiles up and users u. */
+const CARD_COLUMNS = sql`
+  p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum, p.review_count,
+  p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km, p.availability, p.created_at,
+  u.full_name, up.photo_file_id`;
+
 /** A provider card's columns, with its lowest live price; the caller adds the conditions after `where`. */
 const CARD_SELECT = sql`
-  select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
-         p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km,
-         p.availability, p.created_at, u.full_name, up.photo_file_id,
+  select ${CARD_COLUMNS},
          (select min(s.base_price) from provider_services s
-           where s.provider_profile_id = p.id and s.is_deleted = false and s.is_active) as min_price,
-         null::float8 as score
+           where s.provider_profile_id = p.id and s.is_deleted = false and s.is_active) as min_price
   from provider_profiles p
   join user_profiles up on up.id = p.user_profile_id
   join users u on u.id = up.user_id
@@ -22,7 +36,7 @@ const CARD_SELECT = sql`
 
 /** Every sort's cursor is the sort value then the id, so pages never skip or repeat a provider. */
 const DirectoryCursor = Type.Tuple([
-  Type.Union([Type.Number(), Type.String(), Type.Null()]),
+  Type.Union([Type.Number(), Type.Null()]),
   Type.String({ format: 'uuid' }),
 ]);
 
@@ -43,10 +57,11 @@ interface DirectoryRow {
   full_name: string;
   photo_file_id: string | null;
   min_price: number | null;
-  score: number | null;
-  sort_key: number | string | null;
+  /** What the page is ordered by: relevance, rating or lowest price; null when newest first. */
+  sort_key?: number | string | null;
 }
 
+const sortValue = (key: number | string | null | undefined) => (key == null ? null : Number(key));
 const toIso = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString();
 const pgArray = (value: unknown): string[] =>
   Array.isArray(value)
@@ -102,94 +117,169 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
           : undefined;
       if (subcategoryIds && subcategoryIds.length === 0) return { data: [], next_cursor: null };
 
-      const serviceConditions: SQL[] = [
-        sql`s.provider_profile_id = p.id`,
-        sql`s.is_deleted = false`,
-        sql`s.is_active`,
-      ];
-      if (subcategoryIds) serviceConditions.push(sql`s.subcategory_id in ${subcategoryIds}`);
+      const serviceConditions: SQL[] = [sql`s.is_deleted = false`, sql`s.is_active`];
+      // Not `= any`: planned for the values, it costs less than the generic plan does and PostgreSQL would
+      // plan every call anew; a provider's few services are read through its id either way.
+      if (subcategoryIds)
+        serviceConditions.push(
+          sql`array_position(${sql.param(subcategoryIds)}::uuid[], s.subcategory_id) is not null`,
+        );
       if (filter.price_min !== undefined) serviceConditions.push(sql`s.base_price >= ${filter.price_min}`);
       if (filter.price_max !== undefined) serviceConditions.push(sql`s.base_price <= ${filter.price_max}`);
       const serviceWhere = sql.join(serviceConditions, sql` and `);
+      const minPrice = (provider: SQL) =>
+        sql`(select min(s.base_price) from provider_services s where s.provider_profile_id = ${provider} and ${serviceWhere})`;
       const serviceFiltered =
         subcategoryIds !== undefined || filter.price_min !== undefined || filter.price_max !== undefined;
 
-      const q = filter.q?.trim().toLowerCase();
-      const where: SQL[] = [visible];
-      if (serviceFiltered) where.push(sql`exists (select 1 from provider_services s where ${serviceWhere})`);
-      if (filter.area_id) where.push(sql`${filter.area_id}::uuid = any(p.service_area_ids)`);
+      const q = filter.q?.trim();
+      const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
+      const after = decodeCursor(filter.cursor, DirectoryCursor);
+
+      // Every sort but price orders by columns with an index (relevance: words as typed first, then best
+      // rated): walking it and stopping once the page is full reads about limit / (share of providers that
+      // match) rows. Price orders by a value computed per provider, so every match is read; there the
+      // indexes on the provider row find the matches. When walking, the filters call the functions behind
+      // `@@`, `&&` and `@>`: the planner gives a function a fixed share of rows whatever the values, so the
+      // prepared statement's generic plan (planned once) costs the same as a plan for the values and is
+      // kept, and no index tempts it into reading every match before sorting.
+      const walk = sort !== 'price';
+
+      const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
+      if (q && sort !== 'relevance') {
+        where.push(walk ? sql`ts_match_vq(p.search_vector, query.tsq)` : sql`p.search_vector @@ query.tsq`);
+      }
+      const priceFiltered = filter.price_min !== undefined || filter.price_max !== undefined;
+      if (subcategoryIds && !priceFiltered) {
+        where.push(
+          walk
+            ? sql`arrayoverlap(p.offered_subcategory_ids, ${sql.param(subcategoryIds)}::uuid[])`
+            : sql`p.offered_subcategory_ids && ${sql.param(subcategoryIds)}::uuid[]`,
+        );
+      } else if (serviceFiltered) {
+        where.push(
+          sql`exists (select 1 from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`,
+        );
+      }
+      if (filter.area_id) {
+        where.push(
+          walk
+            ? sql`arraycontains(p.service_area_ids, array[${filter.area_id}::uuid])`
+            : sql`p.service_area_ids @> array[${filter.area_id}::uuid]`,
+        );
+      }
       if (filter.min_rating !== undefined)
         where.push(sql`p.rating_avg_x100 >= ${Math.round(filter.min_rating * 100)}`);
       if (filter.verified) where.push(sql`p.is_verified`);
-      if (filter.available_on) where.push(sql`${filter.available_on} = any(p.available_weekdays)`);
-      if (q) {
-        where.push(
-          sql`(to_tsvector('simple', p.search_text) @@ plainto_tsquery('simple', ${q}) or ${q} <% p.search_text)`,
+      if (filter.available_on) where.push(sql`p.available_weekdays @> array[${filter.available_on}]::text[]`);
+      const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+      const words = sql`${q}`;
+      const withQuery = q
+        ? sql`with query as (
+            select ${searchQuery(DIRECTORY_SEARCH_SCOPE, words)} as tsq, ${exactSearchQuery(words)} as exact,
+                   ${searchWordsKnown(DIRECTORY_SEARCH_SCOPE, words)} as known)`
+        : sql``;
+      // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
+      // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
+      const limit = sql.raw(String(filter.limit + 1));
+
+      /** One page walked in index order: the providers meeting `where` and `more`, their key as `sortKey`. */
+      const walked = (more: SQL[], sortKey: SQL, order: SQL) => sql`(
+        select ${CARD_COLUMNS}, ${sortKey} as sort_key, ${minPrice(sql`p.id`)} as min_price
+        from provider_profiles p
+        join user_profiles up on up.id = p.user_profile_id
+        join users u on u.id = up.user_id${q ? sql` cross join query` : sql``}
+        where ${sql.join([...where, ...more, accountVisible], sql` and `)}
+        order by ${order}
+        limit ${limit})`;
+      const byRating = sql`p.rating_avg_x100 desc, p.id desc`;
+      const ratingAfter = (value: number | null, id: string) =>
+        sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`;
+
+      let found: DirectoryRow[];
+      if (sort === 'relevance') {
+        // Matches of every word as typed first, then matches through close words only; best rated first
+        // in each. The key adds EXACT_TIER to the rating of the first. Append returns its parts in order,
+        // and reads the second only when the first does not fill the page.
+        const exact = sql`ts_match_vq(p.search_vector, query.exact)`;
+        const asTyped = [sql`query.known`, exact];
+        const corrected = [sql`ts_match_vq(p.search_vector, query.tsq)`, sql`not (query.known and ${exact})`];
+        if (after) {
+          const [value, id] = after;
+          if (value !== null && value >= EXACT_TIER) asTyped.push(ratingAfter(value - EXACT_TIER, id));
+          else {
+            asTyped.push(sql`false`);
+            corrected.push(ratingAfter(value, id));
+          }
+        }
+        found = await queryPrepared<DirectoryRow>(
+          db,
+          sql`
+          ${withQuery}
+          select * from (
+            ${walked(asTyped, sql`${sql.raw(String(EXACT_TIER))} + p.rating_avg_x100`, byRating)}
+            union all
+            ${walked(corrected, sql`p.rating_avg_x100`, byRating)}
+          ) c
+          limit ${limit}`,
         );
-      }
-
-      const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
-      const score = q
-        ? sql`(ts_rank(to_tsvector('simple', p.search_text), plainto_tsquery('simple', ${q})) + word_similarity(${q}, p.search_text))::float8`
-        : sql`null::float8`;
-      // The key each sort orders by, descending except price.
-      const sortKey = {
-        relevance: sql`score`,
-        rating: sql`rating_avg_x100`,
-        price: sql`min_price`,
-        newest: sql`null::int`,
-      }[sort];
-      const descending = sort !== 'price';
-
-      const after = decodeCursor(filter.cursor, DirectoryCursor);
-      let keyset = sql`true`;
-      if (after) {
-        const [value, id] = after;
-        if (sort === 'newest') keyset = sql`id < ${id}::uuid`;
-        else if (sort === 'price') {
+      } else if (walk) {
+        const more: SQL[] = [];
+        if (after) {
+          const [value, id] = after;
+          more.push(sort === 'newest' ? sql`p.id < ${id}::uuid` : ratingAfter(value, id));
+        }
+        found = await queryPrepared<DirectoryRow>(
+          db,
+          sql`
+          ${withQuery}
+          ${walked(
+            more,
+            sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`,
+            sort === 'rating' ? byRating : sql`p.id desc`,
+          )}`,
+        );
+      } else {
+        let keyset = sql``;
+        if (after) {
+          const [value, id] = after;
           // Providers without a price sort last.
           keyset =
             value === null
-              ? sql`(min_price is null and id > ${id}::uuid)`
-              : sql`(min_price > ${value} or min_price is null or (min_price = ${value} and id > ${id}::uuid))`;
-        } else keyset = sql`(${sortKey} < ${value} or (${sortKey} = ${value} and id < ${id}::uuid))`;
-      }
-      const order =
-        sort === 'newest'
-          ? sql`id desc`
-          : descending
-            ? sql`${sortKey} desc, id desc`
-            : sql`min_price asc nulls last, id asc`;
-
-      const found = await rows(sql`
-        select * from (
-          select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
-                 p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km,
-                 p.availability, p.created_at, u.full_name, up.photo_file_id,
-                 (select min(s.base_price) from provider_services s where ${serviceWhere}) as min_price,
-                 ${score} as score
-          from provider_profiles p
-          join user_profiles up on up.id = p.user_profile_id
+              ? sql`and (c.sort_key is null and c.id > ${id}::uuid)`
+              : sql`and (c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
+        }
+        // `offset 0` keeps the matches a subquery of their own: priced and ordered first, then joined to the
+        // accounts only until the page is full.
+        found = await queryPrepared<DirectoryRow>(
+          db,
+          sql`
+          ${withQuery}
+          select c.*, u.full_name, up.photo_file_id, c.sort_key as min_price
+          from (
+            select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
+                   p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids,
+                   p.travel_radius_km, p.availability, p.created_at, p.user_profile_id,
+                   ${minPrice(sql`p.id`)} as sort_key
+            from provider_profiles p${q ? sql`, query` : sql``}
+            where ${sql.join(where, sql` and `)}
+            order by sort_key asc nulls last, id asc
+            offset 0
+          ) c
+          join user_profiles up on up.id = c.user_profile_id
           join users u on u.id = up.user_id
-          where ${sql.join(where, sql` and `)}
-        ) d
-        where ${keyset}
-        order by ${order}
-        limit ${filter.limit + 1}`);
+          where ${accountVisible} ${keyset}
+          order by c.sort_key asc nulls last, c.id asc
+          limit ${limit}`,
+        );
+      }
 
       const data = found.slice(0, filter.limit);
       const last = data[data.length - 1];
-      const lastKey = (r: DirectoryRow) =>
-        sort === 'newest'
-          ? null
-          : sort === 'price'
-            ? r.min_price
-            : sort === 'rating'
-              ? r.rating_avg_x100
-              : r.score;
       return {
         data: data.map(card),
-        next_cursor: found.length > filter.limit && last ? encodeCursor([lastKey(last), last.id]) : null,
+        next_cursor:
+          found.length > filter.limit && last ? encodeCursor([sortValue(last.sort_key), last.id]) : null,
       };
     },
 

@@ -3,7 +3,9 @@ import type { Actor } from '../../platform/actor.ts';
 import { eraseAuditValues, listAudit, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
+import { dropSearchWords } from '../../platform/search/service.ts';
 import { restore } from '../../platform/soft-delete.ts';
+import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
 import type { ProfileService } from './profile-service.ts';
 import {
   clientProfiles,
@@ -257,6 +259,12 @@ export function createPrivacyService({
             .update(providerServices)
             .set({ description: null, isDeleted: true })
             .where(inArray(providerServices.providerProfileId, providerIds));
+          await dropSearchWords(
+            tx,
+            DIRECTORY_SEARCH_SCOPE,
+            rows.providerRows.map((p) => p.searchText).join(' '),
+            providerTextsHold,
+          );
         }
         await tx
           .update(userSessions)

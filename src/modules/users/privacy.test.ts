@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
@@ -179,6 +179,11 @@ describe('erasure', () => {
       .where(eq(providerProfiles.id, me.providerId));
     expect(provider).toMatchObject({ businessName: 'Deleted user', isDeleted: true });
     expect((await call('GET', `/api/v1/providers/${me.providerId}`)).status).toBe(404);
+    // The directory's vocabulary keeps no word that no provider's text holds.
+    const orphans = await t.db.execute(sql`
+      select word from search_words v where v.scope = 'providers'
+        and not exists (select 1 from provider_profiles p where p.search_vector @@ to_tsquery('simple', quote_literal(v.word)))`);
+    expect((orphans as unknown as { rows: unknown[] }).rows).toEqual([]);
 
     const trail = await t.db.select().from(auditLog).where(eq(auditLog.entityId, me.userId));
     expect(trail.length).toBeGreaterThan(1);

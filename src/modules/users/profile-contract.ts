@@ -235,7 +235,8 @@ export const DirectoryQuery = Type.Object({
   available_on: Type.Optional(Weekday),
   sort: Type.Enum(DIRECTORY_SORTS, {
     default: 'newest',
-    description: '`relevance` needs `q`; without it the list is newest first',
+    description:
+      '`relevance` needs `q` (without it the list is newest first): providers matching every word as typed come first, then those found through close words (typos, other forms of a word); the best rated first in each',
   }),
 });
 export type DirectoryFilter = Static<typeof DirectoryQuery>;

@@ -10,9 +10,11 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../platform/errors.ts';
+import { addSearchWords, dropSearchWords } from '../../platform/search/service.ts';
 import { softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
+import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
 import type {
   ClientProfileView,
   ContactInfoValue,
@@ -259,18 +261,15 @@ export function createProfileService({
     ]);
   }
 
-  /** Business name, description, service descriptions and the names of the subcategories offered. */
   /**
-   * What a provider offers and where, read on every feed call: one prepared statement (built and planned
-   * once per connection) with the live services' subcategories gathered into an array.
+   * What a provider offers and where, read on every feed call: one prepared statement, built and planned
+   * once per connection.
    */
   const providerReachQuery = db
     .select({
       providerProfileId: providerProfiles.id,
       serviceAreaIds: providerProfiles.serviceAreaIds,
-      subcategoryIds: sql<string[]>`array(
-        select s.subcategory_id from ${providerServices} s
-        where s.provider_profile_id = provider_profiles.id and not s.is_deleted and s.is_active)`,
+      subcategoryIds: providerProfiles.offeredSubcategoryIds,
     })
     .from(providerProfiles)
     .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
@@ -304,11 +303,20 @@ export function createProfileService({
     };
   }
 
-  async function refreshSearchText(tx: Db, providerId: string) {
+  /**
+   * What the directory finds a provider by: the search text (business name, description, service
+   * descriptions and the names of the subcategories offered, whose words join the directory's vocabulary)
+   * and the subcategories of the active services. Called by every change to the profile's texts or its services.
+   */
+  async function refreshListing(tx: Db, providerId: string) {
     const [provider] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, providerId));
     if (!provider) return;
     const services = await tx
-      .select({ description: providerServices.description, subcategoryId: providerServices.subcategoryId })
+      .select({
+        description: providerServices.description,
+        subcategoryId: providerServices.subcategoryId,
+        isActive: providerServices.isActive,
+      })
       .from(providerServices)
       .where(and(eq(providerServices.providerProfileId, providerId), eq(providerServices.isDeleted, false)));
     const names = await catalog.subcategorySearchTerms(
@@ -324,7 +332,17 @@ export function createProfileService({
       .filter(Boolean)
       .join(' ')
       .toLowerCase();
-    await tx.update(providerProfiles).set({ searchText }).where(eq(providerProfiles.id, providerId));
+    const offeredSubcategoryIds = [
+      ...new Set(services.filter((s) => s.isActive).map((s) => s.subcategoryId)),
+    ];
+    await tx
+      .update(providerProfiles)
+      .set({ searchText, offeredSubcategoryIds })
+      .where(eq(providerProfiles.id, providerId));
+    await addSearchWords(tx, DIRECTORY_SEARCH_SCOPE, searchText);
+    if (provider.searchText !== searchText) {
+      await dropSearchWords(tx, DIRECTORY_SEARCH_SCOPE, provider.searchText, providerTextsHold);
+    }
   }
 
   async function loadOwnService(tx: Db, actor: Actor, serviceId: string) {
@@ -531,7 +549,7 @@ export function createProfileService({
           await writeAudit(tx, actor, [
             { action: 'create', entity: 'provider_profiles', entityId: created!.id, after: created },
           ]);
-          await refreshSearchText(tx, created!.id);
+          await refreshListing(tx, created!.id);
           await syncUserType(tx, profile, actor);
           const [fresh] = await tx
             .select()
@@ -579,7 +597,7 @@ export function createProfileService({
           { action: 'update', entity: 'provider_profiles', entityId: before.id, before, after },
         ]);
         if (input.business_name !== undefined || input.description !== undefined)
-          await refreshSearchText(tx, before.id);
+          await refreshListing(tx, before.id);
         const [fresh] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, before.id));
         return providerView(fresh!);
       });
@@ -627,7 +645,7 @@ export function createProfileService({
           await writeAudit(tx, actor, [
             { action: 'create', entity: 'provider_services', entityId: created!.id, after: created },
           ]);
-          await refreshSearchText(tx, provider.id);
+          await refreshListing(tx, provider.id);
           return serviceView(created!);
         });
       } catch (error) {
@@ -663,7 +681,8 @@ export function createProfileService({
         await writeAudit(tx, actor, [
           { action: 'update', entity: 'provider_services', entityId: before.id, before, after },
         ]);
-        if (input.description !== undefined) await refreshSearchText(tx, provider.id);
+        if (input.description !== undefined || input.is_active !== undefined)
+          await refreshListing(tx, provider.id);
         return serviceView(after!);
       });
     },
@@ -672,7 +691,7 @@ export function createProfileService({
       await db.transaction(async (tx) => {
         const { provider, service } = await loadOwnService(tx, actor, serviceId);
         await softDelete(tx, actor, providerServices, [service.id]);
-        await refreshSearchText(tx, provider.id);
+        await refreshListing(tx, provider.id);
       });
     },
 

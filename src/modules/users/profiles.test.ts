@@ -329,6 +329,57 @@ describe('the provider directory', () => {
     );
   });
 
+  it('finds other forms of a word and words with typos, from the moment a provider saves them', async () => {
+    const plumber = await provider('Сантехник Бакыт');
+    const cleaner = await provider('Тазалоочу Айгүл');
+    expect(await search(`q=${encodeURIComponent('сантехника')}`)).toContain(plumber.providerId);
+    expect(await search(`q=${encodeURIComponent('сантехнк')}`)).toContain(plumber.providerId);
+    expect(await search(`q=${encodeURIComponent('бакыт сантехнк')}`)).toContain(plumber.providerId);
+    expect(await search(`q=${encodeURIComponent('тазалоо')}`)).toContain(cleaner.providerId);
+    // A word merely alike is not the same word: "сборка" (assembly) is not "уборка" (cleaning).
+    expect(await search(`q=${encodeURIComponent('сборка')}`)).not.toContain(baseline.a);
+    expect(await search(`q=${encodeURIComponent('бакыт тазалоо')}`)).toEqual([]);
+
+    const renamed = await call('PATCH', '/api/v1/me/provider-profile', plumber.auth, {
+      business_name: 'Жылытуу Бакыт',
+    });
+    expect(renamed.status).toBe(200);
+    expect(await search(`q=${encodeURIComponent('жылытту')}`)).toEqual([plumber.providerId]);
+    // Punctuation alone holds no word to look for.
+    expect(await search(`q=${encodeURIComponent('%!')}`)).toEqual([]);
+  });
+
+  it('ranks by relevance: every word as typed first, then words found through close ones; best rated first', async () => {
+    const rated = async (name: string, ratingAvgX100: number) => {
+      const p = await provider(name);
+      await t.db.update(providerProfiles).set({ ratingAvgX100 }).where(eq(providerProfiles.id, p.providerId));
+      return p.providerId;
+    };
+    // Below 4.5: the filter tests expect the baseline's 4.5 to be the best rating here.
+    const typedLow = await rated('Плиточник Азамат', 300);
+    const typedHigh = await rated('Плиточник Эрлан', 400);
+    const closeBest = await rated('Плиточники Ош', 440);
+    const ours = [typedHigh, typedLow, closeBest];
+    const query = `q=${encodeURIComponent('плиточник')}&sort=relevance`;
+    expect((await search(query)).filter((id) => ours.includes(id))).toEqual(ours);
+
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { data: { id: string }[]; next_cursor: string | null } } = await call(
+        'GET',
+        `/api/v1/providers?${query}&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      paged.push(...page.body.data.map((p) => p.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(await search(query));
+    // A typo matches nothing as typed: the close words alone, best rated first.
+    expect(
+      (await search(`q=${encodeURIComponent('плиточнк')}&sort=relevance`)).filter((id) => ours.includes(id)),
+    ).toEqual([closeBest, typedHigh, typedLow]);
+  });
+
   it('filters by area, category, verification, rating, price and weekday', async () => {
     const inOsh = await search(`area_id=${area('osh')}`);
     expect(inOsh).toContain(baseline.b);

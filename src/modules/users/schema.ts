@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -117,6 +118,8 @@ export type WeeklyAvailability = Partial<Record<Weekday, { from: string; to: str
 
 const live = sql`not is_deleted`;
 
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
 /**
  * The marketplace side of a person (the seed's UserProfile). Contact details and address are personal
  * data and stored encrypted.
@@ -199,15 +202,26 @@ export const providerProfiles = pgTable(
     /** Average rating ×100 (0 to 500), kept with the sum and count so the directory can sort on it. */
     ratingAvgX100: integer('rating_avg_x100').notNull().default(0),
     ordersCompleted: integer('orders_completed').notNull().default(0),
+    /**
+     * The subcategories of the live, active services, kept with the services, so the directory filters by
+     * category on the provider row rather than looking up services for every candidate.
+     */
+    offeredSubcategoryIds: uuid('offered_subcategory_ids').array().notNull().default(sql`'{}'::uuid[]`),
     /** Business name, description and the services' descriptions: what the directory's text search reads. */
     searchText: text('search_text').notNull().default(''),
+    /**
+     * The search text's lexemes, stored so that matching and ranking do not parse the text on every search;
+     * kept in the row while the text goes out of line (column storage, set in migration 0006).
+     */
+    searchVector: tsvector('search_vector')
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('simple', search_text)`),
     ...softDeleteColumns(),
   },
   (t) => [
     uniqueIndex('provider_profiles_profile_live_uq').on(t.userProfileId).where(live),
     index('provider_profiles_areas_gin').using('gin', t.serviceAreaIds),
-    index('provider_profiles_search_trgm').using('gin', sql`${t.searchText} gin_trgm_ops`),
-    index('provider_profiles_search_fts').using('gin', sql`to_tsvector('simple', ${t.searchText})`),
+    index('provider_profiles_search_vector_gin').using('gin', t.searchVector),
     index('provider_profiles_rating_idx').on(t.ratingAvgX100, t.id).where(live),
     ...softDeleteIndexes('provider_profiles', t),
   ],
