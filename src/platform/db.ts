@@ -2,8 +2,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { fillPlaceholders, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import * as schema from '../db-schema.ts';
@@ -139,9 +140,34 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string; p
     : openPglite(options.dataDir);
 }
 
+type RawClient = (pg.Pool | pg.PoolClient | PGlite) & { exec?: unknown };
+
+const rawClientOf = (tx: Db): RawClient =>
+  (tx as unknown as { _: { session: { client: RawClient } } })._.session.client;
+
+const isPglite = (client: RawClient): client is PGlite => typeof client.exec === 'function';
+
 /** The raw client behind a transaction, so that a job is enqueued in the same transaction. */
 export function sqlClientOf(tx: Db): SqlClient {
-  const client = (tx as unknown as { _: { session: { client: SqlClient & Partial<PGlite> } } })._.session
-    .client;
-  return typeof client.exec === 'function' ? pgliteSqlClient(client as PGlite) : client;
+  const client = rawClientOf(tx);
+  return isPglite(client) ? pgliteSqlClient(client) : (client as unknown as SqlClient);
+}
+
+const dialect = new PgDialect();
+
+/**
+ * A hand-written statement (Drizzle's builder has no data-modifying CTEs) with `sql.placeholder`s, run by
+ * name: PostgreSQL parses and plans it once per connection, not on every call. Rows come back as the
+ * driver parses them, with the column names the SQL gives.
+ */
+export function prepareSql<Row>(db: Db, name: string, query: SQL) {
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return async (values: Record<string, unknown>): Promise<Row[]> => {
+    const client = rawClientOf(db);
+    const args = fillPlaceholders(params, values);
+    const result = isPglite(client)
+      ? await client.query(text, args)
+      : await client.query({ name, text, values: args });
+    return result.rows as Row[];
+  };
 }

@@ -1,5 +1,7 @@
-import { and, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { type PgTable, PgTimestamp } from 'drizzle-orm/pg-core';
 import type { Actor } from '../actor.ts';
+import { isoTimestamp } from '../columns.ts';
 import type { Db } from '../db.ts';
 import { type AuditAction, auditLog } from './schema.ts';
 
@@ -54,6 +56,43 @@ export async function writeAudit(tx: Db, actor: Actor, entries: AuditEntry[]) {
       requestId: actor.requestId,
     })),
   );
+}
+
+/**
+ * writeAudit for statements that change rows in SQL: `entries` selects (id, action, entity, entity_id,
+ * changes) for each row to record, the changes made with `auditChangesSql`.
+ */
+export function insertAuditSql(actor: { actorId: SQL; requestId: SQL }, entries: SQL) {
+  return sql`insert into ${auditLog} (id, actor_id, action, entity, entity_id, changes, request_id)
+    select e.id, ${actor.actorId}, e.action, e.entity, e.entity_id, e.changes, ${actor.requestId}
+    from (${entries}) e (id, action, entity, entity_id, changes)`;
+}
+
+/**
+ * diffFields in SQL, between two versions of a `table` row that the statement names `before` and `after`
+ * (aliases; no `before` for a new row): the same keys and values as from the rows Drizzle would return
+ * (every timestamp column is timestamptz here).
+ */
+export function auditChangesSql(table: PgTable, before: string | null, after: string) {
+  const columns = Object.entries(getTableColumns(table)).filter(([key]) => !IGNORED_FIELDS.has(key));
+  const rowJson = (alias: string) => {
+    const fields = columns.flatMap(([key, column]) => {
+      const ref = sql`${sql.identifier(alias)}.${sql.identifier(column.name)}`;
+      return [sql.raw(`'${snakeCase(key)}'`), column instanceof PgTimestamp ? isoTimestamp(ref) : ref];
+    });
+    return sql`jsonb_build_object(${sql.join(fields, sql`, `)})`;
+  };
+  const secrets = columns
+    .filter(([key]) => SECRET_FIELD.test(key))
+    .map(([key]) => sql.raw(`'${snakeCase(key)}'`));
+  const secret = secrets.length > 0 ? sql`key in (${sql.join(secrets, sql`, `)})` : sql`false`;
+  const redacted = (value: SQL) =>
+    sql`case when ${secret} and ${value} <> 'null' then '"[redacted]"'::jsonb else ${value} end`;
+  return sql`(select coalesce(jsonb_object_agg(key, jsonb_build_object('before', ${redacted(sql`old_value`)}, 'after', ${redacted(sql`new_value`)})), '{}'::jsonb)
+    from (select key, coalesce(b.value, 'null') as old_value, coalesce(a.value, 'null') as new_value
+          from jsonb_each(${before ? rowJson(before) : sql`'{}'::jsonb`}) b
+          full join jsonb_each(${rowJson(after)}) a using (key)) d
+    where old_value <> new_value)`;
 }
 
 export interface AuditFilter {
