@@ -71,28 +71,29 @@ export function insertAuditSql(actor: { actorId: SQL; requestId: SQL }, entries:
 /**
  * diffFields in SQL, between two versions of a `table` row that the statement names `before` and `after`
  * (aliases; no `before` for a new row): the same keys and values as from the rows Drizzle would return
- * (every timestamp column is timestamptz here).
+ * (every timestamp column is timestamptz here). Every field is built and the unchanged ones removed in one
+ * pass: a set-returning diff (jsonb_each, a join and an aggregate) cost several times as much per row.
  */
 export function auditChangesSql(table: PgTable, before: string | null, after: string) {
-  const columns = Object.entries(getTableColumns(table)).filter(([key]) => !IGNORED_FIELDS.has(key));
-  const rowJson = (alias: string) => {
-    const fields = columns.flatMap(([key, column]) => {
-      const ref = sql`${sql.identifier(alias)}.${sql.identifier(column.name)}`;
-      return [sql.raw(`'${snakeCase(key)}'`), column instanceof PgTimestamp ? isoTimestamp(ref) : ref];
-    });
-    return sql`jsonb_build_object(${sql.join(fields, sql`, `)})`;
-  };
-  const secrets = columns
-    .filter(([key]) => SECRET_FIELD.test(key))
-    .map(([key]) => sql.raw(`'${snakeCase(key)}'`));
-  const secret = secrets.length > 0 ? sql`key in (${sql.join(secrets, sql`, `)})` : sql`false`;
-  const redacted = (value: SQL) =>
-    sql`case when ${secret} and ${value} <> 'null' then '"[redacted]"'::jsonb else ${value} end`;
-  return sql`(select coalesce(jsonb_object_agg(key, jsonb_build_object('before', ${redacted(sql`old_value`)}, 'after', ${redacted(sql`new_value`)})), '{}'::jsonb)
-    from (select key, coalesce(b.value, 'null') as old_value, coalesce(a.value, 'null') as new_value
-          from jsonb_each(${before ? rowJson(before) : sql`'{}'::jsonb`}) b
-          full join jsonb_each(${rowJson(after)}) a using (key)) d
-    where old_value <> new_value)`;
+  const fields: SQL[] = [];
+  const unchanged: SQL[] = [];
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    if (IGNORED_FIELDS.has(key)) continue;
+    const name = sql.raw(`'${snakeCase(key)}'`);
+    const ref = (alias: string) => sql`${sql.identifier(alias)}.${sql.identifier(column.name)}`;
+    const value = (alias: string) => (column instanceof PgTimestamp ? isoTimestamp(ref(alias)) : ref(alias));
+    const shown = (v: SQL) =>
+      SECRET_FIELD.test(key) ? sql`case when ${v} is null then null else '[redacted]' end` : v;
+    const now = value(after);
+    const was = before ? value(before) : sql`null`;
+    fields.push(name, sql`jsonb_build_object('before', ${shown(was)}, 'after', ${shown(now)})`);
+    unchanged.push(
+      before
+        ? sql`case when ${was} is not distinct from ${now} then ${name} end`
+        : sql`case when ${ref(after)} is null then ${name} end`,
+    );
+  }
+  return sql`(jsonb_build_object(${sql.join(fields, sql`, `)}) - array[${sql.join(unchanged, sql`, `)}]::text[])`;
 }
 
 export interface AuditFilter {
