@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { boolean, index, type PgColumn, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { v7 as uuidv7 } from 'uuid';
 
@@ -26,3 +26,7 @@ export const softDeleteIndexes = (name: string, t: { isDeleted: PgColumn; deleti
   index(`${name}_is_deleted_idx`).on(t.isDeleted),
   index(`${name}_deletion_id_idx`).on(t.deletionId).where(sql`deletion_id is not null`),
 ];
+
+/** A timestamptz as `Date.toISOString()` writes it (milliseconds, UTC), for SQL that answers JSON itself. */
+export const isoTimestamp = (value: SQL) =>
+  sql`to_char(${value} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

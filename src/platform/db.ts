@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import type { SQL } from 'drizzle-orm';
+import { fillPlaceholders, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -141,30 +141,38 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string; p
     : openPglite(options.dataDir);
 }
 
-/** A node-postgres pool or client, or PGlite: what Drizzle's session holds. */
-type DriverClient = SqlClient & Partial<PGlite> & { query(config: pg.QueryConfig): Promise<SqlResult> };
+type RawClient = (pg.Pool | pg.PoolClient | PGlite) & { exec?: unknown };
 
-const driverClientOf = (db: Db) =>
-  (db as unknown as { _: { session: { client: DriverClient } } })._.session.client;
+const rawClientOf = (tx: Db): RawClient =>
+  (tx as unknown as { _: { session: { client: RawClient } } })._.session.client;
+
+const isPglite = (client: RawClient): client is PGlite => typeof client.exec === 'function';
 
 /** The raw client behind a transaction, so that a job is enqueued in the same transaction. */
 export function sqlClientOf(tx: Db): SqlClient {
-  const client = driverClientOf(tx);
-  return typeof client.exec === 'function' ? pgliteSqlClient(client as unknown as PGlite) : client;
+  const client = rawClientOf(tx);
+  return isPglite(client) ? pgliteSqlClient(client) : (client as unknown as SqlClient);
 }
 
 const dialect = new PgDialect();
 
 /**
- * Runs a query built from optional parts as a named prepared statement, so PostgreSQL parses and plans
- * each shape (each set of parts) once per connection rather than on every call. The name is a hash of the
- * text: equal shapes share a statement, different ones never collide. PGlite runs it unnamed: one
- * connection, and nothing there is measured for speed.
+ * A statement run by name, so PostgreSQL parses and plans it once per connection rather than on every call:
+ * hand-written SQL (Drizzle's builder has no data-modifying CTEs) with `sql.placeholder`s filled by the
+ * executor's values, or a query built from optional parts, whose every shape gets a statement of its own.
+ * The name is a hash of the text, so equal shapes share a statement and different ones never collide.
+ * Rows come back as the driver parses them, with the column names the SQL gives. PGlite runs it unnamed:
+ * one connection, and nothing there is measured for speed.
  */
-export async function queryPrepared<Row>(db: Db, query: SQL): Promise<Row[]> {
+export function prepareSql<Row>(db: Db, query: SQL) {
   const { sql: text, params } = dialect.sqlToQuery(query);
-  const client = driverClientOf(db);
-  if (typeof client.exec === 'function') return (await client.query(text, params)).rows as Row[];
   const name = `q_${createHash('sha1').update(text).digest('base64url')}`;
-  return (await client.query({ name, text, values: params })).rows as Row[];
+  return async (values: Record<string, unknown> = {}): Promise<Row[]> => {
+    const client = rawClientOf(db);
+    const args = fillPlaceholders(params, values);
+    const result = isPglite(client)
+      ? await client.query(text, args)
+      : await client.query({ name, text, values: args });
+    return result.rows as Row[];
+  };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -106,6 +107,48 @@ describe('enqueueing in a transaction', () => {
     expect(await jobs.boss.getQueueSize(name)).toBe(0);
     await sleep(1_500);
     expect(runs).toBe(0);
+  });
+
+  it('a job enqueued by SQL in a statement is the job send makes, with the queue’s settings', async () => {
+    const jobs = jobsOn(database, false);
+    const kinds = [
+      defineJob<{ n: number }>({
+        name: jobName('sql-backoff'),
+        retryLimit: 3,
+        retryDelaySeconds: 7,
+        expireInSeconds: 120,
+        async handle() {},
+      }),
+      defineJob<{ n: number }>({ name: jobName('sql-plain'), retryBackoff: false, async handle() {} }),
+    ];
+    jobs.register(...kinds);
+    await jobs.start();
+
+    for (const job of kinds) {
+      await jobs.enqueue(database.db, job, { n: 1 });
+      await database.db.execute(
+        jobs.enqueueSql(
+          job,
+          sql`select ${JSON.stringify({ n: 2 })}::jsonb union all select '{"n": 3}'::jsonb`,
+        ),
+      );
+      const { rows } = await database.sql.query(
+        `select data, priority, state, retry_limit, retry_count, retry_delay, retry_backoff, singleton_key,
+           singleton_on, expire_in::text, dead_letter, policy, (keep_until - start_after)::text as kept,
+           start_after <= now() as due
+         from pgboss.job where name = $1 order by data->>'n'`,
+        [job.name],
+      );
+      const [sent, ...fromSql] = rows.map(({ data, ...job }) => ({
+        data: typeof data === 'string' ? JSON.parse(data) : data,
+        job,
+      }));
+      expect(fromSql.map((r) => r.data)).toEqual([{ n: 2 }, { n: 3 }]);
+      for (const row of fromSql) expect(row.job).toEqual(sent!.job);
+    }
+    expect(() =>
+      jobs.enqueueSql(defineJob({ name: jobName('stray'), async handle() {} }), sql`select '{}'::jsonb`),
+    ).toThrow(/unknown job/);
   });
 
   it('refuses a job kind that was never registered', async () => {

@@ -1,3 +1,4 @@
+import { type SQL, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import PgBoss from 'pg-boss';
 import { type Database, type Db, type SqlClient, sqlClientOf } from './db.ts';
@@ -99,6 +100,29 @@ export function createJobs(options: JobsOptions) {
     async enqueue<T extends object>(tx: Db, job: JobDefinition<T>, data: T, opts: EnqueueOptions = {}) {
       definitionOf(job.name);
       return boss.send(job.name, data, { ...opts, db: asBossDb(sqlClientOf(tx)) });
+    },
+
+    /**
+     * `enqueue` as SQL, for a statement that makes a change and its jobs at once: one job of `job` for each
+     * row of `rows` (a query of one jsonb column, the data). Builds the row as pg-boss's own insert does for a
+     * send without options (pg-boss 10, plans.js insertJob): the queue's settings, else pg-boss's defaults.
+     * jobs.test.ts holds it to what `boss.send` makes.
+     */
+    enqueueSql(job: JobDefinition<never>, rows: SQL) {
+      definitionOf(job.name);
+      const schema = sql.identifier(JOB_SCHEMA);
+      return sql`insert into ${schema}.job (id, name, data, priority, start_after, dead_letter, expire_in,
+          keep_until, retry_limit, retry_delay, retry_backoff, policy)
+        select gen_random_uuid(), q.name, e.data, 0, now(), q.dead_letter,
+          coalesce(q.expire_seconds * interval '1s', interval '15 minutes'),
+          now() + cast(coalesce((q.retention_minutes * 60)::text, '14 days') as interval),
+          coalesce(q.retry_limit, 2),
+          case when coalesce(q.retry_backoff, false) then greatest(q.retry_delay, 1)
+               else coalesce(q.retry_delay, 0) end,
+          coalesce(q.retry_backoff, false),
+          q.policy
+        from (${rows}) e (data) join ${schema}.queue q on q.name = ${job.name}
+        on conflict do nothing`;
     },
 
     async start() {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
@@ -23,6 +23,12 @@ import {
 /** Public catalog answers change only when staff edit the catalog, so they are kept ready between edits. */
 const CACHE_PREFIX = 'catalog:';
 const CACHE_TTL_SECONDS = 600;
+
+/** The order price range where a category sets none. */
+const PRICE_SETTINGS = {
+  min: { key: 'order_min_price', fallback: 20_000 },
+  max: { key: 'order_max_price', fallback: 10_000_000 },
+};
 
 export type CatalogTable =
   | typeof languages
@@ -253,6 +259,24 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
         maxPrice: row.category.maxPrice ?? defaults.maxPrice,
         commissionRateBps: row.category.commissionRateBps ?? defaults.commissionRateBps,
       };
+    },
+
+    /**
+     * subcategoryTerms' price range as a query, for the orders module's bid statement that checks and writes
+     * in one round trip: `min_price` and `max_price` of an offered subcategory; no row for any other. Reads
+     * the settings where subcategoryTerms takes them from the cache.
+     */
+    priceRangeSql(subcategoryId: SQL) {
+      const setting = ({ key, fallback }: { key: string; fallback: number }) =>
+        sql`coalesce((select (${systemSettings.value} #>> '{}')::int from ${systemSettings}
+                      where ${systemSettings.key} = ${key} and not ${systemSettings.isDeleted}), ${fallback})`;
+      return sql`select coalesce(${serviceCategories.minPrice}, ${setting(PRICE_SETTINGS.min)}) as min_price,
+          coalesce(${serviceCategories.maxPrice}, ${setting(PRICE_SETTINGS.max)}) as max_price
+        from ${serviceSubcategories}
+        join ${serviceCategories} on ${serviceCategories.id} = ${serviceSubcategories.categoryId}
+        where ${serviceSubcategories.id} = ${subcategoryId}
+          and not ${serviceSubcategories.isDeleted} and ${serviceSubcategories.isActive}
+          and not ${serviceCategories.isDeleted} and ${serviceCategories.isActive}`;
     },
 
     /**
@@ -508,8 +532,8 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
   async function priceDefaults() {
     return {
       commissionRateBps: await getSettingValue('commission_rate_bps', 1500),
-      minPrice: await getSettingValue('order_min_price', 20_000),
-      maxPrice: await getSettingValue('order_max_price', 10_000_000),
+      minPrice: await getSettingValue(PRICE_SETTINGS.min.key, PRICE_SETTINGS.min.fallback),
+      maxPrice: await getSettingValue(PRICE_SETTINGS.max.key, PRICE_SETTINGS.max.fallback),
     };
   }
 }

@@ -1,8 +1,14 @@
-import { and, asc, desc, eq, gt, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { type Actor, isStaff } from '../../platform/actor.ts';
-import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
-import type { Db } from '../../platform/db.ts';
+import {
+  type AuditEntry,
+  auditChangesSql,
+  insertAuditSql,
+  writeAudit,
+} from '../../platform/audit/service.ts';
+import { isoTimestamp, newId } from '../../platform/columns.ts';
+import { type Db, prepareSql } from '../../platform/db.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -25,13 +31,41 @@ import type {
   UpdateBidInput,
 } from './bid-contract.ts';
 import type { OrderEvents } from './events.ts';
-import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
-import { type BidStatus, bids, orderAssignments, orders } from './schema.ts';
+import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow, wrongState } from './lifecycle.ts';
+import {
+  type BidStatus,
+  bids,
+  type OrderStatus,
+  orderAssignments,
+  orderStatusHistory,
+  orders,
+} from './schema.ts';
 
 export type BidRow = typeof bids.$inferSelect;
 
-/** Statuses that hold a provider's one place on an order (the partial unique index says the same). */
-const LIVE: BidStatus[] = ['pending', 'accepted'];
+/** What the bid statement checked, and the bid when it made one (all null but the facts otherwise). */
+interface BidOutcome {
+  client_user_id: string | null;
+  order_status: OrderStatus | null;
+  provider_profile_id: string | null;
+  offers: boolean | null;
+  min_price: number | null;
+  max_price: number | null;
+  bid_id: string | null;
+  amount: number | null;
+  currency: string | null;
+  message: string | null;
+  estimated_duration_hours: number | null;
+  is_negotiable: boolean | null;
+  bid_status: BidStatus | null;
+  decided_at: string | null;
+  reject_reason: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+const isOneOf = <T extends string>(value: string, allowed: readonly T[]): value is T =>
+  (allowed as readonly string[]).includes(value);
 
 export const bidView = (b: BidRow): BidView => ({
   id: b.id,
@@ -150,89 +184,161 @@ export function createBidService({
     return after;
   }
 
+  /**
+   * The whole of a bid in one statement, one round trip: the order locked (bids and an accept on one order
+   * never interleave), the bidder's provider profile and service and the category's price range read through
+   * their modules, the bid inserted only if every rule holds and the provider has no live bid (the partial
+   * unique index `bids_one_live_per_provider_uq` decides, under the order lock), bid_count raised, the first
+   * bid moving the order from published to bidding with its history, the audit rows and the events. It
+   * answers the facts it checked, so a refusal needs no second query. Named and prepared: parsed and planned
+   * once per connection. Built on first use, once every job kind is registered.
+   */
+  let prepared: ReturnType<typeof prepareBidStatement> | undefined;
+  const bidStatement = () => {
+    prepared ??= prepareBidStatement();
+    return prepared;
+  };
+
+  function prepareBidStatement() {
+    const p = (name: string) => sql.placeholder(name);
+    const userId = sql`${p('user_id')}::uuid`;
+    const open = sql.join(
+      ALLOWED_FROM.bid.map((status) => sql`${status}`),
+      sql`, `,
+    );
+    return prepareSql<BidOutcome>(
+      db,
+      sql`with target as materialized (
+          select * from ${orders} where id = ${p('order_id')}::uuid and not is_deleted for update
+        ),
+        facts as materialized (
+          select t.id, t.client_user_id, t.status, t.currency, offering.provider_profile_id, offering.offers,
+            price.min_price, price.max_price
+          from target t
+          left join lateral (${profiles.providerOfferingSql(userId, sql`t.subcategory_id`)}) offering on true
+          left join lateral (${catalog.priceRangeSql(sql`t.subcategory_id`)}) price on true
+        ),
+        bid as (
+          insert into ${bids} (id, order_id, provider_profile_id, provider_user_id, amount, currency, message,
+            estimated_duration_hours, is_negotiable)
+          select ${p('bid_id')}::uuid, f.id, f.provider_profile_id, ${userId}, ${p('amount')}::int, f.currency,
+            ${p('message')}::text, ${p('estimated_duration_hours')}::int, ${p('is_negotiable')}::boolean
+          from facts f
+          where f.client_user_id <> ${userId} and f.status in (${open}) and f.offers
+            and ${p('amount')}::int between f.min_price and f.max_price
+          on conflict (order_id, provider_profile_id) where status in ('pending', 'accepted') and not is_deleted
+          do nothing
+          returning *
+        ),
+        opened as (
+          update ${orders} o
+          set bid_count = o.bid_count + 1,
+            status = case when o.status = 'published' then 'bidding' else o.status end,
+            updated_at = now()
+          from bid where o.id = bid.order_id
+          returning o.*
+        ),
+        history as (
+          insert into ${orderStatusHistory} (id, order_id, from_status, to_status, actor_id, reason)
+          select ${p('history_id')}::uuid, t.id, t.status, 'bidding', ${userId}, 'first bid'
+          from target t join bid on true where t.status = 'published'
+        ),
+        audited as (
+          ${insertAuditSql(
+            { actorId: userId, requestId: sql`${p('request_id')}::text` },
+            sql`select ${p('bid_audit_id')}::uuid, 'create', 'bids', bid.id, ${auditChangesSql(bids, null, 'bid')}
+              from bid
+              union all
+              select ${p('order_audit_id')}::uuid, 'update', 'orders', o.id, ${auditChangesSql(orders, 't', 'o')}
+              from target t join opened o on o.id = t.id where t.status = 'published'`,
+          )}
+        ),
+        told as (
+          ${events.emitSql(
+            sql`select jsonb_build_object('type', 'bid_received', 'order_id', t.id,
+                  'recipient_user_ids', jsonb_build_array(t.client_user_id), 'bid_id', bid.id)
+              from target t join bid on true
+              union all
+              select jsonb_build_object('type', 'order_status_changed', 'order_id', t.id,
+                  'recipient_user_ids', jsonb_build_array(t.client_user_id), 'from_status', t.status,
+                  'to_status', 'bidding')
+              from target t join bid on true where t.status = 'published'`,
+          )}
+        )
+        select f.client_user_id, f.status as order_status, f.provider_profile_id, f.offers, f.min_price,
+          f.max_price, bid.id as bid_id, bid.amount, bid.currency, bid.message, bid.estimated_duration_hours,
+          bid.is_negotiable, bid.status as bid_status, ${isoTimestamp(sql`bid.decided_at`)} as decided_at,
+          bid.reject_reason, ${isoTimestamp(sql`bid.created_at`)} as created_at,
+          ${isoTimestamp(sql`bid.updated_at`)} as updated_at
+        from (values (1)) one (x) left join facts f on true left join bid on true`,
+    );
+  }
+
   return {
     /**
-     * A provider bids on an open order in a subcategory they offer. The order row is locked for the
-     * transaction, so bids and an accept on one order never interleave; the partial unique index
-     * `bids_one_live_per_provider_uq` is the last word on "one live bid per provider".
+     * A provider bids on an open order in a subcategory they offer: one statement (bidStatement). A refusal
+     * names the first rule the request broke, in the order a reader would check them.
      */
     async createBid(actor: Actor, orderId: string, input: CreateBidInput): Promise<BidView> {
-      const range = await priceRange(await loadOrder(db, orderId));
-      try {
-        return await db.transaction(async (tx) => {
-          const order = await loadOrder(tx, orderId, { forUpdate: true });
-          if (order.clientUserId === actor.userId) {
-            throw new ForbiddenError('own_order', 'you cannot bid on your own order');
-          }
-          // A draft was never public: to anyone else it does not exist. An order that was open once says
-          // what it is now (409 below), so a provider who comes late learns it is taken.
-          if (order.status === 'draft' && !isStaff(actor)) throw new NotFoundError('order');
-          const offering = await profiles.providerOffering(tx, actor.userId ?? '', order.subcategoryId);
-          if (!offering) {
-            throw new ForbiddenError(
-              'provider_profile_required',
-              'only providers bid; create a provider profile first (POST /me/provider-profile)',
-            );
-          }
-          if (!offering.offers) {
-            throw new ForbiddenError(
-              'subcategory_not_offered',
-              'you do not offer a service in this order’s subcategory',
-            );
-          }
-          assertState(order, ALLOWED_FROM.bid);
-          checkAmount(input.amount, range);
-          const [live] = await tx
-            .select({ id: bids.id })
-            .from(bids)
-            .where(
-              and(
-                eq(bids.orderId, order.id),
-                eq(bids.providerProfileId, offering.provider.id),
-                inArray(bids.status, LIVE),
-                eq(bids.isDeleted, false),
-              ),
-            );
-          if (live) throw bidExists();
-
-          const [created] = await tx
-            .insert(bids)
-            .values({
-              orderId: order.id,
-              providerProfileId: offering.provider.id,
-              providerUserId: actor.userId ?? '',
-              amount: input.amount,
-              currency: order.currency,
-              message: input.message ?? null,
-              estimatedDurationHours: input.estimated_duration_hours ?? null,
-              isNegotiable: input.is_negotiable ?? false,
-            })
-            .returning();
-          await writeAudit(tx, actor, [
-            { action: 'create', entity: 'bids', entityId: created!.id, after: created },
-          ]);
-          await tx
-            .update(orders)
-            .set({ bidCount: sql`${orders.bidCount} + 1` })
-            .where(eq(orders.id, order.id));
-          if (order.status === 'published') {
-            await changeOrderStatus(tx, actor, events, order, 'bidding', {
-              from: ['published'],
-              reason: 'first bid',
-            });
-          }
-          await events.emit(tx, {
-            type: 'bid_received',
-            order_id: order.id,
-            recipient_user_ids: [order.clientUserId],
-            bid_id: created!.id,
-          });
-          return bidView(created!);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, 'bids_one_live_per_provider_uq')) throw bidExists();
-        throw error;
+      const [row] = await bidStatement()({
+        order_id: orderId,
+        user_id: actor.userId,
+        request_id: actor.requestId,
+        bid_id: newId(),
+        amount: input.amount,
+        message: input.message ?? null,
+        estimated_duration_hours: input.estimated_duration_hours ?? null,
+        is_negotiable: input.is_negotiable ?? false,
+        history_id: newId(),
+        bid_audit_id: newId(),
+        order_audit_id: newId(),
+      });
+      const outcome = row!;
+      if (outcome.bid_id) {
+        return {
+          id: outcome.bid_id,
+          order_id: orderId,
+          provider_profile_id: outcome.provider_profile_id!,
+          amount: outcome.amount!,
+          currency: outcome.currency!,
+          message: outcome.message,
+          estimated_duration_hours: outcome.estimated_duration_hours,
+          is_negotiable: outcome.is_negotiable!,
+          status: outcome.bid_status!,
+          decided_at: outcome.decided_at,
+          reject_reason: outcome.reject_reason,
+          created_at: outcome.created_at!,
+          updated_at: outcome.updated_at!,
+        };
       }
+      if (!outcome.order_status) throw new NotFoundError('order');
+      if (outcome.client_user_id === actor.userId) {
+        throw new ForbiddenError('own_order', 'you cannot bid on your own order');
+      }
+      // A draft was never public: to anyone else it does not exist. An order that was open once says
+      // what it is now (409 below), so a provider who comes late learns it is taken.
+      if (outcome.order_status === 'draft' && !isStaff(actor)) throw new NotFoundError('order');
+      if (!outcome.provider_profile_id) {
+        throw new ForbiddenError(
+          'provider_profile_required',
+          'only providers bid; create a provider profile first (POST /me/provider-profile)',
+        );
+      }
+      if (!outcome.offers) {
+        throw new ForbiddenError(
+          'subcategory_not_offered',
+          'you do not offer a service in this order’s subcategory',
+        );
+      }
+      if (!isOneOf(outcome.order_status, ALLOWED_FROM.bid)) {
+        throw wrongState(outcome.order_status, ALLOWED_FROM.bid);
+      }
+      checkAmount(
+        input.amount,
+        outcome.min_price === null ? null : { minPrice: outcome.min_price, maxPrice: outcome.max_price! },
+      );
+      // Every rule held, so the partial unique index turned the bid away: the provider has a live one.
+      throw bidExists();
     },
 
     /** The provider changes their pending bid while the order is still open for bids. */

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
+import { diffFields } from '../../platform/audit/service.ts';
 import { orderFixtures } from './order-fixtures.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
 
@@ -119,6 +120,85 @@ describe('POST /orders/{id}/bids', () => {
       expect(await bidsOf(o.id)).toHaveLength(1);
       expect((await orderRow(o.id)).bidCount).toBe(1);
     }
+  });
+
+  it('bids of several providers at once on a published order: each lands and counts, one move to bidding', async () => {
+    const owner = await client();
+    const o = await newOrder(owner, { publish: true });
+    const bidders = await Promise.all([1, 2, 3, 4, 5].map((i) => provider(`Толпа ${i}`)));
+    const answers = await Promise.all(
+      bidders.map((p, i) => call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(80_000 + i))),
+    );
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(await bidsOf(o.id)).toHaveLength(5);
+    expect(await orderRow(o.id)).toMatchObject({ status: 'bidding', bidCount: 5 });
+    const history = await t.db.select().from(orderStatusHistory).where(eq(orderStatusHistory.orderId, o.id));
+    expect(history.filter((h) => h.toStatus === 'bidding')).toHaveLength(1);
+    const events = await eventsOf(o.id);
+    expect(events.filter((e) => e.type === 'bid_received')).toHaveLength(5);
+    expect(events.filter((e) => e.to_status === 'bidding')).toHaveLength(1);
+  });
+
+  it('a bid racing an accept: it lands before the accept (and is turned down by it) or gets 409', async () => {
+    for (let round = 0; round < 3; round++) {
+      const owner = await client();
+      const o = await newOrder(owner, { publish: true });
+      const first = await provider(`Первый ${round}`);
+      const firstBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, first.auth, bidBody())).body;
+      const late = await provider(`Догоняющий ${round}`);
+      const [accept, bid] = await Promise.all([
+        call('POST', `/api/v1/bids/${firstBid.id}/accept`, owner.auth),
+        call('POST', `/api/v1/orders/${o.id}/bids`, late.auth, bidBody(70_000)),
+      ]);
+      expect(accept.status).toBe(200);
+      const rows = await bidsOf(o.id);
+      if (bid.status === 201) {
+        expect(rows.find((r) => r.id === bid.body.id)?.status).toBe('rejected');
+      } else {
+        expect(bid.status).toBe(409);
+        expect(bid.body.code).toBe('order_is_assigned');
+        expect(rows).toHaveLength(1);
+      }
+      expect(rows.filter((r) => r.status === 'pending')).toEqual([]);
+    }
+  });
+
+  it('audits the bid as made and the order as it changed, with the request id', async () => {
+    const o = await insertOrder(await client());
+    const p = await provider('Проверяемый');
+    const made = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/bids`,
+      headers: { ...p.auth, 'x-request-id': `bid-audit-${o.id}` },
+      payload: bidBody(),
+    });
+    expect(made.statusCode).toBe(201);
+    const bid = made.json();
+    const [row] = await bidsOf(o.id);
+    const [created] = await t.db.select().from(auditLog).where(eq(auditLog.entityId, bid.id));
+    expect(created).toMatchObject({
+      action: 'create',
+      entity: 'bids',
+      actorId: p.user.id,
+      requestId: `bid-audit-${o.id}`,
+      changes: diffFields(null, row),
+    });
+    expect(created?.changes).toMatchObject({
+      amount: { before: null, after: 80_000 },
+      created_at: { before: null, after: bid.created_at },
+    });
+    const [opened] = await t.db.select().from(auditLog).where(eq(auditLog.entityId, o.id));
+    expect(opened).toMatchObject({
+      action: 'update',
+      entity: 'orders',
+      actorId: p.user.id,
+      requestId: `bid-audit-${o.id}`,
+      changes: {
+        status: { before: 'published', after: 'bidding' },
+        bid_count: { before: 0, after: 1 },
+      },
+    });
+    expect(Object.keys(opened!.changes).sort()).toEqual(['bid_count', 'status']);
   });
 
   it('refuses clients, providers of other subcategories, own orders and closed orders, changing nothing', async () => {

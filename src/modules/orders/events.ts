@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import { defineJob, type Jobs } from '../../platform/jobs.ts';
 
@@ -47,6 +48,10 @@ export function createOrderEvents(jobs: Jobs) {
     /** Enqueues the event in `tx`: it exists only if the change commits. */
     async emit(tx: Db, event: OrderEvent) {
       await jobs.enqueue(tx, orderEventJob, event);
+    },
+    /** `emit` inside a statement that makes the change: one event for each row of `rows` (a jsonb column). */
+    emitSql(rows: SQL) {
+      return jobs.enqueueSql(orderEventJob, rows);
     },
   };
 }

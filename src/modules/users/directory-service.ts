@@ -1,6 +1,6 @@
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { type Db, queryPrepared } from '../../platform/db.ts';
+import { type Db, prepareSql } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, type PageResult } from '../../platform/pagination.ts';
 import { exactSearchQuery, searchQuery, searchWordsKnown } from '../../platform/search/service.ts';
@@ -212,7 +212,7 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
             corrected.push(ratingAfter(value, id));
           }
         }
-        found = await queryPrepared<DirectoryRow>(
+        found = await prepareSql<DirectoryRow>(
           db,
           sql`
           ${withQuery}
@@ -222,14 +222,14 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
             ${walked(corrected, sql`p.rating_avg_x100`, byRating)}
           ) c
           limit ${limit}`,
-        );
+        )();
       } else if (walk) {
         const more: SQL[] = [];
         if (after) {
           const [value, id] = after;
           more.push(sort === 'newest' ? sql`p.id < ${id}::uuid` : ratingAfter(value, id));
         }
-        found = await queryPrepared<DirectoryRow>(
+        found = await prepareSql<DirectoryRow>(
           db,
           sql`
           ${withQuery}
@@ -238,7 +238,7 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
             sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`,
             sort === 'rating' ? byRating : sql`p.id desc`,
           )}`,
-        );
+        )();
       } else {
         let keyset = sql``;
         if (after) {
@@ -251,7 +251,7 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
         }
         // `offset 0` keeps the matches a subquery of their own: priced and ordered first, then joined to the
         // accounts only until the page is full.
-        found = await queryPrepared<DirectoryRow>(
+        found = await prepareSql<DirectoryRow>(
           db,
           sql`
           ${withQuery}
@@ -271,7 +271,7 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
           where ${accountVisible} ${keyset}
           order by c.sort_key asc nulls last, c.id asc
           limit ${limit}`,
-        );
+        )();
       }
 
       const data = found.slice(0, filter.limit);

@@ -830,34 +830,20 @@ export function createProfileService({
     },
 
     /**
-     * For the orders module: a user's live provider profile and whether it offers a subcategory (an
-     * active, live service in it). Null when the user is not a provider.
+     * For the orders module's bid statement, which checks and writes in one round trip: a query of the
+     * user's live provider profile (`provider_profile_id`) and whether it offers the subcategory (`offers`:
+     * an active, live service in it). No row when the user is not a provider.
      */
-    async providerOffering(tx: Db, userId: string, subcategoryId: string) {
-      const [row] = await tx
-        .select({ provider: providerProfiles })
-        .from(providerProfiles)
-        .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
-        .where(
-          and(
-            eq(userProfiles.userId, userId),
-            eq(userProfiles.isDeleted, false),
-            eq(providerProfiles.isDeleted, false),
-          ),
-        );
-      if (!row) return null;
-      const [service] = await tx
-        .select({ id: providerServices.id })
-        .from(providerServices)
-        .where(
-          and(
-            eq(providerServices.providerProfileId, row.provider.id),
-            eq(providerServices.subcategoryId, subcategoryId),
-            eq(providerServices.isDeleted, false),
-            eq(providerServices.isActive, true),
-          ),
-        );
-      return { provider: row.provider, offers: service !== undefined };
+    providerOfferingSql(userId: SQL, subcategoryId: SQL) {
+      return sql`select ${providerProfiles.id} as provider_profile_id,
+          exists (select from ${providerServices}
+                  where ${providerServices.providerProfileId} = ${providerProfiles.id}
+                    and ${providerServices.subcategoryId} = ${subcategoryId}
+                    and not ${providerServices.isDeleted} and ${providerServices.isActive}) as offers
+        from ${providerProfiles}
+        join ${userProfiles} on ${userProfiles.id} = ${providerProfiles.userProfileId}
+        where ${userProfiles.userId} = ${userId}
+          and not ${userProfiles.isDeleted} and not ${providerProfiles.isDeleted}`;
     },
 
     /** For the orders feed: what a provider serves (subcategories of live, active services; areas). */
