@@ -339,6 +339,12 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       return row !== undefined;
     },
 
+    /** withDistricts in SQL, for a statement that reads the areas itself: `areaIds` and their live districts. */
+    withDistrictsSql(areaIds: SQL) {
+      return sql`(${areaIds} || array(select d.id from ${serviceAreas} d
+        where d.parent_id = any(${areaIds}) and not d.is_deleted and d.is_active))`;
+    },
+
     /** The areas given and their live districts: a provider in Бишкек works in Бишкек-Центр too. */
     async withDistricts(areaIds: string[]): Promise<string[]> {
       if (areaIds.length === 0) return [];

@@ -149,20 +149,26 @@ export function createFeedService({
   }
 
   /**
-   * The feed runs on every provider's app start and refresh: its queries are prepared once per shape
-   * (sort, cursor or not, areas or anywhere, page size), so Drizzle builds each once and PostgreSQL settles
-   * on one generic plan for each.
+   * The feed runs on every provider's app start and refresh, in one round trip: what the provider offers
+   * and where comes from the users module's SQL inside the statement, and its queries are prepared once
+   * per shape (sort, cursor or not, one subcategory or all, page size), so Drizzle builds each once and
+   * PostgreSQL settles on one generic plan for each.
    */
   const feedQueries = new Map<string, ReturnType<ReturnType<typeof pageQuery>['prepare']>>();
-  function feedQuery(sort: Sort, hasCursor: boolean, withAreas: boolean, limit: number) {
-    const name = `orders_feed_${sort}_${hasCursor ? 'after' : 'first'}_${withAreas ? 'areas' : 'anywhere'}_${limit}`;
+  function feedQuery(sort: Sort, hasCursor: boolean, oneSubcategory: boolean, limit: number) {
+    const name = `orders_feed_${sort}_${hasCursor ? 'after' : 'first'}_${oneSubcategory ? 'one' : 'all'}_${limit}`;
     let query = feedQueries.get(name);
     if (!query) {
+      const userId = sql.placeholder('user_id');
+      const reach = profiles.providerReachSql(sql`${userId}::uuid`);
+      // Cast to uuid[]: without it, `any((select …))` takes the subquery as a set of rows, not one array.
+      const areas = sql`(select r.service_area_ids from (${reach}) r)::uuid[]`;
       const where = and(
         openOrders,
-        sql`${orders.subcategoryId} = any(${sql.placeholder('subcategory_ids')}::uuid[])`,
-        withAreas ? sql`${orders.serviceAreaId} = any(${sql.placeholder('area_ids')}::uuid[])` : undefined,
-        ne(orders.clientUserId, sql.placeholder('user_id')),
+        sql`${orders.subcategoryId} = any((select r.offered_subcategory_ids from (${reach}) r)::uuid[])`,
+        oneSubcategory ? eq(orders.subcategoryId, sql.placeholder('subcategory_id')) : undefined,
+        sql`(cardinality(${areas}) = 0 or ${orders.serviceAreaId} = any(${catalog.withDistrictsSql(areas)}))`,
+        ne(orders.clientUserId, userId),
         notExists(
           db
             .select({ one: sql`1` })
@@ -170,7 +176,7 @@ export function createFeedService({
             .where(
               and(
                 eq(bids.orderId, orders.id),
-                eq(bids.providerProfileId, sql.placeholder('provider_profile_id')),
+                sql`${bids.providerProfileId} = (select r.id from (${reach}) r)`,
                 liveBids,
               ),
             ),
@@ -189,26 +195,20 @@ export function createFeedService({
      * live bid on.
      */
     async feed(actor: Actor, filter: FeedFilter): Promise<PageResult<OrderListingView>> {
-      const reach = await profiles.providerReach(actor.userId ?? '');
-      if (!reach) {
+      const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);
+      const oneSubcategory = filter.subcategory_id !== undefined;
+      const rows = await feedQuery(filter.sort, hasCursor, oneSubcategory, filter.limit).execute({
+        ...values,
+        user_id: actor.userId ?? '',
+        subcategory_id: filter.subcategory_id ?? null,
+      });
+      // An empty page may mean the caller is no provider at all: only then is it worth asking.
+      if (rows.length === 0 && !(await profiles.providerReach(actor.userId ?? ''))) {
         throw new ForbiddenError(
           'provider_profile_required',
           'the feed is for providers; create a provider profile first (POST /me/provider-profile)',
         );
       }
-      const subcategoryIds = filter.subcategory_id
-        ? reach.subcategoryIds.filter((id) => id === filter.subcategory_id)
-        : reach.subcategoryIds;
-      if (subcategoryIds.length === 0) return { data: [], next_cursor: null };
-      const areaIds = await catalog.withDistricts(reach.serviceAreaIds);
-      const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);
-      const rows = await feedQuery(filter.sort, hasCursor, areaIds.length > 0, filter.limit).execute({
-        ...values,
-        subcategory_ids: subcategoryIds,
-        area_ids: areaIds,
-        user_id: actor.userId ?? '',
-        provider_profile_id: reach.providerProfileId,
-      });
       return toPage(rows);
     },
 

@@ -846,6 +846,16 @@ export function createProfileService({
           and not ${userProfiles.isDeleted} and not ${providerProfiles.isDeleted}`;
     },
 
+    /**
+     * For the orders feed's one statement: the live provider profile of the user `userId` gives, as a query
+     * of `id`, `offered_subcategory_ids` and `service_area_ids`; no row when the user is not a provider.
+     */
+    providerReachSql(userId: SQL) {
+      return sql`select p.id, p.offered_subcategory_ids, p.service_area_ids
+        from ${providerProfiles} p join ${userProfiles} up on up.id = p.user_profile_id
+        where up.user_id = ${userId} and not up.is_deleted and not p.is_deleted`;
+    },
+
     /** For the orders feed: what a provider serves (subcategories of live, active services; areas). */
     async providerReach(userId: string) {
       const [row] = await providerReachQuery.execute({ userId });
