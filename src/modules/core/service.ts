@@ -339,27 +339,13 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       return row !== undefined;
     },
 
-    /** withDistricts in SQL, for a statement that reads the areas itself: `areaIds` and their live districts. */
+    /**
+     * The areas `areaIds` (an SQL array) gives and their live districts, for a statement to filter on: a
+     * provider in Бишкек works in Бишкек-Центр too.
+     */
     withDistrictsSql(areaIds: SQL) {
       return sql`(${areaIds} || array(select d.id from ${serviceAreas} d
         where d.parent_id = any(${areaIds}) and not d.is_deleted and d.is_active))`;
-    },
-
-    /** The areas given and their live districts: a provider in Бишкек works in Бишкек-Центр too. */
-    async withDistricts(areaIds: string[]): Promise<string[]> {
-      if (areaIds.length === 0) return [];
-      const districts = await remember('area-districts', async () => {
-        const rows = await db
-          .select({ id: serviceAreas.id, parentId: serviceAreas.parentId })
-          .from(serviceAreas)
-          .where(and(eq(serviceAreas.isDeleted, false), eq(serviceAreas.isActive, true)));
-        const byParent = new Map<string, string[]>();
-        for (const { id, parentId } of rows) {
-          if (parentId) byParent.set(parentId, [...(byParent.get(parentId) ?? []), id]);
-        }
-        return byParent;
-      });
-      return [...new Set([...areaIds, ...areaIds.flatMap((id) => districts.get(id) ?? [])])];
     },
 
     async listServiceAreas(lang: LanguageCode) {

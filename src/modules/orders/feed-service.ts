@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gte, inArray, lte, ne, notExists, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gte, lte, ne, notExists, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
@@ -203,7 +203,7 @@ export function createFeedService({
         subcategory_id: filter.subcategory_id ?? null,
       });
       // An empty page may mean the caller is no provider at all: only then is it worth asking.
-      if (rows.length === 0 && !(await profiles.providerReach(actor.userId ?? ''))) {
+      if (rows.length === 0 && !(await profiles.isProvider(actor.userId ?? ''))) {
         throw new ForbiddenError(
           'provider_profile_required',
           'the feed is for providers; create a provider profile first (POST /me/provider-profile)',
@@ -218,14 +218,15 @@ export function createFeedService({
      */
     async search(actor: Actor, filter: OrderSearchFilter): Promise<PageResult<OrderListingView>> {
       const q = filter.q?.trim().toLowerCase() || undefined;
-      const areaIds = filter.area_id ? await catalog.withDistricts([filter.area_id]) : undefined;
       const upper = sql`coalesce(${orders.budgetMax}, ${orders.budgetMin})`;
       const lower = sql`coalesce(${orders.budgetMin}, ${orders.budgetMax})`;
       const where = and(
         openOrders,
         filter.category_id ? eq(orders.categoryId, filter.category_id) : undefined,
         filter.subcategory_id ? eq(orders.subcategoryId, filter.subcategory_id) : undefined,
-        areaIds ? inArray(orders.serviceAreaId, areaIds) : undefined,
+        filter.area_id
+          ? sql`${orders.serviceAreaId} = any(${catalog.withDistrictsSql(sql`array[${filter.area_id}::uuid]`)})`
+          : undefined,
         filter.urgency ? eq(orders.urgency, filter.urgency) : undefined,
         // The order's budget range meets the one asked for; orders without a budget drop out.
         filter.budget_min !== undefined ? sql`${upper} >= ${filter.budget_min}` : undefined,

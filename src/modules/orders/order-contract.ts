@@ -143,29 +143,37 @@ export const OrderPhotoResponse = Type.Object({
   sort_order: Type.Integer(),
 });
 
-export const OrderResponse = Type.Object({
+/** What every view of an order shows its parties and staff, from the detail to a line in a list. */
+const orderFacts = {
   id: Uuid,
   status: OrderStatus,
-  viewer_role: Type.Enum(VIEWER_ROLES, { description: 'How the caller stands to this order' }),
   client_user_id: Uuid,
   subcategory_id: Uuid,
   category_id: Uuid,
   title: Type.String(),
-  description: Type.String(),
   service_area_id: Uuid,
-  address: Type.Optional(
-    Nullable(Type.String({ description: 'Only for the client, the assigned provider and staff' })),
-  ),
-  location: Type.Optional(Nullable(Location)),
   service_date: Nullable(Type.String({ format: 'date' })),
-  time_from: Nullable(Type.String()),
-  time_to: Nullable(Type.String()),
   urgency: Urgency,
   budget_min: Nullable(Money),
   budget_max: Nullable(Money),
   currency: Type.String(),
   final_price: Nullable(Money),
   bid_count: Type.Integer(),
+  published_at: Nullable(DateTime),
+  created_at: DateTime,
+  updated_at: DateTime,
+};
+
+export const OrderResponse = Type.Object({
+  ...orderFacts,
+  viewer_role: Type.Enum(VIEWER_ROLES, { description: 'How the caller stands to this order' }),
+  description: Type.String(),
+  address: Type.Optional(
+    Nullable(Type.String({ description: 'Only for the client, the assigned provider and staff' })),
+  ),
+  location: Type.Optional(Nullable(Location)),
+  time_from: Nullable(Type.String()),
+  time_to: Nullable(Type.String()),
   addons: Type.Array(OrderAddonResponse),
   photos: Type.Array(OrderPhotoResponse),
   assigned_provider: Type.Optional(
@@ -190,38 +198,19 @@ export const OrderResponse = Type.Object({
       description: 'Present for the client, admins and moderators; null unless the work is agreed',
     }),
   ),
-  published_at: Nullable(DateTime),
   assigned_at: Nullable(DateTime),
   started_at: Nullable(DateTime),
   work_done_at: Nullable(DateTime),
   completed_at: Nullable(DateTime),
   cancelled_at: Nullable(DateTime),
   cancel_reason: Nullable(Type.String()),
-  created_at: DateTime,
-  updated_at: DateTime,
 });
 export type OrderView = Static<typeof OrderResponse>;
 
 export const OrderSummaryResponse = Type.Object({
-  id: Uuid,
-  status: OrderStatus,
-  client_user_id: Uuid,
-  subcategory_id: Uuid,
-  category_id: Uuid,
-  title: Type.String(),
-  service_area_id: Uuid,
-  service_date: Nullable(Type.String({ format: 'date' })),
-  urgency: Urgency,
-  budget_min: Nullable(Money),
-  budget_max: Nullable(Money),
-  currency: Type.String(),
-  final_price: Nullable(Money),
-  bid_count: Type.Integer(),
+  ...orderFacts,
   primary_photo_file_id: Nullable(Uuid),
   is_deleted: Type.Boolean(),
-  published_at: Nullable(DateTime),
-  created_at: DateTime,
-  updated_at: DateTime,
 });
 export type OrderSummaryView = Static<typeof OrderSummaryResponse>;
 

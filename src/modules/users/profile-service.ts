@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
-import type { Db } from '../../platform/db.ts';
+import { type Db, prepareSql } from '../../platform/db.ts';
 import {
   ConflictError,
   isUniqueViolation,
@@ -262,25 +262,13 @@ export function createProfileService({
   }
 
   /**
-   * What a provider offers and where, read on every feed call: one prepared statement, built and planned
-   * once per connection.
+   * For the orders feed's one statement: the live provider profile of the user `userId` gives, as a query of
+   * `id`, `offered_subcategory_ids` and `service_area_ids`; no row when the user is not a provider.
    */
-  const providerReachQuery = db
-    .select({
-      providerProfileId: providerProfiles.id,
-      serviceAreaIds: providerProfiles.serviceAreaIds,
-      subcategoryIds: providerProfiles.offeredSubcategoryIds,
-    })
-    .from(providerProfiles)
-    .innerJoin(userProfiles, eq(userProfiles.id, providerProfiles.userProfileId))
-    .where(
-      and(
-        eq(userProfiles.userId, sql.placeholder('userId')),
-        eq(userProfiles.isDeleted, false),
-        eq(providerProfiles.isDeleted, false),
-      ),
-    )
-    .prepare('provider_reach');
+  const providerReachSql = (userId: SQL) =>
+    sql`select p.id, p.offered_subcategory_ids, p.service_area_ids
+      from ${providerProfiles} p join ${userProfiles} up on up.id = p.user_profile_id
+      where up.user_id = ${userId} and not up.is_deleted and not p.is_deleted`;
 
   /**
    * The contact card of the user whose id `userId` gives, still encrypted, as one JSON value: another
@@ -846,20 +834,12 @@ export function createProfileService({
           and not ${userProfiles.isDeleted} and not ${providerProfiles.isDeleted}`;
     },
 
-    /**
-     * For the orders feed's one statement: the live provider profile of the user `userId` gives, as a query
-     * of `id`, `offered_subcategory_ids` and `service_area_ids`; no row when the user is not a provider.
-     */
-    providerReachSql(userId: SQL) {
-      return sql`select p.id, p.offered_subcategory_ids, p.service_area_ids
-        from ${providerProfiles} p join ${userProfiles} up on up.id = p.user_profile_id
-        where up.user_id = ${userId} and not up.is_deleted and not p.is_deleted`;
-    },
+    providerReachSql,
 
-    /** For the orders feed: what a provider serves (subcategories of live, active services; areas). */
-    async providerReach(userId: string) {
-      const [row] = await providerReachQuery.execute({ userId });
-      return row ?? null;
+    /** Whether the user has a live provider profile. */
+    async isProvider(userId: string) {
+      const rows = await prepareSql(db, providerReachSql(sql`${userId}::uuid`))();
+      return rows.length > 0;
     },
 
     /**
