@@ -56,6 +56,7 @@ import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotenc
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
 import { registerMetrics } from './platform/metrics.ts';
+import { createSearchVocabulary } from './platform/search/service.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService } from './platform/storage/service.ts';
 import { createLocalStorage } from './platform/storage/storage.ts';
@@ -206,8 +207,9 @@ export async function buildApp(options: AppOptions) {
   const catalog = createCatalogService({ db: database.db, cache });
   const storage = createLocalStorage(join(config.dataDir, 'files'));
   const files = createFileService({ db: database.db, storage });
-  const profiles = createProfileService({ db: database.db, cipher, catalog, files });
-  const directory = createDirectoryService({ db: database.db, catalog });
+  const vocabulary = createSearchVocabulary({ cache });
+  const profiles = createProfileService({ db: database.db, cipher, catalog, files, vocabulary });
+  const directory = createDirectoryService({ db: database.db, catalog, vocabulary });
   const verifications = createVerificationService({ db: database.db, files, profiles });
   const accounts = createAccountService({
     db: database.db,
@@ -217,7 +219,7 @@ export async function buildApp(options: AppOptions) {
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
   });
-  const privacy = createPrivacyService({ db: database.db, accounts, profiles });
+  const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
   const events = createOrderEvents(jobs);

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { type Db, prepareSql } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor, type PageResult } from '../../platform/pagination.ts';
-import { exactSearchQuery, searchQuery, searchWordsKnown } from '../../platform/search/service.ts';
+import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
 import { providerServices } from './schema.ts';
@@ -18,15 +18,17 @@ export const providerTextsHold = (word: SQL) =>
 /** Added to the rating in the relevance key of the providers matching every word as typed (ratings are 0–500). */
 const EXACT_TIER = 1000;
 
-/** A provider card's columns, from provider_profiles p, user_profiles up and users u. */
+/**
+ * A provider card's columns, from provider_profiles p, user_profiles up and users u, and no more: every
+ * column is work for PostgreSQL and the driver on each of a page's rows.
+ */
 const CARD_COLUMNS = sql`
   p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum, p.review_count,
-  p.rating_avg_x100, p.orders_completed, p.service_area_ids, p.travel_radius_km, p.availability, p.created_at,
-  u.full_name, up.photo_file_id`;
+  p.orders_completed, p.service_area_ids, p.created_at, u.full_name, up.photo_file_id`;
 
-/** A provider card's columns, with its lowest live price; the caller adds the conditions after `where`. */
-const CARD_SELECT = sql`
-  select ${CARD_COLUMNS},
+/** A public profile's columns, with its lowest live price; the caller adds the conditions after `where`. */
+const PROFILE_SELECT = sql`
+  select ${CARD_COLUMNS}, p.travel_radius_km, p.availability,
          (select min(s.base_price) from provider_services s
            where s.provider_profile_id = p.id and s.is_deleted = false and s.is_active) as min_price
   from provider_profiles p
@@ -48,11 +50,8 @@ interface DirectoryRow {
   is_verified: boolean;
   rating_sum: number;
   review_count: number;
-  rating_avg_x100: number;
   orders_completed: number;
   service_area_ids: string[];
-  travel_radius_km: number | null;
-  availability: unknown;
   created_at: Date | string;
   full_name: string;
   photo_file_id: string | null;
@@ -72,6 +71,11 @@ const pgArray = (value: unknown): string[] =>
           .split(',')
           .filter(Boolean)
       : [];
+
+interface ProfileRow extends DirectoryRow {
+  travel_radius_km: number | null;
+  availability: unknown;
+}
 
 function card(row: DirectoryRow): ProviderCardView {
   return {
@@ -93,186 +97,243 @@ function card(row: DirectoryRow): ProviderCardView {
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>;
 
+type DirectorySearch = DirectoryFilter & { limit: number; cursor?: string };
+
+/**
+ * What decides a directory query's SQL. Values go in as placeholders, so each shape is built and prepared
+ * once and PostgreSQL keeps one plan for it; building and hashing the SQL on every call was a tenth of the
+ * route's cost.
+ */
+interface SearchShape {
+  sort: 'relevance' | 'newest' | 'rating' | 'price';
+  /** `known`: every word typed is in the vocabulary, so some providers may match them exactly. */
+  text: 'none' | 'known' | 'unknown';
+  subcategories: boolean;
+  priceMin: boolean;
+  priceMax: boolean;
+  area: boolean;
+  minRating: boolean;
+  verified: boolean;
+  availableOn: boolean;
+  limit: number;
+  /**
+   * Where the page starts: after a sort key (`key`), after the providers without a price (`null`), or,
+   * by relevance, inside the tier of exact matches (`exact_tier`) or of corrected ones (`corrected_tier`).
+   */
+  after: 'none' | 'key' | 'null' | 'exact_tier' | 'corrected_tier';
+}
+
+const value = (name: string) => sql.placeholder(name);
+const ratingAfter = sql`(p.rating_avg_x100 < ${value('after_key')} or (p.rating_avg_x100 = ${value('after_key')} and p.id < ${value('after_id')}::uuid))`;
+const byRating = sql`p.rating_avg_x100 desc, p.id desc`;
+const matchesQuery = (walk: boolean) =>
+  walk
+    ? sql`ts_match_vq(p.search_vector, ${value('query')}::tsquery)`
+    : sql`p.search_vector @@ ${value('query')}::tsquery`;
+const matchesExactly = sql`ts_match_vq(p.search_vector, ${value('exact')}::tsquery)`;
+
+/** The directory query of one shape, with placeholders for its values (see `searchValues`). */
+function searchSql(shape: SearchShape): SQL {
+  const serviceConditions: SQL[] = [sql`s.is_deleted = false`, sql`s.is_active`];
+  // Not `= any`: planned for the values, it costs less than the generic plan does and PostgreSQL would
+  // plan every call anew; a provider's few services are read through its id either way.
+  if (shape.subcategories)
+    serviceConditions.push(
+      sql`array_position(${value('subcategory_ids')}::uuid[], s.subcategory_id) is not null`,
+    );
+  if (shape.priceMin) serviceConditions.push(sql`s.base_price >= ${value('price_min')}`);
+  if (shape.priceMax) serviceConditions.push(sql`s.base_price <= ${value('price_max')}`);
+  const serviceWhere = sql.join(serviceConditions, sql` and `);
+  const minPrice = sql`(select min(s.base_price) from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`;
+  const serviceFiltered = shape.subcategories || shape.priceMin || shape.priceMax;
+
+  // Every sort but price orders by columns with an index (relevance: words as typed first, then best
+  // rated): walking it and stopping once the page is full reads about limit / (share of providers that
+  // match) rows. Price orders by a value computed per provider, so every match is read; there the
+  // indexes on the provider row find the matches. When walking, the filters call the functions behind
+  // `@@`, `&&` and `@>`: the planner gives a function a fixed share of rows whatever the values, so the
+  // prepared statement's generic plan costs the same as a plan for the values and is kept, and no index
+  // tempts it into reading every match before sorting.
+  const walk = shape.sort !== 'price';
+
+  const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
+  if (shape.text !== 'none' && shape.sort !== 'relevance') where.push(matchesQuery(walk));
+  if (shape.subcategories && !shape.priceMin && !shape.priceMax) {
+    where.push(
+      walk
+        ? sql`arrayoverlap(p.offered_subcategory_ids, ${value('subcategory_ids')}::uuid[])`
+        : sql`p.offered_subcategory_ids && ${value('subcategory_ids')}::uuid[]`,
+    );
+  } else if (serviceFiltered) {
+    where.push(
+      sql`exists (select 1 from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`,
+    );
+  }
+  if (shape.area) {
+    where.push(
+      walk
+        ? sql`arraycontains(p.service_area_ids, array[${value('area_id')}::uuid])`
+        : sql`p.service_area_ids @> array[${value('area_id')}::uuid]`,
+    );
+  }
+  if (shape.minRating) where.push(sql`p.rating_avg_x100 >= ${value('min_rating_x100')}`);
+  if (shape.verified) where.push(sql`p.is_verified`);
+  if (shape.availableOn) where.push(sql`p.available_weekdays @> array[${value('available_on')}::text]`);
+  const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+  // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
+  // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
+  const limit = sql.raw(String(shape.limit + 1));
+
+  /** One page walked in index order: the providers meeting `where` and `more`, their key as `sort_key`. */
+  const walked = (more: SQL[], sortKey: SQL, order: SQL) => sql`(
+    select ${CARD_COLUMNS}, ${sortKey} as sort_key, ${minPrice} as min_price
+    from provider_profiles p
+    join user_profiles up on up.id = p.user_profile_id
+    join users u on u.id = up.user_id
+    where ${sql.join([...where, ...more, accountVisible], sql` and `)}
+    order by ${order}
+    limit ${limit})`;
+
+  if (shape.sort === 'relevance') {
+    // Matches of every word as typed first, then matches through close words only; best rated first in
+    // each. The key adds EXACT_TIER to the rating of the first. Append returns its parts in order, and
+    // reads the second only when the first does not fill the page.
+    const parts: SQL[] = [];
+    if (shape.text === 'known' && shape.after !== 'corrected_tier') {
+      parts.push(
+        walked(
+          shape.after === 'exact_tier' ? [matchesExactly, ratingAfter] : [matchesExactly],
+          sql`${sql.raw(String(EXACT_TIER))} + p.rating_avg_x100`,
+          byRating,
+        ),
+      );
+    }
+    const corrected = [matchesQuery(true)];
+    if (shape.text === 'known') corrected.push(sql`not ${matchesExactly}`);
+    if (shape.after === 'corrected_tier') corrected.push(ratingAfter);
+    parts.push(walked(corrected, sql`p.rating_avg_x100`, byRating));
+    return sql`select * from (${sql.join(parts, sql` union all `)}) c limit ${limit}`;
+  }
+  if (walk) {
+    const more =
+      shape.after === 'none'
+        ? []
+        : [shape.sort === 'newest' ? sql`p.id < ${value('after_id')}::uuid` : ratingAfter];
+    return walked(
+      more,
+      shape.sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`,
+      shape.sort === 'rating' ? byRating : sql`p.id desc`,
+    );
+  }
+  // Providers without a price sort last.
+  const keyset =
+    shape.after === 'null'
+      ? sql`and (c.sort_key is null and c.id > ${value('after_id')}::uuid)`
+      : shape.after === 'key'
+        ? sql`and (c.sort_key > ${value('after_key')} or c.sort_key is null or (c.sort_key = ${value('after_key')} and c.id > ${value('after_id')}::uuid))`
+        : sql``;
+  // `offset 0` keeps the matches a subquery of their own: priced and ordered first, then joined to the
+  // accounts only until the page is full.
+  return sql`
+    select c.*, u.full_name, up.photo_file_id, c.sort_key as min_price
+    from (
+      select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
+             p.review_count, p.orders_completed, p.service_area_ids, p.created_at, p.user_profile_id,
+             ${minPrice} as sort_key
+      from provider_profiles p
+      where ${sql.join(where, sql` and `)}
+      order by sort_key asc nulls last, id asc
+      offset 0
+    ) c
+    join user_profiles up on up.id = c.user_profile_id
+    join users u on u.id = up.user_id
+    where ${accountVisible} ${keyset}
+    order by c.sort_key asc nulls last, c.id asc
+    limit ${limit}`;
+}
+
 /**
  * The public provider directory. Text search combines full-text matching (whole words, any order) with
  * trigram word similarity (typos, Kyrgyz and Russian word forms the simple dictionary does not stem).
  */
-export function createDirectoryService({ db, catalog }: { db: Db; catalog: CatalogService }) {
+export function createDirectoryService({
+  db,
+  catalog,
+  vocabulary,
+}: {
+  db: Db;
+  catalog: CatalogService;
+  vocabulary: SearchVocabulary;
+}) {
   /** Only providers a visitor may see: live rows, available, whose account is active. */
   const visible = sql`p.is_deleted = false and p.is_available and up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+  const resolveTerms = vocabulary.termsResolver(db, DIRECTORY_SEARCH_SCOPE);
 
-  async function rows(query: SQL): Promise<DirectoryRow[]> {
-    const result = (await db.execute(query)) as unknown as { rows?: DirectoryRow[] } | DirectoryRow[];
+  async function rows(query: SQL): Promise<ProfileRow[]> {
+    const result = (await db.execute(query)) as unknown as { rows?: ProfileRow[] } | ProfileRow[];
     return Array.isArray(result) ? result : (result.rows ?? []);
   }
 
+  const statements = new Map<string, (values: Record<string, unknown>) => Promise<DirectoryRow[]>>();
+  function statementFor(shape: SearchShape) {
+    const key = JSON.stringify(shape);
+    let statement = statements.get(key);
+    if (!statement) {
+      statement = prepareSql<DirectoryRow>(db, searchSql(shape));
+      statements.set(key, statement);
+    }
+    return statement;
+  }
+
   return {
-    async search(
-      filter: DirectoryFilter & { limit: number; cursor?: string },
-    ): Promise<PageResult<ProviderCardView>> {
+    async search(filter: DirectorySearch): Promise<PageResult<ProviderCardView>> {
+      const empty = { data: [], next_cursor: null };
       const subcategoryIds = filter.subcategory_id
         ? [filter.subcategory_id]
         : filter.category_id
           ? await catalog.subcategoryIdsOf(filter.category_id)
           : undefined;
-      if (subcategoryIds && subcategoryIds.length === 0) return { data: [], next_cursor: null };
-
-      const serviceConditions: SQL[] = [sql`s.is_deleted = false`, sql`s.is_active`];
-      // Not `= any`: planned for the values, it costs less than the generic plan does and PostgreSQL would
-      // plan every call anew; a provider's few services are read through its id either way.
-      if (subcategoryIds)
-        serviceConditions.push(
-          sql`array_position(${sql.param(subcategoryIds)}::uuid[], s.subcategory_id) is not null`,
-        );
-      if (filter.price_min !== undefined) serviceConditions.push(sql`s.base_price >= ${filter.price_min}`);
-      if (filter.price_max !== undefined) serviceConditions.push(sql`s.base_price <= ${filter.price_max}`);
-      const serviceWhere = sql.join(serviceConditions, sql` and `);
-      const minPrice = (provider: SQL) =>
-        sql`(select min(s.base_price) from provider_services s where s.provider_profile_id = ${provider} and ${serviceWhere})`;
-      const serviceFiltered =
-        subcategoryIds !== undefined || filter.price_min !== undefined || filter.price_max !== undefined;
+      if (subcategoryIds && subcategoryIds.length === 0) return empty;
 
       const q = filter.q?.trim();
-      const sort = filter.sort === 'relevance' && !q ? 'newest' : filter.sort;
+      const terms = q ? await resolveTerms(q) : undefined;
+      if (terms === null) return empty;
+      const sort = filter.sort === 'relevance' && !terms ? 'newest' : filter.sort;
       const after = decodeCursor(filter.cursor, DirectoryCursor);
-
-      // Every sort but price orders by columns with an index (relevance: words as typed first, then best
-      // rated): walking it and stopping once the page is full reads about limit / (share of providers that
-      // match) rows. Price orders by a value computed per provider, so every match is read; there the
-      // indexes on the provider row find the matches. When walking, the filters call the functions behind
-      // `@@`, `&&` and `@>`: the planner gives a function a fixed share of rows whatever the values, so the
-      // prepared statement's generic plan (planned once) costs the same as a plan for the values and is
-      // kept, and no index tempts it into reading every match before sorting.
-      const walk = sort !== 'price';
-
-      const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
-      if (q && sort !== 'relevance') {
-        where.push(walk ? sql`ts_match_vq(p.search_vector, query.tsq)` : sql`p.search_vector @@ query.tsq`);
-      }
-      const priceFiltered = filter.price_min !== undefined || filter.price_max !== undefined;
-      if (subcategoryIds && !priceFiltered) {
-        where.push(
-          walk
-            ? sql`arrayoverlap(p.offered_subcategory_ids, ${sql.param(subcategoryIds)}::uuid[])`
-            : sql`p.offered_subcategory_ids && ${sql.param(subcategoryIds)}::uuid[]`,
-        );
-      } else if (serviceFiltered) {
-        where.push(
-          sql`exists (select 1 from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`,
-        );
-      }
-      if (filter.area_id) {
-        where.push(
-          walk
-            ? sql`arraycontains(p.service_area_ids, array[${filter.area_id}::uuid])`
-            : sql`p.service_area_ids @> array[${filter.area_id}::uuid]`,
-        );
-      }
-      if (filter.min_rating !== undefined)
-        where.push(sql`p.rating_avg_x100 >= ${Math.round(filter.min_rating * 100)}`);
-      if (filter.verified) where.push(sql`p.is_verified`);
-      if (filter.available_on) where.push(sql`p.available_weekdays @> array[${filter.available_on}]::text[]`);
-      const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
-      const words = sql`${q}`;
-      const withQuery = q
-        ? sql`with query as (
-            select ${searchQuery(DIRECTORY_SEARCH_SCOPE, words)} as tsq, ${exactSearchQuery(words)} as exact,
-                   ${searchWordsKnown(DIRECTORY_SEARCH_SCOPE, words)} as known)`
-        : sql``;
-      // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
-      // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
-      const limit = sql.raw(String(filter.limit + 1));
-
-      /** One page walked in index order: the providers meeting `where` and `more`, their key as `sortKey`. */
-      const walked = (more: SQL[], sortKey: SQL, order: SQL) => sql`(
-        select ${CARD_COLUMNS}, ${sortKey} as sort_key, ${minPrice(sql`p.id`)} as min_price
-        from provider_profiles p
-        join user_profiles up on up.id = p.user_profile_id
-        join users u on u.id = up.user_id${q ? sql` cross join query` : sql``}
-        where ${sql.join([...where, ...more, accountVisible], sql` and `)}
-        order by ${order}
-        limit ${limit})`;
-      const byRating = sql`p.rating_avg_x100 desc, p.id desc`;
-      const ratingAfter = (value: number | null, id: string) =>
-        sql`(p.rating_avg_x100 < ${value} or (p.rating_avg_x100 = ${value} and p.id < ${id}::uuid))`;
-
-      let found: DirectoryRow[];
-      if (sort === 'relevance') {
-        // Matches of every word as typed first, then matches through close words only; best rated first
-        // in each. The key adds EXACT_TIER to the rating of the first. Append returns its parts in order,
-        // and reads the second only when the first does not fill the page.
-        const exact = sql`ts_match_vq(p.search_vector, query.exact)`;
-        const asTyped = [sql`query.known`, exact];
-        const corrected = [sql`ts_match_vq(p.search_vector, query.tsq)`, sql`not (query.known and ${exact})`];
-        if (after) {
-          const [value, id] = after;
-          if (value !== null && value >= EXACT_TIER) asTyped.push(ratingAfter(value - EXACT_TIER, id));
-          else {
-            asTyped.push(sql`false`);
-            corrected.push(ratingAfter(value, id));
-          }
-        }
-        found = await prepareSql<DirectoryRow>(
-          db,
-          sql`
-          ${withQuery}
-          select * from (
-            ${walked(asTyped, sql`${sql.raw(String(EXACT_TIER))} + p.rating_avg_x100`, byRating)}
-            union all
-            ${walked(corrected, sql`p.rating_avg_x100`, byRating)}
-          ) c
-          limit ${limit}`,
-        )();
-      } else if (walk) {
-        const more: SQL[] = [];
-        if (after) {
-          const [value, id] = after;
-          more.push(sort === 'newest' ? sql`p.id < ${id}::uuid` : ratingAfter(value, id));
-        }
-        found = await prepareSql<DirectoryRow>(
-          db,
-          sql`
-          ${withQuery}
-          ${walked(
-            more,
-            sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`,
-            sort === 'rating' ? byRating : sql`p.id desc`,
-          )}`,
-        )();
-      } else {
-        let keyset = sql``;
-        if (after) {
-          const [value, id] = after;
-          // Providers without a price sort last.
-          keyset =
-            value === null
-              ? sql`and (c.sort_key is null and c.id > ${id}::uuid)`
-              : sql`and (c.sort_key > ${value} or c.sort_key is null or (c.sort_key = ${value} and c.id > ${id}::uuid))`;
-        }
-        // `offset 0` keeps the matches a subquery of their own: priced and ordered first, then joined to the
-        // accounts only until the page is full.
-        found = await prepareSql<DirectoryRow>(
-          db,
-          sql`
-          ${withQuery}
-          select c.*, u.full_name, up.photo_file_id, c.sort_key as min_price
-          from (
-            select p.id, p.business_name, p.description, p.experience_years, p.is_verified, p.rating_sum,
-                   p.review_count, p.rating_avg_x100, p.orders_completed, p.service_area_ids,
-                   p.travel_radius_km, p.availability, p.created_at, p.user_profile_id,
-                   ${minPrice(sql`p.id`)} as sort_key
-            from provider_profiles p${q ? sql`, query` : sql``}
-            where ${sql.join(where, sql` and `)}
-            order by sort_key asc nulls last, id asc
-            offset 0
-          ) c
-          join user_profiles up on up.id = c.user_profile_id
-          join users u on u.id = up.user_id
-          where ${accountVisible} ${keyset}
-          order by c.sort_key asc nulls last, c.id asc
-          limit ${limit}`,
-        )();
-      }
+      const [afterKey, afterId] = after ?? [null, null];
+      const shape: SearchShape = {
+        sort,
+        text: !terms ? 'none' : terms.known ? 'known' : 'unknown',
+        subcategories: subcategoryIds !== undefined,
+        priceMin: filter.price_min !== undefined,
+        priceMax: filter.price_max !== undefined,
+        area: filter.area_id !== undefined,
+        minRating: filter.min_rating !== undefined,
+        verified: filter.verified === true,
+        availableOn: filter.available_on !== undefined,
+        limit: filter.limit,
+        after: !after
+          ? 'none'
+          : sort === 'relevance'
+            ? afterKey !== null && afterKey >= EXACT_TIER
+              ? 'exact_tier'
+              : 'corrected_tier'
+            : sort === 'price' && afterKey === null
+              ? 'null'
+              : 'key',
+      };
+      const found = await statementFor(shape)({
+        query: terms?.query,
+        exact: terms?.exact,
+        subcategory_ids: subcategoryIds,
+        price_min: filter.price_min,
+        price_max: filter.price_max,
+        area_id: filter.area_id,
+        min_rating_x100: filter.min_rating === undefined ? undefined : Math.round(filter.min_rating * 100),
+        available_on: filter.available_on,
+        after_key: shape.after === 'exact_tier' && afterKey !== null ? afterKey - EXACT_TIER : afterKey,
+        after_id: afterId,
+      });
 
       const data = found.slice(0, filter.limit);
       const last = data[data.length - 1];
@@ -285,7 +346,7 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
 
     async getProvider(id: string): Promise<ProviderPublicView> {
       const [row] = await rows(sql`
-        ${CARD_SELECT} p.id = ${id}::uuid and ${visible}`);
+        ${PROFILE_SELECT} p.id = ${id}::uuid and ${visible}`);
       if (!row) throw new NotFoundError('provider');
       const services = await db
         .select()
@@ -319,7 +380,7 @@ export function createDirectoryService({ db, catalog }: { db: Db; catalog: Catal
     async cards(ids: string[]): Promise<Map<string, ProviderCardView>> {
       if (ids.length === 0) return new Map();
       const found = await rows(sql`
-        ${CARD_SELECT} p.id in ${ids} and ${visible}`);
+        ${PROFILE_SELECT} p.id in ${ids} and ${visible}`);
       return new Map(found.map((r) => [r.id, card(r)]));
     },
   };

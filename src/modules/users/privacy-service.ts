@@ -3,7 +3,7 @@ import type { Actor } from '../../platform/actor.ts';
 import { eraseAuditValues, listAudit, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
-import { dropSearchWords } from '../../platform/search/service.ts';
+import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore } from '../../platform/soft-delete.ts';
 import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
 import type { ProfileService } from './profile-service.ts';
@@ -31,10 +31,12 @@ export function createPrivacyService({
   db,
   accounts,
   profiles,
+  vocabulary,
 }: {
   db: Db;
   accounts: AccountService;
   profiles: ProfileService;
+  vocabulary: SearchVocabulary;
 }) {
   async function liveUser(tx: Db, userId: string) {
     const [user] = await tx
@@ -259,7 +261,7 @@ export function createPrivacyService({
             .update(providerServices)
             .set({ description: null, isDeleted: true })
             .where(inArray(providerServices.providerProfileId, providerIds));
-          await dropSearchWords(
+          await vocabulary.dropWords(
             tx,
             DIRECTORY_SEARCH_SCOPE,
             rows.providerRows.map((p) => p.searchText).join(' '),

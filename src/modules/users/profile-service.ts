@@ -10,7 +10,7 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../platform/errors.ts';
-import { addSearchWords, dropSearchWords } from '../../platform/search/service.ts';
+import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
@@ -89,11 +89,13 @@ export function createProfileService({
   cipher,
   catalog,
   files,
+  vocabulary,
 }: {
   db: Db;
   cipher: FieldCipher;
   catalog: CatalogService;
   files: FileService;
+  vocabulary: SearchVocabulary;
 }) {
   const encryptJson = (value: unknown) => (value === null ? null : cipher.encrypt(JSON.stringify(value)));
   const decryptJson = <T>(value: string | null) =>
@@ -327,9 +329,9 @@ export function createProfileService({
       .update(providerProfiles)
       .set({ searchText, offeredSubcategoryIds })
       .where(eq(providerProfiles.id, providerId));
-    await addSearchWords(tx, DIRECTORY_SEARCH_SCOPE, searchText);
+    await vocabulary.addWords(tx, DIRECTORY_SEARCH_SCOPE, searchText);
     if (provider.searchText !== searchText) {
-      await dropSearchWords(tx, DIRECTORY_SEARCH_SCOPE, provider.searchText, providerTextsHold);
+      await vocabulary.dropWords(tx, DIRECTORY_SEARCH_SCOPE, provider.searchText, providerTextsHold);
     }
   }
 

@@ -340,6 +340,8 @@ describe('the provider directory', () => {
     expect(await search(`q=${encodeURIComponent('сборка')}`)).not.toContain(baseline.a);
     expect(await search(`q=${encodeURIComponent('бакыт тазалоо')}`)).toEqual([]);
 
+    // Asked before the word exists, and again once it does: a new word is found through a typo at once.
+    expect(await search(`q=${encodeURIComponent('жылытту')}`)).toEqual([]);
     const renamed = await call('PATCH', '/api/v1/me/provider-profile', plumber.auth, {
       business_name: 'Жылытуу Бакыт',
     });
