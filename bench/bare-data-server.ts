@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type HTTPMethods } from 'fastify';
 import pg from 'pg';
 
+/** Idle connections kept as long as the API keeps its own (POOL_IDLE_TIMEOUT_MS in src/platform/db.ts). */
+const IDLE_TIMEOUT_MS = 10 * 60_000;
+
 export type BareDataRoute =
   | {
       kind: 'replay';
@@ -33,7 +36,11 @@ process.once('disconnect', () => process.exit(0));
 
 process.once('message', async ({ databaseUrl, poolSize, routes }: BareDataSetup) => {
   const app = Fastify({ logger: false });
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+  });
   pool.on('error', () => {});
   for (const route of routes) {
     if (route.kind === 'order-by-id') {

@@ -122,8 +122,16 @@ export async function openPglite(dataDir: string): Promise<Database> {
   }
 }
 
+/**
+ * How long an idle pooled connection is kept. A new PostgreSQL connection is dear: a process forked, its
+ * catalog caches filled, and every prepared statement parsed and planned again (the bid statement's first
+ * plans cost 5–60 ms each). pg's default of 10 s closed the whole pool in any lull of that length, and the
+ * next burst of traffic paid for all of it.
+ */
+const POOL_IDLE_TIMEOUT_MS = 10 * 60_000;
+
 export function openPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS });
   // An idle connection the server closed (restart, failover) is dropped by the pool and the next query
   // opens a new one; without a listener the error would crash the process.
   pool.on('error', () => {});
