@@ -209,7 +209,8 @@ export function createBidService({
     return prepareSql<BidOutcome>(
       db,
       sql`with target as materialized (
-          select * from ${orders} where id = ${p('order_id')}::uuid and not is_deleted for update
+          select id, client_user_id, status, currency, subcategory_id, bid_count
+          from ${orders} where id = ${p('order_id')}::uuid and not is_deleted for update
         ),
         facts as materialized (
           select t.id, t.client_user_id, t.status, t.currency, offering.provider_profile_id, offering.offers,
@@ -236,7 +237,7 @@ export function createBidService({
             status = case when o.status = 'published' then 'bidding' else o.status end,
             updated_at = now()
           from bid where o.id = bid.order_id
-          returning o.*
+          returning o.id, o.status, o.bid_count
         ),
         history as (
           insert into ${orderStatusHistory} (id, order_id, from_status, to_status, actor_id, reason)
@@ -249,7 +250,7 @@ export function createBidService({
             sql`select ${p('bid_audit_id')}::uuid, 'create', 'bids', bid.id, ${auditChangesSql(bids, null, 'bid')}
               from bid
               union all
-              select ${p('order_audit_id')}::uuid, 'update', 'orders', o.id, ${auditChangesSql(orders, 't', 'o')}
+              select ${p('order_audit_id')}::uuid, 'update', 'orders', o.id, ${auditChangesSql(orders, 't', 'o', ['status', 'bidCount'])}
               from target t join opened o on o.id = t.id where t.status = 'published'`,
           )}
         ),

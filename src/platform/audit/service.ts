@@ -74,11 +74,20 @@ export function insertAuditSql(actor: { actorId: SQL; requestId: SQL }, entries:
  * (every timestamp column is timestamptz here). Every field is built and the unchanged ones removed in one
  * pass: a set-returning diff (jsonb_each, a join and an aggregate) cost several times as much per row.
  */
-export function auditChangesSql(table: PgTable, before: string | null, after: string) {
+export function auditChangesSql<T extends PgTable>(
+  table: T,
+  before: string | null,
+  after: string,
+  /**
+   * The only columns the statement can change, when it changes few of a wide row: the rest are equal by
+   * construction, and every column costs the statement an expression to set up on each run.
+   */
+  only?: (keyof T['_']['columns'])[],
+) {
   const fields: SQL[] = [];
   const unchanged: SQL[] = [];
   for (const [key, column] of Object.entries(getTableColumns(table))) {
-    if (IGNORED_FIELDS.has(key)) continue;
+    if (IGNORED_FIELDS.has(key) || (only && !only.includes(key))) continue;
     const name = sql.raw(`'${snakeCase(key)}'`);
     const ref = (alias: string) => sql`${sql.identifier(alias)}.${sql.identifier(column.name)}`;
     const value = (alias: string) => (column instanceof PgTimestamp ? isoTimestamp(ref(alias)) : ref(alias));
