@@ -319,6 +319,34 @@ describe('the provider directory', () => {
     return answer.body.data.map((p: { id: string }) => p.id) as string[];
   };
 
+  it('shows each provider as a card of public facts, the same in a search and in the public profile', async () => {
+    const found = await call(
+      'GET',
+      `/api/v1/providers?q=${encodeURIComponent('тазалык')}&area_id=${area('karakol')}`,
+    );
+    expect(found.status).toBe(200);
+    const card = found.body.data.find((p: { id: string }) => p.id === baseline.c);
+    expect(card).toEqual({
+      id: baseline.c,
+      display_name: 'Тазалык Сервис Owner',
+      business_name: 'Тазалык Сервис',
+      description: 'Тазалык Сервис: опытный мастер',
+      experience_years: 0,
+      photo_file_id: null,
+      is_verified: true,
+      rating_avg: 4.5,
+      review_count: 10,
+      orders_completed: 0,
+      service_area_ids: [area('bishkek'), area('karakol')],
+      min_price: 90_000,
+      member_since: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+    const profile = await call('GET', `/api/v1/providers/${baseline.c}`);
+    expect(profile.status).toBe(200);
+    expect(profile.body).toMatchObject(card);
+    expect(Date.parse(card.member_since)).toBeLessThanOrEqual(Date.now());
+  });
+
   it('finds providers by words with typos, in Russian and Kyrgyz, without signing in', async () => {
     expect(await search('q=уборка')).toContain(baseline.a);
     expect(await search(`q=${encodeURIComponent('убор')}`)).toContain(baseline.a);
