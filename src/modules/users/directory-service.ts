@@ -96,15 +96,13 @@ interface SearchShape {
 }
 
 const value = (name: string) => sql.placeholder(name);
-const ratingAfter = sql`(p.rating_avg_x100 < ${value('after_key')} or (p.rating_avg_x100 = ${value('after_key')} and p.id < ${value('after_id')}::uuid))`;
-const byRating = sql`p.rating_avg_x100 desc, p.id desc`;
 const matchesQuery = (walk: boolean) =>
   walk
     ? sql`ts_match_vq(p.search_vector, ${value('query')}::tsquery)`
     : sql`p.search_vector @@ ${value('query')}::tsquery`;
 const matchesExactly = sql`ts_match_vq(p.search_vector, ${value('exact')}::tsquery)`;
 
-/** The directory query of one shape, with placeholders for its values (see `searchValues`). */
+/** The directory query of one shape, with placeholders for its values. */
 function searchSql(shape: SearchShape): SQL {
   const serviceConditions: SQL[] = [LIVE_SERVICE];
   // Not `= any`: planned for the values, it costs less than the generic plan does and PostgreSQL would
@@ -117,53 +115,70 @@ function searchSql(shape: SearchShape): SQL {
   if (shape.priceMax) serviceConditions.push(sql`s.base_price <= ${value('price_max')}`);
   const serviceWhere = sql.join(serviceConditions, sql` and `);
   const minPrice = lowestPrice(serviceWhere);
-  const serviceFiltered = shape.subcategories || shape.priceMin || shape.priceMax;
+  const priceFiltered = shape.priceMin || shape.priceMax;
 
-  // Every sort but price orders by columns with an index (relevance: words as typed first, then best
-  // rated): walking it and stopping once the page is full reads about limit / (share of providers that
-  // match) rows. Price orders by a value computed per provider, so every match is read; there the
-  // indexes on the provider row find the matches. When walking, the filters call the functions behind
-  // `@@`, `&&` and `@>`: the planner gives a function a fixed share of rows whatever the values, so the
-  // prepared statement's generic plan costs the same as a plan for the values and is kept, and no index
-  // tempts it into reading every match before sorting.
+  // Every sort but price walks an index in its order (relevance: words as typed first, then best rated)
+  // and stops once the page is full, reading about limit / (share of providers that match) entries; the
+  // walk indexes carry category and area, so only the entries that pass those go to the provider's row.
+  // Price orders by a value computed per provider, so every match is read; there the indexes on the
+  // provider row find the matches. When walking, the filters call the functions behind `@@`, `&&` and
+  // `@>`: the planner gives a function a fixed share of rows whatever the values, so the prepared
+  // statement's generic plan costs the same as a plan for the values and is kept, and no index tempts it
+  // into reading every match before sorting.
   const walk = shape.sort !== 'price';
 
-  const where: SQL[] = [sql`p.is_deleted = false`, sql`p.is_available`];
-  if (shape.text !== 'none' && shape.sort !== 'relevance') where.push(matchesQuery(walk));
-  if (shape.subcategories && !shape.priceMin && !shape.priceMax) {
-    where.push(
-      walk
-        ? sql`arrayoverlap(p.offered_subcategory_ids, ${value('subcategory_ids')}::uuid[])`
-        : sql`p.offered_subcategory_ids && ${value('subcategory_ids')}::uuid[]`,
-    );
-  } else if (serviceFiltered) {
-    where.push(
+  /** Conditions on what the walk indexes hold, for the provider `alias` names. */
+  const indexed = (alias: string): SQL[] => {
+    const column = (name: string) => sql.raw(`${alias}.${name}`);
+    const conditions = [sql`not ${column('is_deleted')}`, sql`${column('is_available')}`];
+    if (shape.subcategories && !priceFiltered) {
+      conditions.push(
+        walk
+          ? sql`arrayoverlap(${column('offered_subcategory_ids')}, ${value('subcategory_ids')}::uuid[])`
+          : sql`${column('offered_subcategory_ids')} && ${value('subcategory_ids')}::uuid[]`,
+      );
+    }
+    if (shape.area) {
+      conditions.push(
+        walk
+          ? sql`arraycontains(${column('service_area_ids')}, array[${value('area_id')}::uuid])`
+          : sql`${column('service_area_ids')} @> array[${value('area_id')}::uuid]`,
+      );
+    }
+    if (shape.minRating) conditions.push(sql`${column('rating_avg_x100')} >= ${value('min_rating_x100')}`);
+    return conditions;
+  };
+  /** Conditions that need the provider's row (p). */
+  const onRow: SQL[] = [];
+  if (shape.text !== 'none' && shape.sort !== 'relevance') onRow.push(matchesQuery(walk));
+  if (priceFiltered) {
+    onRow.push(
       sql`exists (select 1 from provider_services s where s.provider_profile_id = p.id and ${serviceWhere})`,
     );
   }
-  if (shape.area) {
-    where.push(
-      walk
-        ? sql`arraycontains(p.service_area_ids, array[${value('area_id')}::uuid])`
-        : sql`p.service_area_ids @> array[${value('area_id')}::uuid]`,
-    );
-  }
-  if (shape.minRating) where.push(sql`p.rating_avg_x100 >= ${value('min_rating_x100')}`);
-  if (shape.verified) where.push(sql`p.is_verified`);
-  if (shape.availableOn) where.push(sql`p.available_weekdays @> array[${value('available_on')}::text]`);
+  if (shape.verified) onRow.push(sql`p.is_verified`);
+  if (shape.availableOn) onRow.push(sql`p.available_weekdays @> array[${value('available_on')}::text]`);
   const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
   // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
   // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
   const limit = sql.raw(String(shape.limit + 1));
 
-  /** One page walked in index order: the providers meeting `where` and `more`, their key as `sort_key`. */
-  const walked = (more: SQL[], sortKey: SQL, order: SQL) => sql`(
+  const byRating = shape.sort !== 'newest';
+  const ratingAfter = sql`(w.rating_avg_x100 < ${value('after_key')} or (w.rating_avg_x100 = ${value('after_key')} and w.id < ${value('after_id')}::uuid))`;
+  /**
+   * One page walked in index order: `w` reads the walk index's entries only (id, rating, category,
+   * area), and the entries meeting the indexed conditions and `walkMore` lead to their rows `p` (the same
+   * provider), which must meet the rest and `rowMore`. Ordered by the index, nothing is sorted and the
+   * walk stops once the page is full.
+   */
+  const walked = (walkMore: SQL[], rowMore: SQL[], sortKey: SQL) => sql`(
     select p.id, ${sortKey} as sort_key, ${cardJson(minPrice)} as card
-    from provider_profiles p
+    from provider_profiles w
+    join provider_profiles p on p.id = w.id
     join user_profiles up on up.id = p.user_profile_id
     join users u on u.id = up.user_id
-    where ${sql.join([...where, ...more, accountVisible], sql` and `)}
-    order by ${order}
+    where ${sql.join([...indexed('w'), ...walkMore, ...onRow, ...rowMore, accountVisible], sql` and `)}
+    order by ${byRating ? sql`w.rating_avg_x100 desc, w.id desc` : sql`w.id desc`}
     limit ${limit})`;
 
   if (shape.sort === 'relevance') {
@@ -174,27 +189,25 @@ function searchSql(shape: SearchShape): SQL {
     if (shape.text === 'known' && shape.after !== 'corrected_tier') {
       parts.push(
         walked(
-          shape.after === 'exact_tier' ? [matchesExactly, ratingAfter] : [matchesExactly],
-          sql`${sql.raw(String(EXACT_TIER))} + p.rating_avg_x100`,
-          byRating,
+          shape.after === 'exact_tier' ? [ratingAfter] : [],
+          [matchesExactly],
+          sql`${sql.raw(String(EXACT_TIER))} + w.rating_avg_x100`,
         ),
       );
     }
     const corrected = [matchesQuery(true)];
     if (shape.text === 'known') corrected.push(sql`not ${matchesExactly}`);
-    if (shape.after === 'corrected_tier') corrected.push(ratingAfter);
-    parts.push(walked(corrected, sql`p.rating_avg_x100`, byRating));
+    parts.push(
+      walked(shape.after === 'corrected_tier' ? [ratingAfter] : [], corrected, sql`w.rating_avg_x100`),
+    );
     return sql`select * from (${sql.join(parts, sql` union all `)}) c limit ${limit}`;
   }
   if (walk) {
-    const more =
-      shape.after === 'none'
-        ? []
-        : [shape.sort === 'newest' ? sql`p.id < ${value('after_id')}::uuid` : ratingAfter];
+    const after = shape.sort === 'newest' ? sql`w.id < ${value('after_id')}::uuid` : ratingAfter;
     return walked(
-      more,
-      shape.sort === 'rating' ? sql`p.rating_avg_x100` : sql`null::int`,
-      shape.sort === 'rating' ? byRating : sql`p.id desc`,
+      shape.after === 'none' ? [] : [after],
+      [],
+      byRating ? sql`w.rating_avg_x100` : sql`null::int`,
     );
   }
   // Providers without a price sort last.
@@ -211,7 +224,7 @@ function searchSql(shape: SearchShape): SQL {
     from (
       select p.id, p.user_profile_id, ${minPrice} as sort_key
       from provider_profiles p
-      where ${sql.join(where, sql` and `)}
+      where ${sql.join([...indexed('p'), ...onRow], sql` and `)}
       order by sort_key asc nulls last, id asc
       offset 0
     ) c

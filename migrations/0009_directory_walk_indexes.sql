@@ -1,0 +1,3 @@
+DROP INDEX "provider_profiles_rating_idx";--> statement-breakpoint
+CREATE INDEX "provider_profiles_walk_rating_idx" ON "provider_profiles" USING btree ("rating_avg_x100","id","offered_subcategory_ids","service_area_ids") WHERE not is_deleted and is_available;--> statement-breakpoint
+CREATE INDEX "provider_profiles_walk_newest_idx" ON "provider_profiles" USING btree ("id","offered_subcategory_ids","service_area_ids") WHERE not is_deleted and is_available;
