@@ -255,6 +255,10 @@ export const providerServices = pgTable(
   (t) => [
     uniqueIndex('provider_services_subcategory_live_uq').on(t.providerProfileId, t.subcategoryId).where(live),
     index('provider_services_subcategory_idx').on(t.subcategoryId, t.basePrice).where(live),
+    // A directory card's lowest price, read from the index alone for each provider on the page.
+    index('provider_services_offered_price_idx')
+      .on(t.providerProfileId, t.subcategoryId, t.basePrice)
+      .where(sql`not is_deleted and is_active`),
     ...softDeleteIndexes('provider_services', t),
   ],
 );

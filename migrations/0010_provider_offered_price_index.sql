@@ -1,0 +1,1 @@
+CREATE INDEX "provider_services_offered_price_idx" ON "provider_services" USING btree ("provider_profile_id","subcategory_id","base_price") WHERE not is_deleted and is_active;
