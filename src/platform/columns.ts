@@ -22,8 +22,13 @@ export const softDeleteColumns = () => ({
   deletionId: uuid('deletion_id'),
 });
 
+/**
+ * `is_deleted` is indexed for the deleted rows only: they are what an index on it can find (staff lists
+ * and restores); live rows, nearly all of them, are read through each table's other indexes. Indexing
+ * them too cost every insert, and every update that cannot stay on its page, one more index entry.
+ */
 export const softDeleteIndexes = (name: string, t: { isDeleted: PgColumn; deletionId: PgColumn }) => [
-  index(`${name}_is_deleted_idx`).on(t.isDeleted),
+  index(`${name}_is_deleted_idx`).on(t.isDeleted).where(sql`is_deleted`),
   index(`${name}_deletion_id_idx`).on(t.deletionId).where(sql`deletion_id is not null`),
 ];
 
