@@ -81,9 +81,13 @@ export type SearchVocabulary = ReturnType<typeof createSearchVocabulary>;
  */
 export function createSearchVocabulary({ cache }: { cache: Cache }) {
   const cachePrefix = (scope: string) => `search-terms:${scope}:`;
-  /** Drops the scope's resolved queries when a statement changed its words. */
+  /**
+   * Drops the scope's resolved queries when a statement changed its words. Best effort: when the other
+   * processes cannot be told (Redis down), theirs lapse within the TTL, which is no reason to fail the
+   * change itself.
+   */
   async function changed(scope: string, words: unknown[]) {
-    if (words.length > 0) await cache.invalidate(cachePrefix(scope));
+    if (words.length > 0) await cache.invalidate(cachePrefix(scope)).catch(() => {});
   }
 
   return {
