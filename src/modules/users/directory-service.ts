@@ -65,6 +65,9 @@ function card(row: CardRow): ProviderCardView {
   };
 }
 
+/** The provider's account is one a visitor may see (up: user_profiles, u: users). */
+const ACCOUNT_VISIBLE = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+
 /** A live service the provider offers now (s: provider_services). */
 const LIVE_SERVICE = sql`s.is_deleted = false and s.is_active`;
 
@@ -96,7 +99,7 @@ interface ProfileRow extends CardRow {
   availability: unknown;
 }
 
-const sortValue = (key: number | string | null | undefined) => (key == null ? null : Number(key));
+const sortValue = (key: number | string | null) => (key === null ? null : Number(key));
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>;
 
@@ -189,7 +192,6 @@ function searchSql(shape: SearchShape): SQL {
   }
   if (shape.verified) onRow.push(sql`p.is_verified`);
   if (shape.availableOn) onRow.push(sql`p.available_weekdays @> array[${value('available_on')}::text]`);
-  const accountVisible = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
   // A literal, not a parameter: a generic plan assumes a tenth of the rows for an unknown limit, which
   // makes it look dearer than a plan for the values, and PostgreSQL would then plan every call anew.
   const limit = sql.raw(String(shape.limit + 1));
@@ -208,7 +210,7 @@ function searchSql(shape: SearchShape): SQL {
     join provider_profiles p on p.id = w.id
     join user_profiles up on up.id = p.user_profile_id
     join users u on u.id = up.user_id
-    where ${sql.join([...indexed('w'), ...walkMore, ...onRow, ...rowMore, accountVisible], sql` and `)}
+    where ${sql.join([...indexed('w'), ...walkMore, ...onRow, ...rowMore, ACCOUNT_VISIBLE], sql` and `)}
     order by ${byRating ? sql`w.rating_avg_x100 desc, w.id desc` : sql`w.id desc`}
     limit ${limit})`;
 
@@ -253,23 +255,24 @@ function searchSql(shape: SearchShape): SQL {
   return sql`
     select ${cardColumns(sql`c.sort_key`)}, c.sort_key
     from (
-      select p.id, p.user_profile_id, ${minPrice} as sort_key
+      select p.id, ${minPrice} as sort_key
       from provider_profiles p
       where ${sql.join([...indexed('p'), ...onRow], sql` and `)}
       order by sort_key asc nulls last, id asc
       offset 0
     ) c
     join provider_profiles p on p.id = c.id
-    join user_profiles up on up.id = c.user_profile_id
+    join user_profiles up on up.id = p.user_profile_id
     join users u on u.id = up.user_id
-    where ${accountVisible} ${keyset}
+    where ${ACCOUNT_VISIBLE} ${keyset}
     order by c.sort_key asc nulls last, c.id asc
     limit ${limit}`;
 }
 
 /**
- * The public provider directory. Text search combines full-text matching (whole words, any order) with
- * trigram word similarity (typos, Kyrgyz and Russian word forms the simple dictionary does not stem).
+ * The public provider directory. Text search is full-text matching (whole words, any order) on each
+ * provider's stored vector, with every typed word widened to its close words in the providers' vocabulary
+ * (trigram similarity: typos, and the Kyrgyz and Russian word forms the simple dictionary does not stem).
  */
 export function createDirectoryService({
   db,
@@ -281,7 +284,7 @@ export function createDirectoryService({
   vocabulary: SearchVocabulary;
 }) {
   /** Only providers a visitor may see: live rows, available, whose account is active. */
-  const visible = sql`p.is_deleted = false and p.is_available and up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
+  const visible = sql`p.is_deleted = false and p.is_available and ${ACCOUNT_VISIBLE}`;
   const resolveTerms = vocabulary.termsResolver(db, DIRECTORY_SEARCH_SCOPE);
 
   async function rows(query: SQL): Promise<ProfileRow[]> {
