@@ -224,11 +224,19 @@ export async function buildApp(options: AppOptions) {
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
   const events = createOrderEvents(jobs);
   jobs.register(orderEventJob);
-  const orders = createOrderService({ db: database.db, cipher, catalog, files, profiles, events });
+  const orders = createOrderService({
+    db: database.db,
+    cipher,
+    catalog,
+    files,
+    profiles,
+    events,
+    vocabulary,
+  });
   jobs.register(...orderJobs(orders));
   const bids = createBidService({ db: database.db, events, catalog, profiles, directory });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
-  const feed = createFeedService({ db: database.db, catalog, profiles });
+  const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog });
   jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);

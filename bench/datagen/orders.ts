@@ -190,4 +190,16 @@ export async function generateOrders(
      ) x
      where x.client_profile_id = cp.id`,
   );
+  // The orders' vocabulary, as the order service keeps it (platform/search): every word a title or
+  // description can hold, from the words they are made of rather than by reading a million texts.
+  await client.query(
+    `insert into search_words (scope, word)
+     select distinct 'orders', w
+     from (select array_to_string(words, ' ') from bench_subcats
+           union all select array_to_string($1::text[], ' ')
+           union all select 'и') source (text)
+     cross join unnest(tsvector_to_array(to_tsvector('simple', source.text))) w
+     on conflict do nothing`,
+    [vocabulary.common],
+  );
 }

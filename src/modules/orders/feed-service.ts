@@ -4,11 +4,12 @@ import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import { ForbiddenError } from '../../platform/errors.ts';
 import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import type { SearchTerms, SearchVocabulary } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import type { FeedFilter, OrderListingView, OrderSearchFilter } from './feed-contract.ts';
 import type { OrderRow } from './lifecycle.ts';
-import { bids, orderSearches, orders } from './schema.ts';
+import { bids, ORDER_SEARCH_SCOPE, orderSearches, orders } from './schema.ts';
 
 /** Search counts matches up to this many for the search log; past it the exact number does not matter. */
 const COUNT_CAP = 10_000;
@@ -71,8 +72,8 @@ const UrgentCursor = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Type.
 const ScoreCursor = Type.Tuple([Type.Number(), Type.String({ format: 'uuid' })]);
 const KeyCursor = { urgent: UrgentCursor, relevance: ScoreCursor };
 
-/** The text the indexes `orders_search_fts` and `orders_search_trgm` are built on. */
-const searchText = sql`(${orders.title} || ' ' || ${orders.description})`;
+/** The vector the index `orders_search_fts` is built on. */
+const searchVector = sql`to_tsvector('simple', ${orders.title} || ' ' || ${orders.description})`;
 
 type Sort = 'newest' | 'urgent' | 'relevance';
 
@@ -88,27 +89,40 @@ export type FeedService = ReturnType<typeof createFeedService>;
 
 /**
  * What providers look through: their feed (open orders in what they offer and where they work) and search
- * over every open order. Text search is full-text (whole words, any order) or trigram word similarity
- * (typos, and the Russian and Kyrgyz word forms the `simple` dictionary does not stem).
+ * over every open order. Text search is full-text (whole words, any order), each typed word widened to its
+ * close words in the orders' vocabulary (trigram similarity: typos, and the Russian and Kyrgyz word forms
+ * the `simple` dictionary does not stem), as the provider directory does.
  */
 export function createFeedService({
   db,
   catalog,
   profiles,
+  vocabulary,
 }: {
   db: Db;
   catalog: CatalogService;
   profiles: ProfileService;
+  vocabulary: SearchVocabulary;
 }) {
+  const resolveTerms = vocabulary.termsResolver(db, ORDER_SEARCH_SCOPE);
+
   /**
    * The query for one page of `limit` in the chosen order, with placeholders for the cursor (`after_key`,
    * `after_id`): the feed prepares one per shape, search runs it with its values. Each sort's cursor is its
    * key then the id, so pages never skip or repeat.
    */
-  function pageQuery(where: SQL | undefined, sort: Sort, hasCursor: boolean, limit: number, q?: string) {
+  function pageQuery(
+    where: SQL | undefined,
+    sort: Sort,
+    hasCursor: boolean,
+    limit: number,
+    terms?: SearchTerms,
+  ) {
+    // Orders holding every word as typed rank above those found only through close words (ts_rank is
+    // below 1, so the exact match's 1 decides first).
     const key =
-      sort === 'relevance' && q
-        ? sql<number>`(ts_rank(to_tsvector('simple', ${searchText}), plainto_tsquery('simple', ${q})) + word_similarity(${q}, lower(${searchText})))::float8`
+      sort === 'relevance' && terms
+        ? sql<number>`(ts_rank(${searchVector}, ${terms.query}::tsquery) + (${searchVector} @@ ${terms.exact}::tsquery)::int)::float8`
         : sort === 'urgent'
           ? urgencyRank
           : undefined;
@@ -218,6 +232,8 @@ export function createFeedService({
      */
     async search(actor: Actor, filter: OrderSearchFilter): Promise<PageResult<OrderListingView>> {
       const q = filter.q?.trim().toLowerCase() || undefined;
+      // Null: `q` holds no word (only punctuation, say), and nothing can match it.
+      const terms = q === undefined ? undefined : await resolveTerms(q);
       const upper = sql`coalesce(${orders.budgetMax}, ${orders.budgetMin})`;
       const lower = sql`coalesce(${orders.budgetMin}, ${orders.budgetMax})`;
       const where = and(
@@ -233,14 +249,14 @@ export function createFeedService({
         filter.budget_max !== undefined ? sql`${lower} <= ${filter.budget_max}` : undefined,
         filter.date_from ? gte(orders.serviceDate, filter.date_from) : undefined,
         filter.date_to ? lte(orders.serviceDate, filter.date_to) : undefined,
-        q
-          ? sql`(to_tsvector('simple', ${searchText}) @@ plainto_tsquery('simple', ${q}) or ${q} <% lower(${searchText}))`
-          : undefined,
+        terms === null ? sql`false` : terms ? sql`${searchVector} @@ ${terms.query}::tsquery` : undefined,
       );
       const sort: Sort = filter.sort ?? (q ? 'relevance' : 'newest');
       const pageSort = sort === 'relevance' && !q ? 'newest' : sort;
       const { hasCursor, values, toPage } = pageValues(pageSort, filter.limit, filter.cursor);
-      const result = toPage(await pageQuery(where, pageSort, hasCursor, filter.limit, q).execute(values));
+      const result = toPage(
+        await pageQuery(where, pageSort, hasCursor, filter.limit, terms ?? undefined).execute(values),
+      );
 
       if (filter.cursor === undefined) {
         const matched = db.select({ one: sql`1` }).from(orders).where(where).limit(COUNT_CAP).as('matched');

@@ -176,6 +176,35 @@ describe('GET /orders/search', () => {
     expect(logged.find((l) => l.query === 'түтүгүн')?.resultCount).toBeGreaterThanOrEqual(1);
   });
 
+  it('finds a word through a typo from the moment an order is written or edited, exact matches first', async () => {
+    const owner = await client();
+    const me = await provider('Опечатки', { slugs: ['plumbing'] });
+    const search = async (q: string) =>
+      titles(await call('GET', `/api/v1/orders/search?q=${encodeURIComponent(q)}`, me.auth));
+    // Neither word is in any order yet: a typo of it finds nothing.
+    expect(await search('дымоходд')).toEqual([]);
+    expect(await search('кирпичнаяя')).toEqual([]);
+
+    await newOrder(owner, { title: 'Чистка дымохода в частном доме', publish: true });
+    expect(await search('дымоходд')).toEqual(['Чистка дымохода в частном доме']);
+
+    const edited = await newOrder(owner, { title: 'Ремонт печи', publish: true });
+    const patched = await call('PATCH', `/api/v1/orders/${edited.id}`, owner.auth, {
+      title: 'Ремонт кирпичной печи',
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(await search('кирпичнаяя')).toEqual(['Ремонт кирпичной печи']);
+
+    // "дымохода" as typed ranks above "дымохода" reached through its close words only.
+    await newOrder(owner, { title: 'Дымохода чистка срочно', publish: true });
+    await newOrder(owner, { title: 'Дымоход прочистить', publish: true });
+    expect((await search('дымохода')).slice(0, 2).sort()).toEqual([
+      'Дымохода чистка срочно',
+      'Чистка дымохода в частном доме',
+    ]);
+    expect(await search('дымохода')).toContain('Дымоход прочистить');
+  });
+
   it('filters by category, subcategory, area (a city takes its districts), budget, urgency and date', async () => {
     const owner = await client();
     // Written to the table: service dates years ahead and a description shorter than the create route allows.

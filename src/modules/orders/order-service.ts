@@ -6,6 +6,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
 import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore, softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
@@ -28,10 +29,12 @@ import type {
 } from './order-contract.ts';
 import {
   bids,
+  ORDER_SEARCH_SCOPE,
   type OrderStatus,
   orderAddons,
   orderAssignments,
   orderPhotos,
+  orderSearchText,
   orderStatusHistory,
   orders,
 } from './schema.ts';
@@ -128,6 +131,7 @@ export function createOrderService({
   files,
   profiles,
   events,
+  vocabulary,
 }: {
   db: Db;
   cipher: FieldCipher;
@@ -135,6 +139,7 @@ export function createOrderService({
   files: FileService;
   profiles: ProfileService;
   events: OrderEvents;
+  vocabulary: SearchVocabulary;
 }) {
   const encryptLocation = (value: LocationValue | null) =>
     value === null ? null : cipher.encrypt(JSON.stringify(value));
@@ -549,6 +554,7 @@ export function createOrderService({
           })
           .returning();
         const created = order!;
+        await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(created));
         const audit: AuditEntry[] = [
           { action: 'create', entity: 'orders', entityId: created.id, after: created },
         ];
@@ -625,6 +631,10 @@ export function createOrderService({
           })
           .where(eq(orders.id, order.id))
           .returning();
+        // The old words stay: the vocabulary only widens typed words, and other orders may hold them.
+        if (input.title !== undefined || input.description !== undefined) {
+          await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(after!));
+        }
         // Only add-ons or photos changed: the order row itself has nothing to record.
         const audit: AuditEntry[] =
           Object.keys(diffFields(order, after)).length > 0
