@@ -34,7 +34,7 @@ export const feedRoutes: RoutesPlugin<{ feed: FeedService }> = async (app, { fee
         operationId: 'searchOrders',
         summary: 'Search orders open for bids by text, category, area, budget, urgency and service date',
         description:
-          '`q` matches every word in the title or description, in any order; a misspelt word or another form of it finds the words of open orders close to it. By relevance (the default with `q`), orders holding the words as typed come first. Budget filters keep orders whose budget range meets the one asked for (orders without a budget drop out); date filters keep orders with a service date in the range.',
+          '`q` matches every word in the title or description, in any order; a misspelt word or another form of it also finds the words orders use that are close to it. By relevance (the default with `q`), orders holding the words as typed come first. Budget filters keep orders whose budget range meets the one asked for (orders without a budget drop out); date filters keep orders with a service date in the range.',
         querystring: OrderSearchQuery,
         response: { 200: Page(OrderListingResponse) },
       },
