@@ -42,7 +42,8 @@ const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   connections: positive('BENCH_CONNECTIONS', 50, true),
   durationSeconds: positive('BENCH_DURATION', 10),
-  warmupSeconds: 2,
+  // As run.ts's, and for the same reason.
+  warmupSeconds: positive('BENCH_WARMUP', 5),
   rounds: positive('BENCH_ROUNDS', 5, true),
   scale: positive('BENCH_DATA_SCALE', 1),
   poolSize: 20,

@@ -28,8 +28,9 @@ const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   connections: positive('BENCH_CONNECTIONS', 50, true),
   durationSeconds: positive('BENCH_DURATION', 10),
-  // Long enough for the JIT to settle on the route and for pools and caches to fill.
-  warmupSeconds: 2,
+  // Long enough for the JIT to settle on the route and for pools and caches to fill: after 2 s, the first
+  // measured round of the data scenarios still ran 15-25% below the rest.
+  warmupSeconds: positive('BENCH_WARMUP', 5),
   rounds: positive('BENCH_ROUNDS', 5, true),
   strict: process.env.BENCH_STRICT === '1',
   only: process.env.BENCH_ONLY,
