@@ -46,7 +46,7 @@ const settings = {
   warmupSeconds: positive('BENCH_WARMUP', 5),
   rounds: positive('BENCH_ROUNDS', 5, true),
   scale: positive('BENCH_DATA_SCALE', 1),
-  poolSize: 20,
+  poolSize: positive('BENCH_POOL_SIZE', 20, true),
   keepDatabase: process.env.BENCH_KEEP_DATABASE === '1',
   reuseDatabase: process.env.BENCH_REUSE_DATABASE || undefined,
   apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS,
