@@ -203,6 +203,11 @@ describe('GET /orders/search', () => {
       'Чистка дымохода в частном доме',
     ]);
     expect(await search('дымохода')).toContain('Дымоход прочистить');
+
+    // A query of no word at all matches nothing, and says so plainly.
+    const noWords = await call('GET', `/api/v1/orders/search?q=${encodeURIComponent('?! -')}`, me.auth);
+    expect(noWords.status).toBe(200);
+    expect(noWords.body).toEqual({ data: [], next_cursor: null });
   });
 
   it('filters by category, subcategory, area (a city takes its districts), budget, urgency and date', async () => {
