@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -8,7 +7,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Type } from 'typebox';
-import { v7 as uuidv7 } from 'uuid';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { createCatalogService } from './modules/core/service.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
@@ -41,6 +39,7 @@ import { createVerificationService } from './modules/users/verification-service.
 import { auditRoutes } from './platform/audit/routes.ts';
 import { createTokenSigner, registerAuth } from './platform/auth.ts';
 import { createCache } from './platform/cache.ts';
+import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import type { Database } from './platform/db.ts';
@@ -93,20 +92,6 @@ const SECURITY_HEADERS = {
   'x-xss-protection': '0',
 };
 
-// uuid's default source makes one synchronous crypto call per id, a measurable share of a cached GET;
-// request ids draw their random bytes from a pool refilled every 256 ids instead.
-const idPool = Buffer.alloc(16 * 256);
-let idOffset = idPool.length;
-function newRequestId() {
-  if (idOffset === idPool.length) {
-    randomFillSync(idPool);
-    idOffset = 0;
-  }
-  const random = idPool.subarray(idOffset, idOffset + 16);
-  idOffset += 16;
-  return uuidv7({ random });
-}
-
 export async function buildApp(options: AppOptions) {
   const { config, database } = options;
   const app = Fastify({
@@ -122,7 +107,7 @@ export async function buildApp(options: AppOptions) {
     // A request id from the client or proxy is kept when it looks like one, so logs join up across hops.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     forceCloseConnections: 'idle',
