@@ -12,7 +12,7 @@
  * --import=./profile.mjs).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,7 @@ import {
   firstMessage,
   forkScript,
   freePort,
+  machineSeconds,
   pinToCpus,
   positive,
   runScript,
@@ -36,6 +37,7 @@ import {
   startScript,
   stopChild,
   waitForStatus,
+  yardstickMs,
 } from './processes.ts';
 
 const settings = {
@@ -88,19 +90,6 @@ function sizeFor(datasets: Set<Dataset>): MarketplaceSize {
   };
 }
 
-/** CPU seconds the whole machine has been busy, from /proc/stat; undefined where there is none. */
-async function machineBusySeconds(): Promise<number | undefined> {
-  try {
-    const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
-    const ticks = cpu!.split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    const busy = ticks.slice(0, 8).reduce((sum, t, i) => (i === 3 || i === 4 ? sum : sum + t), 0);
-    return busy / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Waits until the server under test has stopped working on requests autocannon gave up on at the end of
  * a load (queries queued in the pool keep the database busy for a while when a route is slow), so the next
@@ -109,9 +98,9 @@ async function machineBusySeconds(): Promise<number | undefined> {
 async function settle(pid: number | undefined, maxSeconds = 15): Promise<void> {
   const deadline = Date.now() + maxSeconds * 1000;
   while (Date.now() < deadline) {
-    const [cpuBefore, busyBefore] = [await cpuSeconds(pid), await machineBusySeconds()];
+    const [cpuBefore, busyBefore] = [await cpuSeconds(pid), (await machineSeconds())?.busy];
     await sleep(250);
-    const [cpuAfter, busyAfter] = [await cpuSeconds(pid), await machineBusySeconds()];
+    const [cpuAfter, busyAfter] = [await cpuSeconds(pid), (await machineSeconds())?.busy];
     if (
       cpuBefore === undefined ||
       cpuAfter === undefined ||
@@ -130,6 +119,11 @@ interface Run {
   p99_ms: number;
   bytes_per_response: number;
   cpu_us_per_request: number | null;
+  /**
+   * Share of the machine's CPU time the hypervisor gave other guests during the measured rounds: figures
+   * taken with much of it are not comparable with a quiet machine's.
+   */
+  steal_pct: number | null;
   errors: number;
   non2xx: number;
   /** Answers by status code, to tell a 429 (rate limit) from a 409 (repeated pair) from a 5xx. */
@@ -143,6 +137,7 @@ class Sample {
   private bytes = 0;
   private seconds = 0;
   private cpu: number | null = 0;
+  private machine: { stolen: number; total: number } | null = { stolen: 0, total: 0 };
   private errors = 0;
   private statuses: Record<string, number> = {};
   private roundRps: number[] = [];
@@ -162,10 +157,20 @@ class Sample {
     this.statuses[status] = (this.statuses[status] ?? 0) + 1;
   }
 
-  endRound(before: number, seconds: number, errors: number, cpu: number | undefined) {
+  endRound(
+    before: number,
+    seconds: number,
+    errors: number,
+    cpu: number | undefined,
+    machine: { stolen: number; total: number } | undefined,
+  ) {
     this.seconds += seconds;
     this.errors += errors;
     this.cpu = this.cpu === null || cpu === undefined ? null : this.cpu + cpu;
+    this.machine =
+      this.machine === null || machine === undefined
+        ? null
+        : { stolen: this.machine.stolen + machine.stolen, total: this.machine.total + machine.total };
     this.roundRps.push(Math.round((this.responses - before) / seconds));
   }
 
@@ -184,6 +189,10 @@ class Sample {
       bytes_per_response: this.responses === 0 ? 0 : Math.round(this.bytes / this.responses),
       cpu_us_per_request:
         this.cpu === null || this.responses === 0 ? null : Math.round((this.cpu * 1e6) / this.responses),
+      steal_pct:
+        this.machine === null || this.machine.total === 0
+          ? null
+          : Math.round((1000 * this.machine.stolen) / this.machine.total) / 10,
       errors: this.errors,
       non2xx,
       statuses: this.statuses,
@@ -207,6 +216,7 @@ async function load(
   sample?: Sample,
 ) {
   const cpuBefore = await cpuSeconds(target.pid);
+  const machineBefore = await machineSeconds();
   const instance = autocannon({
     url: target.url,
     method: scenario.method,
@@ -230,12 +240,19 @@ async function load(
     const result = await instance;
     signal.throwIfAborted();
     const cpuAfter = await cpuSeconds(target.pid);
+    const machineAfter = await machineSeconds();
     await settle(target.pid);
     sample?.endRound(
       before,
       result.duration,
       result.errors,
       cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : {
+            stolen: machineAfter.stolen - machineBefore.stolen,
+            total: machineAfter.total - machineBefore.total,
+          },
     );
   } finally {
     signal.removeEventListener('abort', stop);
@@ -383,6 +400,9 @@ function verdicts(o: Outcome): string {
   return parts.join('; ');
 }
 
+/** Steal above this in any run gets a warning under the table. */
+const STEAL_WARNING_PCT = 3;
+
 function printTable(outcomes: Outcome[]) {
   const header = [
     'scenario',
@@ -392,6 +412,7 @@ function printTable(outcomes: Outcome[]) {
     'p99 ms',
     'bytes/resp',
     'cpu us/req',
+    'steal %',
     'errors',
     'non-2xx',
     'real/bare',
@@ -411,6 +432,7 @@ function printTable(outcomes: Outcome[]) {
           run.p99_ms.toFixed(2),
           String(run.bytes_per_response),
           String(run.cpu_us_per_request ?? ''),
+          run.steal_pct === null ? '' : run.steal_pct.toFixed(1),
           String(run.errors),
           String(run.non2xx),
           side === 'real' ? o.ratio.toFixed(2) : '',
@@ -427,6 +449,11 @@ function printTable(outcomes: Outcome[]) {
       .join('  ');
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const row of cells.slice(1)) console.log(line(row));
+  const stolen = Math.max(...outcomes.flatMap((o) => [o.bare.steal_pct ?? 0, o.real.steal_pct ?? 0]));
+  if (stolen > STEAL_WARNING_PCT)
+    console.warn(
+      `\nthe hypervisor took up to ${stolen.toFixed(1)}% of the CPU during the loads (steal %): other guests were busy, and these figures are not comparable with a quiet machine's`,
+    );
 }
 
 /** Where run.ts binds the load generator (this process) and the servers; null when it does not. */
@@ -445,6 +472,8 @@ export async function runDataScenarios(
   let pinned = pinning ? pinToCpus(process.pid, pinning.load_generator) : false;
   if (loadAtStart > 0.5)
     console.warn(`load average ${loadAtStart.toFixed(2)} on ${cpus().length} cores: req/s will be noisy`);
+  const yardstick = yardstickMs();
+  console.log(`yardstick: ${yardstick} ms for a fixed piece of work on one core (lower is faster)`);
   const databaseName = settings.reuseDatabase ?? `kg_bench_data_${stamp}`;
   const children: ChildProcess[] = [];
   let databaseCreated = false;
@@ -521,6 +550,7 @@ export async function runDataScenarios(
           node: process.version,
           cpus: cpus().length,
           load_average_at_start: loadAtStart,
+          yardstick_ms: yardstick,
         },
         data: {
           ...(settings.reuseDatabase ? { reused: settings.reuseDatabase } : size),

@@ -143,6 +143,44 @@ export async function cpuSeconds(pid: number | undefined): Promise<number | unde
 }
 
 /**
+ * The whole machine's CPU seconds from /proc/stat, undefined where there is none: busy (all but idle and
+ * iowait), stolen (what the hypervisor gave other guests while this one wanted the CPU) and the total.
+ */
+export async function machineSeconds(): Promise<{ busy: number; stolen: number; total: number } | undefined> {
+  try {
+    const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+    // user nice system idle iowait irq softirq steal
+    const ticks = cpu!.split(/\s+/).slice(1, 9).map(Number);
+    const total = ticks.reduce((sum, t) => sum + t, 0);
+    return { busy: (total - ticks[3]! - ticks[4]!) / 100, stolen: ticks[7]! / 100, total: total / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Milliseconds a fixed piece of work takes this process (a JSON round trip of 10,000 order-like objects, ten
+ * times: the kind of work an API does), the best of five: a yardstick for comparing runs across days. A
+ * shared host's cores are not always as fast, and slowness from busy neighbours shows here even when little
+ * of it shows as steal.
+ */
+export function yardstickMs(): number {
+  const rows = Array.from({ length: 10_000 }, (_, i) => ({
+    id: `01a2155f-e9f4-7502-b54d-${String(i).padStart(12, '0')}`,
+    title: `Ремонт стиральной машины ${i}`,
+    budget: { min: 150_000 + i, max: 300_000 + i, currency: 'KGS' },
+    tags: ['bishkek', 'urgent', String(i % 7)],
+  }));
+  let best = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < 5; run++) {
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) JSON.parse(JSON.stringify(rows));
+    best = Math.min(best, performance.now() - started);
+  }
+  return Math.round(best);
+}
+
+/**
  * Binds a process and all its threads (threads it starts later inherit it) to the given CPUs, e.g. '1'.
  * Returns false where that cannot be done (no taskset, not Linux), and the bench then runs unpinned.
  */
