@@ -192,6 +192,26 @@ export function createAccountService({
     return user!;
   }
 
+  /**
+   * Asked on every signed-in request once the cached answer is older than SESSION_CACHE_SECONDS: built once
+   * and planned once per connection, not per call.
+   */
+  const liveSession = db
+    .select({ id: userSessions.id })
+    .from(userSessions)
+    .innerJoin(users, eq(users.id, userSessions.userId))
+    .where(
+      and(
+        eq(userSessions.id, sql.placeholder('id')),
+        isNull(userSessions.revokedAt),
+        gt(userSessions.expiresAt, sql`now()`),
+        eq(users.status, 'active'),
+        eq(users.isDeleted, false),
+      ),
+    )
+    .limit(1)
+    .prepare('session_live');
+
   return {
     view,
 
@@ -199,20 +219,7 @@ export function createAccountService({
       const key = `session:${sessionId}`;
       const cached = cache.get<boolean>(key);
       if (cached !== undefined) return cached;
-      const [row] = await db
-        .select({ id: userSessions.id })
-        .from(userSessions)
-        .innerJoin(users, eq(users.id, userSessions.userId))
-        .where(
-          and(
-            eq(userSessions.id, sessionId),
-            isNull(userSessions.revokedAt),
-            gt(userSessions.expiresAt, new Date()),
-            eq(users.status, 'active'),
-            eq(users.isDeleted, false),
-          ),
-        )
-        .limit(1);
+      const [row] = await liveSession.execute({ id: sessionId });
       cache.set(key, row !== undefined, SESSION_CACHE_SECONDS);
       return row !== undefined;
     },
