@@ -17,7 +17,7 @@ import {
   type UpdateAssignmentInput,
 } from './assignment-contract.ts';
 import { bidView } from './bid-service.ts';
-import { assertState, type OrderRow } from './lifecycle.ts';
+import { AGREED, assertState, type OrderRow } from './lifecycle.ts';
 import { bids, type OrderStatus, orderAssignments, orders } from './schema.ts';
 
 /** While the work is on, the assigned provider writes progress and completion notes. */
@@ -86,7 +86,7 @@ export function createAssignmentService({
     const cards = await directory.cards([assignment.providerProfileId]);
     const staffContact = role === 'staff' && mayContactParties(actor);
     const contactOf = async (show: boolean, userId: string) =>
-      show ? await profiles.contactCard(db, userId) : null;
+      show && AGREED.includes(order.status) ? await profiles.contactCard(db, userId) : null;
     return {
       id: assignment.id,
       order_id: order.id,

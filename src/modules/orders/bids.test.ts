@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { diffFields } from '../../platform/audit/service.ts';
+import { bidView } from './bid-service.ts';
 import { orderFixtures } from './order-fixtures.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
 
@@ -45,6 +46,9 @@ describe('POST /orders/{id}/bids', () => {
       estimated_duration_hours: 2,
       decided_at: null,
     });
+    // The answer is the bid as stored, though the statement returns only what the database decided.
+    const [stored] = await bidsOf(o.id);
+    expect(made.body).toEqual(bidView(stored!));
     const after = await orderRow(o.id);
     expect(after).toMatchObject({ status: 'bidding', bidCount: 1 });
     const history = await t.db.select().from(orderStatusHistory).where(eq(orderStatusHistory.orderId, o.id));
@@ -64,7 +68,11 @@ describe('POST /orders/{id}/bids', () => {
 
     // A second provider's bid leaves the order bidding and counts too.
     const q = await provider('Сантехник Азамат');
-    expect((await call('POST', `/api/v1/orders/${o.id}/bids`, q.auth, bidBody(90_000))).status).toBe(201);
+    const bare = await call('POST', `/api/v1/orders/${o.id}/bids`, q.auth, { amount: 90_000 });
+    expect(bare.status).toBe(201);
+    const second = (await bidsOf(o.id)).find((b) => b.id === bare.body.id);
+    expect(bare.body).toEqual(bidView(second!));
+    expect(bare.body).toMatchObject({ message: null, estimated_duration_hours: null, is_negotiable: false });
     expect(await orderRow(o.id)).toMatchObject({ status: 'bidding', bidCount: 2 });
     expect((await eventsOf(o.id)).filter((e) => e.type === 'bid_received')).toHaveLength(2);
     expect((await eventsOf(o.id)).filter((e) => e.type === 'order_status_changed')).toHaveLength(1);

@@ -23,6 +23,11 @@ export const ALLOWED_FROM = {
   deleteByClient: ['draft', 'published', 'bidding'],
 } as const satisfies Record<string, readonly OrderStatus[]>;
 
+/**
+ * While the work is agreed, the two parties see how to reach each other; a cancelled order hides them again.
+ */
+export const AGREED: readonly OrderStatus[] = ['assigned', 'in_progress', 'completed', 'disputed'];
+
 /** 409 naming the state the order is in, e.g. `order_is_assigned`. */
 export const wrongState = (status: OrderStatus, allowed: readonly OrderStatus[]) =>
   new ConflictError(

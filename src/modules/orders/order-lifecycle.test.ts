@@ -272,9 +272,14 @@ describe('cancelling', () => {
     const id = await k.orderIn(client, 'published');
     // Agreed in the tables: the order's events after the publish are checked below.
     await k.insertAgreement(id, provider);
+    const assignmentAs = (who: SignedIn) => k.call('GET', `/api/v1/orders/${id}/assignment`, who.auth);
+    expect((await assignmentAs(provider)).body.client_contact).toMatchObject({ email: client.email });
     const answer = await act(id, 'cancel', provider, { reason: 'Заболел, не смогу прийти' });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ status: 'cancelled', client_contact: null });
+    // The assignment stays readable to both, without the contacts.
+    expect((await assignmentAs(provider)).body).toMatchObject({ client_contact: null, provider_contact: null });
+    expect((await assignmentAs(client)).body).toMatchObject({ client_contact: null, provider_contact: null });
     expect((await k.eventsOf(id)).slice(1)).toMatchObject([
       { type: 'order_status_changed', to_status: 'cancelled', recipient_user_ids: [client.user.id] },
     ]);

@@ -13,7 +13,7 @@ import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { type AssignmentRow, canSee, loadAssignment, loadOrder, type OrderRole, roleOf } from './access.ts';
 import type { OrderEvents } from './events.ts';
-import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import { AGREED, ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
 import type {
   AdminOrdersFilter,
   CancelOrderInput,
@@ -44,8 +44,6 @@ type SubcategoryTerms = NonNullable<Awaited<ReturnType<CatalogService['subcatego
 /** Staff who may take any order down and bring it back, and who see the parties' contact details. */
 const ORDER_MODERATORS: readonly Role[] = ['admin', 'moderator'];
 const isOrderModerator = (actor: Actor) => actor.roles.some((r) => ORDER_MODERATORS.includes(r));
-/** While the work is agreed, the two parties see how to reach each other. */
-const AGREED: readonly OrderStatus[] = ['assigned', 'in_progress', 'completed', 'disputed'];
 /** A party's contact card as the users module reads it for the order detail, not yet decrypted. */
 type SealedContact = Parameters<ProfileService['openContactCard']>[0];
 /** How far ahead a service date may be. */
