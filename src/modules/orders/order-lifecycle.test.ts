@@ -278,7 +278,10 @@ describe('cancelling', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ status: 'cancelled', client_contact: null });
     // The assignment stays readable to both, without the contacts.
-    expect((await assignmentAs(provider)).body).toMatchObject({ client_contact: null, provider_contact: null });
+    expect((await assignmentAs(provider)).body).toMatchObject({
+      client_contact: null,
+      provider_contact: null,
+    });
     expect((await assignmentAs(client)).body).toMatchObject({ client_contact: null, provider_contact: null });
     expect((await k.eventsOf(id)).slice(1)).toMatchObject([
       { type: 'order_status_changed', to_status: 'cancelled', recipient_user_ids: [client.user.id] },

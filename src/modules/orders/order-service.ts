@@ -30,7 +30,6 @@ import type {
 import {
   bids,
   ORDER_SEARCH_SCOPE,
-  type OrderStatus,
   orderAddons,
   orderAssignments,
   orderPhotos,
