@@ -43,7 +43,7 @@ export const bidRoutes: RoutesPlugin<{
         operationId: 'createBid',
         summary: 'Bid on an order open for bids',
         description:
-          'Providers only, in a subcategory they offer, never on their own order, one live bid per order (withdraw it to bid again). `amount` is in tyiyn, within the category’s price range. The first bid moves the order from `published` to `bidding`. At most 30 bids a minute per user.',
+          'Providers only, in a subcategory they offer, never on their own order, one live bid per order (withdraw it to bid again), and none after the client rejected one (409 `bid_rejected`). `amount` is in tyiyn, within the category’s price range. The first bid moves the order from `published` to `bidding`. At most 30 bids a minute per user.',
         params: IdParams,
         body: CreateBidBody,
         response: { 201: BidResponse, 403: problem, 404: problem, 409: problem, 422: problem },

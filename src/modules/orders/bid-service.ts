@@ -51,6 +51,8 @@ interface BidOutcome {
   offers: boolean | null;
   min_price: number | null;
   max_price: number | null;
+  /** The client turned down a bid of this provider's on the order: no new one (DOMAIN.md). */
+  turned_down: boolean | null;
   bid_id: string | null;
   amount: number | null;
   currency: string | null;
@@ -187,8 +189,9 @@ export function createBidService({
   /**
    * The whole of a bid in one statement, one round trip: the order locked (bids and an accept on one order
    * never interleave), the bidder's provider profile and service and the category's price range read through
-   * their modules, the bid inserted only if every rule holds and the provider has no live bid (the partial
-   * unique index `bids_one_live_per_provider_uq` decides, under the order lock), bid_count raised, the first
+   * their modules, the bid inserted only if every rule holds, the client never rejected a bid of this
+   * provider's on the order, and the provider has no live bid (the partial unique index
+   * `bids_one_live_per_provider_uq` decides, under the order lock), bid_count raised, the first
    * bid moving the order from published to bidding with its history, the audit rows and the events. It
    * answers the facts it checked, so a refusal needs no second query. Named and prepared: parsed and planned
    * once per connection. Built on first use, once every job kind is registered.
@@ -214,7 +217,9 @@ export function createBidService({
         ),
         facts as materialized (
           select t.id, t.client_user_id, t.status, t.currency, offering.provider_profile_id, offering.offers,
-            price.min_price, price.max_price
+            price.min_price, price.max_price,
+            exists (select from ${bids} b where b.provider_profile_id = offering.provider_profile_id
+              and b.order_id = t.id and b.status = 'rejected' and not b.is_deleted) as turned_down
           from target t
           left join lateral (${profiles.providerOfferingSql(userId, sql`t.subcategory_id`)}) offering on true
           left join lateral (${catalog.priceRangeSql(sql`t.subcategory_id`)}) price on true
@@ -226,7 +231,7 @@ export function createBidService({
             ${p('message')}::text, ${p('estimated_duration_hours')}::int, ${p('is_negotiable')}::boolean
           from facts f
           where f.client_user_id <> ${userId} and f.status in (${open}) and f.offers
-            and ${p('amount')}::int between f.min_price and f.max_price
+            and ${p('amount')}::int between f.min_price and f.max_price and not f.turned_down
           on conflict (order_id, provider_profile_id) where status in ('pending', 'accepted') and not is_deleted
           do nothing
           returning *
@@ -267,7 +272,7 @@ export function createBidService({
           )}
         )
         select f.client_user_id, f.status as order_status, f.provider_profile_id, f.offers, f.min_price,
-          f.max_price, bid.id as bid_id, bid.amount, bid.currency, bid.message, bid.estimated_duration_hours,
+          f.max_price, f.turned_down, bid.id as bid_id, bid.amount, bid.currency, bid.message, bid.estimated_duration_hours,
           bid.is_negotiable, bid.status as bid_status, ${isoTimestamp(sql`bid.decided_at`)} as decided_at,
           bid.reject_reason, ${isoTimestamp(sql`bid.created_at`)} as created_at,
           ${isoTimestamp(sql`bid.updated_at`)} as updated_at
@@ -333,6 +338,12 @@ export function createBidService({
       }
       if (!isOneOf(outcome.order_status, ALLOWED_FROM.bid)) {
         throw wrongState(outcome.order_status, ALLOWED_FROM.bid);
+      }
+      if (outcome.turned_down) {
+        throw new ConflictError(
+          'bid_rejected',
+          'the client rejected your bid on this order; you cannot bid on it again',
+        );
       }
       checkAmount(
         input.amount,

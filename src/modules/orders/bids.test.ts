@@ -366,8 +366,16 @@ describe('changing, withdrawing and rejecting a bid', () => {
     const twice = await call('POST', `/api/v1/bids/${bid.id}/reject`, owner.auth, {});
     expect(twice.status).toBe(409);
     expect(twice.body.code).toBe('bid_is_rejected');
-    // A rejected provider may bid again.
-    expect((await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(60_000))).status).toBe(201);
+    // Rejected is final for that provider on this order (DOMAIN.md: once per order; only a withdrawn bid
+    // leaves room for another): a new bid is 409 and changes nothing.
+    const before2 = await snapshot(o.id);
+    const again = await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(60_000));
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('bid_rejected');
+    expect(await snapshot(o.id)).toBe(before2);
+    // Another provider still may.
+    const other = await provider('Другой мастер');
+    expect((await call('POST', `/api/v1/orders/${o.id}/bids`, other.auth, bidBody(60_000))).status).toBe(201);
   });
 });
 

@@ -18,7 +18,7 @@ export const feedRoutes: RoutesPlugin<{ feed: FeedService }> = async (app, { fee
         operationId: 'getOrderFeed',
         summary: 'Orders for me as a provider: open for bids, in what I offer and where I work',
         description:
-          'Orders in the subcategories of my active services and, when my provider profile names service areas, in those areas or their districts. My own orders and orders I already have a live bid on are left out. Never shows addresses or locations.',
+          'Orders in the subcategories of my active services and, when my provider profile names service areas, in those areas or their districts. My own orders, orders I already have a live bid on and orders whose client rejected my bid are left out. Never shows addresses or locations.',
         querystring: FeedQuery,
         response: { 200: Page(OrderListingResponse), 403: problem },
       },

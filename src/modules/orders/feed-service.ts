@@ -61,11 +61,12 @@ const listing = (o: ListingRow): OrderListingView => ({
 
 /**
  * Open for bids and not deleted: the only orders the feed and search ever show. Written as literals, not
- * bound values, like the predicates of the partial indexes `orders_open_idx` and `bids_provider_live_idx`:
+ * bound values, like the predicates of the partial indexes `orders_open_idx` and `bids_provider_barring_idx`:
  * a prepared statement's generic plan can use a partial index only when the query states its predicate.
  */
 const openOrders = sql`${orders.status} in ('published', 'bidding') and not ${orders.isDeleted}`;
-const liveBids = sql`${bids.status} in ('pending', 'accepted') and not ${bids.isDeleted}`;
+/** A provider's bids that bar them from the order: they bid on it already (schema.ts). */
+const barringBids = sql`${bids.status} in ('pending', 'accepted', 'rejected') and not ${bids.isDeleted}`;
 
 const urgencyRank = sql<number>`(case ${orders.urgency} when 'urgent' then 4 when 'high' then 3 when 'medium' then 2 else 1 end)`;
 const UrgentCursor = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Type.String({ format: 'uuid' })]);
@@ -191,7 +192,7 @@ export function createFeedService({
               and(
                 eq(bids.orderId, orders.id),
                 sql`${bids.providerProfileId} = (select r.id from (${reach}) r)`,
-                liveBids,
+                barringBids,
               ),
             ),
         ),
@@ -205,8 +206,8 @@ export function createFeedService({
   return {
     /**
      * The provider's feed: open orders in the subcategories they offer and, when they named service areas,
-     * in those areas (a city takes in its districts); never their own orders or ones they already have a
-     * live bid on.
+     * in those areas (a city takes in its districts); never their own orders, ones they already have a
+     * live bid on, or ones whose client turned their bid down.
      */
     async feed(actor: Actor, filter: FeedFilter): Promise<PageResult<OrderListingView>> {
       const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);

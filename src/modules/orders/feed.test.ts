@@ -15,7 +15,7 @@ afterAll(() => t.close());
 const titles = (answer: { body: { data: { title: string }[] } }) => answer.body.data.map((o) => o.title);
 
 describe('GET /orders/feed', () => {
-  it('shows open orders in what I offer and where I work, never my own or ones I bid on', async () => {
+  it('shows open orders in what I offer and where I work, never my own, ones I bid on or was turned down on', async () => {
     const p = await provider('Лента Бишкек', { slugs: ['electrical'], areas: ['bishkek'] });
     const owner = await client();
     const assignee = await provider('Лента занятый', { slugs: ['electrical'] });
@@ -41,6 +41,11 @@ describe('GET /orders/feed', () => {
     const withdrawnOn = await orderIn(owner, 'published', undefined, await job('Ф10 отозвал'));
     const withdrawn = await call('POST', `/api/v1/orders/${withdrawnOn}/bids`, p.auth, { amount: 60_000 });
     await call('POST', `/api/v1/bids/${withdrawn.body.id}/withdraw`, p.auth);
+    const rejectedOn = await orderIn(owner, 'published', undefined, await job('Ф11 отказали'));
+    const turnedDown = await call('POST', `/api/v1/orders/${rejectedOn}/bids`, p.auth, { amount: 60_000 });
+    expect((await call('POST', `/api/v1/bids/${turnedDown.body.id}/reject`, owner.auth, {})).status).toBe(
+      200,
+    );
 
     const feed = await call('GET', '/api/v1/orders/feed', p.auth);
     expect(feed.status).toBe(200);

@@ -175,14 +175,16 @@ export const bids = pgTable(
   (t) => [
     index('bids_order_status_idx').on(t.orderId, t.status),
     index('bids_provider_idx').on(t.providerUserId, t.id),
-    // One live bid per provider per order; a withdrawn or rejected one leaves room for a new one.
+    // One live bid per provider per order. A withdrawn one leaves room for a new one; a rejected one does
+    // not (the bid statement checks, through bids_provider_barring_idx).
     uniqueIndex('bids_one_live_per_provider_uq')
       .on(t.orderId, t.providerProfileId)
       .where(sql`status in ('pending', 'accepted') and not is_deleted`),
-    // The feed leaves out orders the provider already bid on: their live bids, found by provider.
-    index('bids_provider_live_idx')
+    // The bids that keep a provider from bidding on the order again (DOMAIN.md: once per order, but one
+    // withdrawn leaves room): live ones, and one the client turned down. The feed leaves those orders out.
+    index('bids_provider_barring_idx')
       .on(t.providerProfileId, t.orderId)
-      .where(sql`status in ('pending', 'accepted') and not is_deleted`),
+      .where(sql`status in ('pending', 'accepted', 'rejected') and not is_deleted`),
     uniqueIndex('bids_one_accepted_per_order_uq')
       .on(t.orderId)
       .where(sql`status = 'accepted' and not is_deleted`),

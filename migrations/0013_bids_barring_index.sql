@@ -1,0 +1,2 @@
+DROP INDEX "bids_provider_live_idx";--> statement-breakpoint
+CREATE INDEX "bids_provider_barring_idx" ON "bids" USING btree ("provider_profile_id","order_id") WHERE status in ('pending', 'accepted', 'rejected') and not is_deleted;
