@@ -123,7 +123,7 @@ export function createDisputeService({
 
   /**
    * The order counters follow where a ruling sends the order: work that ends completed counts as completed
-   * once, work that ends cancelled as cancelled.
+   * once, for both parties, and work that ends cancelled as cancelled (no longer completed, for both).
    */
   async function countOutcome(
     tx: Db,
@@ -135,12 +135,15 @@ export function createDisputeService({
     const wasCompleted = before === 'completed';
     if (outcome === 'completed' && !wasCompleted) {
       await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
-      if (providerProfileId) await profiles.recordProviderCompletedOrder(tx, providerProfileId);
+      if (providerProfileId) await profiles.recordProviderCompletedOrder(tx, providerProfileId, 1);
     } else if (outcome === 'cancelled') {
       await profiles.adjustClientCounters(tx, order.clientUserId, {
         cancelled: 1,
         completed: wasCompleted ? -1 : 0,
       });
+      if (wasCompleted && providerProfileId) {
+        await profiles.recordProviderCompletedOrder(tx, providerProfileId, -1);
+      }
     }
   }
 

@@ -512,7 +512,7 @@ export function createOrderService({
       set: { completedAt: new Date() },
       providerUserId: assignment?.providerUserId,
     });
-    if (assignment) await profiles.recordProviderCompletedOrder(tx, assignment.providerProfileId);
+    if (assignment) await profiles.recordProviderCompletedOrder(tx, assignment.providerProfileId, 1);
     await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
     return after;
   }

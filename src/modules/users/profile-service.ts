@@ -859,10 +859,11 @@ export function createProfileService({
         .where(eq(providerProfiles.id, providerProfileId));
     },
 
-    async recordProviderCompletedOrder(tx: Db, providerProfileId: string) {
+    /** One more completed order, or one fewer when a dispute ruling takes a completed order back. */
+    async recordProviderCompletedOrder(tx: Db, providerProfileId: string, sign: 1 | -1) {
       await tx
         .update(providerProfiles)
-        .set({ ordersCompleted: sql`${providerProfiles.ordersCompleted} + 1` })
+        .set({ ordersCompleted: sql`${providerProfiles.ordersCompleted} + ${sign}` })
         .where(eq(providerProfiles.id, providerProfileId));
     },
 
