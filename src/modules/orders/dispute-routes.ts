@@ -146,6 +146,8 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         tags: adminTags,
         operationId: 'adminCloseDispute',
         summary: 'Close a dispute without a ruling: the order goes back to the status it had',
+        description:
+          'Work the provider had marked done gets a fresh confirmation window from now: the automatic confirmation counts its days again.',
         params: IdParams,
         body: CloseDisputeBody,
         response: { 200: AdminDisputeResponse, 404: problem, 409: problem },

@@ -319,18 +319,24 @@ export function createDisputeService({
       });
     },
 
-    /** No ruling (withdrawn, settled between the parties): the order goes back to where it was. */
+    /**
+     * No ruling (withdrawn, settled between the parties): the order goes back to where it was. Work marked
+     * done gets a fresh confirmation window: the days in dispute do not count against the client, or the
+     * auto-confirm job could confirm the order the moment it came back.
+     */
     async close(actor: Actor, id: string, input: CloseDisputeInput): Promise<AdminDisputeView> {
       return db.transaction(async (tx) => {
         const { dispute, order, providerUserId } = await loadForDecision(tx, actor, id);
+        const now = new Date();
         const after = await decide(tx, actor, dispute, PENDING, {
           status: 'closed',
           resolution: input.resolution.trim(),
-          resolvedAt: new Date(),
+          resolvedAt: now,
         });
         await changeOrderStatus(tx, actor, events, order, dispute.orderStatusBefore, {
           from: ['disputed'],
           reason: 'dispute closed without a ruling',
+          set: order.workDoneAt ? { workDoneAt: now } : undefined,
           providerUserId,
         });
         await tellParties(tx, after, order, providerUserId);

@@ -2,8 +2,9 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
+import { autoConfirmOrdersJob } from './jobs.ts';
 import { type Client, MISSING, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
-import { orderDisputes, orderStatusHistory } from './schema.ts';
+import { orderDisputes, orderStatusHistory, orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -301,6 +302,30 @@ describe('staff handling a dispute', () => {
     ]);
     // A new dispute may be opened once the last one is over.
     expect((await open(orderId, p)).status).toBe(201);
+  });
+
+  it('closing gives work marked done a fresh confirmation window: the auto-confirm waits again', async () => {
+    const c = await client();
+    const p = await provider();
+    const orderId = await orderIn(c, 'work_done', p);
+    // Marked done 10 days ago: past the 3-day window, had the dispute not stopped the clock.
+    const longAgo = new Date(Date.now() - 10 * DAY_MS);
+    await t.db.update(orders).set({ workDoneAt: longAgo }).where(eq(orders.id, orderId));
+    const id = (await open(orderId, c, { dispute_type: 'quality_issue' })).body.id;
+    const closing = Date.now();
+    const closed = await call('POST', `/api/v1/admin/disputes/${id}/close`, moderator.auth, {
+      resolution: 'Мастер доделал, клиент проверит',
+    });
+    expect(closed.status).toBe(200);
+    const back = await orderRow(orderId);
+    expect(back.status).toBe('in_progress');
+    expect(back.workDoneAt!.getTime()).toBeGreaterThanOrEqual(closing - 1000);
+
+    await autoConfirmOrdersJob(t.app.services.orders).handle(
+      {},
+      { log: t.app.log, jobId: 'test', retryCount: 0 },
+    );
+    expect((await orderRow(orderId)).status).toBe('in_progress');
   });
 
   it('resolve and close at once: exactly one lands', async () => {
