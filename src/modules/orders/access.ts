@@ -43,9 +43,11 @@ export function roleOf(
 }
 
 /**
- * Who may see an order at all: its client, its assigned provider, staff, and anyone for an order open for
+ * Who may see an order at all: a draft only its client (staff too have no business with an order nobody
+ * was shown); any other order its client, its assigned provider, staff, and anyone while it is open for
  * bids. Everyone else gets "not found", so drafts and other people's agreed work do not leak.
  */
 export function canSee(role: OrderRole, order: OrderRow) {
+  if (order.status === 'draft') return role === 'client';
   return role !== 'other' || order.status === 'published' || order.status === 'bidding';
 }

@@ -323,7 +323,7 @@ export function createBidService({
       }
       // A draft was never public: to anyone else it does not exist. An order that was open once says
       // what it is now (409 below), so a provider who comes late learns it is taken.
-      if (outcome.order_status === 'draft' && !isStaff(actor)) throw new NotFoundError('order');
+      if (outcome.order_status === 'draft') throw new NotFoundError('order');
       if (!outcome.provider_profile_id) {
         throw new ForbiddenError(
           'provider_profile_required',
@@ -520,7 +520,10 @@ export function createBidService({
       filter: OrderBidsFilter,
     ): Promise<PageResult<OrderBidView>> {
       const order = await loadOrder(db, orderId);
-      const seesAll = order.clientUserId === actor.userId || isStaff(actor);
+      const isClient = order.clientUserId === actor.userId;
+      // A draft is its client's alone (access.ts canSee), even to staff.
+      if (order.status === 'draft' && !isClient) throw new NotFoundError('order');
+      const seesAll = isClient || isStaff(actor);
       const conditions: (SQL | undefined)[] = [
         eq(bids.orderId, order.id),
         eq(bids.isDeleted, false),

@@ -196,10 +196,15 @@ describe('reading an order', () => {
 
     expect((await k.call('GET', `/api/v1/orders/${order.id}`, other.auth)).status).toBe(404);
     expect((await k.call('GET', `/api/v1/orders/${order.id}`)).status).toBe(401);
-    const staffView = await k.call('GET', `/api/v1/orders/${order.id}`, analyst.auth);
-    expect(staffView.body).toMatchObject({ viewer_role: 'staff', address: 'ул. Киевская 77, кв. 5' });
+    // A draft is its client's alone: staff get 404 too, for the order, its history and its bids.
+    for (const path of ['', '/history', '/bids']) {
+      expect((await k.call('GET', `/api/v1/orders/${order.id}${path}`, analyst.auth)).status).toBe(404);
+    }
+    expect((await k.call('GET', `/api/v1/orders/${order.id}`, client.auth)).body.viewer_role).toBe('client');
 
     expect((await k.call('POST', `/api/v1/orders/${order.id}/publish`, client.auth)).status).toBe(200);
+    const staffView = await k.call('GET', `/api/v1/orders/${order.id}`, analyst.auth);
+    expect(staffView.body).toMatchObject({ viewer_role: 'staff', address: 'ул. Киевская 77, кв. 5' });
     const seen = await k.call('GET', `/api/v1/orders/${order.id}`, other.auth);
     expect(seen.status).toBe(200);
     expect(seen.body).toMatchObject({ status: 'published', viewer_role: 'other', title: order.title });
