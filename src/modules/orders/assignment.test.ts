@@ -240,7 +240,10 @@ describe('GET /me/assignments', () => {
     });
     const carpenter = await provider('Столяр', { slugs: ['furniture'] });
     const bid = await call('POST', `/api/v1/orders/${own.id}/bids`, carpenter.auth, { amount: 50_000 });
-    expect((await call('POST', `/api/v1/bids/${bid.body.id}/accept`, first.provider.auth)).status).toBe(200);
+    const accept = { amount: 50_000 };
+    expect(
+      (await call('POST', `/api/v1/bids/${bid.body.id}/accept`, first.provider.auth, accept)).status,
+    ).toBe(200);
 
     const mine = await call('GET', '/api/v1/me/assignments', first.provider.auth);
     expect(mine.status).toBe(200);

@@ -47,6 +47,18 @@ export const RejectBidBody = Type.Object(
 );
 export type RejectBidInput = Static<typeof RejectBidBody>;
 
+export const AcceptBidBody = Type.Object(
+  {
+    amount: Type.Integer({
+      minimum: 1,
+      description:
+        'The bid’s amount as the client saw it. The provider may change a pending bid; if it changed since, the accept is refused (409 `bid_changed`) and nothing changes, so nobody is assigned at a price the client never saw.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type AcceptBidInput = Static<typeof AcceptBidBody>;
+
 export const BidResponse = Type.Object({
   id: Uuid,
   order_id: Uuid,

@@ -5,6 +5,7 @@ import { Page } from '../../platform/pagination.ts';
 import { AssignmentResponse } from './assignment-contract.ts';
 import type { AssignmentService } from './assignment-service.ts';
 import {
+  AcceptBidBody,
   BidResponse,
   CreateBidBody,
   MyBidResponse,
@@ -123,14 +124,15 @@ export const bidRoutes: RoutesPlugin<{
         operationId: 'acceptBid',
         summary: 'Accept a pending bid on my order',
         description:
-          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409.',
+          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`.',
         params: IdParams,
+        body: AcceptBidBody,
         response: { 200: AssignmentResponse, 404: problem, 409: problem },
       },
     },
     async (request) => {
       const actor = actorOf(request);
-      const { orderId } = await bids.acceptBid(actor, request.params.id);
+      const { orderId } = await bids.acceptBid(actor, request.params.id, request.body);
       return assignments.getAssignment(actor, orderId);
     },
   );

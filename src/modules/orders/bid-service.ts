@@ -22,6 +22,7 @@ import type { DirectoryService } from '../users/directory-service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { loadOrder } from './access.ts';
 import type {
+  AcceptBidInput,
   BidView,
   CreateBidInput,
   MyBidView,
@@ -421,14 +422,21 @@ export function createBidService({
      * accept on the same order waits for the lock and then finds the order assigned (409); the partial
      * unique indexes on bids and assignments stand behind that.
      */
-    async acceptBid(actor: Actor, bidId: string): Promise<{ orderId: string }> {
+    async acceptBid(actor: Actor, bidId: string, input: AcceptBidInput): Promise<{ orderId: string }> {
       try {
         return await db.transaction(async (tx) => {
           const { bid, order } = await lockClientBid(tx, actor, bidId);
           assertState(order, ALLOWED_FROM.accept);
           const now = new Date();
-          // The values returned are the bid as it is now, not as first read.
+          // The values returned are the bid as it is now, not as first read: a change of price committed
+          // before the order lock was taken shows here, and a later one waits for the lock.
           const accepted = await decidePending(tx, bid, { status: 'accepted', decidedAt: now });
+          if (accepted.amount !== input.amount) {
+            throw new ConflictError(
+              'bid_changed',
+              `the bid’s amount is now ${accepted.amount} tyiyn, not ${input.amount}; look at it again before accepting`,
+            );
+          }
           const rejected = await tx
             .update(bids)
             .set({ status: 'rejected', decidedAt: now, rejectReason: 'another bid was accepted' })

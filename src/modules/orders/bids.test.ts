@@ -155,7 +155,7 @@ describe('POST /orders/{id}/bids', () => {
       const firstBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, first.auth, bidBody())).body;
       const late = await provider(`Догоняющий ${round}`);
       const [accept, bid] = await Promise.all([
-        call('POST', `/api/v1/bids/${firstBid.id}/accept`, owner.auth),
+        call('POST', `/api/v1/bids/${firstBid.id}/accept`, owner.auth, { amount: firstBid.amount }),
         call('POST', `/api/v1/orders/${o.id}/bids`, late.auth, bidBody(70_000)),
       ]);
       expect(accept.status).toBe(200);
@@ -390,7 +390,7 @@ describe('POST /bids/{id}/accept', () => {
     const bidC = (await call('POST', `/api/v1/orders/${o.id}/bids`, c.auth, bidBody(70_000))).body;
     expect((await call('POST', `/api/v1/bids/${bidC.id}/withdraw`, c.auth)).status).toBe(200);
 
-    const accepted = await call('POST', `/api/v1/bids/${bidA.id}/accept`, owner.auth);
+    const accepted = await call('POST', `/api/v1/bids/${bidA.id}/accept`, owner.auth, { amount: 80_000 });
     expect(accepted.status).toBe(200);
     expect(accepted.body).toMatchObject({
       order_id: o.id,
@@ -446,8 +446,8 @@ describe('POST /bids/{id}/accept', () => {
     const before = await snapshot(o.id);
     const late = await provider('Поздний');
     for (const [who, method, url, payload, status, code] of [
-      [owner, 'POST', `/api/v1/bids/${bidB.id}/accept`, undefined, 409, 'order_is_assigned'],
-      [owner, 'POST', `/api/v1/bids/${bidA.id}/accept`, undefined, 409, 'order_is_assigned'],
+      [owner, 'POST', `/api/v1/bids/${bidB.id}/accept`, { amount: 90_000 }, 409, 'order_is_assigned'],
+      [owner, 'POST', `/api/v1/bids/${bidA.id}/accept`, { amount: 80_000 }, 409, 'order_is_assigned'],
       [owner, 'POST', `/api/v1/bids/${bidB.id}/reject`, {}, 409, 'order_is_assigned'],
       [late, 'POST', `/api/v1/orders/${o.id}/bids`, bidBody(), 409, 'order_is_assigned'],
       [a, 'POST', `/api/v1/bids/${bidA.id}/withdraw`, undefined, 409, 'bid_is_accepted'],
@@ -467,11 +467,14 @@ describe('POST /bids/{id}/accept', () => {
     const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
     const before = await snapshot(o.id);
     for (const who of [await client('Посторонний'), p, await user(['admin'])]) {
-      const answer = await call('POST', `/api/v1/bids/${bid.id}/accept`, who.auth);
+      const answer = await call('POST', `/api/v1/bids/${bid.id}/accept`, who.auth, { amount: bid.amount });
       expect(answer.status).toBe(404);
       expect(answer.body.code).toBe('bid_not_found');
     }
-    expect((await call('POST', `/api/v1/bids/${crypto.randomUUID()}/accept`, owner.auth)).status).toBe(404);
+    expect(
+      (await call('POST', `/api/v1/bids/${crypto.randomUUID()}/accept`, owner.auth, { amount: bid.amount }))
+        .status,
+    ).toBe(404);
     expect(await snapshot(o.id)).toBe(before);
   });
 
@@ -486,7 +489,9 @@ describe('POST /bids/{id}/accept', () => {
       const b2 = (await call('POST', `/api/v1/orders/${o.id}/bids`, p2.auth, bidBody(85_000))).body;
 
       const answers = await Promise.all(
-        [b1.id, b2.id, b1.id, b2.id].map((id) => call('POST', `/api/v1/bids/${id}/accept`, owner.auth)),
+        [b1, b2, b1, b2].map((b) =>
+          call('POST', `/api/v1/bids/${b.id}/accept`, owner.auth, { amount: b.amount }),
+        ),
       );
       const statuses = answers.map((a) => a.status);
       results.push(statuses);
@@ -519,6 +524,48 @@ describe('POST /bids/{id}/accept', () => {
     expect(results).toHaveLength(5);
   });
 
+  it('accepts only at the amount the client saw: a changed bid is 409 bid_changed, no body is 400', async () => {
+    const owner = await client();
+    const o = await newOrder(owner, { publish: true });
+    const p = await provider('Передумавший о цене');
+    const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(80_000))).body;
+    expect((await call('PATCH', `/api/v1/bids/${bid.id}`, p.auth, { amount: 95_000 })).status).toBe(200);
+    const before = await snapshot(o.id);
+
+    const stale = await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: 80_000 });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe('bid_changed');
+    const bare = await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth);
+    expect(bare.status).toBe(400);
+    expect(await snapshot(o.id)).toBe(before);
+
+    const fresh = await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: 95_000 });
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.order).toMatchObject({ status: 'assigned', final_price: 95_000 });
+  });
+
+  it('an accept racing a price change: the order is never assigned at a price the client did not send', async () => {
+    for (let round = 0; round < 5; round++) {
+      const owner = await client();
+      const o = await newOrder(owner, { publish: true });
+      const p = await provider(`Торгующийся ${round}`);
+      const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(80_000))).body;
+      const [accept, change] = await Promise.all([
+        call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: 80_000 }),
+        call('PATCH', `/api/v1/bids/${bid.id}`, p.auth, { amount: 120_000 }),
+      ]);
+      const order = await orderRow(o.id);
+      if (accept.status === 200) {
+        expect([change.status, change.body.code]).toEqual([409, 'bid_is_accepted']);
+        expect(order).toMatchObject({ status: 'assigned', finalPrice: 80_000 });
+      } else {
+        expect([accept.status, accept.body.code, change.status]).toEqual([409, 'bid_changed', 200]);
+        expect(order).toMatchObject({ status: 'bidding', finalPrice: null });
+        expect((await bidsOf(o.id))[0]).toMatchObject({ status: 'pending', amount: 120_000 });
+      }
+    }
+  });
+
   it('an accept racing a withdraw of the same bid: never an assignment on a withdrawn bid', async () => {
     for (let round = 0; round < 3; round++) {
       const owner = await client();
@@ -526,7 +573,7 @@ describe('POST /bids/{id}/accept', () => {
       const p = await provider(`Передумавший ${round}`);
       const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
       const [accept, withdraw] = await Promise.all([
-        call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth),
+        call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount }),
         call('POST', `/api/v1/bids/${bid.id}/withdraw`, p.auth),
       ]);
       expect([accept.status, withdraw.status].sort()).toEqual([200, 409]);

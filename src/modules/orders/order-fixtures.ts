@@ -195,8 +195,9 @@ export function orderFixtures(app: () => TestApp) {
     options: { state?: AgreedState; amount?: number } = {},
   ) {
     const state = options.state ?? 'assigned';
-    const bidId = await placeBid(orderId, p, options.amount);
-    const accepted = await call('POST', `/api/v1/bids/${bidId}/accept`, owner.auth);
+    const amount = options.amount ?? 500_000;
+    const bidId = await placeBid(orderId, p, amount);
+    const accepted = await call('POST', `/api/v1/bids/${bidId}/accept`, owner.auth, { amount });
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
     if (state === 'assigned') return bidId;
     await act(orderId, 'start', p);
