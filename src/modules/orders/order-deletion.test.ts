@@ -109,6 +109,17 @@ describe('deleting and restoring an order', () => {
     expect((await k.call('DELETE', `/api/v1/orders/${open}`, finance.auth)).status).toBe(403);
     for (const id of [agreed, accepted, draft, open]) expect(await liveness(id)).toBe('live');
 
+    // Not even staff take down a disputed order: its dispute could never be settled.
+    const disputed = await k.orderIn(client, 'in_progress', provider);
+    const opened = await k.call('POST', `/api/v1/orders/${disputed}/disputes`, client.auth, {
+      dispute_type: 'quality_issue',
+      description: 'Кран снова течёт на следующий день',
+    });
+    expect(opened.status).toBe(201);
+    const heldBack = await k.call('DELETE', `/api/v1/orders/${disputed}`, admin.auth);
+    expect([heldBack.status, heldBack.body.code]).toEqual([409, 'order_is_disputed']);
+    expect(await liveness(disputed)).toBe('live');
+
     expect((await k.call('DELETE', `/api/v1/orders/${agreed}`, admin.auth)).status).toBe(200);
     expect(await liveness(agreed)).toBe('deleted');
     expect((await k.call('DELETE', `/api/v1/orders/${draft}`, client.auth)).status).toBe(200);

@@ -90,7 +90,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'Soft-delete an order with its bids, add-ons and photos',
         description:
           'The client, while the order is a draft, published or bidding and no bid is accepted; admins and ' +
-          'moderators at any time.',
+          'moderators at any time but while it is disputed (409 `order_is_disputed`: settle the dispute first).',
         params: IdParams,
         response: { 200: OrderDeleteResponse, 403: problem, 404: problem, 409: problem },
       },

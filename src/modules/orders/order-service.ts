@@ -864,12 +864,19 @@ export function createOrderService({
     },
 
     /**
-     * The client takes down an order nobody is working on yet; admins and moderators take any down. The
-     * order's bids, add-ons and photos go with it, under one deletion id.
+     * The client takes down an order nobody is working on yet; admins and moderators take any down but a
+     * disputed one, whose dispute could then never be settled. The order's bids, add-ons and photos go with
+     * it, under one deletion id.
      */
     async deleteOrder(actor: Actor, id: string) {
       return db.transaction(async (tx) => {
         const { order, role } = await openOrder(tx, actor, id);
+        if (order.status === 'disputed') {
+          throw new ConflictError(
+            'order_is_disputed',
+            'the order has an open dispute; resolve or close it first',
+          );
+        }
         if (!isOrderModerator(actor)) {
           if (role !== 'client') throw notYourOrder();
           assertState(order, ALLOWED_FROM.deleteByClient);
