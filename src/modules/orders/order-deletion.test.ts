@@ -175,3 +175,52 @@ describe('deleting a subcategory', () => {
     expect((await k.call('GET', '/api/v1/me/orders', client.auth)).body.data).toHaveLength(4);
   });
 });
+
+describe('deleting a category', () => {
+  it('takes its subcategories and their open orders with their bids; restoring it brings back exactly those', async () => {
+    const english = await k.sub('english');
+    const math = await k.sub('math');
+    expect(math.categoryId).toBe(english.categoryId);
+    const client = await k.user();
+    const tutor = await k.provider('Репетитор', { slugs: ['english', 'math'] });
+    const published = await k.orderIn(client, 'published', undefined, { subcategory_id: english.id });
+    const bidding = await k.orderIn(client, 'published', undefined, { subcategory_id: math.id });
+    const bid = await k.placeBid(bidding, tutor, 300_000);
+    const assigned = await k.orderIn(client, 'assigned', tutor, { subcategory_id: english.id });
+    const elsewhere = await k.orderIn(client, 'published');
+
+    const deleted = await k.call('DELETE', `/api/v1/admin/categories/${english.categoryId}`, admin.auth);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.counts).toMatchObject({
+      service_categories: 1,
+      service_subcategories: 2,
+      orders: 2,
+      bids: 1,
+    });
+    for (const id of [published, bidding]) {
+      expect(await liveness(id)).toBe('deleted');
+      expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
+    }
+    const [gone] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(gone).toMatchObject({ isDeleted: true });
+    // Agreed work stays, and so does everything outside the category.
+    expect(await liveness(assigned)).toBe('live');
+    expect(await liveness(elsewhere)).toBe('live');
+
+    const restored = await k.call(
+      'POST',
+      `/api/v1/admin/categories/${english.categoryId}/restore`,
+      admin.auth,
+    );
+    expect(restored.status).toBe(200);
+    for (const id of [published, bidding]) expect(await liveness(id)).toBe('live');
+    const [back] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(back).toMatchObject({ isDeleted: false, status: 'pending' });
+    const feed = await k.call(
+      'GET',
+      '/api/v1/orders/feed',
+      (await k.provider('Ещё репетитор', { slugs: ['math'] })).auth,
+    );
+    expect(feed.body.data.map((o: { id: string }) => o.id)).toContain(bidding);
+  });
+});
