@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { PageParams } from '../../platform/pagination.ts';
+import { Page, PageParams } from '../../platform/pagination.ts';
 import { ADDON_PRICE_TYPES } from '../core/schema.ts';
 import { ContactCard, UpdateAssignmentBody } from './assignment-contract.ts';
 import { ORDER_STATUSES, URGENCIES } from './schema.ts';
@@ -230,18 +230,19 @@ export const AdminOrdersQuery = Type.Object({
 });
 export type AdminOrdersFilter = Static<typeof AdminOrdersQuery>;
 
-export const OrderHistoryResponse = Type.Object({
-  data: Type.Array(
-    Type.Object({
-      id: Uuid,
-      from_status: Nullable(OrderStatus),
-      to_status: OrderStatus,
-      actor_id: Nullable(Type.String({ format: 'uuid', description: 'Null when the system acted' })),
-      reason: Nullable(Type.String()),
-      created_at: DateTime,
-    }),
-  ),
-});
+export const OrderHistoryQuery = Type.Object(PageParams);
+export type OrderHistoryFilter = Static<typeof OrderHistoryQuery>;
+
+export const OrderHistoryResponse = Page(
+  Type.Object({
+    id: Uuid,
+    from_status: Nullable(OrderStatus),
+    to_status: OrderStatus,
+    actor_id: Nullable(Type.String({ format: 'uuid', description: 'Null when the system acted' })),
+    reason: Nullable(Type.String()),
+    created_at: DateTime,
+  }),
+);
 export type OrderHistoryView = Static<typeof OrderHistoryResponse>;
 
 export const OrderDeleteResponse = Type.Object({

@@ -109,6 +109,20 @@ describe('the order lifecycle', () => {
       'in_progress',
       'completed',
     ]);
+    expect(history.body.next_cursor).toBeNull();
+
+    // Page by page, oldest first, without repeats; a cursor that is not one it gave out is 400.
+    const first = await k.call('GET', `/api/v1/orders/${id}/history?limit=3`, client.auth);
+    expect(first.body.data.map((h: { to_status: string }) => h.to_status)).toEqual([
+      'draft',
+      'published',
+      'in_progress',
+    ]);
+    const cursor = first.body.next_cursor as string;
+    const rest = await k.call('GET', `/api/v1/orders/${id}/history?limit=3&cursor=${cursor}`, client.auth);
+    expect(rest.body).toMatchObject({ data: [{ to_status: 'completed' }], next_cursor: null });
+    const forged = await k.call('GET', `/api/v1/orders/${id}/history?cursor=bm90LWEtY3Vyc29y`, client.auth);
+    expect([forged.status, forged.body.code]).toEqual([400, 'invalid_cursor']);
   });
 
   it('confirming before the provider marks the work done is a 409; the completion photos must be the provider’s', async () => {

@@ -12,6 +12,7 @@ import {
   MyOrdersQuery,
   NoteBody,
   OrderDeleteResponse,
+  OrderHistoryQuery,
   OrderHistoryResponse,
   OrderPhotoParams,
   OrderResponse,
@@ -193,10 +194,11 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         operationId: 'listOrderHistory',
         summary: 'Every status change of an order, oldest first (its client, assigned provider and staff)',
         params: IdParams,
-        response: { 200: OrderHistoryResponse, 403: problem, 404: problem },
+        querystring: OrderHistoryQuery,
+        response: { 200: OrderHistoryResponse, 400: problem, 403: problem, 404: problem },
       },
     },
-    async (request) => orders.listOrderHistory(actorOf(request), request.params.id),
+    async (request) => orders.listOrderHistory(actorOf(request), request.params.id, request.query),
   );
 
   app.get(

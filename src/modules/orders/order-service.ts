@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type Role, systemActor } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -22,6 +22,7 @@ import type {
   LocationValue,
   MyOrdersFilter,
   NoteInput,
+  OrderHistoryFilter,
   OrderHistoryView,
   OrderSummaryView,
   OrderView,
@@ -840,27 +841,34 @@ export function createOrderService({
       }
     },
 
-    async listOrderHistory(actor: Actor, id: string): Promise<OrderHistoryView> {
+    async listOrderHistory(actor: Actor, id: string, filter: OrderHistoryFilter): Promise<OrderHistoryView> {
       const order = await loadOrder(db, id);
       const assignment = await loadAssignment(db, id);
       const role = roleOf(actor, order, assignment);
       if (!canSee(role, order)) throw new NotFoundError('order');
       if (role === 'other') throw notYourOrder();
+      const after = decodeCursor(filter.cursor, IdCursor);
       const rows = await db
         .select()
         .from(orderStatusHistory)
-        .where(eq(orderStatusHistory.orderId, id))
-        .orderBy(asc(orderStatusHistory.id));
-      return {
-        data: rows.map((h) => ({
+        .where(
+          and(eq(orderStatusHistory.orderId, id), after ? gt(orderStatusHistory.id, after[0]) : undefined),
+        )
+        .orderBy(asc(orderStatusHistory.id))
+        .limit(filter.limit + 1);
+      return toPage(
+        rows,
+        filter.limit,
+        (h) => [h.id],
+        (h) => ({
           id: h.id,
           from_status: h.fromStatus,
           to_status: h.toStatus,
           actor_id: h.actorId,
           reason: h.reason,
           created_at: h.createdAt.toISOString(),
-        })),
-      };
+        }),
+      );
     },
 
     /**
