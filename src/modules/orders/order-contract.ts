@@ -147,7 +147,12 @@ export const OrderPhotoResponse = Type.Object({
 const orderFacts = {
   id: Uuid,
   status: OrderStatus,
-  client_user_id: Uuid,
+  client_user_id: Nullable(
+    Type.String({
+      format: 'uuid',
+      description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
+    }),
+  ),
   subcategory_id: Uuid,
   category_id: Uuid,
   title: Type.String(),

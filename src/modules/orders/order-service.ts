@@ -391,7 +391,7 @@ export function createOrderService({
       id: order.id,
       status: order.status,
       viewer_role: role,
-      client_user_id: order.clientUserId,
+      client_user_id: role === 'other' ? null : order.clientUserId,
       subcategory_id: order.subcategoryId,
       category_id: order.categoryId,
       title: order.title,

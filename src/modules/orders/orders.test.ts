@@ -208,6 +208,9 @@ describe('reading an order', () => {
     const seen = await k.call('GET', `/api/v1/orders/${order.id}`, other.auth);
     expect(seen.status).toBe(200);
     expect(seen.body).toMatchObject({ status: 'published', viewer_role: 'other', title: order.title });
+    // Who posted it stays hidden from bidders, as in the feed; staff see it.
+    expect(seen.body.client_user_id).toBeNull();
+    expect(staffView.body.client_user_id).toBe(client.user.id);
     for (const key of ['address', 'location', 'client_contact', 'provider_contact', 'assigned_provider']) {
       expect(seen.body).not.toHaveProperty(key);
     }
