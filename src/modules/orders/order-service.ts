@@ -831,7 +831,7 @@ export function createOrderService({
               actor,
               order,
               assignment,
-              `confirmed automatically after ${days} days`,
+              `confirmed automatically after ${days} ${days === 1 ? 'day' : 'days'}`,
             );
             return true;
           });
