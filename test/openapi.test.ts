@@ -35,7 +35,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * a body must be one of these. Add an operation here only when sending it a body would mean nothing.
  */
 const BODYLESS =
-  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|acceptBid|withdrawBid|logout|addFavorite)$/;
+  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|withdrawBid|logout|addFavorite)$/;
 
 let t: TestApp;
 let doc: Document;

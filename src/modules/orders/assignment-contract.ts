@@ -50,10 +50,12 @@ export const AssignmentResponse = Type.Object({
     description: 'Download each with GET /orders/{id}/assignment/photos/{file_id}',
   }),
   client_contact: Type.Union([ContactCard, Type.Null()], {
-    description: 'For the provider (and moderators); null for the client',
+    description:
+      'For the provider (and moderators) while the work is agreed; null for the client, and null once the order is cancelled',
   }),
   provider_contact: Type.Union([ContactCard, Type.Null()], {
-    description: 'For the client (and moderators); null for the provider',
+    description:
+      'For the client (and moderators) while the work is agreed; null for the provider, and null once the order is cancelled',
   }),
   created_at: DateTime,
   updated_at: DateTime,

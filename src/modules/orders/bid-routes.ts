@@ -107,7 +107,8 @@ export const bidRoutes: RoutesPlugin<{
         tags,
         operationId: 'rejectBid',
         summary: 'Turn down a pending bid on my order',
-        description: 'The reason, if given, is shown to the provider. Send `{}` for none.',
+        description:
+          'The reason, if given, is shown to the provider. Send `{}` for none. A rejected provider cannot bid on this order again (a provider who withdraws can).',
         params: IdParams,
         body: RejectBidBody,
         response: { 200: BidResponse, 404: problem, 409: problem },

@@ -321,7 +321,7 @@ export function createDisputeService({
 
     /**
      * No ruling (withdrawn, settled between the parties): the order goes back to where it was. Work marked
-     * done gets a fresh confirmation window: the days in dispute do not count against the client, or the
+     * done and not yet confirmed gets a fresh confirmation window: the days in dispute do not count against the client, or the
      * auto-confirm job could confirm the order the moment it came back.
      */
     async close(actor: Actor, id: string, input: CloseDisputeInput): Promise<AdminDisputeView> {
@@ -336,7 +336,8 @@ export function createDisputeService({
         await changeOrderStatus(tx, actor, events, order, dispute.orderStatusBefore, {
           from: ['disputed'],
           reason: 'dispute closed without a ruling',
-          set: order.workDoneAt ? { workDoneAt: now } : undefined,
+          set:
+            dispute.orderStatusBefore === 'in_progress' && order.workDoneAt ? { workDoneAt: now } : undefined,
           providerUserId,
         });
         await tellParties(tx, after, order, providerUserId);

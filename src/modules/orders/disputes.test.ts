@@ -328,6 +328,22 @@ describe('staff handling a dispute', () => {
     expect((await orderRow(orderId)).status).toBe('in_progress');
   });
 
+  it('closing a dispute over a completed order leaves the time the work was done alone', async () => {
+    const c = await client();
+    const p = await provider();
+    const orderId = await orderIn(c, 'completed', p);
+    const before = await orderRow(orderId);
+    const id = (await open(orderId, c, { dispute_type: 'quality_issue' })).body.id;
+    const closed = await call('POST', `/api/v1/admin/disputes/${id}/close`, moderator.auth, {
+      resolution: 'Претензия снята',
+    });
+    expect(closed.status).toBe(200);
+    const after = await orderRow(orderId);
+    expect(after.status).toBe('completed');
+    expect(after.workDoneAt).toEqual(before.workDoneAt);
+    expect(after.completedAt).toEqual(before.completedAt);
+  });
+
   it('resolve and close at once: exactly one lands', async () => {
     const c = await client();
     const p = await provider();

@@ -118,7 +118,18 @@ describe('deleting and restoring an order', () => {
     expect(opened.status).toBe(201);
     const heldBack = await k.call('DELETE', `/api/v1/orders/${disputed}`, admin.auth);
     expect([heldBack.status, heldBack.body.code]).toEqual([409, 'order_is_disputed']);
+    // Those who may not delete it at all hear that, not the order's state.
+    for (const who of [provider, finance]) {
+      const refusedParty = await k.call('DELETE', `/api/v1/orders/${disputed}`, who.auth);
+      expect([refusedParty.status, refusedParty.body.code]).toEqual([403, 'not_your_order']);
+    }
     expect(await liveness(disputed)).toBe('live');
+
+    // Staff cannot read a draft, but take one down like any order.
+    const staffDraft = await k.orderIn(client, 'draft');
+    expect((await k.call('GET', `/api/v1/orders/${staffDraft}`, admin.auth)).status).toBe(404);
+    expect((await k.call('DELETE', `/api/v1/orders/${staffDraft}`, admin.auth)).status).toBe(200);
+    expect(await liveness(staffDraft)).toBe('deleted');
 
     expect((await k.call('DELETE', `/api/v1/orders/${agreed}`, admin.auth)).status).toBe(200);
     expect(await liveness(agreed)).toBe('deleted');

@@ -58,8 +58,8 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'One order, as the caller may see it',
         description:
           'The client, the assigned provider and staff see everything (address, location; contact details while ' +
-          'the work is agreed). Anyone else sees only published or bidding orders, without address, location or ' +
-          'contacts; other orders are 404.',
+          'the work is agreed). Anyone else sees only published or bidding orders, without address, location, ' +
+          'contacts or `client_user_id`; other orders are 404. A draft is its client’s alone: 404 to staff too.',
         params: IdParams,
         response: { 200: OrderResponse, 404: problem },
       },
@@ -192,7 +192,8 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
       schema: {
         tags,
         operationId: 'listOrderHistory',
-        summary: 'Every status change of an order, oldest first (its client, assigned provider and staff)',
+        summary: 'Every status change of an order, oldest first, a page at a time',
+        description: 'For its client, its assigned provider and staff (a draft: its client only).',
         params: IdParams,
         querystring: OrderHistoryQuery,
         response: { 200: OrderHistoryResponse, 400: problem, 403: problem, 404: problem },
@@ -247,6 +248,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags: ['admin', ...tags],
         operationId: 'adminListOrders',
         summary: 'All orders, newest first (staff)',
+        description: 'Drafts are never listed: a draft is its client’s alone.',
         querystring: AdminOrdersQuery,
         response: { 200: Page(OrderSummaryResponse) },
       },

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type Role, systemActor } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -872,20 +872,23 @@ export function createOrderService({
     },
 
     /**
-     * The client takes down an order nobody is working on yet; admins and moderators take any down but a
-     * disputed one, whose dispute could then never be settled. The order's bids, add-ons and photos go with
-     * it, under one deletion id.
+     * The client takes down an order nobody is working on yet; admins and moderators take any down, drafts
+     * too (taking one down shows them nothing of it), but a disputed one, whose dispute could then never be
+     * settled. The order's bids, add-ons and photos go with it, under one deletion id.
      */
     async deleteOrder(actor: Actor, id: string) {
       return db.transaction(async (tx) => {
-        const { order, role } = await openOrder(tx, actor, id);
-        if (order.status === 'disputed') {
-          throw new ConflictError(
-            'order_is_disputed',
-            'the order has an open dispute; resolve or close it first',
-          );
-        }
-        if (!isOrderModerator(actor)) {
+        const order = await loadOrder(tx, id, { forUpdate: true });
+        if (isOrderModerator(actor)) {
+          if (order.status === 'disputed') {
+            throw new ConflictError(
+              'order_is_disputed',
+              'the order has an open dispute; resolve or close it first',
+            );
+          }
+        } else {
+          const role = roleOf(actor, order, await loadAssignment(tx, id));
+          if (!canSee(role, order)) throw new NotFoundError('order');
           if (role !== 'client') throw notYourOrder();
           assertState(order, ALLOWED_FROM.deleteByClient);
           const [accepted] = await tx
@@ -930,6 +933,8 @@ export function createOrderService({
       const after = decodeCursor(filter.cursor, IdCursor);
       const conditions: (SQL | undefined)[] = [
         eq(orders.isDeleted, filter.deleted),
+        // A draft is its client's alone (access.ts canSee).
+        ne(orders.status, 'draft'),
         filter.client_id ? eq(orders.clientUserId, filter.client_id) : undefined,
         filter.status?.length ? inArray(orders.status, filter.status) : undefined,
         after ? lt(orders.id, after[0]) : undefined,

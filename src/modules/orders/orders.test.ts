@@ -456,14 +456,23 @@ describe('lists', () => {
     const client = await k.user();
     const finance = await k.user(['finance']);
     const provider = await k.provider();
-    const draft = await k.newOrder(client);
+    await k.newOrder(client); // a draft
     const published = await k.newOrder(client, { publish: true });
-    const gone = await k.newOrder(client);
-    await k.call('DELETE', `/api/v1/orders/${gone.id}`, client.auth);
+    const gone = await k.newOrder(client, { publish: true });
+    expect((await k.call('DELETE', `/api/v1/orders/${gone.id}`, client.auth)).status).toBe(200);
+    const goneDraft = await k.newOrder(client);
+    expect((await k.call('DELETE', `/api/v1/orders/${goneDraft.id}`, client.auth)).status).toBe(200);
 
+    // Drafts are their client's alone: never listed, live or deleted.
     const mine = await k.call('GET', `/api/v1/admin/orders?client_id=${client.user.id}`, finance.auth);
     expect(mine.status).toBe(200);
-    expect(mine.body.data.map((o: { id: string }) => o.id)).toEqual([published.id, draft.id]);
+    expect(mine.body.data.map((o: { id: string }) => o.id)).toEqual([published.id]);
+    const drafts = await k.call(
+      'GET',
+      `/api/v1/admin/orders?client_id=${client.user.id}&status=draft`,
+      finance.auth,
+    );
+    expect(drafts.body.data).toEqual([]);
     const onlyPublished = await k.call(
       'GET',
       `/api/v1/admin/orders?client_id=${client.user.id}&status=published`,
