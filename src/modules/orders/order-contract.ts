@@ -147,12 +147,7 @@ export const OrderPhotoResponse = Type.Object({
 const orderFacts = {
   id: Uuid,
   status: OrderStatus,
-  client_user_id: Nullable(
-    Type.String({
-      format: 'uuid',
-      description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
-    }),
-  ),
+  client_user_id: Uuid,
   subcategory_id: Uuid,
   category_id: Uuid,
   title: Type.String(),
@@ -171,6 +166,12 @@ const orderFacts = {
 
 export const OrderResponse = Type.Object({
   ...orderFacts,
+  client_user_id: Nullable(
+    Type.String({
+      format: 'uuid',
+      description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
+    }),
+  ),
   viewer_role: Type.Enum(VIEWER_ROLES, { description: 'How the caller stands to this order' }),
   description: Type.String(),
   address: Type.Optional(
