@@ -321,8 +321,8 @@ export function createDisputeService({
 
     /**
      * No ruling (withdrawn, settled between the parties): the order goes back to where it was. Work marked
-     * done and not yet confirmed gets a fresh confirmation window: the days in dispute do not count against the client, or the
-     * auto-confirm job could confirm the order the moment it came back.
+     * done and not yet confirmed gets a fresh confirmation window: the days in dispute do not count against
+     * the client, or the auto-confirm job could confirm the order the moment it came back.
      */
     async close(actor: Actor, id: string, input: CloseDisputeInput): Promise<AdminDisputeView> {
       return db.transaction(async (tx) => {

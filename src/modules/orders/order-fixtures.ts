@@ -18,7 +18,14 @@ import { caller } from '../../../test/http.ts';
 import type { Role } from '../../platform/actor.ts';
 import { serviceAddons, serviceAreas, serviceSubcategories } from '../core/schema.ts';
 import type { OrderEvent } from './events.ts';
-import { bids, type OrderStatus, orderAssignments, orders, type URGENCIES } from './schema.ts';
+import {
+  bids,
+  type OrderStatus,
+  orderAssignments,
+  orderStatusHistory,
+  orders,
+  type URGENCIES,
+} from './schema.ts';
 
 export type SignedIn = Awaited<ReturnType<typeof signedInUser>>;
 export type Client = SignedIn & { clientProfileId: string };
@@ -361,6 +368,20 @@ export function orderFixtures(app: () => TestApp) {
     return row!;
   }
 
+  /** An order's status changes, oldest first (ids are made under the order's lock: they sort as committed). */
+  function historyOf(orderId: string) {
+    return app()
+      .db.select({
+        from: orderStatusHistory.fromStatus,
+        to: orderStatusHistory.toStatus,
+        actor: orderStatusHistory.actorId,
+        reason: orderStatusHistory.reason,
+      })
+      .from(orderStatusHistory)
+      .where(eq(orderStatusHistory.orderId, orderId))
+      .orderBy(orderStatusHistory.id);
+  }
+
   /** The order events queued for an order, oldest first (tests run without a worker: they stay queued). */
   async function eventsOf(orderId: string): Promise<OrderEvent[]> {
     const { rows } = await app().database.sql.query(
@@ -403,6 +424,7 @@ export function orderFixtures(app: () => TestApp) {
     insertAgreement,
     insertAgreedOrder,
     orderRow,
+    historyOf,
     eventsOf,
     snapshot,
   };

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
 import { orderFixtures, type SignedIn } from './order-fixtures.ts';
-import { bids, orderStatusHistory, orders } from './schema.ts';
+import { bids, orders } from './schema.ts';
 
 let t: TestApp;
 const k = orderFixtures(() => t);
@@ -20,18 +20,6 @@ async function statusOf(id: string) {
   const [row] = await t.db.select().from(orders).where(eq(orders.id, id));
   return row!;
 }
-
-const historyOf = (id: string) =>
-  t.db
-    .select({
-      from: orderStatusHistory.fromStatus,
-      to: orderStatusHistory.toStatus,
-      actor: orderStatusHistory.actorId,
-      reason: orderStatusHistory.reason,
-    })
-    .from(orderStatusHistory)
-    .where(eq(orderStatusHistory.orderId, id))
-    .orderBy(orderStatusHistory.id);
 
 const clientCounters = async (who: SignedIn) =>
   (await k.call('GET', '/api/v1/me/client-profile', who.auth)).body;
@@ -74,7 +62,7 @@ describe('the order lifecycle', () => {
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('order_is_completed');
 
-    expect(await historyOf(id)).toEqual([
+    expect(await k.historyOf(id)).toEqual([
       { from: null, to: 'draft', actor: client.user.id, reason: null },
       { from: 'draft', to: 'published', actor: client.user.id, reason: 'Жду предложений' },
       { from: 'assigned', to: 'in_progress', actor: provider.user.id, reason: null },
@@ -273,7 +261,7 @@ describe('cancelling', () => {
       ]),
     );
     expect(await clientCounters(client)).toMatchObject({ orders_total: 1, orders_cancelled: 1 });
-    expect((await historyOf(id)).at(-1)).toMatchObject({
+    expect((await k.historyOf(id)).at(-1)).toMatchObject({
       from: 'bidding',
       to: 'cancelled',
       reason: 'Нашёл мастера сам',
@@ -307,7 +295,7 @@ describe('cancelling', () => {
     const provider = await k.provider();
     const id = await k.orderIn(client, 'published');
     await k.placeBid(id, provider);
-    const historyBefore = await historyOf(id);
+    const historyBefore = await k.historyOf(id);
     const eventsBefore = await k.eventsOf(id);
 
     const spy = vi
@@ -321,7 +309,7 @@ describe('cancelling', () => {
       spy.mockRestore();
     }
     expect((await statusOf(id)).status).toBe('bidding');
-    expect(await historyOf(id)).toEqual(historyBefore);
+    expect(await k.historyOf(id)).toEqual(historyBefore);
     expect(await k.eventsOf(id)).toEqual(eventsBefore);
     const [bid] = await t.db.select().from(bids).where(eq(bids.orderId, id));
     expect(bid!.status).toBe('pending');
@@ -335,7 +323,7 @@ describe('at the same moment', () => {
     const answers = await Promise.all([act(id, 'publish', client), act(id, 'publish', client)]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     expect(answers.find((a) => a.status === 409)!.body.code).toBe('order_is_published');
-    expect((await historyOf(id)).filter((h) => h.to === 'published')).toHaveLength(1);
+    expect((await k.historyOf(id)).filter((h) => h.to === 'published')).toHaveLength(1);
     expect(await k.eventsOf(id)).toHaveLength(1);
   });
 
@@ -378,7 +366,7 @@ describe('automatic confirmation', () => {
     expect((await statusOf(due)).status).toBe('completed');
     expect((await statusOf(recent)).status).toBe('in_progress');
     expect((await statusOf(notDone)).status).toBe('in_progress');
-    expect((await historyOf(due)).at(-1)).toMatchObject({
+    expect((await k.historyOf(due)).at(-1)).toMatchObject({
       from: 'in_progress',
       to: 'completed',
       actor: null,

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
 import { type Client, orderFixtures, type Provider } from './order-fixtures.ts';
-import { bids, orderAssignments, orderDisputes, orderStatusHistory, orders } from './schema.ts';
+import { bids, orderAssignments, orderDisputes, orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;
 
 let t: TestApp;
-const { call, client, provider, orderIn, orderRow, eventsOf } = orderFixtures(() => t);
+const { call, client, provider, orderIn, orderRow, historyOf, eventsOf } = orderFixtures(() => t);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -30,17 +30,8 @@ const assignmentsOf = (orderId: string) =>
 const disputesOf = (orderId: string) =>
   t.db.select().from(orderDisputes).where(eq(orderDisputes.orderId, orderId));
 
-/** The order's status history, oldest first (ids are made under the order's lock: they sort as committed). */
-const historyOf = (orderId: string) =>
-  t.db
-    .select()
-    .from(orderStatusHistory)
-    .where(eq(orderStatusHistory.orderId, orderId))
-    .orderBy(asc(orderStatusHistory.id));
-
 /** The order's moves, oldest first, as `from>to`. */
-const movesOf = async (orderId: string) =>
-  (await historyOf(orderId)).map((h) => `${h.fromStatus}>${h.toStatus}`);
+const movesOf = async (orderId: string) => (await historyOf(orderId)).map((h) => `${h.from}>${h.to}`);
 
 /**
  * The order's queued events counted by kind (a status change by the status it went to). Counted rather
@@ -247,16 +238,16 @@ describe('an order acted on twice at once', () => {
       const order = await orderRow(orderId);
       expect(order.status).toBe('completed');
       expect(order.completedAt).not.toBeNull();
-      const completions = (await historyOf(orderId)).filter((h) => h.toStatus === 'completed');
+      const completions = (await historyOf(orderId)).filter((h) => h.to === 'completed');
       expect(completions).toHaveLength(1);
-      expect(completions[0]?.fromStatus).toBe('in_progress');
+      expect(completions[0]?.from).toBe('in_progress');
       if (confirm.status === 200) {
         expect(confirm.body.status).toBe('completed');
-        expect(completions[0]).toMatchObject({ actorId: c.user.id, reason: null });
+        expect(completions[0]).toMatchObject({ actor: c.user.id, reason: null });
       } else {
         expect([confirm.status, confirm.body.code]).toEqual([409, 'order_is_completed']);
         expect(completions[0]).toMatchObject({
-          actorId: null,
+          actor: null,
           reason: 'confirmed automatically after 3 days',
         });
       }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
 import { orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
-import { orderStatusHistory, orders } from './schema.ts';
+import { orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -22,20 +22,8 @@ afterAll(() => t.close());
 const post = (id: string, action: string, who: SignedIn, payload?: object) =>
   k.call('POST', `/api/v1/orders/${id}/${action}`, who.auth, payload);
 
-const historyOf = (id: string) =>
-  t.db
-    .select({
-      from: orderStatusHistory.fromStatus,
-      to: orderStatusHistory.toStatus,
-      actor: orderStatusHistory.actorId,
-      reason: orderStatusHistory.reason,
-    })
-    .from(orderStatusHistory)
-    .where(eq(orderStatusHistory.orderId, id))
-    .orderBy(orderStatusHistory.id);
-
 /** What a refused request must leave alone: the order, its bids, assignment, event count and history. */
-const everything = async (id: string) => ({ rows: await k.snapshot(id), history: await historyOf(id) });
+const everything = async (id: string) => ({ rows: await k.snapshot(id), history: await k.historyOf(id) });
 
 /** Every state an order can be in; `work_done` is in progress with the work marked done. */
 const STATES = [
@@ -188,7 +176,7 @@ describe('the order_auto_confirm_days setting', () => {
       const halfDayBefore = await everything(halfDay);
       await runJob();
       expect(await statusOf(twoDays)).toBe('completed');
-      expect((await historyOf(twoDays)).at(-1)).toEqual({
+      expect((await k.historyOf(twoDays)).at(-1)).toEqual({
         from: 'in_progress',
         to: 'completed',
         actor: null,
@@ -206,7 +194,7 @@ describe('the order_auto_confirm_days setting', () => {
       expect(await statusOf(fourDays)).toBe('in_progress');
       expect(await everything(fourDays)).toEqual(fourDaysBefore);
       expect(await statusOf(sixDays)).toBe('completed');
-      expect((await historyOf(sixDays)).at(-1)).toMatchObject({
+      expect((await k.historyOf(sixDays)).at(-1)).toMatchObject({
         actor: null,
         reason: 'confirmed automatically after 5 days',
       });
