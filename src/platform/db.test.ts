@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DatabaseLockedError, openPglite } from './db.ts';
+import { DatabaseLockedError, fromPglite, openPglite } from './db.ts';
 
 /** One embedded database directory, one owner: the lock file `pgdata.lock` keeps a second one out. */
 const dirs: string[] = [];
@@ -85,4 +87,54 @@ describe('the embedded database lock', () => {
       holder.kill('SIGKILL');
     }
   });
+});
+
+describe('a service called inside its caller’s transaction', () => {
+  it('joins it on the embedded database: reads see its writes, nothing waits, and a rollback takes all', async () => {
+    const client = await PGlite.create();
+    const database = fromPglite(client);
+    const { db } = database;
+    await database.sql.query('create table notes (id int primary key, body text not null)');
+    const notes = pgTable('notes', { id: integer('id').primaryKey(), body: text('body').notNull() });
+    /** A service that knows nothing of its caller's transaction: it writes and reads through the plain handle. */
+    const addNote = async (id: number) => {
+      await db.insert(notes).values({ id, body: `note ${id}` });
+      return db.select().from(notes);
+    };
+    /** And one that opens its own transaction: inside the caller's it is a savepoint. */
+    const addNoteInTransaction = (id: number) => db.transaction(() => addNote(id));
+
+    const seen = await db.transaction(async () => {
+      const inner = await addNote(1);
+      await addNoteInTransaction(2);
+      // The raw client used by the job queue joins too.
+      const { rows } = await database.sql.query('select count(*)::int as n from notes where id < $1', [10]);
+      return { inner, rows };
+    });
+    expect(seen.inner).toEqual([{ id: 1, body: 'note 1' }]);
+    expect(seen.rows).toEqual([{ n: 2 }]);
+
+    await expect(
+      db.transaction(async () => {
+        await addNote(3);
+        await addNoteInTransaction(4);
+        throw new Error('the caller fails after its services wrote');
+      }),
+    ).rejects.toThrow('the caller fails');
+    expect((await db.select().from(notes)).map((n) => n.id)).toEqual([1, 2]);
+
+    // A failing nested transaction rolls back to its savepoint and leaves the caller's work.
+    await db.transaction(async () => {
+      await addNote(5);
+      await expect(
+        db.transaction(async () => {
+          await addNote(6);
+          throw new Error('the service fails');
+        }),
+      ).rejects.toThrow('the service fails');
+    });
+    expect((await db.select().from(notes)).map((n) => n.id)).toEqual([1, 2, 5]);
+
+    await database.close();
+  }, 30_000);
 });

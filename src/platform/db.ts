@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -98,8 +99,8 @@ export function pgliteSqlClient(client: Pick<PGlite, 'query' | 'exec'>): SqlClie
 export function fromPglite(client: PGlite, release: () => void = () => {}): Database {
   return {
     kind: 'pglite',
-    db: drizzlePglite(client, { schema }) as unknown as Db,
-    sql: pgliteSqlClient(client),
+    db: joiningTransactions(drizzlePglite(client, { schema }) as unknown as Db),
+    sql: joiningSqlClient(pgliteSqlClient(client)),
     async close() {
       try {
         await client.close();
@@ -137,8 +138,8 @@ export function openPostgres(url: string, poolSize: number): Database {
   pool.on('error', () => {});
   return {
     kind: 'postgres',
-    db: drizzlePg(pool, { schema }) as unknown as Db,
-    sql: pool as unknown as SqlClient,
+    db: joiningTransactions(drizzlePg(pool, { schema }) as unknown as Db),
+    sql: joiningSqlClient(pool as unknown as SqlClient),
     close: () => pool.end(),
   };
 }
@@ -148,6 +149,49 @@ export function openDatabase(options: { databaseUrl?: string; dataDir: string; p
     ? Promise.resolve(openPostgres(options.databaseUrl, options.poolSize))
     : openPglite(options.dataDir);
 }
+
+/** The transaction the current call runs in, if any: set by `transaction` on a joining handle. */
+const currentTransaction = new AsyncLocalStorage<Db>();
+
+/**
+ * A handle that joins the transaction its caller holds. Inside `db.transaction(fn)`, every query made through
+ * the handle, from `fn` or from any service `fn` calls however deep, runs in that transaction, and a nested
+ * `db.transaction` takes a savepoint in it. So a service never needs `tx` handed to it, and on the embedded
+ * database, whose single connection a transaction holds, a nested call never waits for a connection its own
+ * caller holds. Outside a transaction the handle is the plain database.
+ */
+function joiningTransactions(root: Db): Db {
+  const transaction = (fn: (tx: Db) => Promise<unknown>, config?: unknown) => {
+    const run = (tx: Db) => currentTransaction.run(tx, () => fn(tx));
+    const outer = currentTransaction.getStore();
+    return outer ? outer.transaction(run) : root.transaction(run, config as never);
+  };
+  return new Proxy(root, {
+    get(target, property) {
+      if (property === 'transaction') return transaction;
+      const current = currentTransaction.getStore() ?? target;
+      const value = Reflect.get(current, property, current);
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
+}
+
+/** The raw client that joins the current transaction as the handle does (pg-boss sends through it). */
+function joiningSqlClient(base: SqlClient): SqlClient {
+  return {
+    query(text, values) {
+      const tx = currentTransaction.getStore();
+      return (tx ? sqlClientOf(tx) : base).query(text, values);
+    },
+  };
+}
+
+/**
+ * Runs `fn` outside the transaction its callback chain began in, once that transaction has ended: an answer
+ * sent after the commit or rollback must not reach for the finished transaction. Never while it is still
+ * open: on the embedded database its one connection is held, and `fn` would wait for it forever.
+ */
+export const outsideTransaction = <T>(fn: () => T): T => currentTransaction.exit(fn);
 
 type RawClient = (pg.Pool | pg.PoolClient | PGlite) & { exec?: unknown };
 

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bishkekDate } from '../src/modules/orders/order-fixtures.ts';
+import { call, freePort, killAll, serverDatabaseUrl, startProcess, waitReady } from './server-process.ts';
+
+/**
+ * Idempotency keys across a crash: the server is killed (SIGKILL) during a burst of keyed order creations and
+ * started again on the same data; every request is then retried with its key. Each must end in exactly one
+ * order and a 2xx: the committed ones replay their first answer, the rest run as new.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'kg-crash-'));
+afterAll(() => {
+  killAll();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const REQUESTS = 60;
+const CONCURRENCY = 12;
+
+describe('Idempotency-Key when the server is killed mid-burst', () => {
+  it('leaves no key stuck: every retry ends in one order and a 2xx', async () => {
+    const port = await freePort();
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      DATABASE_URL: await serverDatabaseUrl(),
+      JWT_SECRET: 'crash-test-secret-that-is-long-enough-for-hs256',
+    };
+    const first = startProcess('serve', env);
+    await waitReady(port, first);
+
+    const registered = await call(port, 'POST', '/api/v1/auth/register', {
+      body: {
+        email: `crash.${Date.now()}@example.kg`,
+        password: 'correct horse battery',
+        full_name: 'Айгуль',
+      },
+    });
+    expect(registered.status).toBe(201);
+    const token = registered.body.access_token as string;
+    expect((await call(port, 'POST', '/api/v1/me/client-profile', { token, body: {} })).status).toBe(201);
+    const categories = await call(port, 'GET', '/api/v1/categories');
+    const subcategoryId = categories.body
+      .flatMap((c: { subcategories: { id: string; slug: string }[] }) => c.subcategories)
+      .find((s: { slug: string }) => s.slug === 'plumbing').id as string;
+    const areas = await call(port, 'GET', '/api/v1/service-areas');
+    const areaId = areas.body.find((a: { slug: string }) => a.slug === 'bishkek').id as string;
+
+    const requests = Array.from({ length: REQUESTS }, (_, i) => ({
+      key: `crash-order-${i}-${Date.now()}`,
+      body: {
+        subcategory_id: subcategoryId,
+        title: `Заказ номер ${i}`,
+        description: 'Нужно заменить смеситель на кухне',
+        service_area_id: areaId,
+        address: 'ул. Киевская 77',
+        service_date: bishkekDate(3),
+      },
+    }));
+    const create = (i: number) =>
+      call(port, 'POST', '/api/v1/orders', {
+        token,
+        body: requests[i]!.body,
+        headers: { 'idempotency-key': requests[i]!.key },
+      });
+
+    // The burst: CONCURRENCY requests at a time; the server is killed once a fifth of them are answered.
+    const acknowledged = new Map<number, string>();
+    let next = 0;
+    let killed = false;
+    const worker = async () => {
+      while (next < REQUESTS && !killed) {
+        const i = next++;
+        try {
+          const res = await create(i);
+          if (res.status === 201) acknowledged.set(i, res.body.id);
+          if (acknowledged.size >= REQUESTS / 5 && !killed) {
+            killed = true;
+            first.child.kill('SIGKILL');
+          }
+        } catch {
+          // the connection died with the server
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await first.exited;
+    expect(acknowledged.size).toBeGreaterThanOrEqual(REQUESTS / 5);
+    expect(acknowledged.size).toBeLessThan(REQUESTS);
+
+    const second = startProcess('serve', env);
+    await waitReady(port, second);
+    const retried = await Promise.all(requests.map((_, i) => create(i)));
+    for (const [i, res] of retried.entries()) {
+      expect(res.status, `request ${i}: ${JSON.stringify(res.body)}`).toBe(201);
+      // What was acknowledged before the crash is replayed as it was.
+      if (acknowledged.has(i)) {
+        expect(res.headers.get('idempotent-replayed')).toBe('true');
+        expect(res.body.id).toBe(acknowledged.get(i));
+      }
+    }
+    const ids = new Set(retried.map((res) => res.body.id as string));
+    expect(ids.size).toBe(REQUESTS);
+
+    // Exactly one order per request, and no other.
+    const mine: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call(
+        port,
+        'GET',
+        `/api/v1/me/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        {
+          token,
+        },
+      );
+      expect(page.status).toBe(200);
+      mine.push(...page.body.data.map((o: { id: string }) => o.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(mine.sort()).toEqual([...ids].sort());
+
+    second.child.kill('SIGTERM');
+    await second.exited;
+  }, 240_000);
+});
