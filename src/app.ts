@@ -26,6 +26,7 @@ import { createReviewService } from './modules/orders/review-service.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
+import { accountEventJob, createAccountEvents } from './modules/users/events.ts';
 import { accountJobs } from './modules/users/jobs.ts';
 import { privacyRoutes } from './modules/users/privacy-routes.ts';
 import { createPrivacyService } from './modules/users/privacy-service.ts';
@@ -33,6 +34,7 @@ import { profileRoutes } from './modules/users/profile-routes.ts';
 import { createProfileService } from './modules/users/profile-service.ts';
 import { accountRoutes } from './modules/users/routes.ts';
 import { createAccountService } from './modules/users/service.ts';
+import { createSignInThrottle } from './modules/users/sign-in-throttle.ts';
 import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
 import { verificationRoutes } from './modules/users/verification-routes.ts';
 import { createVerificationService } from './modules/users/verification-service.ts';
@@ -196,6 +198,8 @@ export async function buildApp(options: AppOptions) {
   const profiles = createProfileService({ db: database.db, cipher, catalog, files, vocabulary });
   const directory = createDirectoryService({ db: database.db, catalog, vocabulary });
   const verifications = createVerificationService({ db: database.db, files, profiles });
+  const accountEvents = createAccountEvents(jobs);
+  jobs.register(accountEventJob);
   const accounts = createAccountService({
     db: database.db,
     cache,
@@ -203,6 +207,7 @@ export async function buildApp(options: AppOptions) {
     sms: options.sms ?? createLogSmsSender(app.log),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
+    throttle: createSignInThrottle({ db: database.db, events: accountEvents }),
   });
   const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts });

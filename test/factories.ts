@@ -1,3 +1,4 @@
+import { emailColumns } from '../src/modules/users/identifiers.ts';
 import { userSessions, users } from '../src/modules/users/schema.ts';
 import type { Role } from '../src/platform/actor.ts';
 import type { TestApp } from './helper.ts';
@@ -14,8 +15,7 @@ export async function signedInUser(t: TestApp, roles: Role[] = ['client'], fullN
     .values({
       fullName,
       roles,
-      emailEncrypted: cipher.encrypt(email),
-      emailHash: cipher.blindIndex(email),
+      ...emailColumns(cipher, email),
     })
     .returning();
   const [session] = await t.db

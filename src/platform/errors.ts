@@ -69,8 +69,8 @@ export class ValidationError extends AppError {
   }
 }
 export class TooManyRequestsError extends AppError {
-  constructor(retryAfterSeconds: number, code = 'rate_limited') {
-    super(429, code, `too many requests; retry in ${retryAfterSeconds} s`, undefined, {
+  constructor(retryAfterSeconds: number, code = 'rate_limited', message = 'too many requests') {
+    super(429, code, `${message}; retry in ${retryAfterSeconds} s`, undefined, {
       'retry-after': String(retryAfterSeconds),
     });
   }

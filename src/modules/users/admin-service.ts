@@ -5,9 +5,9 @@ import type { FieldCipher } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import type { AdminUserView } from './contract.ts';
+import { emailIndex } from './identifiers.ts';
 import { type USER_STATUSES, userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
-import { normalizeEmail } from './service.ts';
 
 export interface AdminUserFilter {
   q?: string;
@@ -60,7 +60,7 @@ export function createUserAdminService({
         .where(
           and(
             eq(users.isDeleted, filter.deleted ?? false),
-            filter.email ? eq(users.emailHash, cipher.blindIndex(normalizeEmail(filter.email))) : undefined,
+            filter.email ? eq(users.emailHash, emailIndex(cipher, filter.email)) : undefined,
             filter.phone ? eq(users.phoneHash, cipher.blindIndex(filter.phone)) : undefined,
             filter.q ? ilike(users.fullName, `%${escapeLike(filter.q)}%`) : undefined,
             filter.role ? sql`${filter.role} = any(${users.roles})` : undefined,

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { createTokenSigner } from '../../platform/auth.ts';
 import { createCache } from '../../platform/cache.ts';
@@ -5,8 +6,11 @@ import type { Config } from '../../platform/config.ts';
 import { ConfigError } from '../../platform/config.ts';
 import { createFieldCipher } from '../../platform/crypto.ts';
 import type { Database } from '../../platform/db.ts';
+import { createJobs } from '../../platform/jobs.ts';
 import { Email, Password } from './contract.ts';
+import { createAccountEvents } from './events.ts';
 import { createAccountService } from './service.ts';
+import { createSignInThrottle } from './sign-in-throttle.ts';
 
 /** `npm run admin:create -- --email ... --password ...`: the way the first staff account comes to be. */
 export async function createAdmin(
@@ -26,6 +30,11 @@ export async function createAdmin(
     sms: { send: async () => {} },
     cipher: createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
+    // Never used here (the command signs no one in); a queue that is not started makes no connection.
+    throttle: createSignInThrottle({
+      db: database.db,
+      events: createAccountEvents(createJobs({ database, log: pino({ level: 'silent' }), work: false })),
+    }),
   });
   const { user, created } = await accounts.createAdmin(
     { email: args.email, password: args.password, fullName: args.name ?? 'Administrator' },

@@ -1,9 +1,13 @@
 import { lt } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import { defineJob } from '../../platform/jobs.ts';
-import { otpCodes, refreshTokens } from './schema.ts';
+import { otpCodes, refreshTokens, signInThrottles } from './schema.ts';
+import { SIGN_IN_THROTTLE } from './sign-in-throttle.ts';
 
-/** Codes and refresh tokens are worthless once expired; a day's grace keeps them for support questions. */
+/**
+ * Codes and refresh tokens are worthless once expired; a day's grace keeps them for support questions.
+ * Wrong passwords are forgotten a day after the last one, row or no row.
+ */
 const purgeExpiredCredentials = (db: Db) =>
   defineJob<Record<string, never>>({
     name: 'users.purge-expired-credentials',
@@ -18,7 +22,19 @@ const purgeExpiredCredentials = (db: Db) =>
         .delete(refreshTokens)
         .where(lt(refreshTokens.expiresAt, cutoff))
         .returning({ id: refreshTokens.id });
-      log.info({ codes: codes.length, tokens: tokens.length }, 'purged expired credentials');
+      const throttles = await db
+        .delete(signInThrottles)
+        .where(
+          lt(
+            signInThrottles.lastFailureAt,
+            new Date(Date.now() - SIGN_IN_THROTTLE.forgetAfterSeconds * 1000),
+          ),
+        )
+        .returning({ id: signInThrottles.id });
+      log.info(
+        { codes: codes.length, tokens: tokens.length, throttles: throttles.length },
+        'purged expired credentials',
+      );
     },
   });
 

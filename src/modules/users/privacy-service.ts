@@ -13,6 +13,7 @@ import {
   otpCodes,
   providerProfiles,
   providerServices,
+  signInThrottles,
   userProfiles,
   userSessions,
   users,
@@ -221,6 +222,9 @@ export function createPrivacyService({
           .where(eq(users.id, userId))
           .returning();
         if (before.phoneHash) await tx.delete(otpCodes).where(eq(otpCodes.phoneHash, before.phoneHash));
+        const identifiers = [before.emailHash, before.phoneHash].filter((h): h is string => h !== null);
+        if (identifiers.length > 0)
+          await tx.delete(signInThrottles).where(inArray(signInThrottles.subject, identifiers));
         const profileIds = rows.userProfileRows.map((p) => p.id);
         const providerIds = rows.providerRows.map((p) => p.id);
         if (profileIds.length > 0) {

@@ -5,7 +5,15 @@ import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { caller } from '../../../test/http.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { serviceSubcategories } from '../core/schema.ts';
-import { providerProfiles, providerServices, userProfiles, users, userVerifications } from './schema.ts';
+import { emailIndex } from './identifiers.ts';
+import {
+  providerProfiles,
+  providerServices,
+  signInThrottles,
+  userProfiles,
+  users,
+  userVerifications,
+} from './schema.ts';
 
 let t: TestApp;
 let plumbing: string;
@@ -159,6 +167,14 @@ describe('export', () => {
 describe('erasure', () => {
   it('anonymizes for good, keeps the rows under the same id, and frees the email', async () => {
     const me = await providerAccount('eraser@example.kg');
+    const wrong = { email: 'eraser@example.kg', password: 'not the password' };
+    expect((await call('POST', '/api/v1/auth/login', undefined, wrong)).status).toBe(401);
+    const throttled = () =>
+      t.db
+        .select()
+        .from(signInThrottles)
+        .where(eq(signInThrottles.subject, emailIndex(t.app.services.cipher, 'eraser@example.kg')));
+    expect(await throttled()).toHaveLength(1);
     expect((await call('POST', '/api/v1/me/erase', me.auth, {})).status).toBe(400);
     expect((await call('POST', '/api/v1/me/erase', me.auth, { confirm: 'ERASE' })).status).toBe(204);
 
@@ -173,6 +189,8 @@ describe('erasure', () => {
     });
     const [profile] = await t.db.select().from(userProfiles).where(eq(userProfiles.userId, me.userId));
     expect(profile).toMatchObject({ addressEncrypted: null, contactInfoEncrypted: null, isDeleted: true });
+    // The failed sign-ins were keyed by the email's blind index: they go with it.
+    expect(await throttled()).toEqual([]);
     const [provider] = await t.db
       .select()
       .from(providerProfiles)

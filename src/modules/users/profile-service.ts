@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
-import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
+import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
 import { type Db, prepareSql } from '../../platform/db.ts';
 import {
@@ -423,6 +423,10 @@ export function createProfileService({
       return db.transaction(async (tx) => {
         const before = await ensureProfile(tx, actor);
         const changes: Partial<typeof userProfiles.$inferInsert> = {
+          // Set here, not left to $onUpdateFn: a PATCH of the name alone leaves every other column undefined,
+          // and Drizzle refuses an update with nothing to set. The name is shown as part of the profile, so
+          // the profile's updated_at moves with it.
+          updatedAt: new Date(),
           bio: input.bio,
           gender: input.gender,
           photoFileId: input.photo_file_id,
@@ -444,9 +448,11 @@ export function createProfileService({
           .set(changes)
           .where(eq(userProfiles.id, before.id))
           .returning();
-        const audit: AuditEntry[] = [
-          { action: 'update', entity: 'user_profiles', entityId: before.id, before, after },
-        ];
+        // Only the name changed: the profile row itself has nothing to record.
+        const audit: AuditEntry[] =
+          Object.keys(diffFields(before, after)).length > 0
+            ? [{ action: 'update', entity: 'user_profiles', entityId: before.id, before, after }]
+            : [];
         if (input.full_name !== undefined) {
           const [userBefore] = await tx.select().from(users).where(eq(users.id, before.userId));
           const [userAfter] = await tx

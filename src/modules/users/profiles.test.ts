@@ -1,11 +1,16 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
-import { caller } from '../../../test/http.ts';
+import { type Answer, caller } from '../../../test/http.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { serviceAreas, serviceSubcategories } from '../core/schema.ts';
-import { providerProfiles, providerServices, userProfiles } from './schema.ts';
+import type {
+  UpdateProfileInput,
+  UpdateProviderProfileInput,
+  UpdateServiceInput,
+} from './profile-contract.ts';
+import { providerProfiles, providerServices, userProfiles, users } from './schema.ts';
 
 let t: TestApp;
 let subcategories: { id: string; slug: string }[];
@@ -474,22 +479,22 @@ describe('the provider directory', () => {
   });
 });
 
-describe('profile photo', () => {
-  const png = Buffer.from(
-    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-    'base64',
-  );
-  const upload = async (auth: object) => {
-    const answer = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/files?purpose=profile_photo',
-      headers: { ...auth, 'content-type': 'image/png' },
-      payload: png,
-    });
-    expect(answer.statusCode).toBe(201);
-    return answer.json().id as string;
-  };
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+async function upload(auth: object) {
+  const answer = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/files?purpose=profile_photo',
+    headers: { ...auth, 'content-type': 'image/png' },
+    payload: png,
+  });
+  expect(answer.statusCode).toBe(201);
+  return answer.json().id as string;
+}
 
+describe('profile photo', () => {
   it('is set from my own upload and shown publicly in the directory', async () => {
     const p = await provider('Фото Мастер');
     expect((await call('GET', `/api/v1/providers/${p.providerId}/photo`)).status).toBe(404);
@@ -565,5 +570,116 @@ describe('favorites', () => {
     expect(
       (await call('PUT', '/api/v1/me/favorites/01930000-0000-7000-8000-000000000000', me.auth)).status,
     ).toBe(404);
+  });
+});
+
+/**
+ * Every field of every profile PATCH, sent alone, from a profile with every field set: the field changes,
+ * the others stay as they were, and a read gives the same answer.
+ */
+describe('a PATCH of one field', () => {
+  type Auth = Record<string, string>;
+  type Values<K extends string> = Record<K, (auth: Auth) => unknown>;
+
+  async function expectOnlyChanged(url: string, auth: Auth, before: Answer, field: string, value: unknown) {
+    expect(before.status).toBeLessThan(300);
+    const patched = await call('PATCH', url, auth, { [field]: value });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toEqual({ ...before.body, [field]: value, updated_at: patched.body.updated_at });
+    expect(Date.parse(patched.body.updated_at)).toBeGreaterThan(Date.parse(before.body.updated_at));
+    expect((await call('GET', url, auth)).body).toEqual(patched.body);
+  }
+
+  const profileValues = {
+    full_name: () => 'Нурлан Асанов',
+    bio: () => 'Другой текст',
+    gender: () => 'male',
+    photo_file_id: (auth) => upload(auth),
+    preferred_language: () => 'en',
+    notification_language: () => 'ky',
+    contact_info: () => ({ telegram: '@nurlan' }),
+    address: () => 'ул. Токтогула 1',
+    service_area_id: () => area('bishkek-east'),
+    preferences: () => ({ theme: 'dark' }),
+  } satisfies Values<keyof UpdateProfileInput>;
+
+  it.each(Object.keys(profileValues))('/me/profile with only %s', async (field) => {
+    const me = await signedInUser(t);
+    const before = await call('PATCH', '/api/v1/me/profile', me.auth, {
+      full_name: 'Айгуль Токтогулова',
+      bio: 'Люблю чистоту',
+      gender: 'female',
+      photo_file_id: await upload(me.auth),
+      preferred_language: 'ky',
+      notification_language: 'ru',
+      contact_info: { phone: '+996700111222' },
+      address: 'ул. Киевская 77',
+      service_area_id: area('bishkek-center'),
+      preferences: { theme: 'light' },
+    });
+    const value = await profileValues[field as keyof typeof profileValues](me.auth);
+    await expectOnlyChanged('/api/v1/me/profile', me.auth, before, field, value);
+  });
+
+  it('/me/profile with only full_name records the account change alone', async () => {
+    const me = await signedInUser(t);
+    expect((await call('GET', '/api/v1/me/profile', me.auth)).body.full_name).toBe('Test User');
+    const [row] = await t.db.select().from(userProfiles).where(eq(userProfiles.userId, me.user.id));
+    expect((await call('PATCH', '/api/v1/me/profile', me.auth, { full_name: 'Нурлан Асанов' })).status).toBe(
+      200,
+    );
+    const [account] = await t.db.select().from(users).where(eq(users.id, me.user.id));
+    expect(account!.fullName).toBe('Нурлан Асанов');
+    const updates = await t.db
+      .select({ entity: auditLog.entity, changes: auditLog.changes })
+      .from(auditLog)
+      .where(and(inArray(auditLog.entityId, [me.user.id, row!.id]), eq(auditLog.action, 'update')));
+    expect(updates).toEqual([
+      { entity: 'users', changes: { full_name: { before: 'Test User', after: 'Нурлан Асанов' } } },
+    ]);
+  });
+
+  it('/me/client-profile with only preferences', async () => {
+    const me = await signedInUser(t);
+    const before = await call('POST', '/api/v1/me/client-profile', me.auth, { preferences: { a: 1 } });
+    await expectOnlyChanged('/api/v1/me/client-profile', me.auth, before, 'preferences', { b: 2 });
+  });
+
+  const providerValues = {
+    business_name: () => 'Новое Название',
+    experience_years: () => 12,
+    description: () => 'Другое описание',
+    service_area_ids: () => [area('bishkek-east')],
+    travel_radius_km: () => 25,
+    availability: () => ({ tue: [{ from: '10:00', to: '14:00' }] }),
+    is_available: () => false,
+  } satisfies Values<keyof UpdateProviderProfileInput>;
+
+  it.each(Object.keys(providerValues))('/me/provider-profile with only %s', async (field) => {
+    const p = await provider(`Мастер ${field}`);
+    const before = await call('GET', '/api/v1/me/provider-profile', p.auth);
+    const value = providerValues[field as keyof typeof providerValues]();
+    await expectOnlyChanged('/api/v1/me/provider-profile', p.auth, before, field, value);
+  });
+
+  const serviceValues = {
+    description: () => 'Установка ванн',
+    base_price: () => 200_000,
+    price_type: () => 'fixed',
+    availability: () => ({ wed: [{ from: '08:00', to: '12:00' }] }),
+    is_active: () => false,
+  } satisfies Values<keyof UpdateServiceInput>;
+
+  it.each(Object.keys(serviceValues))('/me/services/{id} with only %s', async (field) => {
+    const p = await provider(`Сантехник ${field}`);
+    const before = await call('POST', '/api/v1/me/services', p.auth, {
+      subcategory_id: sub('plumbing'),
+      base_price: 150_000,
+      price_type: 'hourly',
+      description: 'Замена смесителей',
+      availability: { mon: [{ from: '09:00', to: '18:00' }] },
+    });
+    const value = serviceValues[field as keyof typeof serviceValues]();
+    await expectOnlyChanged(`/api/v1/me/services/${before.body.id}`, p.auth, before, field, value);
   });
 });

@@ -75,7 +75,7 @@ export const accountRoutes: RoutesPlugin<{
         operationId: 'login',
         summary: 'Sign in with email or phone, and password',
         description:
-          'Give `email` or `phone`, not both. A wrong email, phone or password all answer `invalid_credentials`.',
+          'Give `email` or `phone`, not both. A wrong email, phone or password all answer `invalid_credentials`. Five wrong passwords for one email or phone, from any address, lock its password sign-in for a minute (429 `login_throttled` with `Retry-After`, even for the right password); each wrong one after a lock doubles the next lock, up to an hour, and a day without one forgets them. A one-time code (`/auth/otp/verify`) still signs the owner in and clears the count; the owner is told of each lock.',
         body: Type.Object(
           {
             email: Type.Optional(Email),
@@ -85,7 +85,7 @@ export const accountRoutes: RoutesPlugin<{
           },
           { additionalProperties: false },
         ),
-        response: { 200: TokenResponse, 403: Type.Ref('Problem') },
+        response: { 200: TokenResponse, 401: Type.Ref('Problem'), 403: Type.Ref('Problem') },
       },
     },
     async (request) => {

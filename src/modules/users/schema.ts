@@ -104,6 +104,20 @@ export const otpCodes = pgTable(
   (t) => [index('otp_codes_phone_idx').on(t.phoneHash, t.createdAt)],
 );
 
+/**
+ * Wrong passwords per sign-in identifier, whatever address they come from: enough of them lock password
+ * sign-in for a while. Keyed by the identifier's blind index (the email's or the phone's), not the account,
+ * so an email that has no account builds up the same row and answers the same.
+ */
+export const signInThrottles = pgTable('sign_in_throttles', {
+  ...baseColumns(),
+  subject: text('subject').notNull().unique('sign_in_throttles_subject_uq'),
+  /** Attempts that did not sign in since the last one that did; counted before the password is checked. */
+  failures: integer('failures').notNull(),
+  lastFailureAt: timestamp('last_failure_at', { withTimezone: true }).notNull(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+});
+
 export const USER_TYPES = ['client', 'service_provider', 'both'] as const;
 export const GENDERS = ['male', 'female', 'other', 'prefer_not_to_say'] as const;
 export const PROFILE_VERIFICATION_STATUSES = ['unverified', 'pending', 'verified'] as const;

@@ -19,7 +19,9 @@ import {
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
 import type { OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 import type { SmsSender } from './sms.ts';
 
 /** OWASP's argon2id baseline: 19 MiB, two passes (the library's default algorithm is argon2id). */
@@ -59,10 +61,9 @@ export interface AccountServiceDeps {
   signer: TokenSigner;
   sms: SmsSender;
   cipher: FieldCipher;
+  throttle: SignInThrottle;
   refreshTokenTtlDays: number;
 }
-
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 const secondsUntil = (time: number) => Math.max(1, Math.ceil((time - Date.now()) / 1000));
 
@@ -74,6 +75,7 @@ export function createAccountService({
   signer,
   sms,
   cipher,
+  throttle,
   refreshTokenTtlDays,
 }: AccountServiceDeps) {
   const refreshTtlMs = refreshTokenTtlDays * 86_400_000;
@@ -225,15 +227,13 @@ export function createAccountService({
     },
 
     async register(input: { email: string; password: string; full_name: string }, client: ClientInfo) {
-      const email = normalizeEmail(input.email);
       const passwordHash = await hashPassword(input.password, PASSWORD_HASHING);
       try {
         return await db.transaction(async (tx) => {
           const user = await createUser(
             tx,
             {
-              emailEncrypted: cipher.encrypt(email),
-              emailHash: cipher.blindIndex(email),
+              ...emailColumns(cipher, input.email),
               passwordHash,
               fullName: input.full_name.trim(),
               roles: ['client'],
@@ -253,17 +253,29 @@ export function createAccountService({
       }
     },
 
+    /**
+     * Wrong passwords for one email or phone lock its password sign-in for a while, from wherever they come
+     * (sign-in-throttle.ts); the owner can still sign in with a one-time code, which clears them. An email
+     * without an account goes through the same steps and answers the same.
+     */
     async login(input: { email?: string; phone?: string; password: string }, client: ClientInfo) {
-      const where = input.email
-        ? eq(users.emailHash, cipher.blindIndex(normalizeEmail(input.email)))
-        : eq(users.phoneHash, cipher.blindIndex(input.phone ?? ''));
-      const user = await findLiveUser(where);
+      const identifier = input.email === undefined ? 'phone' : 'email';
+      const subject =
+        input.email === undefined ? cipher.blindIndex(input.phone ?? '') : emailIndex(cipher, input.email);
+      const attempt = await throttle.begin(subject);
+      const user = await findLiveUser(
+        eq(identifier === 'email' ? users.emailHash : users.phoneHash, subject),
+      );
       const matches = await verifyPassword(user?.passwordHash ?? (await unknownUserHash), input.password);
       if (!user?.passwordHash || !matches) {
+        await throttle.failed(attempt, user && { userId: user.id, identifier });
         throw new UnauthorizedError('invalid_credentials', 'the email, phone or password is wrong');
       }
       assertMaySignIn(user);
-      return db.transaction((tx) => openSession(tx, user, client));
+      return db.transaction(async (tx) => {
+        await throttle.clear(tx, [subject]);
+        return openSession(tx, user, client);
+      });
     },
 
     async requestOtp(phone: string, client: ClientInfo, language: LanguageCode): Promise<OtpSent> {
@@ -379,6 +391,7 @@ export function createAccountService({
         const existing = await findLiveUser(eq(users.phoneHash, phoneHash), tx);
         if (existing) {
           assertMaySignIn(existing);
+          await throttle.clear(tx, [existing.phoneHash, existing.emailHash]);
           const user = existing.phoneVerifiedAt
             ? existing
             : (
@@ -579,8 +592,7 @@ export function createAccountService({
 
     /** The first admin, from the command line: creates the account, or gives an existing one the admin role. */
     async createAdmin(input: { email: string; password: string; fullName: string }, client: ClientInfo) {
-      const email = normalizeEmail(input.email);
-      const existing = await findLiveUser(eq(users.emailHash, cipher.blindIndex(email)));
+      const existing = await findLiveUser(eq(users.emailHash, emailIndex(cipher, input.email)));
       if (existing) {
         if (existing.roles.includes('admin')) return { user: view(existing), created: false };
         const roles: Role[] = [...existing.roles, 'admin'];
@@ -598,8 +610,7 @@ export function createAccountService({
         createUser(
           tx,
           {
-            emailEncrypted: cipher.encrypt(email),
-            emailHash: cipher.blindIndex(email),
+            ...emailColumns(cipher, input.email),
             emailVerifiedAt: new Date(),
             passwordHash,
             fullName: input.fullName,
