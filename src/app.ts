@@ -154,7 +154,10 @@ export async function buildApp(options: AppOptions) {
           'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'The `METRICS_TOKEN` of the server' },
+        },
       },
       tags: [
         { name: 'system', description: 'Health and metrics' },
@@ -178,7 +181,8 @@ export async function buildApp(options: AppOptions) {
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The document is still built (app.swagger()) when the routes that serve it are off.
+  if (config.docsEnabled) await app.register(swaggerUi, { routePrefix: '/docs' });
   documentDefaults(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
@@ -228,7 +232,7 @@ export async function buildApp(options: AppOptions) {
 
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
-  registerMetrics(app);
+  registerMetrics(app, { token: config.metricsToken });
   registerHealth(app, database);
 
   await app.register(catalogRoutes, { prefix: '/api/v1', catalog });
