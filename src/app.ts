@@ -223,7 +223,7 @@ export async function buildApp(options: AppOptions) {
     vocabulary,
   });
   jobs.register(...orderJobs(orders));
-  const bids = createBidService({ db: database.db, events, catalog, profiles, directory });
+  const bids = createBidService({ db: database.db, events, catalog, profiles, directory, accounts });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles });

@@ -18,7 +18,7 @@ import {
   UnauthorizedError,
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
-import type { OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 import type { SmsSender } from './sms.ts';
 
@@ -52,6 +52,9 @@ export interface ClientInfo {
 
 type UserRow = typeof users.$inferSelect;
 type UserStatus = UserRow['status'];
+
+const standingOf = (row: Pick<UserRow, 'status' | 'isDeleted'>): AccountStanding =>
+  row.isDeleted || row.status === 'deactivated' ? 'closed' : row.status;
 
 export interface AccountServiceDeps {
   db: Db;
@@ -214,6 +217,30 @@ export function createAccountService({
 
   return {
     view,
+
+    /**
+     * For another module's transaction: how the account stands, with its row share-locked until that
+     * transaction ends. A block or a closing that committed first is seen; one that comes later waits, so
+     * what the caller decides on this answer cannot be overtaken by it.
+     */
+    async lockStanding(tx: Db, userId: string): Promise<AccountStanding> {
+      const [row] = await tx
+        .select({ status: users.status, isDeleted: users.isDeleted })
+        .from(users)
+        .where(eq(users.id, userId))
+        .for('share');
+      return row ? standingOf(row) : 'closed';
+    },
+
+    /** How each account stands, for a list another module shows; an unknown id is left out. */
+    async standings(userIds: string[]): Promise<Map<string, AccountStanding>> {
+      if (userIds.length === 0) return new Map();
+      const rows = await db
+        .select({ id: users.id, status: users.status, isDeleted: users.isDeleted })
+        .from(users)
+        .where(inArray(users.id, userIds));
+      return new Map(rows.map((r) => [r.id, standingOf(r)]));
+    },
 
     async isSessionLive(sessionId: string): Promise<boolean> {
       const key = `session:${sessionId}`;
