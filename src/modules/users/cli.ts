@@ -5,6 +5,7 @@ import type { Config } from '../../platform/config.ts';
 import { ConfigError } from '../../platform/config.ts';
 import { createFieldCipher } from '../../platform/crypto.ts';
 import type { Database } from '../../platform/db.ts';
+import { createCaseRules } from '../../platform/own-case.ts';
 import { Email, Password } from './contract.ts';
 import { createAccountService } from './service.ts';
 
@@ -26,6 +27,7 @@ export async function createAdmin(
     sms: { send: async () => {} },
     cipher: createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
+    cases: createCaseRules(),
   });
   const { user, created } = await accounts.createAdmin(
     { email: args.email, password: args.password, fullName: args.name ?? 'Administrator' },

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
 import { and, count, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
-import { type Actor, type Role, STAFF_ROLES } from '../../platform/actor.ts';
+import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
 import type { Cache } from '../../platform/cache.ts';
@@ -18,6 +18,7 @@ import {
   UnauthorizedError,
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 import type { SmsSender } from './sms.ts';
@@ -63,6 +64,7 @@ export interface AccountServiceDeps {
   sms: SmsSender;
   cipher: FieldCipher;
   refreshTokenTtlDays: number;
+  cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -78,6 +80,7 @@ export function createAccountService({
   sms,
   cipher,
   refreshTokenTtlDays,
+  cases,
 }: AccountServiceDeps) {
   const refreshTtlMs = refreshTokenTtlDays * 86_400_000;
   // Verifying against a real hash when the account does not exist keeps the answer time the same.
@@ -584,16 +587,15 @@ export function createAccountService({
       await forgetSessions(revoked);
     },
 
-    /** Staff block or unblock an account; blocking ends every session at once. */
+    /**
+     * Staff block or unblock an account; blocking ends every session at once. Not one's own, nor of someone
+     * one has dealings with; a staff account only by an admin (platform/own-case.ts).
+     */
     async setStatus(actor: Actor, userId: string, status: UserStatus) {
-      if (userId === actor.userId)
-        throw new RuleViolationError('cannot_change_own_status', 'you cannot block yourself');
       const revoked = await db.transaction(async (tx) => {
         const before = await findLiveUser(eq(users.id, userId), tx);
         if (!before) throw new NotFoundError('user');
-        if (before.roles.some((r) => STAFF_ROLES.includes(r)) && !actor.roles.includes('admin')) {
-          throw new ForbiddenError('staff_account', 'only an admin may block or unblock a staff account');
-        }
+        await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         return status === 'active'
