@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { createCatalogService } from './modules/core/service.ts';
+import { dealingsBetween } from './modules/orders/access.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
 import { createAssignmentService } from './modules/orders/assignment-service.ts';
 import { bidRoutes } from './modules/orders/bid-routes.ts';
@@ -57,6 +58,7 @@ import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotenc
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
 import { registerMetrics } from './platform/metrics.ts';
+import { createCaseRules } from './platform/own-case.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService } from './platform/storage/service.ts';
@@ -156,7 +158,10 @@ export async function buildApp(options: AppOptions) {
           'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'The `METRICS_TOKEN` of the server' },
+        },
       },
       tags: [
         { name: 'system', description: 'Health and metrics' },
@@ -180,7 +185,8 @@ export async function buildApp(options: AppOptions) {
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The document is still built (app.swagger()) when the routes that serve it are off.
+  if (config.docsEnabled) await app.register(swaggerUi, { routePrefix: '/docs' });
   documentDefaults(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
@@ -197,7 +203,10 @@ export async function buildApp(options: AppOptions) {
   const vocabulary = createSearchVocabulary({ cache });
   const profiles = createProfileService({ db: database.db, cipher, catalog, files, vocabulary });
   const directory = createDirectoryService({ db: database.db, catalog, vocabulary });
-  const verifications = createVerificationService({ db: database.db, files, profiles });
+  // Staff decisions about people, one rule for every module; orders lend it the dealings between people.
+  const cases = createCaseRules();
+  cases.addTies(dealingsBetween);
+  const verifications = createVerificationService({ db: database.db, files, profiles, cases });
   const accountEvents = createAccountEvents(jobs);
   jobs.register(accountEventJob);
   const accounts = createAccountService({
@@ -208,9 +217,10 @@ export async function buildApp(options: AppOptions) {
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
     throttle: createSignInThrottle({ db: database.db, events: accountEvents }),
+    cases,
   });
-  const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary });
-  const userAdmin = createUserAdminService({ db: database.db, cipher, accounts });
+  const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary, cases });
+  const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
   const events = createOrderEvents(jobs);
   jobs.register(orderEventJob);
@@ -222,18 +232,19 @@ export async function buildApp(options: AppOptions) {
     profiles,
     events,
     vocabulary,
+    cases,
   });
   jobs.register(...orderJobs(orders));
-  const bids = createBidService({ db: database.db, events, catalog, profiles, directory });
+  const bids = createBidService({ db: database.db, events, catalog, profiles, directory, accounts });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
-  const reviews = createReviewService({ db: database.db, events, profiles });
-  const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog });
+  const reviews = createReviewService({ db: database.db, events, profiles, cases });
+  const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
   jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);
 
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
-  registerMetrics(app);
+  registerMetrics(app, { token: config.metricsToken });
   registerHealth(app, database);
 
   await app.register(catalogRoutes, { prefix: '/api/v1', catalog });

@@ -86,6 +86,29 @@ describe('invalid values', () => {
   });
 });
 
+describe('operator endpoints', () => {
+  it('serves the docs in development and test, and in production only when DOCS_ENABLED says so', () => {
+    const docs = (env: NodeJS.ProcessEnv) =>
+      loadConfig({ DATA_DIR: dataDir(), ...SECRETS, ...env }).docsEnabled;
+    expect(docs({ NODE_ENV: 'development' })).toBe(true);
+    expect(docs({ NODE_ENV: 'test' })).toBe(true);
+    expect(docs({ NODE_ENV: 'production' })).toBe(false);
+    expect(docs({ NODE_ENV: 'production', DOCS_ENABLED: 'true' })).toBe(true);
+    expect(docs({ NODE_ENV: 'development', DOCS_ENABLED: 'false' })).toBe(false);
+    expect(refusal({ DOCS_ENABLED: 'perhaps' })).toMatch(/DOCS_ENABLED must be boolean/);
+  });
+
+  it('takes a metrics token of 16 printable characters or more, and never echoes a bad one', () => {
+    const token = 'scrape-token-0123456789';
+    expect(loadConfig({ DATA_DIR: dataDir(), ...SECRETS, METRICS_TOKEN: token }).metricsToken).toBe(token);
+    expect(loadConfig({ DATA_DIR: dataDir(), ...SECRETS }).metricsToken).toBeUndefined();
+    const short = refusal({ METRICS_TOKEN: 'hunter2' });
+    expect(short).toMatch(/METRICS_TOKEN must not have fewer than 16 characters/);
+    expect(short).not.toContain('hunter2');
+    expect(refusal({ METRICS_TOKEN: 'has a space in it, hunter2' })).not.toContain('hunter2');
+  });
+});
+
 describe('secrets', () => {
   it('refuses to start in production without them, naming each one missing', () => {
     expect(

@@ -33,6 +33,10 @@ const EnvSchema = Type.Object({
   AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
   /** Prefix of every Redis key and channel, so deployments can share one Redis. */
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$', default: 'kg:' }),
+  /** Set: `/metrics` answers only `Authorization: Bearer <this>`. */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[\\x21-\\x7e]+$' })),
+  /** Swagger UI at `/docs` and the OpenAPI document at `/docs/json`; on unless NODE_ENV=production. */
+  DOCS_ENABLED: Type.Optional(Type.Boolean()),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -62,14 +66,17 @@ export interface Config {
   shutdownGraceMs: number;
   authRateLimitPerMinute: number;
   redisKeyPrefix: string;
+  /** The bearer token `/metrics` requires; open to anyone when unset. */
+  metricsToken: string | undefined;
+  docsEnabled: boolean;
   secrets: Secrets;
 }
 
 export class ConfigError extends Error {}
 
-const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER']);
+const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER', 'DOCS_ENABLED']);
 /** Never echoed in an error: a malformed secret is still likely a real one. */
-const SECRET_VARS = new Set(['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY']);
+const SECRET_VARS = new Set(['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY', 'METRICS_TOKEN']);
 
 /** The value as an error message may show it: secrets left out, URL passwords masked, one line. */
 function shownValue(name: string, raw: string): string {
@@ -200,6 +207,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     authRateLimitPerMinute: env.AUTH_RATE_LIMIT_PER_MINUTE,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    metricsToken: env.METRICS_TOKEN,
+    // The API's whole surface is no one's business in production unless the operator says so.
+    docsEnabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production',
     secrets: {
       jwtSecret: pick('JWT_SECRET'),
       encryptionKeys: parseEncryptionKeys(pick('ENCRYPTION_KEYS')),

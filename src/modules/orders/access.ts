@@ -1,9 +1,9 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Actor, isStaff } from '../../platform/actor.ts';
-import type { Db } from '../../platform/db.ts';
+import { type Db, prepareSql } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import type { OrderRow } from './lifecycle.ts';
-import { orderAssignments, orders } from './schema.ts';
+import { bids, orderAssignments, orderDisputes, orderReviews, orders } from './schema.ts';
 
 export type AssignmentRow = typeof orderAssignments.$inferSelect;
 
@@ -50,4 +50,39 @@ export function roleOf(
 export function canSee(role: OrderRole, order: OrderRow) {
   if (order.status === 'draft') return role === 'client';
   return role !== 'other' || order.status === 'published' || order.status === 'bidding';
+}
+
+/** Everyone an order is about, for the staff rule: its client and every provider who bid on it. */
+export async function orderPartyIds(tx: Db, order: Pick<OrderRow, 'id' | 'clientUserId'>) {
+  const bidders = await tx
+    .selectDistinct({ userId: bids.providerUserId })
+    .from(bids)
+    .where(eq(bids.orderId, order.id));
+  return [order.clientUserId, ...bidders.map((b) => b.userId)];
+}
+
+/**
+ * What ties two people in the orders module, for the staff rule (platform/own-case.ts): a dispute still
+ * being handled on an order between them, a review one wrote of the other, or an order one placed and the
+ * other bid on (whatever became of it, deleted orders too). One statement; the strongest tie is named.
+ */
+export async function dealingsBetween(tx: Db, userId: string, otherUserId: string) {
+  const [a, b] = [sql`${userId}::uuid`, sql`${otherUserId}::uuid`];
+  const between = (client: SQL, provider: SQL) =>
+    sql`(${client} = ${a} and ${provider} = ${b}) or (${client} = ${b} and ${provider} = ${a})`;
+  const [row] = await prepareSql<{ tie: string | null }>(
+    tx,
+    sql`select case
+      when exists (select from ${orderDisputes} d
+                   join ${orderAssignments} s on s.order_id = d.order_id
+                   where d.status in ('open', 'under_review') and (${between(sql`s.client_user_id`, sql`s.provider_user_id`)}))
+        then 'an open dispute'
+      when exists (select from ${orderReviews} r where ${between(sql`r.author_user_id`, sql`r.subject_user_id`)})
+        then 'a review'
+      when exists (select from ${bids} x join ${orders} o on o.id = x.order_id
+                   where ${between(sql`o.client_user_id`, sql`x.provider_user_id`)})
+        then 'an order'
+    end as tie`,
+  )();
+  return row?.tie ?? undefined;
 }

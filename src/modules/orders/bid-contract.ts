@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { PageParams } from '../../platform/pagination.ts';
+import { UNAVAILABLE_STANDINGS } from '../users/contract.ts';
 import { ProviderCardResponse } from '../users/profile-contract.ts';
 import { BID_STATUSES, ORDER_STATUSES } from './schema.ts';
 
@@ -77,6 +78,16 @@ export type BidView = Static<typeof BidResponse>;
 export const OrderBidResponse = Type.Object({
   ...BidResponse.properties,
   provider: Nullable(ProviderCardResponse),
+  provider_available: Type.Boolean({
+    description:
+      'Whether the provider can still take the work: false once their account is blocked or closed, and then a pending bid cannot be accepted (409 `provider_unavailable`)',
+  }),
+  provider_unavailable_reason: Nullable(
+    Type.Enum(UNAVAILABLE_STANDINGS, {
+      description:
+        'Why `provider_available` is false: `blocked` (the platform blocked the account) or `closed` (the provider closed or erased it); null while available',
+    }),
+  ),
 });
 export type OrderBidView = Static<typeof OrderBidResponse>;
 

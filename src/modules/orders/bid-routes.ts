@@ -62,7 +62,7 @@ export const bidRoutes: RoutesPlugin<{
         operationId: 'listOrderBids',
         summary: 'The bids on an order',
         description:
-          'The order’s client sees every bid, each with the provider’s public card; a provider sees only their own bids on it; anyone else gets 404.',
+          'The order’s client sees every bid, each with the provider’s public card and whether the provider can still take the work (`provider_available`, and why not in `provider_unavailable_reason`); a provider sees only their own bids on it; anyone else gets 404.',
         params: IdParams,
         querystring: OrderBidsQuery,
         response: { 200: Page(OrderBidResponse), 404: problem },
@@ -125,7 +125,7 @@ export const bidRoutes: RoutesPlugin<{
         operationId: 'acceptBid',
         summary: 'Accept a pending bid on my order',
         description:
-          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`.',
+          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`. A provider whose account is blocked or closed cannot be chosen: 409 `provider_unavailable`, and nothing changes (the order’s bid list says so in `provider_available`).',
         params: IdParams,
         body: AcceptBidBody,
         response: { 200: AssignmentResponse, 404: problem, 409: problem },

@@ -20,6 +20,7 @@ import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryService } from '../users/directory-service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
+import type { AccountService } from '../users/service.ts';
 import { loadOrder } from './access.ts';
 import type {
   AcceptBidInput,
@@ -106,12 +107,14 @@ export function createBidService({
   catalog,
   profiles,
   directory,
+  accounts,
 }: {
   db: Db;
   events: OrderEvents;
   catalog: CatalogService;
   profiles: ProfileService;
   directory: DirectoryService;
+  accounts: Pick<AccountService, 'lockStanding' | 'standings'>;
 }) {
   /**
    * The category's price range, read before the transaction (the catalog reads through the plain handle);
@@ -423,6 +426,15 @@ export function createBidService({
         return await db.transaction(async (tx) => {
           const { bid, order } = await lockClientBid(tx, actor, bidId);
           assertState(order, ALLOWED_FROM.accept);
+          // Share-locked until commit: a block or a closing of the provider lands before this accept (and
+          // refuses it) or after it, never in between.
+          const standing = await accounts.lockStanding(tx, bid.providerUserId);
+          if (standing !== 'active') {
+            throw new ConflictError(
+              'provider_unavailable',
+              `the provider’s account is ${standing}; they can no longer take this work`,
+            );
+          }
           const now = new Date();
           // The values returned are the bid as it is now, not as first read: a change of price committed
           // before the order lock was taken shows here, and a later one waits for the lock.
@@ -571,8 +583,17 @@ export function createBidService({
       }
       const page = toPage(rows, filter.limit, keyOf, (b) => b);
       const cards = await directory.cards([...new Set(page.data.map((b) => b.providerProfileId))]);
+      const standings = await accounts.standings([...new Set(page.data.map((b) => b.providerUserId))]);
       return {
-        data: page.data.map((b) => ({ ...bidView(b), provider: cards.get(b.providerProfileId) ?? null })),
+        data: page.data.map((b) => {
+          const standing = standings.get(b.providerUserId) ?? 'closed';
+          return {
+            ...bidView(b),
+            provider: cards.get(b.providerProfileId) ?? null,
+            provider_available: standing === 'active',
+            provider_unavailable_reason: standing === 'active' ? null : standing,
+          };
+        }),
         next_cursor: page.next_cursor,
       };
     },

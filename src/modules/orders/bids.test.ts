@@ -1,10 +1,12 @@
 import { and, eq } from 'drizzle-orm';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { diffFields } from '../../platform/audit/service.ts';
+import { users } from '../users/schema.ts';
 import { bidView } from './bid-service.ts';
-import { orderFixtures } from './order-fixtures.ts';
+import { type Client, orderFixtures, type Provider } from './order-fixtures.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
 
 let t: TestApp;
@@ -591,6 +593,171 @@ describe('POST /bids/{id}/accept', () => {
         expect((await orderRow(o.id)).status).toBe('bidding');
       }
     }
+  });
+});
+
+describe('a provider who can no longer take the work', () => {
+  const block = async (p: Provider, action: 'block' | 'unblock' = 'block') => {
+    const answer = await call(
+      'POST',
+      `/api/v1/admin/users/${p.user.id}/${action}`,
+      (await user(['moderator'])).auth,
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    return answer;
+  };
+  const close = async (p: Provider) => expect((await call('DELETE', '/api/v1/me', p.auth)).status).toBe(204);
+  const erase = async (p: Provider) =>
+    expect((await call('POST', '/api/v1/me/erase', p.auth, { confirm: 'ERASE' })).status).toBe(204);
+
+  /** The order's bids as its client lists them, by provider profile id. */
+  async function listed(orderId: string, owner: Client) {
+    const answer = await call('GET', `/api/v1/orders/${orderId}/bids`, owner.auth);
+    expect(answer.status).toBe(200);
+    return new Map<string, Record<string, unknown>>(
+      answer.body.data.map((b: Record<string, unknown>) => [b.provider_profile_id, b]),
+    );
+  }
+
+  it.each([
+    ['blocked by staff', block, 'blocked'],
+    ['who closed their account', close, 'closed'],
+    ['who erased their account', erase, 'closed'],
+  ] as const)(
+    'a provider %s: their pending bid is 409 provider_unavailable, and the client’s list says why',
+    async (_, leave, reason) => {
+      const owner = await client();
+      const o = await newOrder(owner, { publish: true });
+      const [gone, staying] = [await provider('Ушедший'), await provider('Оставшийся')];
+      const goneBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, gone.auth, bidBody(80_000))).body;
+      const stayingBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, staying.auth, bidBody(90_000)))
+        .body;
+      let bids = await listed(o.id, owner);
+      expect(bids.get(gone.providerId)).toMatchObject({
+        provider_available: true,
+        provider_unavailable_reason: null,
+      });
+
+      await leave(gone);
+      bids = await listed(o.id, owner);
+      expect(bids.get(gone.providerId)).toMatchObject({
+        id: goneBid.id,
+        status: 'pending',
+        provider: null,
+        provider_available: false,
+        provider_unavailable_reason: reason,
+      });
+      expect(bids.get(staying.providerId)).toMatchObject({
+        provider_available: true,
+        provider_unavailable_reason: null,
+        provider: { id: staying.providerId },
+      });
+
+      const before = await snapshot(o.id);
+      const refused = await call('POST', `/api/v1/bids/${goneBid.id}/accept`, owner.auth, { amount: 80_000 });
+      expect(refused.status).toBe(409);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.body.code).toBe('provider_unavailable');
+      expect(await snapshot(o.id)).toBe(before);
+
+      // The others' bids are not held up by it.
+      const accepted = await call('POST', `/api/v1/bids/${stayingBid.id}/accept`, owner.auth, {
+        amount: 90_000,
+      });
+      expect(accepted.status).toBe(200);
+      expect((await orderRow(o.id)).status).toBe('assigned');
+    },
+  );
+
+  it('an unblocked provider’s pending bid can be accepted again', async () => {
+    const owner = await client();
+    const o = await newOrder(owner, { publish: true });
+    const p = await provider('Вернувшийся');
+    const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
+    await block(p);
+    expect(
+      (await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount })).status,
+    ).toBe(409);
+    await block(p, 'unblock');
+    expect((await listed(o.id, owner)).get(p.providerId)).toMatchObject({ provider_available: true });
+    expect(
+      (await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount })).status,
+    ).toBe(200);
+  });
+
+  describe.runIf(process.env.DATABASE_URL)('on PostgreSQL, with a connection the test holds', () => {
+    /** Waits until `count` statements of this database wait for a lock; false after two seconds. */
+    async function lockWaiters(count: number) {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await t.database.sql.query(
+          `select count(*)::int as n from pg_stat_activity
+           where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        if ((rows[0] as { n: number }).n >= count) return true;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return false;
+    }
+
+    const connect = () => (t.database.sql as unknown as pg.Pool).connect();
+
+    it('a block that commits while the accept waits for it is seen: 409, nothing changes', async () => {
+      const owner = await client();
+      const o = await newOrder(owner, { publish: true });
+      const p = await provider('Блок первым');
+      const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
+      const before = await snapshot(o.id);
+      const held = await connect();
+      try {
+        await held.query('begin');
+        await held.query(`update users set status = 'blocked' where id = $1`, [p.user.id]);
+        const accept = call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount });
+        expect(await lockWaiters(1)).toBe(true);
+        await held.query('commit');
+        const answer = await accept;
+        expect([answer.status, answer.body.code]).toEqual([409, 'provider_unavailable']);
+      } finally {
+        await held.query('rollback').catch(() => {});
+        held.release();
+      }
+      expect(await snapshot(o.id)).toBe(before);
+    });
+
+    it('a block that comes while the accept is under way waits for it, and then lands', async () => {
+      const owner = await client();
+      const o = await newOrder(owner, { publish: true });
+      const p = await provider('Принят первым');
+      const other = await provider('Второй на заказ');
+      const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
+      const otherBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, other.auth, bidBody(90_000))).body;
+      const moderator = await user(['moderator']);
+      const held = await connect();
+      let blockDone = false;
+      try {
+        // The accept stops at rejecting the other bid, once it holds the order and the provider's account.
+        await held.query('begin');
+        await held.query('select 1 from bids where id = $1 for update', [otherBid.id]);
+        const accept = call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount });
+        expect(await lockWaiters(1)).toBe(true);
+        const blocking = call('POST', `/api/v1/admin/users/${p.user.id}/block`, moderator.auth).then((a) => {
+          blockDone = true;
+          return a;
+        });
+        expect(await lockWaiters(2)).toBe(true);
+        expect(blockDone).toBe(false);
+        await held.query('commit');
+        expect((await accept).status).toBe(200);
+        expect((await blocking).status).toBe(200);
+      } finally {
+        await held.query('rollback').catch(() => {});
+        held.release();
+      }
+      const rows = await bidsOf(o.id);
+      expect(rows.find((r) => r.id === bid.id)?.status).toBe('accepted');
+      expect((await orderRow(o.id)).status).toBe('assigned');
+      const [account] = await t.db.select().from(users).where(eq(users.id, p.user.id));
+      expect(account?.status).toBe('blocked');
+    });
   });
 });
 

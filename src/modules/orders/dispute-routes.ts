@@ -111,9 +111,9 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         operationId: 'adminReviewDispute',
         summary: 'Take an open dispute into review; the caller becomes its handler',
         description:
-          'Only `open` disputes (409 `dispute_is_<status>`). Staff cannot handle a dispute over their own order (403).',
+          'Only `open` disputes (409 `dispute_is_<status>`). Staff cannot handle a dispute over an order they are the client or the assigned provider of (403 `own_case`).',
         params: IdParams,
-        response: { 200: AdminDisputeResponse, 404: problem, 409: problem },
+        response: { 200: AdminDisputeResponse, 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => disputes.startReview(actorOf(request), request.params.id),
@@ -129,10 +129,10 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         summary: 'Rule on a dispute: the order ends completed or cancelled',
         description:
           'From `open` or `under_review` (409 `dispute_is_<status>`; of two decisions at once one lands). ' +
-          'Both parties are told; they see the resolution text.',
+          'Both parties are told; they see the resolution text. Not on an order one is the client or the assigned provider of (403 `own_case`).',
         params: IdParams,
         body: ResolveDisputeBody,
-        response: { 200: AdminDisputeResponse, 404: problem, 409: problem },
+        response: { 200: AdminDisputeResponse, 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => disputes.resolve(actorOf(request), request.params.id, request.body),
@@ -147,10 +147,10 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         operationId: 'adminCloseDispute',
         summary: 'Close a dispute without a ruling: the order goes back to the status it had',
         description:
-          'Work the provider had marked done gets a fresh confirmation window from now: the automatic confirmation counts its days again.',
+          'Work the provider had marked done gets a fresh confirmation window from now: the automatic confirmation counts its days again. Not on an order one is the client or the assigned provider of (403 `own_case`).',
         params: IdParams,
         body: CloseDisputeBody,
-        response: { 200: AdminDisputeResponse, 404: problem, 409: problem },
+        response: { 200: AdminDisputeResponse, 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => disputes.close(actorOf(request), request.params.id, request.body),

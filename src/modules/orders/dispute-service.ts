@@ -3,6 +3,7 @@ import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
@@ -74,12 +75,14 @@ export function createDisputeService({
   profiles,
   files,
   catalog,
+  cases,
 }: {
   db: Db;
   events: OrderEvents;
   profiles: Pick<ProfileService, 'adjustClientCounters' | 'recordProviderCompletedOrder'>;
   files: Pick<FileService, 'assertOwnedFiles'>;
   catalog: Pick<CatalogService, 'getSettingValue'>;
+  cases: Pick<CaseRules, 'assertNotOwnCase'>;
 }) {
   /**
    * A pending dispute locked for a staff decision, with its order locked too. Staff who are a party of the
@@ -91,13 +94,7 @@ export function createDisputeService({
     if (!PENDING.includes(dispute.status)) throw wrongDisputeState(dispute.status, PENDING);
     const order = await loadOrder(tx, dispute.orderId, { forUpdate: true, includeDeleted: true });
     const assignment = await loadAssignment(tx, order.id);
-    const role = roleOf(actor, order, assignment);
-    if (role === 'client' || role === 'assigned_provider') {
-      throw new ForbiddenError(
-        'cannot_handle_own_dispute',
-        'another staff member must handle a dispute over your own order',
-      );
-    }
+    await cases.assertNotOwnCase(tx, actor, [order.clientUserId, assignment?.providerUserId], 'party');
     return { dispute, order, assignment, providerUserId: assignment?.providerUserId ?? null };
   }
 

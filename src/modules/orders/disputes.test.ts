@@ -376,7 +376,7 @@ describe('staff handling a dispute', () => {
       ['close', { resolution: 'Закрыто' }],
     ] as const) {
       const answer = await call('POST', `/api/v1/admin/disputes/${id}/${action}`, staffClient.auth, payload);
-      expect([answer.status, answer.body.code]).toEqual([403, 'cannot_handle_own_dispute']);
+      expect([answer.status, answer.body.code]).toEqual([403, 'own_case']);
     }
     expect(await snapshot(orderId)).toEqual(before);
   });

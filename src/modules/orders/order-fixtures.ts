@@ -110,13 +110,13 @@ export function orderFixtures(app: () => TestApp) {
 
   /**
    * A provider (their account is named `<name> Owner`) offering services in these subcategories (plumbing
-   * unless told) and working in these areas (none: anywhere).
+   * unless told) and working in these areas (none: anywhere); staff too when `roles` adds a staff role.
    */
   async function provider(
     name = 'Бакыт Асанов',
-    options: { slugs?: string[]; areas?: string[]; price?: number } = {},
+    options: { slugs?: string[]; areas?: string[]; price?: number; roles?: Role[] } = {},
   ): Promise<Provider> {
-    const who = await signedInUser(app(), ['client', 'provider'], `${name} Owner`);
+    const who = await signedInUser(app(), ['client', 'provider', ...(options.roles ?? [])], `${name} Owner`);
     const areaIds = await Promise.all((options.areas ?? []).map(area));
     const created = await call('POST', '/api/v1/me/provider-profile', who.auth, {
       business_name: name,

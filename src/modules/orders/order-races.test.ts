@@ -14,7 +14,7 @@ import { bids, orderAssignments, orderDisputes, orders } from './schema.ts';
 const DAY_MS = 86_400_000;
 
 let t: TestApp;
-const { call, client, provider, orderIn, orderRow, historyOf, eventsOf } = orderFixtures(() => t);
+const { call, user, client, provider, orderIn, orderRow, historyOf, eventsOf } = orderFixtures(() => t);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -340,6 +340,46 @@ describe('an order acted on twice at once', () => {
         });
         expect(await counters(c, p)).toEqual(countersBefore);
       }
+    }
+  });
+
+  it('staff block the provider while the client accepts their bid: the accept lands and the block follows, or the accept is 409', async () => {
+    for (let round = 0; round < 5; round++) {
+      const c = await client(`Клиент блока ${round}`);
+      const p = await provider(`Мастер под блоком ${round}`);
+      const orderId = await orderIn(c, 'bidding', p);
+      const [bid] = await bidsOf(orderId);
+      const moderator = await user(['moderator']);
+      const eventsBefore = await eventTally(orderId);
+
+      const [accept, block] = await atOnce(
+        () => call('POST', `/api/v1/bids/${bid!.id}/accept`, c.auth, { amount: bid!.amount }),
+        () => call('POST', `/api/v1/admin/users/${p.user.id}/block`, moderator.auth),
+        [0, 3, -3, CLEARLY, -CLEARLY][round]!,
+      );
+
+      expect(block.status, JSON.stringify(block.body)).toBe(200);
+      const order = await orderRow(orderId);
+      const rows = await bidsOf(orderId);
+      const assignments = await assignmentsOf(orderId);
+      const added = await eventsSince(orderId, eventsBefore);
+      if (accept.status === 200) {
+        expect(order).toMatchObject({ status: 'assigned', finalPrice: bid!.amount });
+        expect(rows).toMatchObject([{ status: 'accepted' }]);
+        expect(assignments).toHaveLength(1);
+        expect(added).toEqual({ bid_accepted: 1, order_assigned: 1, 'order_status_changed:assigned': 1 });
+      } else {
+        expect([accept.status, accept.body.code]).toEqual([409, 'provider_unavailable']);
+        expect(order).toMatchObject({ status: 'bidding', finalPrice: null, assignedAt: null });
+        expect(rows).toMatchObject([{ status: 'pending', decidedAt: null }]);
+        expect(assignments).toEqual([]);
+        expect(added).toEqual({});
+      }
+      expect(await movesOf(orderId)).toEqual(
+        accept.status === 200
+          ? ['null>draft', 'draft>published', 'published>bidding', 'bidding>assigned']
+          : ['null>draft', 'draft>published', 'published>bidding'],
+      );
     }
   });
 });

@@ -91,7 +91,8 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'Soft-delete an order with its bids, add-ons and photos',
         description:
           'The client, while the order is a draft, published or bidding and no bid is accepted; admins and ' +
-          'moderators at any time but while it is disputed (409 `order_is_disputed`: settle the dispute first).',
+          'moderators at any time but while it is disputed (409 `order_is_disputed`: settle the dispute first), ' +
+          'and not an order they bid on or work on (403 `own_case`; their own order they delete as its client).',
         params: IdParams,
         response: { 200: OrderDeleteResponse, 403: problem, 404: problem, 409: problem },
       },
@@ -264,8 +265,9 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags: ['admin', ...tags],
         operationId: 'adminRestoreOrder',
         summary: 'Restore a deleted order and exactly what its deletion took',
+        description: 'Not an order one placed, bid on or works on (403 `own_case`).',
         params: IdParams,
-        response: { 200: OrderRestoreResponse, 404: problem, 409: problem },
+        response: { 200: OrderRestoreResponse, 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => orders.restoreOrder(actorOf(request), request.params.id),

@@ -5,13 +5,22 @@ import type { FieldCipher } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore, softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
-import { type AssignmentRow, canSee, loadAssignment, loadOrder, type OrderRole, roleOf } from './access.ts';
+import {
+  type AssignmentRow,
+  canSee,
+  loadAssignment,
+  loadOrder,
+  type OrderRole,
+  orderPartyIds,
+  roleOf,
+} from './access.ts';
 import type { OrderEvents } from './events.ts';
 import { AGREED, ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
 import type {
@@ -130,6 +139,7 @@ export function createOrderService({
   profiles,
   events,
   vocabulary,
+  cases,
 }: {
   db: Db;
   cipher: FieldCipher;
@@ -138,6 +148,7 @@ export function createOrderService({
   profiles: ProfileService;
   events: OrderEvents;
   vocabulary: SearchVocabulary;
+  cases: Pick<CaseRules, 'assertNotOwnCase'>;
 }) {
   const encryptLocation = (value: LocationValue | null) =>
     value === null ? null : cipher.encrypt(JSON.stringify(value));
@@ -874,12 +885,15 @@ export function createOrderService({
     /**
      * The client takes down an order nobody is working on yet; admins and moderators take any down, drafts
      * too (taking one down shows them nothing of it), but a disputed one, whose dispute could then never be
-     * settled. The order's bids, add-ons and photos go with it, under one deletion id.
+     * settled, and one they are a party to (a moderator's own order is theirs to delete as its client). The
+     * order's bids, add-ons and photos go with it, under one deletion id.
      */
     async deleteOrder(actor: Actor, id: string) {
       return db.transaction(async (tx) => {
         const order = await loadOrder(tx, id, { forUpdate: true });
-        if (isOrderModerator(actor)) {
+        const role = roleOf(actor, order, await loadAssignment(tx, id));
+        if (isOrderModerator(actor) && role !== 'client') {
+          await cases.assertNotOwnCase(tx, actor, await orderPartyIds(tx, order), 'party');
           if (order.status === 'disputed') {
             throw new ConflictError(
               'order_is_disputed',
@@ -887,7 +901,6 @@ export function createOrderService({
             );
           }
         } else {
-          const role = roleOf(actor, order, await loadAssignment(tx, id));
           if (!canSee(role, order)) throw new NotFoundError('order');
           if (role !== 'client') throw notYourOrder();
           assertState(order, ALLOWED_FROM.deleteByClient);
@@ -907,9 +920,13 @@ export function createOrderService({
       });
     },
 
-    /** Staff: brings back a deleted order and exactly what its deletion took. */
+    /** Staff: brings back a deleted order and exactly what its deletion took; not one they are a party to. */
     async restoreOrder(actor: Actor, id: string) {
-      return db.transaction((tx) => restore(tx, actor, orders, id, 'order'));
+      return db.transaction(async (tx) => {
+        const order = await loadOrder(tx, id, { includeDeleted: true });
+        await cases.assertNotOwnCase(tx, actor, await orderPartyIds(tx, order), 'party');
+        return restore(tx, actor, orders, id, 'order');
+      });
     },
 
     async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderSummaryView>> {

@@ -3,6 +3,7 @@ import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import { restore, softDelete } from '../../platform/soft-delete.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
@@ -48,6 +49,7 @@ export function createReviewService({
   db,
   events,
   profiles,
+  cases,
 }: {
   db: Db;
   events: OrderEvents;
@@ -55,6 +57,7 @@ export function createReviewService({
     ProfileService,
     'recordProviderReview' | 'recordClientReview' | 'contactCard' | 'liveProviderIds'
   >;
+  cases: Pick<CaseRules, 'assertNotOwnCase'>;
 }) {
   /**
    * Moves the subject's rating by one review (+1 when it counts, -1 when it stops counting) and keeps the
@@ -83,10 +86,14 @@ export function createReviewService({
     ];
   }
 
-  /** A review with its order (deleted or not) and the order's assignment, the review row locked. */
-  async function loadReviewForUpdate(tx: Db, id: string) {
+  /**
+   * A review for a staff decision, with its order (deleted or not) and the order's assignment, the review
+   * row locked. Staff who wrote it or are its subject do not decide on it.
+   */
+  async function loadReviewForDecision(tx: Db, actor: Actor, id: string) {
     const [review] = await tx.select().from(orderReviews).where(eq(orderReviews.id, id)).for('update');
     if (!review) throw reviewNotFound();
+    await cases.assertNotOwnCase(tx, actor, [review.authorUserId, review.subjectUserId], 'party');
     const [order] = await tx
       .select({ clientProfileId: orders.clientProfileId })
       .from(orders)
@@ -218,7 +225,7 @@ export function createReviewService({
     /** Staff take a review down: it stops counting in the subject's average and count. */
     async removeReview(actor: Actor, reviewId: string) {
       await db.transaction(async (tx) => {
-        const { review, order, assignment } = await loadReviewForUpdate(tx, reviewId);
+        const { review, order, assignment } = await loadReviewForDecision(tx, actor, reviewId);
         if (review.isDeleted) {
           throw new ConflictError('review_already_removed', 'this review has already been removed');
         }
@@ -231,7 +238,7 @@ export function createReviewService({
     async restoreReview(actor: Actor, reviewId: string): Promise<OrderReviewView> {
       try {
         return await db.transaction(async (tx) => {
-          const { review, order, assignment } = await loadReviewForUpdate(tx, reviewId);
+          const { review, order, assignment } = await loadReviewForDecision(tx, actor, reviewId);
           await restore(tx, actor, orderReviews, review.id, 'review');
           await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
           const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));

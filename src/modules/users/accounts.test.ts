@@ -376,13 +376,13 @@ describe('blocking an account', () => {
     expect((await me(account.access_token)).statusCode).toBe(200);
   });
 
-  it('answers 404 for an unknown account and 422 for blocking oneself', async () => {
+  it('answers 404 for an unknown account and 403 own_case for blocking oneself', async () => {
     const admin = await signedInUser(t, ['admin']);
     const unknown = await block('01890000-0000-7000-8000-000000000000', admin.auth);
     expect(unknown.statusCode).toBe(404);
     const self = await block(admin.user.id, admin.auth);
-    expect(self.statusCode).toBe(422);
-    expect(self.json<ProblemBody>().code).toBe('cannot_change_own_status');
+    expect(self.statusCode).toBe(403);
+    expect(self.json<ProblemBody>().code).toBe('own_case');
     expect((await me(admin.token)).statusCode).toBe(200);
   });
 });

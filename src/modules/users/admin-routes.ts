@@ -72,12 +72,13 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         tags,
         operationId: 'adminSetUserRoles',
         summary: 'Set an account’s roles (admin only); taking a role away signs the account out',
+        description: 'Never one’s own (403 `own_case`), so no admin can take away their own admin role.',
         params: IdParams,
         body: Type.Object(
           { roles: Type.Array(RoleSchema, { minItems: 1, maxItems: 6, uniqueItems: true }) },
           { additionalProperties: false },
         ),
-        response: { 200: AdminUserResponse, 404: problem, 422: problem },
+        response: { 200: AdminUserResponse, 403: problem, 404: problem },
       },
     },
     async (request) => admin.setRoles(actorOf(request), request.params.id, request.body.roles),
@@ -91,9 +92,12 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         tags,
         operationId: 'adminRestoreUser',
         summary: 'Reopen a deactivated account with exactly what its closing hid',
+        description:
+          'Not one’s own, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 `own_case`). An account that holds a staff role only by an admin (403 `staff_account_admin_only`).',
         params: IdParams,
         response: {
           200: Type.Object({ user: UserResponse, restored: Type.Record(Type.String(), Type.Integer()) }),
+          403: problem,
           404: problem,
           409: problem,
         },

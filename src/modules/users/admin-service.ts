@@ -3,7 +3,8 @@ import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
-import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
+import { NotFoundError } from '../../platform/errors.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import type { AdminUserView } from './contract.ts';
 import { emailIndex } from './identifiers.ts';
 import { type USER_STATUSES, userProfiles, users } from './schema.ts';
@@ -29,10 +30,12 @@ export function createUserAdminService({
   db,
   cipher,
   accounts,
+  cases,
 }: {
   db: Db;
   cipher: FieldCipher;
   accounts: AccountService;
+  cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }) {
   async function adminView(user: UserRow): Promise<AdminUserView> {
     const [profile] = await db
@@ -81,14 +84,10 @@ export function createUserAdminService({
 
     /**
      * Sets an account's roles. Taking a role away ends the account's sessions, so the old roles in
-     * unexpired access tokens stop working at once; an admin cannot take their own admin role.
+     * unexpired access tokens stop working at once. Never one's own (so no admin locks themselves out),
+     * and an account that holds or would get a staff role only by an admin (platform/own-case.ts).
      */
     async setRoles(actor: Actor, userId: string, roles: Role[]) {
-      if (userId === actor.userId && !roles.includes('admin')) {
-        throw new RuleViolationError('cannot_remove_own_admin', 'you cannot take away your own admin role', [
-          { in: 'body', field: 'roles', message: 'must keep admin' },
-        ]);
-      }
       const wanted = [...new Set(roles)];
       const { before, after } = await db.transaction(async (tx) => {
         const [row] = await tx
@@ -97,6 +96,12 @@ export function createUserAdminService({
           .where(and(eq(users.id, userId), eq(users.isDeleted, false)))
           .for('update');
         if (!row) throw new NotFoundError('user');
+        await cases.assertMayActOnAccount(
+          tx,
+          actor,
+          { id: userId, roles: [...row.roles, ...wanted] },
+          'party',
+        );
         const [changed] = await tx
           .update(users)
           .set({ roles: wanted })

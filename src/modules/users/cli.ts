@@ -7,6 +7,7 @@ import { ConfigError } from '../../platform/config.ts';
 import { createFieldCipher } from '../../platform/crypto.ts';
 import type { Database } from '../../platform/db.ts';
 import { createJobs } from '../../platform/jobs.ts';
+import { createCaseRules } from '../../platform/own-case.ts';
 import { Email, Password } from './contract.ts';
 import { createAccountEvents } from './events.ts';
 import { createAccountService } from './service.ts';
@@ -35,6 +36,7 @@ export async function createAdmin(
       db: database.db,
       events: createAccountEvents(createJobs({ database, log: pino({ level: 'silent' }), work: false })),
     }),
+    cases: createCaseRules(),
   });
   const { user, created } = await accounts.createAdmin(
     { email: args.email, password: args.password, fullName: args.name ?? 'Administrator' },

@@ -10,6 +10,15 @@ export const Password = Type.String({ minLength: 8, maxLength: 128 });
 export const FullName = Type.String({ minLength: 1, maxLength: 150 });
 const DateTime = Type.String({ format: 'date-time' });
 
+/**
+ * Why a person can no longer be chosen for work: `blocked` by staff, or `closed` (deactivated or erased).
+ * Other modules show it beside what the person left behind (a bid), never the account itself.
+ */
+export const UNAVAILABLE_STANDINGS = ['blocked', 'closed'] as const;
+/** How an account stands for other modules: `active`, or why it is not. */
+export const ACCOUNT_STANDINGS = ['active', ...UNAVAILABLE_STANDINGS] as const;
+export type AccountStanding = (typeof ACCOUNT_STANDINGS)[number];
+
 export const UserResponse = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Nullable(Type.String()),

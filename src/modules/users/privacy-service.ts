@@ -3,6 +3,7 @@ import type { Actor } from '../../platform/actor.ts';
 import { eraseAuditValues, listAudit, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore } from '../../platform/soft-delete.ts';
 import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
@@ -33,11 +34,13 @@ export function createPrivacyService({
   accounts,
   profiles,
   vocabulary,
+  cases,
 }: {
   db: Db;
   accounts: AccountService;
   profiles: ProfileService;
   vocabulary: SearchVocabulary;
+  cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }) {
   async function liveUser(tx: Db, userId: string) {
     const [user] = await tx
@@ -98,10 +101,14 @@ export function createPrivacyService({
       await accounts.logoutAll(actor);
     },
 
-    /** Staff bring a deactivated account back with exactly what its deactivation took. */
+    /**
+     * Staff bring a deactivated account back with exactly what its deactivation took: not of someone they
+     * have dealings with, and a staff account only by an admin (platform/own-case.ts).
+     */
     async restoreAccount(actor: Actor, userId: string) {
       return db.transaction(async (tx) => {
         const before = await liveUser(tx, userId);
+        await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         if (before.status !== 'deactivated') {
           throw new ConflictError('account_not_deactivated', 'only a deactivated account can be restored');
         }

@@ -285,8 +285,10 @@ export const accountRoutes: RoutesPlugin<{
           tags: ['admin'],
           operationId: `adminUser${action === 'block' ? 'Block' : 'Unblock'}`,
           summary: action === 'block' ? 'Block an account and end its sessions' : 'Unblock an account',
+          description:
+            'Not one’s own account, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 `own_case`). A staff account only by an admin (403 `staff_account_admin_only`).',
           params: IdParams,
-          response: { 200: UserResponse, 404: Type.Ref('Problem'), 422: Type.Ref('Problem') },
+          response: { 200: UserResponse, 403: Type.Ref('Problem'), 404: Type.Ref('Problem') },
         },
       },
       async (request) => accounts.setStatus(actorOf(request), request.params.id, status),

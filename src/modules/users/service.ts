@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
 import { and, count, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
-import { type Actor, type Role, STAFF_ROLES } from '../../platform/actor.ts';
+import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
 import type { Cache } from '../../platform/cache.ts';
@@ -18,7 +18,8 @@ import {
   UnauthorizedError,
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
-import type { OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
+import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
@@ -55,6 +56,9 @@ export interface ClientInfo {
 type UserRow = typeof users.$inferSelect;
 type UserStatus = UserRow['status'];
 
+const standingOf = (row: Pick<UserRow, 'status' | 'isDeleted'>): AccountStanding =>
+  row.isDeleted || row.status === 'deactivated' ? 'closed' : row.status;
+
 export interface AccountServiceDeps {
   db: Db;
   cache: Cache;
@@ -63,6 +67,7 @@ export interface AccountServiceDeps {
   cipher: FieldCipher;
   throttle: SignInThrottle;
   refreshTokenTtlDays: number;
+  cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }
 
 const secondsUntil = (time: number) => Math.max(1, Math.ceil((time - Date.now()) / 1000));
@@ -77,6 +82,7 @@ export function createAccountService({
   cipher,
   throttle,
   refreshTokenTtlDays,
+  cases,
 }: AccountServiceDeps) {
   const refreshTtlMs = refreshTokenTtlDays * 86_400_000;
   // Verifying against a real hash when the account does not exist keeps the answer time the same.
@@ -216,6 +222,30 @@ export function createAccountService({
 
   return {
     view,
+
+    /**
+     * For another module's transaction: how the account stands, with its row share-locked until that
+     * transaction ends. A block or a closing that committed first is seen; one that comes later waits, so
+     * what the caller decides on this answer cannot be overtaken by it.
+     */
+    async lockStanding(tx: Db, userId: string): Promise<AccountStanding> {
+      const [row] = await tx
+        .select({ status: users.status, isDeleted: users.isDeleted })
+        .from(users)
+        .where(eq(users.id, userId))
+        .for('share');
+      return row ? standingOf(row) : 'closed';
+    },
+
+    /** How each account stands, for a list another module shows; an unknown id is left out. */
+    async standings(userIds: string[]): Promise<Map<string, AccountStanding>> {
+      if (userIds.length === 0) return new Map();
+      const rows = await db
+        .select({ id: users.id, status: users.status, isDeleted: users.isDeleted })
+        .from(users)
+        .where(inArray(users.id, userIds));
+      return new Map(rows.map((r) => [r.id, standingOf(r)]));
+    },
 
     async isSessionLive(sessionId: string): Promise<boolean> {
       const key = `session:${sessionId}`;
@@ -570,16 +600,15 @@ export function createAccountService({
       await forgetSessions(revoked);
     },
 
-    /** Staff block or unblock an account; blocking ends every session at once. */
+    /**
+     * Staff block or unblock an account; blocking ends every session at once. Not one's own, nor of someone
+     * one has dealings with; a staff account only by an admin (platform/own-case.ts).
+     */
     async setStatus(actor: Actor, userId: string, status: UserStatus) {
-      if (userId === actor.userId)
-        throw new RuleViolationError('cannot_change_own_status', 'you cannot block yourself');
       const revoked = await db.transaction(async (tx) => {
         const before = await findLiveUser(eq(users.id, userId), tx);
         if (!before) throw new NotFoundError('user');
-        if (before.roles.some((r) => STAFF_ROLES.includes(r)) && !actor.roles.includes('admin')) {
-          throw new ForbiddenError('staff_account', 'only an admin may block or unblock a staff account');
-        }
+        await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         return status === 'active'

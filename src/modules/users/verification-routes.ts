@@ -174,7 +174,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
           summary: action === 'approve' ? 'Approve a pending verification' : 'Reject a pending verification',
           description:
             '`public_note` is shown to the user; `admin_notes` stays with staff. Only a pending request can be decided ' +
-            '(else 409 `verification_not_pending`); nobody decides their own.' +
+            '(else 409 `verification_not_pending`); nobody decides their own (403 `own_case`).' +
             (action === 'approve'
               ? ' Approving an identity verification marks the profile verified and badges its provider profile.'
               : ' Rejecting an identity verification sends a pending profile back to unverified.'),
@@ -183,7 +183,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
             { public_note: Type.Optional(Note), admin_notes: Type.Optional(Note) },
             { additionalProperties: false },
           ),
-          response: { 200: AdminVerificationResponse, 404: Problem, 409: Problem },
+          response: { 200: AdminVerificationResponse, 403: Problem, 404: Problem, 409: Problem },
         },
       },
       async (request) => verifications.decide(actorOf(request), request.params.id, decision, request.body),

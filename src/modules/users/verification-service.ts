@@ -4,11 +4,11 @@ import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import {
   ConflictError,
-  ForbiddenError,
   isUniqueViolation,
   NotFoundError,
   RuleViolationError,
 } from '../../platform/errors.ts';
+import type { CaseRules } from '../../platform/own-case.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { ProfileService } from './profile-service.ts';
 import { providerProfiles, userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
@@ -75,10 +75,12 @@ export function createVerificationService({
   db,
   files,
   profiles,
+  cases,
 }: {
   db: Db;
   files: FileService;
   profiles: ProfileService;
+  cases: Pick<CaseRules, 'assertNotOwnCase'>;
 }) {
   /** Marks the profile verified and gives a provider profile the directory's verified badge. */
   async function markIdentityVerified(tx: Db, profile: ProfileRow): Promise<AuditEntry[]> {
@@ -285,12 +287,7 @@ export function createVerificationService({
           .where(eq(userProfiles.id, before.userProfileId))
           .for('no key update');
         if (!profile) throw verificationNotFound();
-        if (profile.userId === actor.userId) {
-          throw new ForbiddenError(
-            'cannot_review_own_verification',
-            'another moderator must review your own request',
-          );
-        }
+        await cases.assertNotOwnCase(tx, actor, [profile.userId], 'party');
 
         const [after] = await tx
           .update(userVerifications)

@@ -403,7 +403,7 @@ describe('review by staff', () => {
     const v = (await submit(moderator, { verification_type: 'email' })).json();
     const own = await decide(moderator, v.id, 'approve');
     expect(own.statusCode).toBe(403);
-    expect(own.json().code).toBe('cannot_review_own_verification');
+    expect(own.json().code).toBe('own_case');
     expect((await decide(admin, v.id, 'approve')).statusCode).toBe(200);
   });
 });
