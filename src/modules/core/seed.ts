@@ -185,6 +185,12 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
     isPublic: true,
   },
   {
+    key: 'storage_quota_bytes',
+    value: 200 * 1024 * 1024,
+    description: 'What one account’s uploaded files may take in all, bytes',
+    isPublic: true,
+  },
+  {
     key: 'max_upload_bytes',
     value: 10 * 1024 * 1024,
     description: 'Largest photo or document upload',

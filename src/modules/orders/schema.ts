@@ -283,6 +283,8 @@ export const orderDisputes = pgTable(
   },
   (t) => [
     index('order_disputes_order_idx').on(t.orderId),
+    // Who opened it: how a download of their evidence finds the dispute it is attached to.
+    index('order_disputes_opener_idx').on(t.openedByUserId),
     index('order_disputes_status_idx').on(t.status, t.id),
     uniqueIndex('order_disputes_one_open_uq').on(t.orderId).where(sql`status in ('open', 'under_review')`),
   ],
