@@ -12,6 +12,7 @@ import { createCatalogService } from './modules/core/service.ts';
 import { dealingsBetween } from './modules/orders/access.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
 import { createAssignmentService } from './modules/orders/assignment-service.ts';
+import { orderAttachments } from './modules/orders/attachments.ts';
 import { bidRoutes } from './modules/orders/bid-routes.ts';
 import { createBidService } from './modules/orders/bid-service.ts';
 import { disputeRoutes } from './modules/orders/dispute-routes.ts';
@@ -26,6 +27,7 @@ import { reviewRoutes } from './modules/orders/review-routes.ts';
 import { createReviewService } from './modules/orders/review-service.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
+import { userAttachments } from './modules/users/attachments.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
 import { accountEventJob, createAccountEvents } from './modules/users/events.ts';
 import { accountJobs } from './modules/users/jobs.ts';
@@ -61,7 +63,7 @@ import { registerMetrics } from './platform/metrics.ts';
 import { createCaseRules } from './platform/own-case.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
-import { createFileService } from './platform/storage/service.ts';
+import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
 import { createLocalStorage } from './platform/storage/storage.ts';
 import { validatorCompiler } from './platform/validation.ts';
 
@@ -199,7 +201,12 @@ export async function buildApp(options: AppOptions) {
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
   const catalog = createCatalogService({ db: database.db, cache });
   const storage = createLocalStorage(join(config.dataDir, 'files'));
-  const files = createFileService({ db: database.db, storage });
+  const files = createFileService({
+    db: database.db,
+    storage,
+    quotaBytes: () => catalog.getSettingValue('storage_quota_bytes', DEFAULT_STORAGE_QUOTA_BYTES),
+  });
+  files.registerAttachments(...userAttachments(database.db), ...orderAttachments(database.db));
   const vocabulary = createSearchVocabulary({ cache });
   const profiles = createProfileService({ db: database.db, cipher, catalog, files, vocabulary });
   const directory = createDirectoryService({ db: database.db, catalog, vocabulary });

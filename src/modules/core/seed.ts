@@ -185,6 +185,24 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
     isPublic: true,
   },
   {
+    key: 'max_drafts_per_client',
+    value: 20,
+    description: 'Drafts one client may keep at once',
+    isPublic: true,
+  },
+  {
+    key: 'max_open_orders_per_client',
+    value: 20,
+    description: 'Orders one client may have open for bids at once',
+    isPublic: true,
+  },
+  {
+    key: 'storage_quota_bytes',
+    value: 200 * 1024 * 1024,
+    description: 'What one account’s uploaded files may take in all, bytes',
+    isPublic: true,
+  },
+  {
     key: 'max_upload_bytes',
     value: 10 * 1024 * 1024,
     description: 'Largest photo or document upload',

@@ -86,3 +86,12 @@ export async function dealingsBetween(tx: Db, userId: string, otherUserId: strin
   )();
   return row?.tie ?? undefined;
 }
+
+/**
+ * Who may see what hangs off an order (its photos, the assignment's, a dispute's evidence): whoever may see
+ * the order; once it is deleted, staff alone, as their list of deleted orders shows it (a draft never).
+ */
+export function canSeeOrderParts(role: OrderRole, order: OrderRow) {
+  if (order.isDeleted) return role === 'staff' && order.status !== 'draft';
+  return canSee(role, order);
+}

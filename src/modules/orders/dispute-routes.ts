@@ -10,7 +10,7 @@ import {
   OpenDisputeBody,
   ResolveDisputeBody,
 } from './dispute-contract.ts';
-import type { DisputeService } from './dispute-service.ts';
+import { DISPUTE_READERS, type DisputeService } from './dispute-service.ts';
 
 const problem = Type.Ref('Problem');
 const staff = { access: ['admin', 'moderator'] as const };
@@ -47,10 +47,12 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
       schema: {
         tags,
         operationId: 'listOrderDisputes',
-        summary: 'The disputes of an order and how they ended, newest first (its two parties and staff)',
+        summary:
+          'The disputes of an order and how they ended, newest first (its two parties and dispute staff)',
+        description: `Other staff than ${DISPUTE_READERS.join(', ')} get 403 \`not_dispute_staff\`.`,
         params: IdParams,
         querystring: Type.Object(PageParams),
-        response: { 200: Page(DisputeResponse), 404: problem },
+        response: { 200: Page(DisputeResponse), 403: problem, 404: problem },
       },
     },
     async (request) => {

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
-import type { Actor } from '../../platform/actor.ts';
+import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
@@ -25,6 +25,12 @@ type DisputeStatus = (typeof DISPUTE_STATUSES)[number];
 const DAY_MS = 86_400_000;
 /** The statuses in which staff still have to act; at most one dispute per order is in one of them. */
 const PENDING: DisputeStatus[] = ['open', 'under_review'];
+
+/**
+ * Staff who read disputes and their evidence: those who rule on them, and finance, who carry out a ruling's
+ * refund. Other staff see the order, not what the parties brought against each other.
+ */
+export const DISPUTE_READERS: readonly Role[] = ['admin', 'moderator', 'finance'];
 
 const disputeNotFound = () => new NotFoundError('dispute');
 const alreadyOpen = () =>
@@ -222,15 +228,18 @@ export function createDisputeService({
       }
     },
 
-    /** An order's disputes, newest first, for its two parties and staff. */
+    /** An order's disputes, newest first, for its two parties and the staff who read disputes. */
     async listOrderDisputes(
       actor: Actor,
       orderId: string,
       page: { limit: number; before?: string },
     ): Promise<DisputeView[]> {
       const order = await loadOrder(db, orderId);
-      if (roleOf(actor, order, await loadAssignment(db, orderId)) === 'other')
-        throw new NotFoundError('order');
+      const role = roleOf(actor, order, await loadAssignment(db, orderId));
+      if (role === 'other') throw new NotFoundError('order');
+      if (role === 'staff' && !actor.roles.some((r) => DISPUTE_READERS.includes(r))) {
+        throw new ForbiddenError('not_dispute_staff', 'only the parties and dispute staff read disputes');
+      }
       const rows = await db
         .select()
         .from(orderDisputes)

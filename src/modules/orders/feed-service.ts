@@ -9,7 +9,14 @@ import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import type { FeedFilter, OrderListingView, OrderSearchFilter } from './feed-contract.ts';
 import type { OrderRow } from './lifecycle.ts';
-import { bids, ORDER_SEARCH_SCOPE, orderSearches, orders } from './schema.ts';
+import {
+  bids,
+  OPEN_ORDERS,
+  ORDER_SEARCH_SCOPE,
+  ORDER_SEARCH_VECTOR,
+  orderSearches,
+  orders,
+} from './schema.ts';
 
 /** Search counts matches up to this many for the search log; past it the exact number does not matter. */
 const COUNT_CAP = 10_000;
@@ -59,12 +66,6 @@ const listing = (o: ListingRow): OrderListingView => ({
   created_at: o.createdAt.toISOString(),
 });
 
-/**
- * Open for bids and not deleted: the only orders the feed and search ever show. Written as literals, not
- * bound values, like the predicates of the partial indexes `orders_open_idx` and `bids_provider_barring_idx`:
- * a prepared statement's generic plan can use a partial index only when the query states its predicate.
- */
-const openOrders = sql`${orders.status} in ('published', 'bidding') and not ${orders.isDeleted}`;
 /** A provider's bids that bar them from the order: they bid on it already (schema.ts). */
 const barringBids = sql`${bids.status} in ('pending', 'accepted', 'rejected') and not ${bids.isDeleted}`;
 
@@ -72,9 +73,6 @@ const urgencyRank = sql<number>`(case ${orders.urgency} when 'urgent' then 4 whe
 const UrgentCursor = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Type.String({ format: 'uuid' })]);
 const ScoreCursor = Type.Tuple([Type.Number(), Type.String({ format: 'uuid' })]);
 const KeyCursor = { urgent: UrgentCursor, relevance: ScoreCursor };
-
-/** The vector the index `orders_search_fts` is built on. */
-const searchVector = sql`to_tsvector('simple', ${orders.title} || ' ' || ${orders.description})`;
 
 type Sort = 'newest' | 'urgent' | 'relevance';
 
@@ -123,7 +121,7 @@ export function createFeedService({
     // below 1, so the exact match's 1 decides first).
     const key =
       sort === 'relevance' && terms
-        ? sql<number>`(ts_rank(${searchVector}, ${terms.query}::tsquery) + (${searchVector} @@ ${terms.exact}::tsquery)::int)::float8`
+        ? sql<number>`(ts_rank(${ORDER_SEARCH_VECTOR}, ${terms.query}::tsquery) + (${ORDER_SEARCH_VECTOR} @@ ${terms.exact}::tsquery)::int)::float8`
         : sort === 'urgent'
           ? urgencyRank
           : undefined;
@@ -179,7 +177,7 @@ export function createFeedService({
       // Cast to uuid[]: without it, `any((select …))` takes the subquery as a set of rows, not one array.
       const areas = sql`(select r.service_area_ids from (${reach}) r)::uuid[]`;
       const where = and(
-        openOrders,
+        OPEN_ORDERS,
         sql`${orders.subcategoryId} = any((select r.offered_subcategory_ids from (${reach}) r)::uuid[])`,
         oneSubcategory ? eq(orders.subcategoryId, sql.placeholder('subcategory_id')) : undefined,
         sql`(cardinality(${areas}) = 0 or ${orders.serviceAreaId} = any(${catalog.withDistrictsSql(areas)}))`,
@@ -238,7 +236,7 @@ export function createFeedService({
       const upper = sql`coalesce(${orders.budgetMax}, ${orders.budgetMin})`;
       const lower = sql`coalesce(${orders.budgetMin}, ${orders.budgetMax})`;
       const where = and(
-        openOrders,
+        OPEN_ORDERS,
         filter.category_id ? eq(orders.categoryId, filter.category_id) : undefined,
         filter.subcategory_id ? eq(orders.subcategoryId, filter.subcategory_id) : undefined,
         filter.area_id
@@ -250,7 +248,11 @@ export function createFeedService({
         filter.budget_max !== undefined ? sql`${lower} <= ${filter.budget_max}` : undefined,
         filter.date_from ? gte(orders.serviceDate, filter.date_from) : undefined,
         filter.date_to ? lte(orders.serviceDate, filter.date_to) : undefined,
-        terms === null ? sql`false` : terms ? sql`${searchVector} @@ ${terms.query}::tsquery` : undefined,
+        terms === null
+          ? sql`false`
+          : terms
+            ? sql`${ORDER_SEARCH_VECTOR} @@ ${terms.query}::tsquery`
+            : undefined,
       );
       const sort: Sort = filter.sort ?? (q ? 'relevance' : 'newest');
       const pageSort = sort === 'relevance' && !q ? 'newest' : sort;

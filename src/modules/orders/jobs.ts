@@ -16,4 +16,22 @@ export const autoConfirmOrdersJob = (orders: OrderService) =>
     },
   });
 
-export const orderJobs = (orders: OrderService) => [autoConfirmOrdersJob(orders)];
+/**
+ * The orders' vocabulary keeps only the words of open orders: hourly, those of the orders that left the
+ * open set since (accepted ones above all) go, unless another open order holds them. One statement, safe
+ * to run twice.
+ */
+export const pruneOrderVocabularyJob = (orders: OrderService) =>
+  defineJob<Record<string, never>>({
+    name: 'orders.prune-vocabulary',
+    cron: '23 * * * *',
+    async handle(_data, { log }) {
+      const dropped = await orders.pruneVocabulary();
+      if (dropped > 0) log.info({ dropped }, 'words of closed orders dropped from the vocabulary');
+    },
+  });
+
+export const orderJobs = (orders: OrderService) => [
+  autoConfirmOrdersJob(orders),
+  pruneOrderVocabularyJob(orders),
+];

@@ -23,6 +23,9 @@ export const ALLOWED_FROM = {
   deleteByClient: ['draft', 'published', 'bidding'],
 } as const satisfies Record<string, readonly OrderStatus[]>;
 
+/** Open for bids: what the feed and search show (schema.ts OPEN_ORDERS). */
+export const OPEN: readonly OrderStatus[] = ['published', 'bidding'];
+
 /**
  * While the work is agreed, the two parties see how to reach each other; a cancelled order hides them again.
  */

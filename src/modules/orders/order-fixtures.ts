@@ -417,6 +417,7 @@ export function orderFixtures(app: () => TestApp) {
     orderBody,
     newOrder,
     placeBid,
+    act,
     agree,
     orderIn,
     insertOrder,

@@ -40,7 +40,10 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         description:
           'Any signed-in user may order; the first order makes the caller a client. Budgets are tyiyn within ' +
           'the category’s price range; add-ons must belong to the subcategory; photos are the caller’s ' +
-          '`order_photo` uploads. Send an `Idempotency-Key`: a retry answers with the first order.',
+          '`order_photo` uploads. A client keeps at most the `max_drafts_per_client` setting of drafts (one ' +
+          'more is 409 `draft_limit_reached`) and has at most `max_open_orders_per_client` orders open for ' +
+          'bids (publishing one more is 409 `open_order_limit_reached`). ' +
+          'Send an `Idempotency-Key`: a retry answers with the first order.',
         body: CreateOrderBody,
         response: { 201: OrderResponse, 409: problem, 422: problem },
       },
@@ -110,7 +113,9 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'publishOrder',
         summary: 'Publish my draft: providers can see it and bid',
-        description: 'The body may be left out.',
+        description:
+          'The body may be left out. Beyond the `max_open_orders_per_client` setting of orders open for bids ' +
+          'at once: 409 `open_order_limit_reached`.',
         params: IdParams,
         body: NoteBody,
         response: actionResponses,

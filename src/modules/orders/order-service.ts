@@ -22,7 +22,7 @@ import {
   roleOf,
 } from './access.ts';
 import type { OrderEvents } from './events.ts';
-import { AGREED, ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import { AGREED, ALLOWED_FROM, assertState, changeOrderStatus, OPEN, type OrderRow } from './lifecycle.ts';
 import type {
   AdminOrdersFilter,
   CancelOrderInput,
@@ -39,7 +39,9 @@ import type {
 } from './order-contract.ts';
 import {
   bids,
+  OPEN_ORDER_WORDS,
   ORDER_SEARCH_SCOPE,
+  openOrderTextsHold,
   orderAddons,
   orderAssignments,
   orderPhotos,
@@ -59,6 +61,9 @@ type SealedContact = Parameters<ProfileService['openContactCard']>[0];
 const MAX_DAYS_AHEAD = 365;
 const DAY_MS = 86_400_000;
 const AUTO_CONFIRM_BATCH = 200;
+/** The defaults of the `max_drafts_per_client` and `max_open_orders_per_client` settings. */
+const DEFAULT_MAX_DRAFTS = 20;
+const DEFAULT_MAX_OPEN_ORDERS = 20;
 
 /** Today's date (YYYY-MM-DD) where the platform lives: a "past" service date is one before this. */
 export function platformToday(now = new Date()) {
@@ -170,6 +175,68 @@ export function createOrderService({
       throw new RuleViolationError('service_area_not_found', 'unknown service area', [
         { in: 'body', field: 'service_area_id', message: 'is not a service area' },
       ]);
+    }
+  }
+
+  const limitSetting = async (key: string, fallback: number) => {
+    const value = await catalog.getSettingValue<number>(key, fallback);
+    return Number.isInteger(value) && value >= 0 ? value : fallback;
+  };
+
+  /** The settings' limits on one client's drafts and open orders, read before the transaction. */
+  async function clientLimits() {
+    return {
+      drafts: await limitSetting('max_drafts_per_client', DEFAULT_MAX_DRAFTS),
+      open: await limitSetting('max_open_orders_per_client', DEFAULT_MAX_OPEN_ORDERS),
+    };
+  }
+
+  /**
+   * Refuses one more draft or open order than the client may have. The lock (one per client, to the end
+   * of the transaction) makes two requests at once count one after the other.
+   */
+  async function checkClientLimit(
+    tx: Db,
+    clientUserId: string,
+    limits: Awaited<ReturnType<typeof clientLimits>>,
+    adding: 'draft' | 'open',
+  ) {
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(${`kg-job-portal:client-orders:${clientUserId}`}, 0))`,
+    );
+    const statuses = adding === 'draft' ? (['draft'] as const) : OPEN;
+    const [row] = await tx
+      .select({ count: sql<number>`count(*)::int` })
+      .from(orders)
+      .where(
+        and(
+          eq(orders.clientUserId, clientUserId),
+          inArray(orders.status, [...statuses]),
+          eq(orders.isDeleted, false),
+        ),
+      );
+    const count = row?.count ?? 0;
+    if (adding === 'draft' && count >= limits.drafts) {
+      throw new ConflictError(
+        'draft_limit_reached',
+        `you have ${count} drafts, as many as a client may keep (${limits.drafts}); publish or delete one first`,
+      );
+    }
+    if (adding === 'open' && count >= limits.open) {
+      throw new ConflictError(
+        'open_order_limit_reached',
+        `you have ${count} orders open for bids, as many as a client may have (${limits.open}); accept a bid on one or cancel one first`,
+      );
+    }
+  }
+
+  /**
+   * The order's words leave the vocabulary, but those other open orders hold, once its client took it
+   * down or replaced its text. Orders never published brought none.
+   */
+  async function dropOrderWords(tx: Db, order: OrderRow) {
+    if (order.publishedAt) {
+      await vocabulary.dropWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(order), openOrderTextsHold);
     }
   }
 
@@ -539,8 +606,10 @@ export function createOrderService({
       checkServiceDate(input.service_date);
       checkTimeRange(input.time_from ?? null, input.time_to ?? null);
       checkBudget(terms, input.budget_min ?? null, input.budget_max ?? null);
+      const limits = await clientLimits();
 
       return db.transaction(async (tx) => {
+        await checkClientLimit(tx, userId, limits, input.publish ? 'open' : 'draft');
         const client = await profiles.ensureClientProfile(tx, actor);
         const [order] = await tx
           .insert(orders)
@@ -563,7 +632,8 @@ export function createOrderService({
           })
           .returning();
         const created = order!;
-        await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(created));
+        // A draft is its client's alone: its words join the vocabulary when it is published.
+        if (input.publish) await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(created));
         const audit: AuditEntry[] = [
           { action: 'create', entity: 'orders', entityId: created.id, after: created },
         ];
@@ -640,9 +710,10 @@ export function createOrderService({
           })
           .where(eq(orders.id, order.id))
           .returning();
-        // The old words stay: the vocabulary only widens typed words, and other orders may hold them.
-        if (input.title !== undefined || input.description !== undefined) {
+        // A draft's text stays out of the vocabulary; a published one's replaces its old words.
+        if (OPEN.includes(after!.status) && orderSearchText(after!) !== orderSearchText(order)) {
           await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(after!));
+          await dropOrderWords(tx, order);
         }
         // Only add-ons or photos changed: the order row itself has nothing to record.
         const audit: AuditEntry[] =
@@ -659,10 +730,12 @@ export function createOrderService({
     async publishOrder(actor: Actor, id: string, input: NoteInput): Promise<OrderView> {
       const seen = await clientsOrder(actor, id);
       const terms = await catalog.subcategoryTerms(seen.subcategoryId);
+      const limits = await clientLimits();
       return db.transaction(async (tx) => {
         const { order, assignment, role } = await openOrder(tx, actor, id);
         if (role !== 'client') throw notYourOrder();
         assertState(order, ALLOWED_FROM.publish);
+        await checkClientLimit(tx, order.clientUserId, limits, 'open');
         if (!terms) {
           throw new RuleViolationError(
             'subcategory_not_offered',
@@ -675,6 +748,7 @@ export function createOrderService({
           reason: input?.note ?? null,
           set: { publishedAt: new Date() },
         });
+        await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(after));
         return orderView(tx, actor, after, role, assignment);
       });
     },
@@ -698,6 +772,7 @@ export function createOrderService({
           set: { cancelledAt: now, cancelReason: reason },
           providerUserId: assignment?.providerUserId,
         });
+        await dropOrderWords(tx, order);
         // Providers still waiting for an answer get one.
         const rejected = await tx
           .update(bids)
@@ -916,7 +991,9 @@ export function createOrderService({
             );
           }
         }
-        return softDelete(tx, actor, orders, [id]);
+        const deleted = await softDelete(tx, actor, orders, [id]);
+        await dropOrderWords(tx, order);
+        return deleted;
       });
     },
 
@@ -925,8 +1002,20 @@ export function createOrderService({
       return db.transaction(async (tx) => {
         const order = await loadOrder(tx, id, { includeDeleted: true });
         await cases.assertNotOwnCase(tx, actor, await orderPartyIds(tx, order), 'party');
-        return restore(tx, actor, orders, id, 'order');
+        const restored = await restore(tx, actor, orders, id, 'order');
+        if (OPEN.includes(order.status))
+          await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(order));
+        return restored;
       });
+    },
+
+    /**
+     * For the hourly job: drops the orders' words that no open order holds any more, those of the orders
+     * that left the open set without their client taking them down (accepted, deleted with their
+     * category, cancelled by the platform). The number dropped.
+     */
+    async pruneVocabulary() {
+      return db.transaction((tx) => vocabulary.pruneWords(tx, ORDER_SEARCH_SCOPE, OPEN_ORDER_WORDS));
     },
 
     async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderSummaryView>> {

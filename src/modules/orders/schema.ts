@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   boolean,
   check,
@@ -44,8 +44,11 @@ export const REVIEW_DIRECTIONS = ['client_to_provider', 'provider_to_client'] as
 const live = sql`not is_deleted`;
 
 /**
- * The orders' vocabulary in `search_words`: the words of every order's title and description, kept by the
- * order service as texts are written, read by search to widen typed words to close ones.
+ * The orders' vocabulary in `search_words`: the words of the open orders' titles and descriptions (what
+ * search shows), read by search to widen typed words to close ones. The order service adds an order's words
+ * when it is published or its published text edited, never a draft's, and drops them when its client takes
+ * it down (cancel, delete, an edit); the hourly prune drops those of orders that left otherwise (accepted,
+ * deleted with their category).
  */
 export const ORDER_SEARCH_SCOPE = 'orders';
 
@@ -111,6 +114,24 @@ export const orders = pgTable(
     ...softDeleteIndexes('orders', t),
   ],
 );
+
+/**
+ * Open for bids and not deleted: the only orders the feed and search ever show. Written as literals, not
+ * bound values, like the predicates of the partial indexes `orders_open_idx` and `orders_search_fts`: a
+ * prepared statement's generic plan can use a partial index only when the query states its predicate.
+ */
+export const OPEN_ORDERS = sql`${orders.status} in ('published', 'bidding') and not ${orders.isDeleted}`;
+
+/** The vector the index `orders_search_fts` is built on. */
+export const ORDER_SEARCH_VECTOR = sql`to_tsvector('simple', ${orders.title} || ' ' || ${orders.description})`;
+
+/** Whether some open order's text matches `word` (a one-word tsquery), through `orders_search_fts`. */
+export const openOrderTextsHold = (word: SQL) =>
+  sql`exists (select 1 from ${orders} where ${OPEN_ORDERS} and ${ORDER_SEARCH_VECTOR} @@ ${word})`;
+
+/** Every word the open orders' texts hold: what the orders' vocabulary may keep. */
+export const OPEN_ORDER_WORDS = sql`select w from ${orders}, unnest(tsvector_to_array(${ORDER_SEARCH_VECTOR})) w
+  where ${OPEN_ORDERS}`;
 
 export const orderAddons = pgTable(
   'order_addons',
@@ -283,6 +304,8 @@ export const orderDisputes = pgTable(
   },
   (t) => [
     index('order_disputes_order_idx').on(t.orderId),
+    // Who opened it: how a download of their evidence finds the dispute it is attached to.
+    index('order_disputes_opener_idx').on(t.openedByUserId),
     index('order_disputes_status_idx').on(t.status, t.id),
     uniqueIndex('order_disputes_one_open_uq').on(t.orderId).where(sql`status in ('open', 'under_review')`),
   ],

@@ -68,6 +68,9 @@ function card(row: CardRow): ProviderCardView {
 /** The provider's account is one a visitor may see (up: user_profiles, u: users). */
 const ACCOUNT_VISIBLE = sql`up.is_deleted = false and u.status = 'active' and u.is_deleted = false`;
 
+/** Only providers a visitor may see: live rows, available, whose account is active (p, up, u). */
+export const PROVIDER_VISIBLE = sql`p.is_deleted = false and p.is_available and ${ACCOUNT_VISIBLE}`;
+
 /** A live service the provider offers now (s: provider_services). */
 const LIVE_SERVICE = sql`s.is_deleted = false and s.is_active`;
 
@@ -283,8 +286,6 @@ export function createDirectoryService({
   catalog: CatalogService;
   vocabulary: SearchVocabulary;
 }) {
-  /** Only providers a visitor may see: live rows, available, whose account is active. */
-  const visible = sql`p.is_deleted = false and p.is_available and ${ACCOUNT_VISIBLE}`;
   const resolveTerms = vocabulary.termsResolver(db, DIRECTORY_SEARCH_SCOPE);
 
   async function rows(query: SQL): Promise<ProfileRow[]> {
@@ -364,7 +365,7 @@ export function createDirectoryService({
 
     async getProvider(id: string): Promise<ProviderPublicView> {
       const [row] = await rows(sql`
-        ${PROFILE_SELECT} p.id = ${id}::uuid and ${visible}`);
+        ${PROFILE_SELECT} p.id = ${id}::uuid and ${PROVIDER_VISIBLE}`);
       if (!row) throw new NotFoundError('provider');
       const services = await db
         .select()
@@ -398,7 +399,7 @@ export function createDirectoryService({
     async cards(ids: string[]): Promise<Map<string, ProviderCardView>> {
       if (ids.length === 0) return new Map();
       const found = await rows(sql`
-        ${PROFILE_SELECT} p.id in ${ids} and ${visible}`);
+        ${PROFILE_SELECT} p.id in ${ids} and ${PROVIDER_VISIBLE}`);
       return new Map(found.map((r) => [r.id, card(r)]));
     },
   };

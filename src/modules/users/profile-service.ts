@@ -294,25 +294,26 @@ export function createProfileService({
   }
 
   /**
-   * What the directory finds a provider by: the search text (business name, description, service
-   * descriptions and the names of the subcategories offered, whose words join the directory's vocabulary)
-   * and the subcategories of the active services. Called by every change to the profile's texts or its services.
+   * What the directory finds a provider by: the search text (business name, description, the descriptions
+   * of the active services and the names of the subcategories offered, whose words join the directory's
+   * vocabulary) and the subcategories of the active services. A paused service is not shown, so its text
+   * is not searchable either. Called by every change to the profile's texts or its services.
    */
   async function refreshListing(tx: Db, providerId: string) {
     const [provider] = await tx.select().from(providerProfiles).where(eq(providerProfiles.id, providerId));
     if (!provider) return;
     const services = await tx
-      .select({
-        description: providerServices.description,
-        subcategoryId: providerServices.subcategoryId,
-        isActive: providerServices.isActive,
-      })
+      .select({ description: providerServices.description, subcategoryId: providerServices.subcategoryId })
       .from(providerServices)
-      .where(and(eq(providerServices.providerProfileId, providerId), eq(providerServices.isDeleted, false)));
-    const names = await catalog.subcategorySearchTerms(
-      services.map((s) => s.subcategoryId),
-      tx,
-    );
+      .where(
+        and(
+          eq(providerServices.providerProfileId, providerId),
+          eq(providerServices.isDeleted, false),
+          eq(providerServices.isActive, true),
+        ),
+      );
+    const offeredSubcategoryIds = [...new Set(services.map((s) => s.subcategoryId))];
+    const names = await catalog.subcategorySearchTerms(offeredSubcategoryIds, tx);
     const searchText = [
       provider.businessName,
       provider.description,
@@ -322,9 +323,6 @@ export function createProfileService({
       .filter(Boolean)
       .join(' ')
       .toLowerCase();
-    const offeredSubcategoryIds = [
-      ...new Set(services.filter((s) => s.isActive).map((s) => s.subcategoryId)),
-    ];
     await tx
       .update(providerProfiles)
       .set({ searchText, offeredSubcategoryIds })

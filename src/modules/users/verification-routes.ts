@@ -3,7 +3,12 @@ import { actorOf } from '../../platform/auth.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
 import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
 import { VERIFICATION_STATUSES, VERIFICATION_TYPES } from './schema.ts';
-import { EVIDENCE_REQUIRED, MAX_EVIDENCE_FILES, type VerificationService } from './verification-service.ts';
+import {
+  EVIDENCE_REQUIRED,
+  MAX_EVIDENCE_FILES,
+  VERIFICATION_REVIEWERS,
+  type VerificationService,
+} from './verification-service.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time' });
@@ -34,7 +39,7 @@ export const AdminVerificationResponse = Type.Object({
 export type AdminVerificationView = Static<typeof AdminVerificationResponse>;
 
 const Problem = Type.Ref('Problem');
-const staff = { access: ['admin', 'moderator'] as const };
+const staff = { access: VERIFICATION_REVIEWERS };
 
 export const verificationRoutes: RoutesPlugin<{ verifications: VerificationService }> = async (
   app,

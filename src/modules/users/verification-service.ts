@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lt, ne, type SQL } from 'drizzle-orm';
-import type { Actor } from '../../platform/actor.ts';
+import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import {
@@ -22,6 +22,11 @@ type ProfileRow = typeof userProfiles.$inferSelect;
 /** Types a moderator cannot judge without a document. */
 export const EVIDENCE_REQUIRED: readonly VerificationType[] = ['identity', 'business', 'background_check'];
 export const MAX_EVIDENCE_FILES = 10;
+/**
+ * Staff who review verifications and so see their evidence: identity documents are the most sensitive
+ * thing we hold, and no other staff work needs them.
+ */
+export const VERIFICATION_REVIEWERS: readonly Role[] = ['admin', 'moderator'];
 
 export interface SubmitVerificationInput {
   verification_type: VerificationType;

@@ -11,6 +11,21 @@ const CLOSE_WORD_SIMILARITY = 0.45;
 /** Close words per query word, nearest first: enough for the forms of one word, few enough to stay fast. */
 const CLOSE_WORDS = 8;
 
+/**
+ * At most this many new words join a scope's vocabulary from one text written, those that come first in
+ * it: a real title and description bring a few words the vocabulary lacks, a text made to fill it brings
+ * hundreds. Its other words are still found as typed, only not through a typo.
+ */
+export const MAX_NEW_WORDS_PER_TEXT = 50;
+/** Longer words stay out of the vocabulary (they too are found as typed): no word people type is longer. */
+export const MAX_WORD_LENGTH = 32;
+/**
+ * Whether another text still holds a word is a GIN index scan, which reads all of the word's entries: ~7 ms
+ * for a word in 50,000 open orders. Beyond this many entries the scan returns a random sample
+ * (`gin_fuzzy_search_limit`), which is as good an answer to "does any text hold it" and costs ~1 ms.
+ */
+const HELD_CHECK_ENTRY_LIMIT = 200;
+
 /** The lexemes a searchable text is matched by; the stored search vectors are built with the same configuration. */
 const toSearchVector = (text: SQL) => sql`to_tsvector('simple', ${text})`;
 
@@ -48,8 +63,9 @@ const exactSearchQuery = (q: SQL): SQL =>
   sql`(select string_agg(${asOperand(sql`w`)}, ' & ')::tsquery from ${queryWords(q)} w)`;
 
 /**
- * Whether every word typed is in the scope's vocabulary: when one is not, nothing matches the words
- * exactly, and there is no need to look.
+ * Whether every word typed is in the scope's vocabulary: when one is not, hardly any text matches the words
+ * exactly (only one holding a word past its text's MAX_NEW_WORDS_PER_TEXT or longer than MAX_WORD_LENGTH),
+ * and searches do not look for exact matches first; the words as typed still find them.
  */
 const searchWordsKnown = (scope: SQL, q: SQL): SQL =>
   sql`not exists (select 1 from ${queryWords(q)} w
@@ -61,7 +77,7 @@ export interface SearchTerms {
   query: string;
   /** Every word as typed. */
   exact: string;
-  /** Whether every word typed is in the vocabulary; when not, no text matches `exact`. */
+  /** Whether every word typed is in the vocabulary; when not, searches do not rank `exact` matches first. */
   known: boolean;
 }
 
@@ -92,14 +108,21 @@ export function createSearchVocabulary({ cache }: { cache: Cache }) {
 
   return {
     /**
-     * Adds the words of `text` to the scope's vocabulary. Call it in the transaction that changes the text,
-     * so a new word can be found with a typo as soon as the text itself can be found.
+     * Adds the words of `text` to the scope's vocabulary, at most MAX_NEW_WORDS_PER_TEXT new ones of at most
+     * MAX_WORD_LENGTH characters. Call it in the transaction that publishes the text (never for a draft or
+     * anything else only its author sees), so a new word can be found with a typo as soon as the text
+     * itself can be found.
      */
     async addWords(tx: Db, scope: string, text: string): Promise<void> {
       const added = await prepareSql(
         tx,
         sql`insert into search_words (scope, word)
-          select ${scope}, w from ${queryWords(sql`${text}::text`)} w
+          select ${scope}, t.lexeme
+          from unnest(${toSearchVector(sql`${text}::text`)}) t
+          where char_length(t.lexeme) <= ${sql.raw(String(MAX_WORD_LENGTH))}
+            and not exists (select 1 from search_words v where v.scope = ${scope} and v.word = t.lexeme)
+          order by t.positions[1]
+          limit ${sql.raw(String(MAX_NEW_WORDS_PER_TEXT))}
           on conflict do nothing
           returning word`,
       )();
@@ -112,6 +135,7 @@ export function createSearchVocabulary({ cache }: { cache: Cache }) {
      * text still matches this one-word tsquery".
      */
     async dropWords(tx: Db, scope: string, text: string, held: (word: SQL) => SQL): Promise<void> {
+      await tx.execute(sql.raw(`set local gin_fuzzy_search_limit = ${HELD_CHECK_ENTRY_LIMIT}`));
       const dropped = await prepareSql(
         tx,
         sql`delete from search_words v
@@ -120,7 +144,26 @@ export function createSearchVocabulary({ cache }: { cache: Cache }) {
             and not ${held(sql`(${asOperand(sql`v.word`)})::tsquery`)}
           returning v.word`,
       )();
+      // Every other GIN scan of the transaction reads all entries again.
+      await tx.execute(sql`set local gin_fuzzy_search_limit to default`);
       await changed(scope, dropped);
+    },
+
+    /**
+     * Drops every word of the scope that none of `heldWords` (a query of one text column: every word the
+     * scope's searchable texts hold now) is, for the texts that left without their words being dropped one
+     * by one. One statement, so a text published meanwhile is either seen or its words are not yet there.
+     * The number of words dropped.
+     */
+    async pruneWords(tx: Db, scope: string, heldWords: SQL): Promise<number> {
+      const dropped = await prepareSql(
+        tx,
+        sql`delete from search_words v
+          where v.scope = ${scope} and v.word not in (select h.word from (${heldWords}) h (word))
+          returning v.word`,
+      )();
+      await changed(scope, dropped);
+      return dropped.length;
     },
 
     /**

@@ -9,6 +9,8 @@ import { FILE_PURPOSES } from './schema.ts';
 import {
   type FileRow,
   type FileService,
+  MAX_IMAGE_PIXELS,
+  MAX_IMAGE_SIDE,
   MAX_UPLOAD_BYTES,
   UnsupportedMediaTypeError,
   UPLOAD_CONTENT_TYPES,
@@ -94,8 +96,14 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         description:
           `Send the file's bytes as the body with its \`Content-Type\` (${UPLOAD_CONTENT_TYPES.join(', ')}); ` +
           'no multipart. The type is checked against the bytes: content that is not an accepted type is 415 ' +
-          '`unsupported_media_type`, an accepted type sent under another type is 422 `file_type_mismatch`. ' +
-          `Limits per purpose: ${limits}; larger is 413. ` +
+          '`unsupported_media_type`; an image whose header does not decode (type and dimensions) or that is ' +
+          'cut short, or a PDF without its end, is 415 `file_not_decodable`; an accepted type sent under ' +
+          'another type is 415 `file_type_mismatch`. ' +
+          `An image may be at most ${MAX_IMAGE_SIDE} pixels a side and ${MAX_IMAGE_PIXELS / 1_000_000} megapixels ` +
+          '(else 422 `image_too_large`). ' +
+          `Limits per purpose: ${limits}; larger is 413 \`file_too_large\`. ` +
+          "An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); " +
+          'an upload beyond it is 413 `storage_quota_exceeded`. ' +
           'The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. ' +
           "The answer's `id` is what profile photo and verification requests refer to.",
         consumes: UPLOAD_CONTENT_TYPES,
@@ -136,8 +144,8 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         operationId: 'downloadFile',
         summary: 'Download a file',
         description:
-          "The file's owner may download it, and staff who review its purpose (verification evidence: " +
-          'admins and moderators). Anyone else gets 404.',
+          "The file's owner may download it, and so may whoever may see what it is attached to: " +
+          `${files.describeVisibility()}. Anyone else gets 404.`,
         params: IdParams,
         response: {
           200: fileResponse(UPLOAD_CONTENT_TYPES),

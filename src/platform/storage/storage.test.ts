@@ -7,25 +7,16 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp, testConfig } from '../../../test/helper.ts';
+import { jpeg, jpegClaiming, PDF, png, pngClaiming, WEBP, webpClaiming } from '../../../test/images.ts';
 import { auditLog } from '../audit/schema.ts';
 import type { Config } from '../config.ts';
 import { files } from './schema.ts';
+import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from './service.ts';
 import { sniffContentType } from './sniff.ts';
 import { createLocalStorage, newStorageKey, StorageObjectMissingError } from './storage.ts';
 
 /** Small but real files of each accepted type. */
-const SAMPLES = {
-  png: Buffer.from(
-    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-    'base64',
-  ),
-  jpeg: Buffer.from(
-    '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
-    'base64',
-  ),
-  webp: Buffer.from('UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==', 'base64'),
-  pdf: Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n'),
-};
+const SAMPLES = { png: png(3, 2), jpeg: jpeg(5, 4), webp: WEBP, pdf: PDF };
 
 type SignedIn = Awaited<ReturnType<typeof signedInUser>>;
 
@@ -169,7 +160,7 @@ describe('POST /api/v1/files', () => {
     expect(text.json().code).toBe('unsupported_media_type');
 
     const mislabelled = await upload(stranger, SAMPLES.jpeg, 'image/png');
-    expect(mislabelled.statusCode).toBe(422);
+    expect(mislabelled.statusCode).toBe(415);
     expect(mislabelled.json().code).toBe('file_type_mismatch');
 
     const pdfAsPhoto = await upload(stranger, SAMPLES.pdf, 'application/pdf', 'profile_photo');
@@ -240,8 +231,145 @@ describe('POST /api/v1/files', () => {
   });
 });
 
+/** A RIFF container of `form` holding one chunk. */
+function riff(form: string, chunkType: string, data: Buffer) {
+  const header = Buffer.alloc(8);
+  header.write(chunkType, 0, 'latin1');
+  header.writeUInt32LE(data.length, 4);
+  const body = Buffer.concat([Buffer.from(form, 'latin1'), header, data]);
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(body.length);
+  return Buffer.concat([Buffer.from('RIFF', 'latin1'), size, body]);
+}
+
+describe('decoding what is uploaded', () => {
+  const refused = async (bytes: Buffer, type: string, purpose = 'order_photo') => {
+    const res = await upload(stranger, bytes, type, purpose);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    return { status: res.statusCode, code: res.json().code as string };
+  };
+
+  it('accepts real images of any size within the limits, up to the largest side allowed', async () => {
+    for (const [bytes, type] of [
+      [png(64, 48), 'image/png'],
+      [jpeg(64, 48), 'image/jpeg'],
+      [png(1, 1), 'image/png'],
+      [pngClaiming(MAX_IMAGE_SIDE, 5000), 'image/png'],
+    ] as const) {
+      const res = await upload(stranger, bytes, type, 'order_photo');
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json().content_type).toBe(type);
+    }
+  });
+
+  it('refuses images cut short or with a header that does not decode: 415 file_not_decodable, nothing stored', async () => {
+    const before = { rows: (await rowsOf(stranger)).length, objects: storedObjects().length };
+    const photo = png(40, 30);
+    const photoJpeg = jpeg(40, 30);
+    const cases: [string, Buffer, string][] = [
+      ['png cut inside IHDR', photo.subarray(0, 20), 'image/png'],
+      ['png cut inside IDAT', photo.subarray(0, photo.length - 20), 'image/png'],
+      ['png without IEND', photo.subarray(0, photo.length - 12), 'image/png'],
+      ['png of 0 x 0', pngClaiming(0, 0), 'image/png'],
+      ['jpeg cut before its frame header', photoJpeg.subarray(0, 30), 'image/jpeg'],
+      ['jpeg cut inside the scan', photoJpeg.subarray(0, photoJpeg.length - 40), 'image/jpeg'],
+      [
+        'jpeg magic before text',
+        Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('<?php system($_GET[1]); ?>')]),
+        'image/jpeg',
+      ],
+      ['webp cut short', WEBP.subarray(0, WEBP.length - 4), 'image/webp'],
+      ['webp whose frame has no size', riff('WEBP', 'VP8 ', Buffer.alloc(10)), 'image/webp'],
+    ];
+    for (const [name, bytes, type] of cases) {
+      expect(await refused(bytes, type), name).toEqual({ status: 415, code: 'file_not_decodable' });
+    }
+    const cutPdf = PDF.subarray(0, PDF.indexOf('%%EOF'));
+    expect(await refused(cutPdf, 'application/pdf', 'dispute_evidence')).toEqual({
+      status: 415,
+      code: 'file_not_decodable',
+    });
+    expect((await rowsOf(stranger)).length).toBe(before.rows);
+    expect(storedObjects().length).toBe(before.objects);
+  });
+
+  it('refuses an image declared as another type: 415 file_type_mismatch', async () => {
+    expect(await refused(jpeg(8, 8), 'image/webp')).toEqual({ status: 415, code: 'file_type_mismatch' });
+    expect(await refused(png(8, 8), 'image/jpeg')).toEqual({ status: 415, code: 'file_type_mismatch' });
+    expect(await refused(WEBP, 'image/png')).toEqual({ status: 415, code: 'file_type_mismatch' });
+  });
+
+  it('refuses headers claiming more pixels than allowed (decompression bombs): 422 image_too_large', async () => {
+    const before = storedObjects().length;
+    for (const [bytes, type] of [
+      [pngClaiming(50_000, 50_000), 'image/png'],
+      [pngClaiming(MAX_IMAGE_SIDE + 1, 10), 'image/png'],
+      [jpegClaiming(20_000, 100), 'image/jpeg'],
+      [webpClaiming(8_000, 8_000), 'image/webp'],
+    ] as const) {
+      expect(await refused(bytes, type)).toEqual({ status: 422, code: 'image_too_large' });
+    }
+    expect(MAX_IMAGE_PIXELS).toBeLessThan(8_000 * 8_000);
+    expect(storedObjects().length).toBe(before);
+  });
+});
+
+describe('the storage quota', () => {
+  let admin: SignedIn;
+  let settingId: string;
+  const setQuota = async (value: number) => {
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/admin/settings/${settingId}`,
+      headers: admin.auth,
+      payload: { value },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+  const photo = png(24, 24);
+
+  beforeAll(async () => {
+    admin = await signedInUser(t, ['admin']);
+    const list = await t.app.inject({ url: '/api/v1/admin/settings?limit=100', headers: admin.auth });
+    const setting = list.json().data.find((s: { key: string }) => s.key === 'storage_quota_bytes');
+    expect(setting).toMatchObject({ value: 200 * 1024 * 1024 });
+    settingId = setting.id;
+    // Room for two of the photos per account.
+    await setQuota(photo.length * 2 + photo.length / 2);
+  });
+  afterAll(() => setQuota(200 * 1024 * 1024));
+
+  it('counts every file of the account and answers 413 storage_quota_exceeded beyond it, storing nothing', async () => {
+    const someone = await signedInUser(t, ['client']);
+    expect((await upload(someone, photo, 'image/png', 'order_photo')).statusCode).toBe(201);
+    expect((await upload(someone, photo, 'image/png', 'profile_photo')).statusCode).toBe(201);
+    const objects = storedObjects().length;
+    const over = await upload(someone, photo, 'image/png', 'order_photo');
+    expect(over.statusCode).toBe(413);
+    expect(over.headers['content-type']).toContain('application/problem+json');
+    expect(over.json().code).toBe('storage_quota_exceeded');
+    expect((await rowsOf(someone)).length).toBe(2);
+    expect(storedObjects().length).toBe(objects);
+    // Another account has its own quota.
+    expect((await upload(await signedInUser(t, ['client']), photo, 'image/png')).statusCode).toBe(201);
+  });
+
+  it('holds when uploads race: of six at once, the two that fit are stored', async () => {
+    const someone = await signedInUser(t, ['client']);
+    const objects = storedObjects().length;
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => upload(someone, photo, 'image/png', 'order_photo')),
+    );
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 201, 413, 413, 413, 413]);
+    const rows = await rowsOf(someone);
+    expect(rows.reduce((sum, r) => sum + r.sizeBytes, 0)).toBe(photo.length * 2);
+    expect(storedObjects().length).toBe(objects + 2);
+  });
+});
+
 describe('GET /api/v1/files/{id}', () => {
-  it('streams the bytes to the owner and to staff who review the purpose; 404 to everyone else', async () => {
+  // Who else sees a file attached to something: test/file-visibility.test.ts, kind by kind.
+  it('streams the bytes to the owner; a file attached to nothing is 404 to everyone else, staff too', async () => {
     const photo = (
       await upload(owner, SAMPLES.png, 'image/png', 'profile_photo', { 'x-file-name': 'me.png' })
     ).json();
@@ -254,24 +382,19 @@ describe('GET /api/v1/files/{id}', () => {
     expect(mine.headers['x-content-type-options']).toBe('nosniff');
     expect(mine.rawPayload).toEqual(SAMPLES.png);
 
-    const pdf = await t.app.inject({ url: `/api/v1/files/${evidence.id}`, headers: moderator.auth });
+    const pdf = await t.app.inject({ url: `/api/v1/files/${evidence.id}`, headers: owner.auth });
     expect(pdf.statusCode).toBe(200);
     expect(pdf.headers['content-type']).toBe('application/pdf');
     expect(pdf.headers['content-disposition']).toBe('attachment');
     expect(pdf.rawPayload).toEqual(SAMPLES.pdf);
 
     for (const id of [photo.id, evidence.id]) {
-      const other = await t.app.inject({ url: `/api/v1/files/${id}`, headers: stranger.auth });
-      expect(other.statusCode).toBe(404);
-      expect(other.json().code).toBe('file_not_found');
+      for (const who of [stranger, moderator, finance]) {
+        const other = await t.app.inject({ url: `/api/v1/files/${id}`, headers: who.auth });
+        expect(other.statusCode).toBe(404);
+        expect(other.json().code).toBe('file_not_found');
+      }
     }
-    // Finance staff have no business with identity documents, but may see a profile photo.
-    expect(
-      (await t.app.inject({ url: `/api/v1/files/${evidence.id}`, headers: finance.auth })).statusCode,
-    ).toBe(404);
-    expect((await t.app.inject({ url: `/api/v1/files/${photo.id}`, headers: finance.auth })).statusCode).toBe(
-      200,
-    );
 
     const unknown = await t.app.inject({
       url: '/api/v1/files/0195f0c2-0000-7000-8000-000000000000',

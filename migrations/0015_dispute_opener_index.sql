@@ -1,0 +1,1 @@
+CREATE INDEX "order_disputes_opener_idx" ON "order_disputes" USING btree ("opened_by_user_id");
