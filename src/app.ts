@@ -61,6 +61,7 @@ import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
 import { registerMetrics } from './platform/metrics.ts';
 import { createCaseRules } from './platform/own-case.ts';
+import { createPartitionManager } from './platform/partitions.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
@@ -248,6 +249,9 @@ export async function buildApp(options: AppOptions) {
   const reviews = createReviewService({ db: database.db, events, profiles, cases });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
   jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);
+  // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
+  const partitions = createPartitionManager({ db: database.db });
+  jobs.register(partitions.job);
 
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
@@ -274,6 +278,8 @@ export async function buildApp(options: AppOptions) {
   await app.register(feedRoutes, { prefix: '/api/v1', feed });
 
   app.addHook('onReady', async () => {
+    // Before any request: a row whose period has no partition yet could not be written.
+    await partitions.createAhead();
     await jobs.start();
     // More than one key means a rotation may be under way: finish it in the background.
     if (config.secrets.encryptionKeys.size > 1) {
@@ -290,7 +296,19 @@ export async function buildApp(options: AppOptions) {
   });
 
   return Object.assign(app, {
-    services: { catalog, accounts, profiles, directory, files, jobs, cache, signer, cipher, orders },
+    services: {
+      catalog,
+      accounts,
+      profiles,
+      directory,
+      files,
+      jobs,
+      cache,
+      signer,
+      cipher,
+      orders,
+      partitions,
+    },
   });
 }
 
