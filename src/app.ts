@@ -287,7 +287,8 @@ function documentDefaults(app: App) {
     schema.response ??= {};
     const response = schema.response as Record<string, unknown>;
     const problem = Type.Ref('Problem');
-    for (const status of ['400', '429', '500']) response[status] ??= problem;
+    // Any route may meet a bad request, a rate limit, a failure of ours, or the database gone (503, Retry-After).
+    for (const status of ['400', '429', '500', '503']) response[status] ??= problem;
     if (access !== 'public') {
       schema.security = [{ bearerAuth: [] }];
       response['401'] ??= problem;

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.ts';
+import { type BuiltApp, buildApp } from './app.ts';
 import { seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
 import { ConfigError, loadConfig, saveDevSecret } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { DatabaseLockedError, openDatabase } from './platform/db.ts';
+import { isDatabaseUnavailable } from './platform/errors.ts';
 import { keyRingSpec, rotateEncryptionKeys, withNewKey } from './platform/key-rotation.ts';
 import { migrateDatabase } from './platform/migrate.ts';
 
@@ -17,6 +18,18 @@ const USAGE = `usage: kg-job-portal <command>
   keys:rotate    [--new-key]: re-encrypt personal data with the newest key of ENCRYPTION_KEYS`;
 
 const COMMANDS = ['serve', 'worker', 'migrate', 'admin:create', 'keys:rotate'];
+
+/**
+ * pg-boss 10 completes each job without awaiting the statement (manager.js, `watch`), so a connection cut at
+ * that moment rejects with nobody listening, and close-with-grace would stop the process. A lost connection
+ * is not a broken process: the job stays active and runs again when it expires. Anything else still stops it.
+ */
+function survivingConnectionLoss(app: BuiltApp) {
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    app.log.warn({ err: reason }, 'a database call nobody awaited failed: its connection was lost');
+  });
+}
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
@@ -92,12 +105,16 @@ async function main(argv: string[]) {
       if (database.kind === 'pglite') await migrate();
       const worker = command === 'worker';
       const app = await buildApp({ config, database, work: worker ? true : config.runWorker });
-      closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
-        if (err) app.log.error({ err }, 'stopping after an error');
-        else app.log.info({ signal }, 'stopping: draining requests and jobs');
-        await app.close();
-        await database.close();
-      });
+      closeWithGrace(
+        { delay: config.shutdownGraceMs, skip: ['unhandledRejection'] },
+        async ({ signal, err }) => {
+          if (err) app.log.error({ err }, 'stopping after an error');
+          else app.log.info({ signal }, 'stopping: draining requests and jobs');
+          await app.close();
+          await database.close();
+        },
+      );
+      survivingConnectionLoss(app);
       if (worker) {
         await app.ready();
         app.log.info('worker started');

@@ -14,22 +14,29 @@ import { withDatabase } from './global-setup.ts';
 
 let counter = 0;
 
+/**
+ * PostgreSQL only: the URL of a fresh copy of the migrated, seeded template, for a server a test starts as a
+ * process of its own. Named after the template, so the global teardown (which matches the main process's pid)
+ * drops it.
+ */
+export async function createTestDatabaseUrl(): Promise<string> {
+  const pgTemplate = inject('pgTemplate');
+  if (!pgTemplate) throw new Error('createTestDatabaseUrl needs DATABASE_URL (PostgreSQL)');
+  const url = process.env.DATABASE_URL as string;
+  const name = `${pgTemplate}_${process.pid}_${counter++}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name} template ${pgTemplate}`);
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(url, name);
+}
+
 /** A fresh copy of the migrated, seeded template: each test file gets its own database. */
 export async function createTestDatabase(): Promise<Database> {
-  const pgTemplate = inject('pgTemplate');
-  if (pgTemplate) {
-    const url = process.env.DATABASE_URL as string;
-    // Named after the template, so the global teardown (which matches the main process's pid) drops it.
-    const name = `${pgTemplate}_${process.pid}_${counter++}_${randomBytes(3).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`create database ${name} template ${pgTemplate}`);
-    } finally {
-      await admin.end();
-    }
-    return openPostgres(withDatabase(url, name), 10);
-  }
+  if (inject('pgTemplate')) return openPostgres(await createTestDatabaseUrl(), 10);
   const dump = readFileSync(inject('pgliteTemplate'));
   const client = await PGlite.create({ loadDataDir: new Blob([dump]), extensions: { pg_trgm } });
   return fromPglite(client);

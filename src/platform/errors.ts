@@ -76,6 +76,20 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
+/** How long a client should wait before retrying after the database went away: a failover takes seconds. */
+const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The database, not the request, failed: a connection was cut (failover, `pg_terminate_backend`) or cannot be
+ * made. Nothing was committed unless the answer was lost after the commit; the client may retry.
+ */
+export class DatabaseUnavailableError extends AppError {
+  constructor() {
+    super(503, 'database_unavailable', 'the database is not reachable; retry in a moment', undefined, {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    });
+  }
+}
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -110,6 +124,40 @@ const PG_ERRORS: Record<string, [number, string, string]> = {
   '40001': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
   '40P01': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
 };
+
+/** SQLSTATEs of a connection that failed, not a statement: class 08, the server shutting down or starting, too many clients. */
+const CONNECTION_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300)$/;
+/** Socket errors on the way to the database server. */
+const CONNECTION_ERRNOS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** node-postgres says these in words only, without a code. */
+const CONNECTION_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/**
+ * True when `error` (or what caused it: Drizzle wraps the driver's error) means the database could not be
+ * reached or dropped the connection, rather than refusing the statement.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    if (typeof e.code === 'string' && (CONNECTION_SQLSTATE.test(e.code) || CONNECTION_ERRNOS.has(e.code))) {
+      return true;
+    }
+    if (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 function pgErrorCode(error: unknown): string | undefined {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
@@ -169,6 +217,7 @@ function toProblem(error: FastifyError | AppError | Error): {
       },
     };
   }
+  if (isDatabaseUnavailable(error)) return toProblem(new DatabaseUnavailableError());
   const pgCode = pgErrorCode(error);
   if (pgCode && PG_ERRORS[pgCode]) {
     const [status, code, detail] = PG_ERRORS[pgCode];
