@@ -45,6 +45,7 @@ import { createFieldCipher } from './platform/crypto.ts';
 import type { Database } from './platform/db.ts';
 import {
   AppError,
+  handleClientError,
   handleFrameworkError,
   Problem,
   registerErrorHandling,
@@ -111,8 +112,9 @@ export async function buildApp(options: AppOptions) {
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     forceCloseConnections: 'idle',
-    // A URL the router cannot even parse still gets problem+json.
+    // A URL the router cannot even parse, or a request that is not HTTP, still gets problem+json.
     frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   app.setValidatorCompiler(validatorCompiler);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 
@@ -97,6 +98,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
@@ -105,6 +107,7 @@ const TITLES: Record<number, string> = {
   422: 'Unprocessable Content',
   428: 'Precondition Required',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -236,15 +239,108 @@ function toProblem(error: FastifyError | AppError | Error): {
   };
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInput) {
-  const body: ProblemBody = {
+const INTERNAL: ProblemInput = {
+  status: 500,
+  code: 'internal_error',
+  detail: 'something went wrong on our side',
+};
+
+function problemBody(request: FastifyRequest, problem: ProblemInput): ProblemBody {
+  return {
     ...problem,
     type: `urn:kg-job-portal:problem:${problem.code}`,
     title: TITLES[problem.status] ?? 'Error',
     instance: request.url,
     request_id: request.id,
   };
-  return reply.status(problem.status).type('application/problem+json').serializer(JSON.stringify).send(body);
+}
+
+/**
+ * Replies that have been given a problem answer once. An error on one of them came from sending that answer
+ * (an onSend hook failing again): the next answer goes out without hooks.
+ */
+const answered = new WeakSet<FastifyReply>();
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInput) {
+  answered.add(reply);
+  return reply
+    .status(problem.status)
+    .type('application/problem+json')
+    .serializer(JSON.stringify)
+    .send(problemBody(request, problem));
+}
+
+/** Headers of the answer that failed which describe its body, not the exchange: not for the problem that replaces it. */
+const BODY_HEADER = /^(content-|etag$|last-modified$|transfer-encoding$|trailer$)/;
+
+/**
+ * The problem written to the socket past every hook and serializer. Fastify's own fallback, which a failed
+ * answer would otherwise reach, answers plain JSON with the error's message: SQL text and row ids.
+ */
+function writeBareProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemInput,
+  headers: Record<string, string> = {},
+) {
+  const raw = reply.raw;
+  if (!reply.sent) reply.hijack();
+  if (raw.writableEnded) return;
+  if (raw.headersSent || raw.destroyed) {
+    raw.destroy();
+    return;
+  }
+  const payload = JSON.stringify(problemBody(request, problem));
+  const own = {
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(payload)),
+    'x-request-id': request.id,
+  };
+  const kept = Object.entries(reply.getHeaders()).filter(([name]) => !BODY_HEADER.test(name));
+  try {
+    raw.writeHead(problem.status, { ...Object.fromEntries(kept), ...headers, ...own });
+  } catch {
+    // A header a hook set that Node refuses: the problem goes out with its own headers only.
+    raw.writeHead(problem.status, own);
+  }
+  raw.end(payload);
+}
+
+function logProblem(request: FastifyRequest, error: unknown, problem: ProblemInput) {
+  if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+}
+
+/**
+ * Every error of a request ends here, from a handler, a hook (onRequest to onSend), a plugin, a serializer or
+ * the router. The first answer goes out the ordinary way (hooks run, so an idempotent retry can keep it); when
+ * that answer fails in turn, or this handler does, the problem goes out bare. A 5xx never says what went wrong.
+ */
+function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (reply.sent && !answered.has(reply)) {
+    // Hijacked, or already on the wire: there is no answer left to give.
+    request.log.error({ err: error }, 'request failed after its answer was sent');
+    return;
+  }
+  let problem = INTERNAL;
+  let headers: Record<string, string> | undefined;
+  try {
+    ({ body: problem, headers } = toProblem(error as Error));
+  } catch (failure) {
+    request.log.error({ err: failure }, 'error handler failed');
+  }
+  logProblem(request, error, problem);
+  if (answered.has(reply)) {
+    writeBareProblem(request, reply, problem, headers);
+    return;
+  }
+  try {
+    if (headers) reply.headers(headers);
+    sendProblem(request, reply, problem);
+  } catch (failure) {
+    request.log.error({ err: failure }, 'error answer failed');
+    writeBareProblem(request, reply, INTERNAL);
+  }
 }
 
 /**
@@ -252,20 +348,52 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
  * broken %-escape, a path parameter over `maxParamLength`) gets the same problem+json as everything else.
  */
 export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const { body } = toProblem(error);
-  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: body.code, status: body.status }, 'request refused');
   reply.header('x-request-id', request.id);
-  return sendProblem(request, reply, body);
+  answerError(error, request, reply);
+}
+
+/** What Node's HTTP parser refuses before there is a request (Fastify's `clientErrorHandler` option). */
+const CLIENT_ERRORS: Record<string, ProblemInput> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'request_timeout',
+    detail: 'the request took too long to arrive',
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'request_headers_too_large',
+    detail: 'the request headers are too large',
+  },
+};
+
+/** A request the HTTP parser cannot read still gets problem+json, not Fastify's plain JSON. */
+export function handleClientError(error: NodeJS.ErrnoException, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem = CLIENT_ERRORS[error.code ?? ''] ?? {
+    status: 400,
+    code: 'malformed_request',
+    detail: 'the request is not valid HTTP',
+  };
+  if (socket.writable) {
+    const body = JSON.stringify({
+      ...problem,
+      type: `urn:kg-job-portal:problem:${problem.code}`,
+      title: TITLES[problem.status],
+    });
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${TITLES[problem.status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 export function registerErrorHandling(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { body, headers } = toProblem(error);
-    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: body.code, status: body.status }, 'request refused');
-    if (headers) reply.headers(headers);
-    return sendProblem(request, reply, body);
+  app.setErrorHandler(answerError);
+  // The route's own handler comes first and the app's second, so an error while answering an error (an
+  // onSend hook that fails again) reaches this handler a second time, not Fastify's default one.
+  app.addHook('onRoute', (route) => {
+    route.errorHandler ??= answerError;
   });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, {
