@@ -67,6 +67,7 @@ beforeAll(async () => {
     if (id === 'gone') throw Object.assign(new Error('Connection terminated unexpectedly'));
     if (id === 'refused')
       throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
+    if (id === 'full') throw Object.assign(new Error('could not extend file'), { code: '53100' });
     return { id };
   });
 
@@ -205,6 +206,12 @@ describe('errors a route throws', () => {
       expect(res.headers['retry-after']).toMatch(/^\d+$/);
       expect(body.detail).not.toMatch(/terminat|ECONNREFUSED|10\.0\.0\.5/);
     }
+  });
+
+  it('answers a full database disk with 507 insufficient_storage', async () => {
+    expect(expectProblem(await app.inject({ url: '/things/full' }), 507, 'insufficient_storage').title).toBe(
+      'Insufficient Storage',
+    );
   });
 });
 

@@ -91,6 +91,13 @@ export class DatabaseUnavailableError extends AppError {
     });
   }
 }
+/** The disk (or the database's disk) is full: nothing was stored. */
+export class InsufficientStorageError extends AppError {
+  constructor() {
+    super(507, 'insufficient_storage', 'there is no room left to store this; retry later');
+  }
+}
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -110,9 +117,10 @@ const TITLES: Record<number, string> = {
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
-/** PostgreSQL error codes that mean the input was wrong, not the server. */
+/** PostgreSQL error codes that mean the input was wrong, or that there is no room for it; not a failure of ours. */
 const PG_ERRORS: Record<string, [number, string, string]> = {
   '23505': [409, 'already_exists', 'a record with these values already exists'],
   '23503': [409, 'referenced_record_missing', 'a referenced record does not exist or is still in use'],
@@ -126,6 +134,8 @@ const PG_ERRORS: Record<string, [number, string, string]> = {
   '22P05': [400, 'invalid_text', 'a text contains a character that is not allowed (such as NUL)'],
   '40001': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
   '40P01': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
+  // The database's disk is full (PGlite's is DATA_DIR): nothing was written.
+  '53100': [507, 'insufficient_storage', 'there is no room left to store this; retry later'],
 };
 
 /** SQLSTATEs of a connection that failed, not a statement: class 08, the server shutting down or starting, too many clients. */
@@ -245,8 +255,9 @@ const INTERNAL: ProblemInput = {
   detail: 'something went wrong on our side',
 };
 
-function problemBody(request: FastifyRequest, problem: ProblemInput): ProblemBody {
+function problemBody(request: FastifyRequest, problem: ProblemInput, extra?: object): ProblemBody {
   return {
+    ...extra,
     ...problem,
     type: `urn:kg-job-portal:problem:${problem.code}`,
     title: TITLES[problem.status] ?? 'Error',
@@ -261,13 +272,19 @@ function problemBody(request: FastifyRequest, problem: ProblemInput): ProblemBod
  */
 const answered = new WeakSet<FastifyReply>();
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInput) {
+/** Sends a problem answer; `extra` adds fields a route documents besides the problem's own. */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemInput,
+  extra?: object,
+) {
   answered.add(reply);
   return reply
     .status(problem.status)
     .type('application/problem+json')
     .serializer(JSON.stringify)
-    .send(problemBody(request, problem));
+    .send(problemBody(request, problem, extra));
 }
 
 /** Headers of the answer that failed which describe its body, not the exchange: not for the problem that replaces it. */

@@ -95,7 +95,8 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           `Send the file's bytes as the body with its \`Content-Type\` (${UPLOAD_CONTENT_TYPES.join(', ')}); ` +
           'no multipart. The type is checked against the bytes: content that is not an accepted type is 415 ' +
           '`unsupported_media_type`, an accepted type sent under another type is 422 `file_type_mismatch`. ' +
-          `Limits per purpose: ${limits}; larger is 413. ` +
+          `Limits per purpose: ${limits}; larger is 413. A full disk is 507 \`insufficient_storage\` (nothing is ` +
+          'stored; retry later). ' +
           'The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. ' +
           "The answer's `id` is what profile photo and verification requests refer to.",
         consumes: UPLOAD_CONTENT_TYPES,
@@ -111,6 +112,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           413: Type.Ref('Problem'),
           415: Type.Ref('Problem'),
           422: Type.Ref('Problem'),
+          507: Type.Ref('Problem'),
         },
       },
     },
