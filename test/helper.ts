@@ -15,11 +15,11 @@ import { withDatabase } from './global-setup.ts';
 let counter = 0;
 
 /**
- * PostgreSQL only: the URL of a fresh copy of the migrated, seeded template, for a server a test starts as a
- * process of its own. Named after the template, so the global teardown (which matches the main process's pid)
+ * PostgreSQL only: the URL of a fresh copy of the migrated, seeded template (or of an `empty` database), for a
+ * server a test starts as a process of its own. Named after the template, so the global teardown (which matches the main process's pid)
  * drops it.
  */
-export async function createTestDatabaseUrl(): Promise<string> {
+export async function createTestDatabaseUrl(options: { empty?: boolean } = {}): Promise<string> {
   const pgTemplate = inject('pgTemplate');
   if (!pgTemplate) throw new Error('createTestDatabaseUrl needs DATABASE_URL (PostgreSQL)');
   const url = process.env.DATABASE_URL as string;
@@ -27,7 +27,7 @@ export async function createTestDatabaseUrl(): Promise<string> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
-    await admin.query(`create database ${name} template ${pgTemplate}`);
+    await admin.query(`create database ${name}${options.empty ? '' : ` template ${pgTemplate}`}`);
   } finally {
     await admin.end();
   }
