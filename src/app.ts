@@ -49,12 +49,13 @@ import type { Config } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import type { Database } from './platform/db.ts';
 import {
-  AppError,
+  handleClientError,
   handleFrameworkError,
   Problem,
   registerErrorHandling,
   TooManyRequestsError,
 } from './platform/errors.ts';
+import { registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
 import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
@@ -65,7 +66,7 @@ import { createPartitionManager } from './platform/partitions.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
-import { createLocalStorage } from './platform/storage/storage.ts';
+import { createLocalStorage, probeWritable } from './platform/storage/storage.ts';
 import { validatorCompiler } from './platform/validation.ts';
 
 export interface AppOptions {
@@ -118,8 +119,9 @@ export async function buildApp(options: AppOptions) {
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     forceCloseConnections: 'idle',
-    // A URL the router cannot even parse still gets problem+json.
+    // A URL the router cannot even parse, or a request that is not HTTP, still gets problem+json.
     frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -193,12 +195,8 @@ export async function buildApp(options: AppOptions) {
   documentDefaults(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
-  const jobs = createJobs({
-    database,
-    log: app.log,
-    work: options.work ?? config.runWorker,
-    ...options.jobs,
-  });
+  const work = options.work ?? config.runWorker;
+  const jobs = createJobs({ database, log: app.log, work, ...options.jobs });
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
   const catalog = createCatalogService({ db: database.db, cache });
   const storage = createLocalStorage(join(config.dataDir, 'files'));
@@ -256,7 +254,13 @@ export async function buildApp(options: AppOptions) {
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
   registerMetrics(app, { token: config.metricsToken });
-  registerHealth(app, database);
+  registerHealth(app, {
+    database: () => database.sql.query('select 1'),
+    // The embedded database lives in the data directory: a full disk there stops every write.
+    ...(database.kind === 'pglite' && { data_dir: () => probeWritable(config.dataDir) }),
+    file_storage: () => storage.check(),
+    ...(work && { job_queue: () => jobs.check() }),
+  });
 
   await app.register(catalogRoutes, { prefix: '/api/v1', catalog });
   await app.register(accountRoutes, {
@@ -328,7 +332,8 @@ function documentDefaults(app: App) {
     schema.response ??= {};
     const response = schema.response as Record<string, unknown>;
     const problem = Type.Ref('Problem');
-    for (const status of ['400', '429', '500']) response[status] ??= problem;
+    // Any route may meet a bad request, a rate limit, a failure of ours, or the database gone (503, Retry-After).
+    for (const status of ['400', '429', '500', '503']) response[status] ??= problem;
     if (access !== 'public') {
       schema.security = [{ bearerAuth: [] }];
       response['401'] ??= problem;
@@ -344,32 +349,4 @@ function documentDefaults(app: App) {
       }
     }
   });
-}
-
-function registerHealth(app: App, database: Database) {
-  const Status = Type.Object({ status: Type.String() });
-  app.get(
-    '/health/live',
-    { schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } } },
-    async () => ({ status: 'ok' }),
-  );
-  app.get(
-    '/health/ready',
-    {
-      schema: {
-        tags: ['system'],
-        operationId: 'getReadiness',
-        response: { 200: Status, 503: Type.Ref('Problem') },
-      },
-    },
-    async (request) => {
-      try {
-        await database.sql.query('select 1');
-      } catch (err) {
-        request.log.warn({ err }, 'readiness check failed');
-        throw new AppError(503, 'database_unavailable', 'the database is not reachable');
-      }
-      return { status: 'ok' };
-    },
-  );
 }

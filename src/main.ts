@@ -1,13 +1,16 @@
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.ts';
+import { type BuiltApp, buildApp } from './app.ts';
 import { seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
-import { ConfigError, loadConfig, saveDevSecret } from './platform/config.ts';
+import { type Config, ConfigError, dataDirError, loadConfig, saveDevSecret } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
-import { DatabaseLockedError, openDatabase } from './platform/db.ts';
+import { type Database, DatabaseLockedError, openDatabase } from './platform/db.ts';
+import { isDatabaseUnavailable } from './platform/errors.ts';
 import { keyRingSpec, rotateEncryptionKeys, withNewKey } from './platform/key-rotation.ts';
 import { migrateDatabase } from './platform/migrate.ts';
+import { probeWritable } from './platform/storage/storage.ts';
 
 const USAGE = `usage: kg-job-portal <command>
   serve          start the API (embedded mode also migrates, seeds and runs the job worker)
@@ -17,6 +20,60 @@ const USAGE = `usage: kg-job-portal <command>
   keys:rotate    [--new-key]: re-encrypt personal data with the newest key of ENCRYPTION_KEYS`;
 
 const COMMANDS = ['serve', 'worker', 'migrate', 'admin:create', 'keys:rotate'];
+
+/** A reason the process cannot start that the operator can fix; printed as one line. */
+class StartupError extends Error {}
+
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'the port is already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the address is not one of this machine’s',
+};
+
+function listenError(config: Config, error: unknown): Error {
+  const { code } = error as NodeJS.ErrnoException;
+  const reason = code && LISTEN_REASONS[code];
+  if (!reason) return error as Error;
+  return new StartupError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${reason}`);
+}
+
+/**
+ * Taking the port for a moment, so that a port in use stops the start before the database is opened,
+ * locked or migrated. Fastify's own listen later can still lose a race for it; that failure reads the same.
+ */
+async function assertPortFree(config: Config) {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: config.port, host: config.host, exclusive: true }, resolve);
+    });
+  } catch (error) {
+    throw listenError(config, error);
+  }
+  await new Promise((resolve) => server.close(resolve));
+}
+
+/** Before anything is written there: the embedded database and uploaded files need DATA_DIR writable. */
+async function assertDataDirWritable(config: Config) {
+  try {
+    await probeWritable(config.dataDir);
+  } catch (error) {
+    throw dataDirError(config.dataDir, error);
+  }
+}
+
+/**
+ * pg-boss 10 completes each job without awaiting the statement (manager.js, `watch`), so a connection cut at
+ * that moment rejects with nobody listening, and close-with-grace would stop the process. A lost connection
+ * is not a broken process: the job stays active and runs again when it expires. Anything else still stops it.
+ */
+function survivingConnectionLoss(app: BuiltApp) {
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    app.log.warn({ err: reason }, 'a database call nobody awaited failed: its connection was lost');
+  });
+}
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
@@ -40,12 +97,24 @@ async function main(argv: string[]) {
     saveDevSecret(config.dataDir, 'ENCRYPTION_KEYS', spec);
     config = loadConfig();
   }
+  // Checked before the database is opened (and so before its lock is taken or any migration runs).
+  if (command === 'serve' || command === 'worker' || !config.databaseUrl) await assertDataDirWritable(config);
+  if (command === 'serve') await assertPortFree(config);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
   });
+  try {
+    await run(command, rest, config, database);
+  } catch (error) {
+    // Never leave the embedded database's lock behind a failed start.
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
 
+async function run(command: string, rest: string[], config: Config, database: Database) {
   const migrate = async () => {
     await migrateDatabase(database);
     await seedCatalog(database.db);
@@ -92,28 +161,53 @@ async function main(argv: string[]) {
       if (database.kind === 'pglite') await migrate();
       const worker = command === 'worker';
       const app = await buildApp({ config, database, work: worker ? true : config.runWorker });
-      closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
-        if (err) app.log.error({ err }, 'stopping after an error');
-        else app.log.info({ signal }, 'stopping: draining requests and jobs');
-        await app.close();
-        await database.close();
-      });
-      if (worker) {
-        await app.ready();
-        app.log.info('worker started');
-      } else {
-        await app.listen({ port: config.port, host: config.host });
+      const grace = closeWithGrace(
+        { delay: config.shutdownGraceMs, skip: ['unhandledRejection'] },
+        async ({ signal, err }) => {
+          if (err) app.log.error({ err }, 'stopping after an error');
+          else app.log.info({ signal }, 'stopping: draining requests and jobs');
+          await app.close();
+          await database.close();
+        },
+      );
+      survivingConnectionLoss(app);
+      try {
+        if (worker) {
+          await app.ready();
+          app.log.info('worker started');
+        } else {
+          await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+            throw listenError(config, error);
+          });
+        }
+      } catch (error) {
+        grace.uninstall();
+        await app.close().catch(() => undefined);
+        throw error;
       }
       return;
     }
   }
 }
 
+/** One line, whatever the error: an operator reads it in a terminal or a unit's status. */
+function oneLine(error: unknown): string {
+  const { message, name, errno } = (error ?? {}) as { message?: unknown; name?: unknown; errno?: unknown };
+  // PGlite's file system errors are plain objects: a name and an errno, no message.
+  const text =
+    typeof message === 'string' ? message : errno !== undefined ? `${name} (errno ${errno})` : String(error);
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DatabaseLockedError) {
+  const [command = ''] = process.argv.slice(2);
+  if (error instanceof ConfigError || error instanceof DatabaseLockedError || error instanceof StartupError) {
     console.error(error.message);
+  } else if (isDatabaseUnavailable(error)) {
+    console.error(`cannot ${command}: the database is not reachable (DATABASE_URL): ${oneLine(error)}`);
   } else {
-    console.error(error);
+    console.error(`cannot ${command}: ${oneLine(error)}`);
+    if (process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace') console.error(error);
   }
   process.exit(1);
 });

@@ -14,21 +14,34 @@ import { withDatabase } from './global-setup.ts';
 
 let counter = 0;
 
-/** A fresh copy of the migrated, seeded template: each test file gets its own database. */
-export async function createTestDatabase(): Promise<Database> {
+/**
+ * PostgreSQL only: the URL of a fresh copy of the migrated, seeded template (or of an `empty` database), for a
+ * server a test starts as a process of its own. Named after the template, so the global teardown (which matches the main process's pid)
+ * drops it.
+ */
+export async function createTestDatabaseUrl(options: { empty?: boolean } = {}): Promise<string> {
   const pgTemplate = inject('pgTemplate');
-  if (pgTemplate) {
-    const url = process.env.DATABASE_URL as string;
-    // Named after the template, so the global teardown (which matches the main process's pid) drops it.
-    const name = `${pgTemplate}_${process.pid}_${counter++}_${randomBytes(3).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`create database ${name} template ${pgTemplate}`);
-    } finally {
-      await admin.end();
-    }
-    return openPostgres(withDatabase(url, name), 10);
+  if (!pgTemplate) throw new Error('createTestDatabaseUrl needs DATABASE_URL (PostgreSQL)');
+  const url = process.env.DATABASE_URL as string;
+  const name = `${pgTemplate}_${process.pid}_${counter++}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}${options.empty ? '' : ` template ${pgTemplate}`}`);
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(url, name);
+}
+
+/** A test's database; on PostgreSQL with its URL, for a test that needs a connection of its own. */
+export type TestDatabase = Database & { url?: string };
+
+/** A fresh copy of the migrated, seeded template: each test file gets its own database. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (inject('pgTemplate')) {
+    const url = await createTestDatabaseUrl();
+    return Object.assign(openPostgres(url, 10), { url });
   }
   const dump = readFileSync(inject('pgliteTemplate'));
   const client = await PGlite.create({ loadDataDir: new Blob([dump]), extensions: { pg_trgm } });
@@ -51,14 +64,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 export interface TestAppOptions extends Partial<Omit<AppOptions, 'database' | 'config'>> {
-  database?: Database;
+  database?: TestDatabase;
   config?: Config;
 }
 
 /** The real app on a fresh database, with SMS kept in memory and no job worker unless asked. */
 export async function createTestApp(options: TestAppOptions = {}) {
   const { database: given, config, ...rest } = options;
-  const database = given ?? (await createTestDatabase());
+  const database: TestDatabase = given ?? (await createTestDatabase());
   const sms = createMemorySmsSender();
   const app = await buildApp({
     config: config ?? testConfig(),

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceCategories } from '../src/modules/core/schema.ts';
 import { idempotencyKeys } from '../src/platform/idempotency/schema.ts';
 import { signedInUser } from './factories.ts';
-import { createTestApp, createTestDatabase, type TestApp, testConfig } from './helper.ts';
+import { createTestApp, type TestApp, testConfig } from './helper.ts';
 
 /** What every client sees when a request goes wrong: problem+json with a stable code, never a 500. */
 let t: TestApp;
@@ -300,25 +300,5 @@ describe('pagination', () => {
     const all = await t.db.select().from(serviceCategories).where(eq(serviceCategories.isDeleted, false));
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.sort()).toEqual(all.map((c) => c.id).sort());
-  });
-});
-
-describe('health', () => {
-  it('is live and ready while the database answers, and 503 database_unavailable once it is gone', async () => {
-    const database = await createTestDatabase();
-    const own = await createTestApp({ database });
-    try {
-      expect((await own.app.inject({ url: '/health/live' })).statusCode).toBe(200);
-      const ready = await own.app.inject({ url: '/health/ready' });
-      expect(ready.statusCode).toBe(200);
-      expect(ready.json()).toEqual({ status: 'ok' });
-
-      await database.close();
-      problem(await own.app.inject({ url: '/health/ready' }), 503, 'database_unavailable');
-      // Liveness is about the process, not its dependencies.
-      expect((await own.app.inject({ url: '/health/live' })).statusCode).toBe(200);
-    } finally {
-      await own.close();
-    }
   });
 });

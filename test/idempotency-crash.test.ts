@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bishkekDate } from '../src/modules/orders/order-fixtures.ts';
-import { call, freePort, killAll, serverDatabaseUrl, startProcess, waitReady } from './server-process.ts';
+import { createTestDatabaseUrl } from './helper.ts';
+import { callJson, freePort, killStarted, startMain, waitForStatus } from './processes.ts';
 
 /**
  * Idempotency keys across a crash: the server is killed (SIGKILL) during a burst of keyed order creations and
@@ -12,7 +13,7 @@ import { call, freePort, killAll, serverDatabaseUrl, startProcess, waitReady } f
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'kg-crash-'));
 afterAll(() => {
-  killAll();
+  killStarted();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -26,16 +27,20 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
     const env = {
       DATA_DIR: dataDir,
       PORT: String(port),
-      DATABASE_URL: await serverDatabaseUrl(),
+      ...(process.env.DATABASE_URL && { DATABASE_URL: await createTestDatabaseUrl() }),
+      LOG_LEVEL: 'warn',
       JWT_SECRET: 'crash-test-secret-that-is-long-enough-for-hs256',
     };
-    const first = startProcess('serve', env);
-    await waitReady(port, first);
+    const base = `http://127.0.0.1:${port}`;
+    const call = (method: string, path: string, options?: Parameters<typeof callJson>[3]) =>
+      callJson(base, method, path, options);
+    const first = startMain('serve', env);
+    await waitForStatus(`${base}/health/ready`, 200, 90_000);
 
     // Three clients, so no one reaches the drafts a client may keep (max_drafts_per_client, 20).
     const tokens: string[] = [];
     for (let c = 0; c < CLIENTS; c++) {
-      const registered = await call(port, 'POST', '/api/v1/auth/register', {
+      const registered = await call('POST', '/api/v1/auth/register', {
         body: {
           email: `crash.${c}.${Date.now()}@example.kg`,
           password: 'correct horse battery',
@@ -44,14 +49,14 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
       });
       expect(registered.status).toBe(201);
       const token = registered.body.access_token as string;
-      expect((await call(port, 'POST', '/api/v1/me/client-profile', { token, body: {} })).status).toBe(201);
+      expect((await call('POST', '/api/v1/me/client-profile', { token, body: {} })).status).toBe(201);
       tokens.push(token);
     }
-    const categories = await call(port, 'GET', '/api/v1/categories');
+    const categories = await call('GET', '/api/v1/categories');
     const subcategoryId = categories.body
       .flatMap((c: { subcategories: { id: string; slug: string }[] }) => c.subcategories)
       .find((s: { slug: string }) => s.slug === 'plumbing').id as string;
-    const areas = await call(port, 'GET', '/api/v1/service-areas');
+    const areas = await call('GET', '/api/v1/service-areas');
     const areaId = areas.body.find((a: { slug: string }) => a.slug === 'bishkek').id as string;
 
     const requests = Array.from({ length: REQUESTS }, (_, i) => ({
@@ -66,7 +71,7 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
       },
     }));
     const create = (i: number) =>
-      call(port, 'POST', '/api/v1/orders', {
+      call('POST', '/api/v1/orders', {
         token: tokens[i % CLIENTS],
         body: requests[i]!.body,
         headers: { 'idempotency-key': requests[i]!.key },
@@ -96,8 +101,8 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
     expect(acknowledged.size).toBeGreaterThanOrEqual(REQUESTS / 5);
     expect(acknowledged.size).toBeLessThan(REQUESTS);
 
-    const second = startProcess('serve', env);
-    await waitReady(port, second);
+    const second = startMain('serve', env);
+    await waitForStatus(`${base}/health/ready`, 200, 90_000);
     const retried = await Promise.all(requests.map((_, i) => create(i)));
     for (const [i, res] of retried.entries()) {
       expect(res.status, `request ${i}: ${JSON.stringify(res.body)}`).toBe(201);
@@ -115,14 +120,9 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
     for (const token of tokens) {
       let cursor: string | null = null;
       do {
-        const page = await call(
-          port,
-          'GET',
-          `/api/v1/me/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-          {
-            token,
-          },
-        );
+        const page = await call('GET', `/api/v1/me/orders?limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
+          token,
+        });
         expect(page.status).toBe(200);
         made.push(...page.body.data.map((o: { id: string }) => o.id));
         cursor = page.body.next_cursor;

@@ -2,24 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, killAll, startProcess, waitReady } from './server-process.ts';
+import { freePort, killStarted, startMain, waitForStatus } from './processes.ts';
 
 /** The service as an operator runs it: `tsx src/main.ts serve` on the embedded database in a fresh DATA_DIR. */
 const dataDir = mkdtempSync(join(tmpdir(), 'kg-lifecycle-'));
 
 afterAll(() => {
-  killAll();
+  killStarted();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 const start = (command: string, port: number) =>
-  startProcess(command, {
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    LOG_LEVEL: 'info',
-    DATABASE_URL: undefined,
-    REDIS_URL: undefined,
-  });
+  startMain(command, { DATA_DIR: dataDir, PORT: String(port) });
+const waitReady = (port: number) => waitForStatus(`http://127.0.0.1:${port}/health/ready`);
 
 describe.skipIf(process.env.DATABASE_URL)('running the service on the embedded database', () => {
   it('starts on a fresh data dir, guards it with a lock, and stops cleanly on SIGTERM', async () => {

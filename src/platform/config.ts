@@ -74,6 +74,21 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** Why a directory cannot be used, in the words an operator needs. */
+function fsReason(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'the file system is read-only';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no space left on the device';
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'it is not a directory';
+  return message;
+}
+
+/** DATA_DIR cannot be written: the embedded database, uploads and development secrets all live there. */
+export function dataDirError(dataDir: string, error: unknown): ConfigError {
+  return new ConfigError(`invalid configuration: DATA_DIR ${dataDir} is not writable (${fsReason(error)})`);
+}
+
 const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER', 'DOCS_ENABLED']);
 /** Never echoed in an error: a malformed secret is still likely a real one. */
 const SECRET_VARS = new Set(['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY', 'METRICS_TOKEN']);
@@ -142,7 +157,9 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecretsFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`invalid configuration: ${file} cannot be read (${fsReason(error)})`);
+    }
   }
   if (text !== undefined) {
     let stored: Partial<Record<keyof DevSecretsFile, unknown>> | undefined;
@@ -170,8 +187,12 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecretsFile {
     ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`,
     BLIND_INDEX_KEY: randomBytes(48).toString('base64url'),
   };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  } catch (error) {
+    throw dataDirError(dataDir, error);
+  }
   return secrets;
 }
 

@@ -131,11 +131,52 @@ export async function openPglite(dataDir: string): Promise<Database> {
  */
 const POOL_IDLE_TIMEOUT_MS = 10 * 60_000;
 
+type ConnectCallback = (
+  err: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: unknown) => void,
+) => void;
+
+/**
+ * A pool whose checked-out clients go back by themselves when their connection dies. Drizzle's pooled
+ * `transaction()` (0.45) sends BEGIN before the try/finally that releases the client, so a BEGIN on a
+ * connection the server had just ended kept its client forever: a burst of cut connections and the pool was
+ * empty, every later request waiting on it. Release becomes idempotent, so the holder's own release, when
+ * there is one, is a no-op rather than pg-pool's double-release error.
+ */
+class Pool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback) {
+    // With a callback it is pool.query, which releases the client on every path.
+    if (callback) return super.connect(callback);
+    return super.connect().then(releasedWhenLost);
+  }
+}
+
+function releasedWhenLost(client: pg.PoolClient): pg.PoolClient {
+  const release = client.release;
+  let released = false;
+  const onEnd = () => client.release(new Error('the connection was lost'));
+  client.once('end', onEnd);
+  client.release = (err?: Error | boolean) => {
+    if (released) return;
+    released = true;
+    client.removeListener('end', onEnd);
+    release(err);
+  };
+  return client;
+}
+
 export function openPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS });
-  // An idle connection the server closed (restart, failover) is dropped by the pool and the next query
-  // opens a new one; without a listener the error would crash the process.
+  const pool = new Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS });
+  // A connection the server ends (pg_terminate_backend, a restart, a failover) emits 'error' on its client.
+  // The pool listens only while a client is idle (and re-emits that here); a checked-out client, in a
+  // transaction between two statements, had no listener, and its error crashed the process. Now the
+  // statement in flight fails (answered 503 database_unavailable) and the pool drops the broken client when
+  // it comes back; the next query opens a new connection.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return {
     kind: 'postgres',
     db: joiningTransactions(drizzlePg(pool, { schema }) as unknown as Db),

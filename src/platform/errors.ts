@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 
@@ -76,6 +77,27 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
+/** How long a client should wait before retrying after the database went away: a failover takes seconds. */
+const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The database, not the request, failed: a connection was cut (failover, `pg_terminate_backend`) or cannot be
+ * made. Nothing was committed unless the answer was lost after the commit; the client may retry.
+ */
+export class DatabaseUnavailableError extends AppError {
+  constructor() {
+    super(503, 'database_unavailable', 'the database is not reachable; retry in a moment', undefined, {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    });
+  }
+}
+/** The disk (or the database's disk) is full: nothing was stored. */
+export class InsufficientStorageError extends AppError {
+  constructor() {
+    super(507, 'insufficient_storage', 'there is no room left to store this; retry later');
+  }
+}
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -83,6 +105,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
@@ -91,11 +114,13 @@ const TITLES: Record<number, string> = {
   422: 'Unprocessable Content',
   428: 'Precondition Required',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
-/** PostgreSQL error codes that mean the input was wrong, not the server. */
+/** PostgreSQL error codes that mean the input was wrong, or that there is no room for it; not a failure of ours. */
 const PG_ERRORS: Record<string, [number, string, string]> = {
   '23505': [409, 'already_exists', 'a record with these values already exists'],
   '23503': [409, 'referenced_record_missing', 'a referenced record does not exist or is still in use'],
@@ -109,7 +134,43 @@ const PG_ERRORS: Record<string, [number, string, string]> = {
   '22P05': [400, 'invalid_text', 'a text contains a character that is not allowed (such as NUL)'],
   '40001': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
   '40P01': [409, 'concurrent_update', 'the record changed while you were updating it; retry'],
+  // The database's disk is full (PGlite's is DATA_DIR): nothing was written.
+  '53100': [507, 'insufficient_storage', 'there is no room left to store this; retry later'],
 };
+
+/** SQLSTATEs of a connection that failed, not a statement: class 08, the server shutting down or starting, too many clients. */
+const CONNECTION_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300)$/;
+/** Socket errors on the way to the database server. */
+const CONNECTION_ERRNOS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** node-postgres says these in words only, without a code. */
+const CONNECTION_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/**
+ * True when `error` (or what caused it: Drizzle wraps the driver's error) means the database could not be
+ * reached or dropped the connection, rather than refusing the statement.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    if (typeof e.code === 'string' && (CONNECTION_SQLSTATE.test(e.code) || CONNECTION_ERRNOS.has(e.code))) {
+      return true;
+    }
+    if (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 function pgErrorCode(error: unknown): string | undefined {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
@@ -169,6 +230,7 @@ function toProblem(error: FastifyError | AppError | Error): {
       },
     };
   }
+  if (isDatabaseUnavailable(error)) return toProblem(new DatabaseUnavailableError());
   const pgCode = pgErrorCode(error);
   if (pgCode && PG_ERRORS[pgCode]) {
     const [status, code, detail] = PG_ERRORS[pgCode];
@@ -187,15 +249,115 @@ function toProblem(error: FastifyError | AppError | Error): {
   };
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInput) {
-  const body: ProblemBody = {
+const INTERNAL: ProblemInput = {
+  status: 500,
+  code: 'internal_error',
+  detail: 'something went wrong on our side',
+};
+
+function problemBody(request: FastifyRequest, problem: ProblemInput, extra?: object): ProblemBody {
+  return {
+    ...extra,
     ...problem,
     type: `urn:kg-job-portal:problem:${problem.code}`,
     title: TITLES[problem.status] ?? 'Error',
     instance: request.url,
     request_id: request.id,
   };
-  return reply.status(problem.status).type('application/problem+json').serializer(JSON.stringify).send(body);
+}
+
+/**
+ * Replies that have been given a problem answer once. An error on one of them came from sending that answer
+ * (an onSend hook failing again): the next answer goes out without hooks.
+ */
+const answered = new WeakSet<FastifyReply>();
+
+/** Sends a problem answer; `extra` adds fields a route documents besides the problem's own. */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemInput,
+  extra?: object,
+) {
+  answered.add(reply);
+  return reply
+    .status(problem.status)
+    .type('application/problem+json')
+    .serializer(JSON.stringify)
+    .send(problemBody(request, problem, extra));
+}
+
+/** Headers of the answer that failed which describe its body, not the exchange: not for the problem that replaces it. */
+const BODY_HEADER = /^(content-|etag$|last-modified$|transfer-encoding$|trailer$)/;
+
+/**
+ * The problem written to the socket past every hook and serializer. Fastify's own fallback, which a failed
+ * answer would otherwise reach, answers plain JSON with the error's message: SQL text and row ids.
+ */
+function writeBareProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemInput,
+  headers: Record<string, string> = {},
+) {
+  const raw = reply.raw;
+  if (!reply.sent) reply.hijack();
+  if (raw.writableEnded) return;
+  if (raw.headersSent || raw.destroyed) {
+    raw.destroy();
+    return;
+  }
+  const payload = JSON.stringify(problemBody(request, problem));
+  const own = {
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(payload)),
+    'x-request-id': request.id,
+  };
+  const kept = Object.entries(reply.getHeaders()).filter(([name]) => !BODY_HEADER.test(name));
+  try {
+    raw.writeHead(problem.status, { ...Object.fromEntries(kept), ...headers, ...own });
+  } catch {
+    // A header a hook set that Node refuses: the problem goes out with its own headers only.
+    raw.writeHead(problem.status, own);
+  }
+  raw.end(payload);
+}
+
+function logProblem(request: FastifyRequest, error: unknown, problem: ProblemInput) {
+  if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+}
+
+/**
+ * Every error of a request ends here, from a handler, a hook (onRequest to onSend), a plugin, a serializer or
+ * the router. The first answer goes out the ordinary way (hooks run, so an idempotent retry can keep it); when
+ * that answer fails in turn, or this handler does, the problem goes out bare. A 5xx never says what went wrong.
+ */
+function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (reply.sent && !answered.has(reply)) {
+    // Hijacked, or already on the wire: there is no answer left to give.
+    request.log.error({ err: error }, 'request failed after its answer was sent');
+    return;
+  }
+  let problem = INTERNAL;
+  let headers: Record<string, string> | undefined;
+  try {
+    ({ body: problem, headers } = toProblem(error as Error));
+  } catch (failure) {
+    request.log.error({ err: failure }, 'error handler failed');
+  }
+  logProblem(request, error, problem);
+  if (answered.has(reply)) {
+    writeBareProblem(request, reply, problem, headers);
+    return;
+  }
+  try {
+    if (headers) reply.headers(headers);
+    sendProblem(request, reply, problem);
+  } catch (failure) {
+    request.log.error({ err: failure }, 'error answer failed');
+    writeBareProblem(request, reply, INTERNAL);
+  }
 }
 
 /**
@@ -203,20 +365,52 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
  * broken %-escape, a path parameter over `maxParamLength`) gets the same problem+json as everything else.
  */
 export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const { body } = toProblem(error);
-  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: body.code, status: body.status }, 'request refused');
   reply.header('x-request-id', request.id);
-  return sendProblem(request, reply, body);
+  answerError(error, request, reply);
+}
+
+/** What Node's HTTP parser refuses before there is a request (Fastify's `clientErrorHandler` option). */
+const CLIENT_ERRORS: Record<string, ProblemInput> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'request_timeout',
+    detail: 'the request took too long to arrive',
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'request_headers_too_large',
+    detail: 'the request headers are too large',
+  },
+};
+
+/** A request the HTTP parser cannot read still gets problem+json, not Fastify's plain JSON. */
+export function handleClientError(error: NodeJS.ErrnoException, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem = CLIENT_ERRORS[error.code ?? ''] ?? {
+    status: 400,
+    code: 'malformed_request',
+    detail: 'the request is not valid HTTP',
+  };
+  if (socket.writable) {
+    const body = JSON.stringify({
+      ...problem,
+      type: `urn:kg-job-portal:problem:${problem.code}`,
+      title: TITLES[problem.status],
+    });
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${TITLES[problem.status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 export function registerErrorHandling(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { body, headers } = toProblem(error);
-    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: body.code, status: body.status }, 'request refused');
-    if (headers) reply.headers(headers);
-    return sendProblem(request, reply, body);
+  app.setErrorHandler(answerError);
+  // The route's own handler comes first and the app's second, so an error while answering an error (an
+  // onSend hook that fails again) reaches this handler a second time, not Fastify's default one.
+  app.addHook('onRoute', (route) => {
+    route.errorHandler ??= answerError;
   });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(request, reply, {

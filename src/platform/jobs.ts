@@ -78,6 +78,10 @@ export function createJobs(options: JobsOptions) {
   });
   boss.on('error', (err) => log.error({ err }, 'job queue error'));
   let started = false;
+  // pg-boss may be stopped by more than our stop(): readiness follows its own word.
+  boss.on('stopped', () => {
+    started = false;
+  });
 
   function definitionOf(name: string) {
     const def = definitions.get(name);
@@ -165,6 +169,11 @@ export function createJobs(options: JobsOptions) {
           );
         }
       }
+    },
+
+    /** Fails unless the queue has started and not stopped: for readiness, where this process works jobs. */
+    async check() {
+      if (!started) throw new Error('the job queue is not running');
     },
 
     async stop(timeoutMs = 10_000) {

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
@@ -699,7 +699,12 @@ describe('a provider who can no longer take the work', () => {
       return false;
     }
 
-    const connect = () => (t.database.sql as unknown as pg.Pool).connect();
+    /** A connection of the test's own, outside the app's pool. */
+    const connect = async () => {
+      const held = new pg.Client({ connectionString: t.database.url });
+      await held.connect();
+      return Object.assign(held, { release: () => void held.end() });
+    };
 
     it('a block that commits while the accept waits for it is seen: 409, nothing changes', async () => {
       const owner = await client();

@@ -1,5 +1,5 @@
 import { and, eq, lt } from 'drizzle-orm';
-import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { sha256 } from '../crypto.ts';
 import { type Db, outsideTransaction } from '../db.ts';
 import { AppError } from '../errors.ts';
@@ -69,6 +69,12 @@ function answerOf(
 ) {
   return new Promise<Answer>((resolve, reject) => {
     running.answer.promise.then(resolve);
+    // An answer sent past onSend (a hook failed on the error answer too, and it was written bare) never
+    // reaches it: the transaction must not wait for it beyond the response.
+    const gone = () => {
+      if (!running.answered) reject(new Error('the answer was sent without passing onSend'));
+    };
+    reply.raw.once('finish', gone).once('close', gone);
     Promise.resolve(handler()).then((result) => {
       if (result !== reply && result !== undefined && !running.answered) reply.send(result);
     }, reject);
@@ -202,9 +208,8 @@ export function registerIdempotency(app: App, db: Db) {
     return reply;
   }
 
-  const onSend: onSendHookHandler = async (request, reply, payload) => {
-    const keyed = request.idempotency;
-    if (!keyed) return payload;
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const keyed = request.idempotency as KeyedRequest;
     const { running } = keyed;
     if (running) {
       // The answer of the handler run in the key's transaction: it is sent only once that commits.
@@ -229,13 +234,18 @@ export function registerIdempotency(app: App, db: Db) {
     return payload;
   };
 
-  // Only POST routes under /api get the hooks, so every other request skips them without a promise. They go
-  // first among the route's own hooks, as when they were global: a replay answers before a rate limit counts it.
+  // An app-wide onSend, so it runs before the hooks of the plugins that hold the routes: one of those failing
+  // on the answer must not keep the answer from the key's transaction. It costs other requests one check.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.idempotency) return done(null, payload);
+    onSend(request, reply, payload).then((sent) => done(null, sent), done);
+  });
+  // Only POST routes under /api get the rest. The preHandler goes first among the route's own hooks, as when it
+  // was global: a replay answers before a rate limit counts it.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!methods.includes('POST') || !route.url.startsWith('/api/')) return;
     route.preHandler = [preHandler, ...toArray(route.preHandler)];
-    route.onSend = [onSend, ...toArray(route.onSend)];
     const handler = route.handler;
     route.handler = function keyedHandler(request, reply) {
       const keyed = request.idempotency;

@@ -102,6 +102,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           `An image may be at most ${MAX_IMAGE_SIDE} pixels a side and ${MAX_IMAGE_PIXELS / 1_000_000} megapixels ` +
           '(else 422 `image_too_large`). ' +
           `Limits per purpose: ${limits}; larger is 413 \`file_too_large\`. ` +
+          'A full disk is 507 `insufficient_storage` (nothing is stored; retry later). ' +
           "An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); " +
           'an upload beyond it is 413 `storage_quota_exceeded`. ' +
           'The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. ' +
@@ -119,6 +120,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           413: Type.Ref('Problem'),
           415: Type.Ref('Problem'),
           422: Type.Ref('Problem'),
+          507: Type.Ref('Problem'),
         },
       },
     },

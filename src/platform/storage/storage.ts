@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { InsufficientStorageError } from '../errors.ts';
 
 /**
  * Where the bytes of uploaded files live. Keys are made by the file service (random, never from user
@@ -15,6 +16,8 @@ export interface FileStorage {
   get(key: string): Promise<Readable>;
   /** Removes the object; removing one that is not there is not an error, so it is safe to retry. */
   delete(key: string): Promise<void>;
+  /** Fails unless an object could be stored now (readiness): the disk is full, the directory read-only. */
+  check(): Promise<void>;
 }
 
 export class StorageObjectMissingError extends Error {
@@ -33,6 +36,34 @@ function checkKey(key: string) {
   if (!KEY.test(key)) throw new Error('invalid storage key');
 }
 
+/** The file system has no room, or the quota is used up. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/** Writes `bytes` to a new file at `path` and flushes it: the write is on disk or it failed. */
+async function writeFileDurably(path: string, bytes: Uint8Array) {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Fails unless a file can be written in `dir` now: a probe of one byte, so that a full disk fails it and not
+ * only a read-only one. The probe is removed whatever happens.
+ */
+export async function probeWritable(dir: string) {
+  await mkdir(dir, { recursive: true });
+  const probe = join(dir, `.probe-${randomBytes(8).toString('hex')}`);
+  try {
+    await writeFileDurably(probe, Buffer.from('.'));
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
 /**
  * Files on local disk under `dir`, spread over 256 subdirectories by the key's first two characters.
  * A write goes to a temporary file in `dir/.tmp` (same file system), is flushed, then renamed into place.
@@ -47,20 +78,16 @@ export function createLocalStorage(dir: string): FileStorage {
   return {
     async put(key, bytes) {
       const target = pathOf(key);
-      await mkdir(tmpDir, { recursive: true });
-      await mkdir(dirname(target), { recursive: true });
       const tmp = join(tmpDir, `${randomBytes(16).toString('hex')}.part`);
       try {
-        const handle = await open(tmp, 'wx', 0o600);
-        try {
-          await handle.writeFile(bytes);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await mkdir(tmpDir, { recursive: true });
+        await mkdir(dirname(target), { recursive: true });
+        await writeFileDurably(tmp, bytes);
         await rename(tmp, target);
       } catch (error) {
         await rm(tmp, { force: true });
+        // A full disk is an answer the client can act on (507), not a 500; nothing was stored.
+        if (NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '')) throw new InsufficientStorageError();
         throw error;
       }
     },
@@ -80,5 +107,7 @@ export function createLocalStorage(dir: string): FileStorage {
     async delete(key) {
       await rm(pathOf(key), { force: true });
     },
+
+    check: () => probeWritable(tmpDir),
   };
 }

@@ -1,0 +1,132 @@
+/** The service as an operator runs it, `src/main.ts <command>` in a child process, for tests of start, stop and faults. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** The exit code, once the process has exited. */
+  exited: Promise<number | null>;
+  /** stdout and stderr so far. */
+  output(): string;
+  stderr(): string;
+  /** Resolves with the first output line matching `pattern`; fails if the process exits or time runs out first. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+const started: ChildProcess[] = [];
+
+/** Kills whatever a test file started and left running. */
+export function killStarted() {
+  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * `node --import tsx src/main.ts <command>` (tsx's loader in one process, so a signal reaches the server itself)
+ * with `env` on top of the test's own environment minus the databases: a test names the ones it wants.
+ */
+export function startMain(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  options: { wrapper?: string[] } = {},
+): Started {
+  const base: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info' };
+  delete base.DATABASE_URL;
+  delete base.REDIS_URL;
+  const args = ['--import', 'tsx', 'src/main.ts', command];
+  const [program, ...wrapperArgs] = options.wrapper ?? [];
+  const child = program
+    ? spawn(program, [...wrapperArgs, process.execPath, ...args], { cwd: ROOT, env: { ...base, ...env } })
+    : spawn(process.execPath, args, { cwd: ROOT, env: { ...base, ...env } });
+  started.push(child);
+  let output = '';
+  let stderr = '';
+  const watchers = new Set<() => void>();
+  const take = (chunk: Buffer, err: boolean) => {
+    output += chunk;
+    if (err) stderr += chunk;
+    for (const watch of watchers) watch();
+  };
+  child.stdout?.on('data', (d: Buffer) => take(d, false));
+  child.stderr?.on('data', (d: Buffer) => take(d, true));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    output: () => output,
+    stderr: () => stderr,
+    line(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const finish = (error?: Error, found?: string) => {
+          watchers.delete(check);
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve(found as string);
+        };
+        const check = () => {
+          const found = output.split('\n').find((l) => pattern.test(l));
+          if (found !== undefined) finish(undefined, found);
+        };
+        const timer = setTimeout(
+          () => finish(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output}`)),
+          timeoutMs,
+        );
+        watchers.add(check);
+        exited.then((code) => {
+          check();
+          if (watchers.has(check)) finish(new Error(`exited with ${code} before ${pattern}:\n${output}`));
+        });
+        check();
+      });
+    },
+  };
+}
+
+/** Polls `url` until it answers `status`; fails after `timeoutMs`. */
+export async function waitForStatus(url: string, status = 200, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await res.arrayBuffer();
+      if (res.status === status) return;
+      last = res.status;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${String(last)})`);
+}
+
+/** A JSON request to a process's API: the status, the headers and the parsed body. */
+export async function callJson(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
