@@ -1,9 +1,91 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject, type KeywordDefinition } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { type Static, Type } from 'typebox';
 
 // ajv-formats ships CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/** How deep and how large a free-form JSON value (preferences, a setting's value) may be. */
+export const JSON_LIMITS = { maxDepth: 20, maxBytes: 16 * 1024 };
+
+/** Characters PostgreSQL cannot keep in text or jsonb: NUL, and surrogates without their pair. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what it looks for
+const UNSTORABLE = /[\u0000\p{Cs}]/u;
+const unstorable = (text: string) => UNSTORABLE.test(text);
+
+type KeywordError = Partial<ErrorObject>;
+type KeywordValidator = ((schema: unknown, data: unknown, ...rest: unknown[]) => boolean) & {
+  errors?: KeywordError[];
+};
+
+/**
+ * `x-text`: the value is trimmed before any other keyword sees it, and NUL or an unpaired surrogate is
+ * refused. Placed first among the keywords of every type, so length and pattern apply to the trimmed text.
+ */
+const textKeyword: KeywordValidator = (_schema, data, _parentSchema, context) => {
+  if (typeof data !== 'string') return true;
+  const { parentData, parentDataProperty } = context as {
+    parentData?: Record<string | number, unknown>;
+    parentDataProperty?: string | number;
+  };
+  if (parentData && parentDataProperty !== undefined) parentData[parentDataProperty] = data.trim();
+  if (!unstorable(data)) return true;
+  textKeyword.errors = [
+    { keyword: 'x-text', params: {}, message: 'must not contain NUL or unpaired surrogate characters' },
+  ];
+  return false;
+};
+
+const JSON_MESSAGES = {
+  depth: `must not be nested more than ${JSON_LIMITS.maxDepth} levels deep`,
+  bytes: `must not be larger than ${JSON_LIMITS.maxBytes} bytes as JSON`,
+  unstorable: 'must not contain NUL or unpaired surrogate characters',
+};
+
+/** Why a free-form value cannot be taken, or undefined when it can. Never descends past the depth limit. */
+function jsonProblem(value: unknown, depth: number): keyof typeof JSON_MESSAGES | undefined {
+  if (typeof value === 'string') return unstorable(value) ? 'unstorable' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= JSON_LIMITS.maxDepth) return 'depth';
+  for (const [key, item] of Object.entries(value)) {
+    if (unstorable(key)) return 'unstorable';
+    const problem = jsonProblem(item, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** `x-json`: a free-form value within JSON_LIMITS, with nothing PostgreSQL's jsonb refuses. */
+const jsonKeyword: KeywordValidator = (_schema, data) => {
+  const problem =
+    jsonProblem(data, 0) ??
+    (Buffer.byteLength(JSON.stringify(data) ?? '') > JSON_LIMITS.maxBytes ? 'bytes' : undefined);
+  if (!problem) return true;
+  jsonKeyword.errors = [{ keyword: 'x-json', params: {}, message: JSON_MESSAGES[problem] }];
+  return false;
+};
+
+/**
+ * `x-known`: an object that allows only its declared fields, refused as a whole when it has more fields
+ * than it declares, naming the first unknown one (the others are not looked at).
+ */
+const knownKeyword: KeywordValidator = (names, data) => {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return true;
+  const known = names as string[];
+  let count = 0;
+  for (const _ in data) if (++count > known.length) break;
+  if (count <= known.length) return true;
+  const unknown = Object.keys(data).find((key) => !known.includes(key));
+  knownKeyword.errors = [{ keyword: 'x-known', params: { additionalProperty: unknown }, message: '' }];
+  return false;
+};
+
+const KEYWORDS: KeywordDefinition[] = [
+  { keyword: 'x-text', modifying: true, before: 'const', validate: textKeyword },
+  { keyword: 'x-json', validate: jsonKeyword },
+  { keyword: 'x-known', validate: knownKeyword },
+];
 
 function makeAjv(coerceTypes: boolean) {
   const ajv = new Ajv({
@@ -15,12 +97,189 @@ function makeAjv(coerceTypes: boolean) {
     strict: false,
   });
   addFormats(ajv);
+  for (const keyword of KEYWORDS) ajv.addKeyword(keyword);
   return ajv;
 }
 
 const strict = makeAjv(false);
 const coercing = makeAjv(true);
 
+type Node = Record<string, unknown>;
+
+const SIZE_KEYWORDS = ['maxItems', 'maxProperties', 'maxLength'] as const;
+/** Keywords checked beside the size limits; every other keyword is checked once the size is right. */
+const OUTER_KEYWORDS = new Set<string>([
+  ...SIZE_KEYWORDS,
+  'type',
+  'minItems',
+  'minProperties',
+  'minLength',
+  'x-text',
+  'x-known',
+  'description',
+  'default',
+  'examples',
+  'title',
+]);
+/** Keywords that hold subschemas: maps of them, lists of them, and single ones. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['anyOf', 'oneOf', 'allOf', 'prefixItems', 'items']);
+const SCHEMA_ONE = new Set([
+  'items',
+  'additionalItems',
+  'additionalProperties',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+]);
+/** A schema without any of these says nothing of its value (TypeBox's Unknown and Any). */
+const CONSTRAINTS = new Set([
+  ...SCHEMA_MAPS,
+  ...SCHEMA_LISTS,
+  ...SCHEMA_ONE,
+  'type',
+  'const',
+  'enum',
+  '$ref',
+]);
+
+const isNode = (value: unknown): value is Node =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function mapSubschemas(key: string, value: unknown, visit: (sub: Node, at: string) => Node): unknown {
+  if (SCHEMA_MAPS.has(key) && isNode(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, sub]) => [name, isNode(sub) ? visit(sub, `.${name}`) : sub]),
+    );
+  }
+  if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
+    return value.map((sub, i) => (isNode(sub) ? visit(sub, `[${i}]`) : sub));
+  }
+  if (SCHEMA_ONE.has(key) && isNode(value)) return visit(value, key === 'items' ? '[]' : `.${key}`);
+  return value;
+}
+
+/**
+ * A request schema as Ajv compiles it, with every size limit checked before what lies inside:
+ * `{ maxItems, if: { maxItems }, then: { items, ... } }`. With `allErrors` Ajv would otherwise check each
+ * of 50,000 items of an array allowed ten and report each one. An object that allows no unknown fields
+ * also gets the number of its fields as its maxProperties, so a body of thousands of unknown fields is
+ * one error. Valid input costs one length comparison more per array, object and checked string.
+ *
+ * Refuses, when the route is registered, a request schema that does not bound its input: an array without
+ * maxItems, a map of free keys without maxProperties, a free-form value without JsonValue limits.
+ */
+function sizeFirst(node: Node, where: string, insideJson = false): Node {
+  const json = insideJson || node['x-json'] !== undefined;
+  if (!json && !Object.keys(node).some((key) => CONSTRAINTS.has(key))) {
+    throw new Error(`${where}: a free-form value needs the limits of JsonValue()`);
+  }
+  const out: Node = {};
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = mapSubschemas(key, value, (sub, at) => sizeFirst(sub, `${where}${at}`, json));
+  }
+  const types = [out.type].flat();
+  if (!json && (types.includes('array') || out.items !== undefined) && out.maxItems === undefined) {
+    throw new Error(`${where}: an array needs maxItems`);
+  }
+  const freeKeys = out.patternProperties !== undefined || isNode(out.additionalProperties);
+  if (freeKeys && out.maxProperties === undefined && !json) {
+    throw new Error(`${where}: an object of free keys needs maxProperties`);
+  }
+  const size: Node = Object.fromEntries(
+    SIZE_KEYWORDS.filter((k) => out[k] !== undefined).map((k) => [k, out[k]]),
+  );
+  if (out.additionalProperties === false && out.maxProperties === undefined && isNode(out.properties)) {
+    out['x-known'] = Object.keys(out.properties);
+    size.maxProperties = Object.keys(out.properties).length;
+  }
+  const inner = Object.keys(out).filter((key) => !OUTER_KEYWORDS.has(key));
+  if (Object.keys(size).length === 0 || inner.length === 0 || out.if !== undefined) return out;
+  const guarded: Node = { if: size };
+  const checked: Node = {};
+  for (const [key, value] of Object.entries(out)) {
+    if (inner.includes(key)) checked[key] = value;
+    else guarded[key] = value;
+  }
+  // JSON Schema's `then`, not a promise's.
+  Object.defineProperty(guarded, 'then', { value: checked, enumerable: true });
+  return guarded;
+}
+
 /** JSON bodies must carry the right types; query strings and path params are text, so they are coerced. */
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? strict : coercing).compile(schema);
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart, method, url }) => {
+  const where = `${method} ${url} ${httpPart ?? 'body'}`;
+  return (httpPart === 'body' ? strict : coercing).compile(sizeFirst(schema as Node, where));
+};
+
+/** At most this many field errors in one answer: the first ones, in the order of the schema. */
+export const MAX_FIELD_ERRORS = 20;
+
+const BLANK = '\\S';
+const HTTP_URL = '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]';
+const PATTERN_MESSAGES: Record<string, string> = {
+  [BLANK]: 'must not be blank',
+  [HTTP_URL]: 'must be an http:// or https:// URL',
+};
+
+/** What the client reads for an error of one of the patterns above; Ajv's own message otherwise. */
+export const messageOf = (error: { params: { pattern?: unknown }; message?: string }) =>
+  PATTERN_MESSAGES[String(error.params.pattern)] ?? error.message;
+
+/** Ajv's errors as the client should read them: no `if` wrappers of the size checks, at most 20. */
+export function reportableErrors<T extends { keyword: string }>(errors: readonly T[]): T[] {
+  const out: T[] = [];
+  for (const error of errors) {
+    if (error.keyword === 'if') continue;
+    out.push(error);
+    if (out.length === MAX_FIELD_ERRORS) break;
+  }
+  return out;
+}
+
+interface TextOptions {
+  maxLength: number;
+  minLength?: number;
+  description?: string;
+  examples?: string[];
+}
+
+/**
+ * Text a person writes (a title, a name, an address, a note). Leading and trailing whitespace is trimmed
+ * before the length is checked, and a value with no visible character is refused: a field that is not
+ * wanted is left out (or null where the field allows it), never sent blank.
+ */
+export const Text = ({ minLength = 1, ...options }: TextOptions) =>
+  Type.String({ ...options, minLength, pattern: BLANK, 'x-text': true });
+
+/** A web address: only http and https, so a link shown to others can never run script or read files. */
+export const HttpUrl = ({ maxLength, description }: { maxLength: number; description?: string }) =>
+  Type.String({
+    format: 'uri',
+    pattern: HTTP_URL,
+    maxLength,
+    description: description ?? 'An http:// or https:// URL',
+  });
+
+const JSON_DESCRIPTION = `At most ${JSON_LIMITS.maxDepth} levels deep and ${JSON_LIMITS.maxBytes / 1024} KB as JSON`;
+
+/** Any JSON value but null (a value the field requires), within JSON_LIMITS. */
+export const JsonValue = (description?: string) =>
+  Type.Unsafe<string | number | boolean | object>({
+    type: ['string', 'number', 'boolean', 'object', 'array'],
+    'x-json': true,
+    description: description ? `${description}. ${JSON_DESCRIPTION}` : JSON_DESCRIPTION,
+  });
+
+/** An object of free keys with any JSON values, within JSON_LIMITS as a whole. */
+export const JsonObject = ({ maxProperties, description }: { maxProperties: number; description: string }) =>
+  Type.Record(Type.String(), Type.Unknown(), {
+    maxProperties,
+    propertyNames: { maxLength: 64 },
+    'x-json': true,
+    description: `${description}. ${JSON_DESCRIPTION}`,
+  });
+export type JsonObjectValue = Static<ReturnType<typeof JsonObject>>;

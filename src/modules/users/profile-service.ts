@@ -526,7 +526,7 @@ export function createProfileService({
             .insert(providerProfiles)
             .values({
               userProfileId: profile.id,
-              businessName: input.business_name.trim(),
+              businessName: input.business_name,
               experienceYears: input.experience_years ?? 0,
               description: input.description ?? null,
               serviceAreaIds: input.service_area_ids ?? [],
@@ -572,7 +572,7 @@ export function createProfileService({
         const [after] = await tx
           .update(providerProfiles)
           .set({
-            businessName: input.business_name?.trim(),
+            businessName: input.business_name,
             experienceYears: input.experience_years,
             description: input.description,
             serviceAreaIds: input.service_area_ids,
