@@ -451,7 +451,7 @@ export function createProfileService({
           const [userBefore] = await tx.select().from(users).where(eq(users.id, before.userId));
           const [userAfter] = await tx
             .update(users)
-            .set({ fullName: input.full_name.trim() })
+            .set({ fullName: input.full_name })
             .where(eq(users.id, before.userId))
             .returning();
           audit.push({
