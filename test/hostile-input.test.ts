@@ -343,12 +343,18 @@ describe('validation answers are bounded', () => {
     }
   });
 
-  it('thousands of unknown fields are one error naming the first; a free map over its size is one error', async () => {
+  it('thousands of unknown fields name the first 20; a free map over its size is one error', async () => {
     const unknown = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`field_${i}`, i]));
     const order = await send('post', '/api/v1/orders', { ...(await f.orderBody()), ...unknown });
     expect(order.status).toBe(400);
-    expect(order.errors).toEqual([{ in: 'body', field: 'field_0', message: 'is not a known field' }]);
-    expect(order.bytes).toBeLessThan(2_000);
+    expect(order.errors).toEqual(
+      Array.from({ length: 20 }, (_, i) => ({
+        in: 'body',
+        field: `field_${i}`,
+        message: 'is not a known field',
+      })),
+    );
+    expect(order.bytes).toBeLessThan(3_000);
 
     const preferences = await send('patch', '/api/v1/me/profile', { preferences: unknown });
     expect(preferences.status).toBe(400);

@@ -1,4 +1,12 @@
-import { Ajv, type ErrorObject, type KeywordDefinition } from 'ajv';
+import {
+  _,
+  Ajv,
+  type CodeKeywordDefinition,
+  type FuncKeywordDefinition,
+  type KeywordCxt,
+  type SchemaValidateFunction,
+} from 'ajv';
+import { and, type Name } from 'ajv/dist/compile/codegen/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -14,27 +22,63 @@ export const JSON_LIMITS = { maxDepth: 20, maxBytes: 16 * 1024 };
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 const unstorable = (text: string) => UNSTORABLE.test(text);
 
-type KeywordError = Partial<ErrorObject>;
-type KeywordValidator = ((schema: unknown, data: unknown, ...rest: unknown[]) => boolean) & {
-  errors?: KeywordError[];
-};
+/** At most this many field errors in one answer: the first ones, in the order of the schema. */
+export const MAX_FIELD_ERRORS = 20;
 
 /**
  * `x-text`: the value is trimmed before any other keyword sees it, and NUL or an unpaired surrogate is
- * refused. Placed first among the keywords of every type, so length and pattern apply to the trimmed text.
+ * refused. First among the keywords of every type, so length and pattern apply to the trimmed text.
+ * Written inline (not a function Ajv calls with a context object): it runs on every text field of a bid.
  */
-const textKeyword: KeywordValidator = (_schema, data, _parentSchema, context) => {
-  if (typeof data !== 'string') return true;
-  const { parentData, parentDataProperty } = context as {
-    parentData?: Record<string | number, unknown>;
-    parentDataProperty?: string | number;
-  };
-  if (parentData && parentDataProperty !== undefined) parentData[parentDataProperty] = data.trim();
-  if (!unstorable(data)) return true;
-  textKeyword.errors = [
-    { keyword: 'x-text', params: {}, message: 'must not contain NUL or unpaired surrogate characters' },
-  ];
-  return false;
+const textKeyword: CodeKeywordDefinition = {
+  keyword: 'x-text',
+  before: 'const',
+  schemaType: 'boolean',
+  error: { message: 'must not contain NUL or unpaired surrogate characters' },
+  code(cxt: KeywordCxt) {
+    const { gen, data, it } = cxt;
+    gen.if(_`typeof ${data} == "string"`, () => {
+      const trimmed = gen.const('trimmed', _`${data}.trim()`);
+      gen.if(_`${trimmed} !== ${data}`, () => {
+        gen.assign(data, trimmed);
+        gen.if(it.parentData, () => gen.assign(_`${it.parentData}[${it.parentDataProperty}]`, data));
+      });
+    });
+    // What `unstorable` checks, with the engine's own string scans.
+    cxt.fail(_`typeof ${data} == "string" && (${data}.includes("\u0000") || !${data}.isWellFormed())`);
+  },
+};
+
+/**
+ * `x-known`: the only fields an object may have, in place of `additionalProperties: false`. Each unknown
+ * field is an error, but the search stops at MAX_FIELD_ERRORS of them: a body of thousands of unknown
+ * fields is not walked to its end.
+ */
+const knownKeyword: CodeKeywordDefinition = {
+  keyword: 'x-known',
+  type: 'object',
+  schemaType: 'array',
+  error: {
+    message: 'is not a known field',
+    params: ({ params }) => _`{additionalProperty: ${params.additionalProperty}}`,
+  },
+  code(cxt: KeywordCxt) {
+    const { gen, data, schema } = cxt;
+    const names = schema as string[];
+    const unknown = gen.let('unknown', 0);
+    // As Ajv's additionalProperties does: comparisons for a few names, a lookup for many.
+    const isUnknown = (key: Name) => {
+      if (names.length > 8) return _`!${gen.scopeValue('obj', { ref: new Set(names) })}.has(${key})`;
+      return names.length === 0 ? _`true` : and(...names.map((name) => _`${key} !== ${name}`));
+    };
+    gen.forIn('key', data, (key) =>
+      gen.if(isUnknown(key), () => {
+        cxt.setParams({ additionalProperty: key });
+        cxt.error();
+        gen.if(_`++${unknown} >= ${MAX_FIELD_ERRORS}`, () => gen.break());
+      }),
+    );
+  },
 };
 
 const JSON_MESSAGES = {
@@ -57,35 +101,18 @@ function jsonProblem(value: unknown, depth: number): keyof typeof JSON_MESSAGES 
 }
 
 /** `x-json`: a free-form value within JSON_LIMITS, with nothing PostgreSQL's jsonb refuses. */
-const jsonKeyword: KeywordValidator = (_schema, data) => {
+const validateJson: SchemaValidateFunction = (_schema: unknown, data: unknown) => {
   const problem =
     jsonProblem(data, 0) ??
     (Buffer.byteLength(JSON.stringify(data) ?? '') > JSON_LIMITS.maxBytes ? 'bytes' : undefined);
-  if (!problem) return true;
-  jsonKeyword.errors = [{ keyword: 'x-json', params: {}, message: JSON_MESSAGES[problem] }];
-  return false;
+  if (problem) validateJson.errors = [{ keyword: 'x-json', params: {}, message: JSON_MESSAGES[problem] }];
+  return problem === undefined;
 };
-
-/**
- * `x-known`: an object that allows only its declared fields, refused as a whole when it has more fields
- * than it declares, naming the first unknown one (the others are not looked at).
- */
-const knownKeyword: KeywordValidator = (names, data) => {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return true;
-  const known = names as string[];
-  let count = 0;
-  for (const _ in data) if (++count > known.length) break;
-  if (count <= known.length) return true;
-  const unknown = Object.keys(data).find((key) => !known.includes(key));
-  knownKeyword.errors = [{ keyword: 'x-known', params: { additionalProperty: unknown }, message: '' }];
-  return false;
+const jsonKeyword: FuncKeywordDefinition = {
+  keyword: 'x-json',
+  schemaType: 'boolean',
+  validate: validateJson,
 };
-
-const KEYWORDS: KeywordDefinition[] = [
-  { keyword: 'x-text', modifying: true, before: 'const', validate: textKeyword },
-  { keyword: 'x-json', validate: jsonKeyword },
-  { keyword: 'x-known', validate: knownKeyword },
-];
 
 function makeAjv(coerceTypes: boolean) {
   const ajv = new Ajv({
@@ -97,7 +124,7 @@ function makeAjv(coerceTypes: boolean) {
     strict: false,
   });
   addFormats(ajv);
-  for (const keyword of KEYWORDS) ajv.addKeyword(keyword);
+  for (const keyword of [textKeyword, knownKeyword, jsonKeyword]) ajv.addKeyword(keyword);
   return ajv;
 }
 
@@ -106,15 +133,13 @@ const coercing = makeAjv(true);
 
 type Node = Record<string, unknown>;
 
-const SIZE_KEYWORDS = ['maxItems', 'maxProperties', 'maxLength'] as const;
+const SIZE_KEYWORDS = ['maxItems', 'maxProperties'] as const;
 /** Keywords checked beside the size limits; every other keyword is checked once the size is right. */
 const OUTER_KEYWORDS = new Set<string>([
   ...SIZE_KEYWORDS,
   'type',
   'minItems',
   'minProperties',
-  'minLength',
-  'x-text',
   'x-known',
   'description',
   'default',
@@ -163,11 +188,13 @@ function mapSubschemas(key: string, value: unknown, visit: (sub: Node, at: strin
 }
 
 /**
- * A request schema as Ajv compiles it, with every size limit checked before what lies inside:
- * `{ maxItems, if: { maxItems }, then: { items, ... } }`. With `allErrors` Ajv would otherwise check each
- * of 50,000 items of an array allowed ten and report each one. An object that allows no unknown fields
- * also gets the number of its fields as its maxProperties, so a body of thousands of unknown fields is
- * one error. Valid input costs one length comparison more per array, object and checked string.
+ * A request schema as Ajv compiles it. With `allErrors` Ajv checks and reports each of 50,000 items of an
+ * array allowed ten, and each of 5,000 unknown fields; here
+ * - an array's maxItems and an object's maxProperties are checked before what lies inside:
+ *   `{ maxItems, if: { maxItems }, then: { items, ... } }`, so an oversized one is one error;
+ * - `additionalProperties: false` becomes `x-known`, which stops at MAX_FIELD_ERRORS unknown fields.
+ * Strings keep their checks side by side: length and pattern are each one linear pass and one error.
+ * Valid input costs one length comparison more per array with maxItems.
  *
  * Refuses, when the route is registered, a request schema that does not bound its input: an array without
  * maxItems, a map of free keys without maxProperties, a free-form value without JsonValue limits.
@@ -189,13 +216,12 @@ function sizeFirst(node: Node, where: string, insideJson = false): Node {
   if (freeKeys && out.maxProperties === undefined && !json) {
     throw new Error(`${where}: an object of free keys needs maxProperties`);
   }
-  const size: Node = Object.fromEntries(
-    SIZE_KEYWORDS.filter((k) => out[k] !== undefined).map((k) => [k, out[k]]),
-  );
-  if (out.additionalProperties === false && out.maxProperties === undefined && isNode(out.properties)) {
-    out['x-known'] = Object.keys(out.properties);
-    size.maxProperties = Object.keys(out.properties).length;
+  if (out.additionalProperties === false && out.patternProperties === undefined) {
+    delete out.additionalProperties;
+    out['x-known'] = Object.keys(isNode(out.properties) ? out.properties : {});
   }
+
+  const size = Object.fromEntries(SIZE_KEYWORDS.filter((k) => out[k] !== undefined).map((k) => [k, out[k]]));
   const inner = Object.keys(out).filter((key) => !OUTER_KEYWORDS.has(key));
   if (Object.keys(size).length === 0 || inner.length === 0 || out.if !== undefined) return out;
   const guarded: Node = { if: size };
@@ -214,9 +240,6 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   const where = `${method} ${url} ${httpPart ?? 'body'}`;
   return (httpPart === 'body' ? strict : coercing).compile(sizeFirst(schema as Node, where));
 };
-
-/** At most this many field errors in one answer: the first ones, in the order of the schema. */
-export const MAX_FIELD_ERRORS = 20;
 
 const BLANK = '\\S';
 const HTTP_URL = '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]';
@@ -250,10 +273,10 @@ interface TextOptions {
 /**
  * Text a person writes (a title, a name, an address, a note). Leading and trailing whitespace is trimmed
  * before the length is checked, and a value with no visible character is refused: a field that is not
- * wanted is left out (or null where the field allows it), never sent blank.
+ * wanted is left out (or null where the field allows it), never sent blank. The pattern makes a
+ * minLength of 1 needless.
  */
-export const Text = ({ minLength = 1, ...options }: TextOptions) =>
-  Type.String({ ...options, minLength, pattern: BLANK, 'x-text': true });
+export const Text = (options: TextOptions) => Type.String({ ...options, pattern: BLANK, 'x-text': true });
 
 /** A web address: only http and https, so a link shown to others can never run script or read files. */
 export const HttpUrl = ({ maxLength, description }: { maxLength: number; description?: string }) =>
