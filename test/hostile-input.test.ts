@@ -410,9 +410,12 @@ describe('free-form JSON fields', () => {
       for (const [label, value] of [
         ['20 levels', inside(field, 20)],
         ['15 KB', { text: 'я'.repeat(7_500) }],
+        ['an array', [1, 'two', { three: [null] }]],
       ] as const) {
         const answer = await send(method, path, body(value));
         expect(answer.status, `${label}: ${JSON.stringify(answer.body).slice(0, 300)}`).toBeLessThan(300);
+        // Answered as stored, not as fast-json-stringify would write it under a narrower schema.
+        expect(field === 'preferences' ? answer.body.preferences.x : answer.body.value, label).toEqual(value);
       }
     },
   );
@@ -421,7 +424,7 @@ describe('free-form JSON fields', () => {
     for (const [method, path, , body] of routes.slice(2)) {
       const answer = await send(method, path, { ...body(1), value: null });
       expect(answer.status).toBe(400);
-      expect(answer.errors).toEqual([{ in: 'body', field: 'value', message: expect.any(String) }]);
+      expect(answer.errors).toEqual([{ in: 'body', field: 'value', message: 'must not be null' }]);
     }
   });
 });

@@ -82,6 +82,7 @@ const knownKeyword: CodeKeywordDefinition = {
 };
 
 const JSON_MESSAGES = {
+  null: 'must not be null',
   depth: `must not be nested more than ${JSON_LIMITS.maxDepth} levels deep`,
   bytes: `must not be larger than ${JSON_LIMITS.maxBytes} bytes as JSON`,
   unstorable: 'must not contain NUL or unpaired surrogate characters',
@@ -100,9 +101,14 @@ function jsonProblem(value: unknown, depth: number): keyof typeof JSON_MESSAGES 
   return undefined;
 }
 
-/** `x-json`: a free-form value within JSON_LIMITS, with nothing PostgreSQL's jsonb refuses. */
-const validateJson: SchemaValidateFunction = (_schema: unknown, data: unknown) => {
+/**
+ * `x-json`: a free-form value within JSON_LIMITS, with nothing PostgreSQL's jsonb refuses; `"required"`
+ * also refuses null. Not a `type` list: fast-json-stringify would write an object answered under such a
+ * schema as `{}` and an array as text.
+ */
+const validateJson: SchemaValidateFunction = (schema: unknown, data: unknown) => {
   const problem =
+    (schema === 'required' && data === null ? 'null' : undefined) ??
     jsonProblem(data, 0) ??
     (Buffer.byteLength(JSON.stringify(data) ?? '') > JSON_LIMITS.maxBytes ? 'bytes' : undefined);
   if (problem) validateJson.errors = [{ keyword: 'x-json', params: {}, message: JSON_MESSAGES[problem] }];
@@ -110,7 +116,7 @@ const validateJson: SchemaValidateFunction = (_schema: unknown, data: unknown) =
 };
 const jsonKeyword: FuncKeywordDefinition = {
   keyword: 'x-json',
-  schemaType: 'boolean',
+  schemaType: ['boolean', 'string'],
   validate: validateJson,
 };
 
@@ -290,11 +296,10 @@ export const HttpUrl = ({ maxLength, description }: { maxLength: number; descrip
 const JSON_DESCRIPTION = `At most ${JSON_LIMITS.maxDepth} levels deep and ${JSON_LIMITS.maxBytes / 1024} KB as JSON`;
 
 /** Any JSON value but null (a value the field requires), within JSON_LIMITS. */
-export const JsonValue = (description?: string) =>
+export const JsonValue = (description = 'Any JSON value but null') =>
   Type.Unsafe<string | number | boolean | object>({
-    type: ['string', 'number', 'boolean', 'object', 'array'],
-    'x-json': true,
-    description: description ? `${description}. ${JSON_DESCRIPTION}` : JSON_DESCRIPTION,
+    'x-json': 'required',
+    description: `${description}. ${JSON_DESCRIPTION}`,
   });
 
 /** An object of free keys with any JSON values, within JSON_LIMITS as a whole. */

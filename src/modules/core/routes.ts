@@ -139,7 +139,7 @@ const editable = {
   },
   settings: {
     key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,79}$' }),
-    value: JsonValue('Any JSON value but null'),
+    value: JsonValue(),
     description: Type.Optional(Nullable(Text({ maxLength: 500 }))),
     is_public: Type.Optional(Type.Boolean()),
   },
