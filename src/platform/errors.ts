@@ -2,7 +2,6 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { type Static, Type } from 'typebox';
 import { messageOf, reportableErrors } from './validation.ts';
 
-/** At most MAX_FIELD_ERRORS (20) of them in one answer, whatever the size of the request. */
 export const FieldError = Type.Object({
   in: Type.String({ description: 'body, query, params or headers' }),
   field: Type.String({ description: 'Path of the field, dot-separated; empty for the whole part' }),

@@ -9,7 +9,7 @@ import {
 import { and, type Name } from 'ajv/dist/compile/codegen/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { type Static, Type } from 'typebox';
+import { Type } from 'typebox';
 
 // ajv-formats ships CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -45,7 +45,7 @@ const textKeyword: CodeKeywordDefinition = {
       });
     });
     // What `unstorable` checks, with the engine's own string scans.
-    cxt.fail(_`typeof ${data} == "string" && (${data}.includes("\u0000") || !${data}.isWellFormed())`);
+    cxt.fail(_`typeof ${data} == "string" && (${data}.includes("\\u0000") || !${data}.isWellFormed())`);
   },
 };
 
@@ -200,7 +200,7 @@ function mapSubschemas(key: string, value: unknown, visit: (sub: Node, at: strin
  *   `{ maxItems, if: { maxItems }, then: { items, ... } }`, so an oversized one is one error;
  * - `additionalProperties: false` becomes `x-known`, which stops at MAX_FIELD_ERRORS unknown fields.
  * Strings keep their checks side by side: length and pattern are each one linear pass and one error.
- * Valid input costs one length comparison more per array with maxItems.
+ * Valid input costs a length check more per array with maxItems and per map with maxProperties.
  *
  * Refuses, when the route is registered, a request schema that does not bound its input: an array without
  * maxItems, a map of free keys without maxProperties, a free-form value without JsonValue limits.
@@ -310,4 +310,3 @@ export const JsonObject = ({ maxProperties, description }: { maxProperties: numb
     'x-json': true,
     description: `${description}. ${JSON_DESCRIPTION}`,
   });
-export type JsonObjectValue = Static<ReturnType<typeof JsonObject>>;
