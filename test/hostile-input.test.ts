@@ -30,7 +30,7 @@ interface Schema {
   maximum?: number;
   minItems?: number;
   minProperties?: number;
-  'x-json'?: boolean;
+  'x-json'?: boolean | string;
 }
 interface Operation {
   requestBody?: { content?: Record<string, { schema?: Schema }> };
@@ -88,19 +88,22 @@ let t: TestApp;
 const f = orderFixtures(() => t);
 let doc: { paths: Record<string, Record<string, Operation>> };
 let ids: Record<string, string>;
-let callers: Record<'client' | 'provider' | 'eraser', { authorization: string }>;
+/** Real values for the fields a valid body must get right to reach the database: catalog ids, a price. */
+let known: Record<string, string | number>;
+let callers: Record<'client' | 'provider' | 'staff' | 'eraser', { authorization: string }>;
 
 beforeAll(async () => {
   // Sign-in routes are fuzzed too: their per-IP limit would answer 429 before the body is read.
   t = await createTestApp({ config: testConfig({ AUTH_RATE_LIMIT_PER_MINUTE: '100000' }) });
   doc = (await t.app.inject({ url: '/docs/json' })).json();
 
-  // A client who is also every kind of staff, and a provider: each route is called by the one it is for.
-  const client = await f.client('Айгуль Токтогулова', [...ROLES]);
+  // Each route is called by the one it is for: the client, the provider, or staff who are no party.
+  const client = await f.client('Айгуль Токтогулова');
   const provider = await f.provider('Бакыт Асанов');
+  const staff = await f.user(ROLES.filter((role) => role !== 'client' && role !== 'provider'));
   const eraser = await f.user(['client']);
   const other = await f.user(['client']);
-  callers = { client: client.auth, provider: provider.auth, eraser: eraser.auth };
+  callers = { client: client.auth, provider: provider.auth, staff: staff.auth, eraser: eraser.auth };
 
   const draft = await f.newOrder(client);
   const open = await f.orderIn(client, 'published');
@@ -113,6 +116,10 @@ beforeAll(async () => {
   });
   expect(dispute.status, JSON.stringify(dispute.body)).toBe(201);
   const services = await f.call('GET', '/api/v1/me/services', provider.auth);
+  const verification = await f.call('POST', '/api/v1/me/verifications', provider.auth, {
+    verification_type: 'email',
+  });
+  expect(verification.status, JSON.stringify(verification.body)).toBe(201);
   ids = {
     draft: draft.id,
     open,
@@ -120,14 +127,27 @@ beforeAll(async () => {
     agreed,
     dispute: dispute.body.id,
     service: services.body.data[0].id,
+    verification: verification.body.id,
     user: other.user.id,
   };
+  const plumbing = await f.sub('plumbing');
+  const addon = await f.addon(plumbing.id, 50_000);
+  const area = await f.area('bishkek');
+  known = {
+    subcategory_id: plumbing.id,
+    category_id: plumbing.categoryId,
+    addon_id: addon.id,
+    service_area_id: area,
+    service_area_ids: area,
+    amount: 500_000,
+    base_price: 100_000,
+  };
   for (const name of ['languages', 'categories', 'subcategories', 'addons', 'service-areas', 'settings']) {
-    const rows = await f.call('GET', `/api/v1/admin/${name}?limit=1`, client.auth);
-    expect(rows.status, name).toBe(200);
-    ids[name] = rows.body.data[0]?.id ?? MISSING;
+    const rows = await f.call('GET', `/api/v1/admin/${name}?limit=1`, staff.auth);
+    expect(rows.body.data, name).toHaveLength(1);
+    ids[name] = rows.body.data[0].id;
   }
-  const versions = await f.call('POST', '/api/v1/admin/app-versions', client.auth, {
+  const versions = await f.call('POST', '/api/v1/admin/app-versions', staff.auth, {
     platform: 'android',
     version: '1.0.0',
     build_number: 1,
@@ -145,6 +165,7 @@ function idFor(path: string): string {
   if (rest.startsWith('orders/{id}')) return ids.draft!;
   if (rest.startsWith('bids/{id}')) return ids.bid!;
   if (rest.startsWith('admin/disputes/{id}')) return ids.dispute!;
+  if (rest.startsWith('admin/verifications/{id}')) return ids.verification!;
   if (rest.startsWith('me/services/{id}')) return ids.service!;
   if (rest.startsWith('admin/users/{id}')) return ids.user!;
   const catalog = /^admin\/([a-z-]+)\/\{id\}/.exec(rest)?.[1];
@@ -153,6 +174,7 @@ function idFor(path: string): string {
 
 function callerFor(method: string, path: string) {
   if (path === '/api/v1/me/erase') return callers.eraser;
+  if (path.startsWith('/api/v1/admin/')) return callers.staff;
   const providerSide =
     /^\/api\/v1\/(me\/provider-profile|me\/services|me\/verifications|bids\/\{id\}$|orders\/\{id\}\/(bids|start|complete|assignment))/;
   const clientSide = /^\/api\/v1\/bids\/\{id\}\/(accept|reject)$/;
@@ -183,11 +205,12 @@ function sample(schema: Schema, name: string): unknown {
       return Array.from({ length: s.minItems ?? 0 }, () => sample(s.items ?? {}, name));
     case 'integer':
     case 'number':
+      if (typeof known[name] === 'number') return known[name];
       return Math.min(Math.max(s.minimum ?? 1, 1), s.maximum ?? Number.MAX_SAFE_INTEGER);
     case 'boolean':
       return false;
     case 'string': {
-      if (s.format === 'uuid') return MISSING;
+      if (s.format === 'uuid') return typeof known[name] === 'string' ? known[name] : MISSING;
       if (s.format === 'email') return `fuzz${++serial}.${Date.now()}@example.kg`;
       if (s.format === 'date') return bishkekDate(3);
       if (s.format === 'uri') return 'https://example.kg/app';
