@@ -96,9 +96,16 @@ describe('bad requests', () => {
     );
   });
 
-  it('answers text the database cannot store (a NUL character) with 400, not 500', async () => {
-    problem(await createCategory(category({ icon: 'a\u0000b' })), 400, 'invalid_text');
-    problem(await createCategory(category({ name: { ru: 'a\u0000b' } })), 400, 'invalid_text');
+  it('answers text the database cannot store (NUL, a lone surrogate) with 400 naming the field, not 500', async () => {
+    const message = 'must not contain NUL or unpaired surrogate characters';
+    for (const [body, field] of [
+      [{ icon: 'a\u0000b' }, 'icon'],
+      [{ name: { ru: 'a\u0000b' } }, 'name.ru'],
+      [{ name: { ru: 'a\ud800b' } }, 'name.ru'],
+    ] as const) {
+      const answer = problem(await createCategory(category(body)), 400, 'validation_failed');
+      expect(answer.errors).toEqual([{ in: 'body', field, message }]);
+    }
   });
 
   it('answers a body over BODY_LIMIT_BYTES with 413 body_too_large', async () => {

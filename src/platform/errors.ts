@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { messageOf, reportableErrors } from './validation.ts';
 
 export const FieldError = Type.Object({
   in: Type.String({ description: 'body, query, params or headers' }),
@@ -199,12 +200,12 @@ const PARTS: Record<string, string> = {
 
 function validationErrors(error: FastifyError): FieldErrorItem[] {
   const part = PARTS[error.validationContext ?? 'body'] ?? 'body';
-  return (error.validation ?? []).map((v) => {
+  return reportableErrors(error.validation ?? []).map((v) => {
     const params = v.params as { missingProperty?: string; additionalProperty?: string };
     const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const extra = params.missingProperty ?? params.additionalProperty;
     const field = extra ? (base ? `${base}.${extra}` : extra) : base;
-    const message = params.additionalProperty ? 'is not a known field' : (v.message ?? 'is not valid');
+    const message = params.additionalProperty ? 'is not a known field' : (messageOf(v) ?? 'is not valid');
     return { in: part, field, message };
   });
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { Text } from './validation.ts';
 
 export const LANGUAGES = ['ru', 'ky', 'en'] as const;
 export type LanguageCode = (typeof LANGUAGES)[number];
@@ -8,9 +9,9 @@ export const DEFAULT_LANGUAGE: LanguageCode = 'ru';
 /** A text in every platform language; Russian is required, the others fall back to it. */
 export const Translations = Type.Object(
   {
-    ru: Type.String({ minLength: 1, maxLength: 2000 }),
-    ky: Type.Optional(Type.String({ maxLength: 2000 })),
-    en: Type.Optional(Type.String({ maxLength: 2000 })),
+    ru: Text({ maxLength: 2000 }),
+    ky: Type.Optional(Text({ maxLength: 2000 })),
+    en: Type.Optional(Text({ maxLength: 2000 })),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@ import { camelize, snakeize } from '../../platform/case.ts';
 import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
 import { negotiateLanguage, Translations } from '../../platform/i18n.ts';
 import { Page, PageParams } from '../../platform/pagination.ts';
+import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES, APP_PLATFORMS } from './schema.ts';
 import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
 
@@ -14,7 +15,6 @@ const Price = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'T
 const Uuid = Type.String({ format: 'uuid' });
 const AddonPriceType = Type.Enum(ADDON_PRICE_TYPES);
 const AppPlatform = Type.Enum(APP_PLATFORMS);
-const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 const SubcategorySummary = Type.Object({
   id: Uuid,
@@ -94,8 +94,8 @@ const AppVersionCheckResponse = Type.Object({
 const editable = {
   languages: {
     code: Type.String({ pattern: '^[a-z]{2,3}$' }),
-    name: Text(100),
-    native_name: Text(100),
+    name: Text({ maxLength: 100 }),
+    native_name: Text({ maxLength: 100 }),
     is_active: Type.Optional(Type.Boolean()),
     is_default: Type.Optional(Type.Boolean()),
     sort_order: Type.Optional(Type.Integer()),
@@ -104,7 +104,7 @@ const editable = {
     slug: Slug,
     name: Translations,
     description: Type.Optional(Nullable(Translations)),
-    icon: Type.Optional(Nullable(Text(100))),
+    icon: Type.Optional(Nullable(Text({ maxLength: 100 }))),
     color: Type.Optional(Nullable(Type.String({ pattern: '^#[0-9A-Fa-f]{6}$' }))),
     sort_order: Type.Optional(Type.Integer()),
     is_active: Type.Optional(Type.Boolean()),
@@ -117,7 +117,7 @@ const editable = {
     slug: Slug,
     name: Translations,
     description: Type.Optional(Nullable(Translations)),
-    icon: Type.Optional(Nullable(Text(100))),
+    icon: Type.Optional(Nullable(Text({ maxLength: 100 }))),
     sort_order: Type.Optional(Type.Integer()),
     is_active: Type.Optional(Type.Boolean()),
   },
@@ -139,8 +139,8 @@ const editable = {
   },
   settings: {
     key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,79}$' }),
-    value: Type.Unknown(),
-    description: Type.Optional(Nullable(Text(500))),
+    value: JsonValue(),
+    description: Type.Optional(Nullable(Text({ maxLength: 500 }))),
     is_public: Type.Optional(Type.Boolean()),
   },
   'app-versions': {
@@ -149,7 +149,7 @@ const editable = {
     build_number: Type.Integer({ minimum: 1 }),
     release_notes: Type.Optional(Nullable(Translations)),
     is_forced_update: Type.Optional(Type.Boolean()),
-    store_url: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 500 }))),
+    store_url: Type.Optional(Nullable(HttpUrl({ maxLength: 500 }))),
     is_active: Type.Optional(Type.Boolean()),
   },
 } satisfies Record<CatalogEntityName, Record<string, TSchema>>;

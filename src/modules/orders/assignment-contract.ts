@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { PageParams } from '../../platform/pagination.ts';
+import { Text } from '../../platform/validation.ts';
 import { ContactInfo, ProviderCardResponse } from '../users/profile-contract.ts';
 import { BidResponse } from './bid-contract.ts';
 import { ORDER_STATUSES } from './schema.ts';
@@ -63,14 +64,14 @@ export const AssignmentResponse = Type.Object({
 export type AssignmentView = Static<typeof AssignmentResponse>;
 
 export const AddProgressNoteBody = Type.Object(
-  { text: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S', description: 'Not only spaces' }) },
+  { text: Text({ maxLength: 2000 }) },
   { additionalProperties: false },
 );
 export type AddProgressNoteInput = Static<typeof AddProgressNoteBody>;
 
 export const UpdateAssignmentBody = Type.Object(
   {
-    completion_notes: Type.Optional(Nullable(Type.String({ maxLength: 5000 }))),
+    completion_notes: Type.Optional(Nullable(Text({ maxLength: 5000 }))),
     completion_photo_file_ids: Type.Optional(
       Type.Array(Uuid, {
         maxItems: MAX_COMPLETION_PHOTOS,

@@ -124,7 +124,7 @@ export function createAssignmentService({
             `an assignment holds at most ${MAX_PROGRESS_NOTES} progress notes`,
           );
         }
-        const note = { at: new Date().toISOString(), text: input.text.trim() };
+        const note = { at: new Date().toISOString(), text: input.text };
         await tx
           .update(orderAssignments)
           .set({ progressNotes: [...notes, note] })

@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { PageParams } from '../../platform/pagination.ts';
+import { Text } from '../../platform/validation.ts';
 import { UNAVAILABLE_STANDINGS } from '../users/contract.ts';
 import { ProviderCardResponse } from '../users/profile-contract.ts';
 import { BID_STATUSES, ORDER_STATUSES } from './schema.ts';
@@ -16,7 +17,7 @@ const bidFields = {
     maximum: 1_000_000_000,
     description: 'Tyiyn (1 KGS = 100 tyiyn); within the category’s price range',
   }),
-  message: Nullable(Type.String({ maxLength: 2000, description: 'What the provider tells the client' })),
+  message: Nullable(Text({ maxLength: 2000, description: 'What the provider tells the client' })),
   estimated_duration_hours: Nullable(Type.Integer({ minimum: 1, maximum: 10_000 })),
   is_negotiable: Type.Boolean({ description: 'The provider is open to talk about the price' }),
 };
@@ -40,9 +41,7 @@ export type UpdateBidInput = Static<typeof UpdateBidBody>;
 
 export const RejectBidBody = Type.Object(
   {
-    reason: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 500, description: 'Shown to the provider' }),
-    ),
+    reason: Type.Optional(Text({ maxLength: 500, description: 'Shown to the provider' })),
   },
   { additionalProperties: false },
 );

@@ -1,11 +1,12 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { PageParams } from '../../platform/pagination.ts';
+import { Text } from '../../platform/validation.ts';
 import { DISPUTE_STATUSES, DISPUTE_TYPES, ORDER_STATUSES } from './schema.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time' });
-const Resolution = Type.String({ minLength: 1, maxLength: 5000, description: 'Shown to both parties' });
+const Resolution = Text({ maxLength: 5000, description: 'Shown to both parties' });
 
 export const DISPUTE_OUTCOMES = ['completed', 'cancelled'] as const;
 export const MAX_EVIDENCE_FILES = 10;
@@ -13,7 +14,7 @@ export const MAX_EVIDENCE_FILES = 10;
 export const OpenDisputeBody = Type.Object(
   {
     dispute_type: Type.Enum(DISPUTE_TYPES),
-    description: Type.String({ minLength: 10, maxLength: 5000 }),
+    description: Text({ minLength: 10, maxLength: 5000 }),
     evidence_file_ids: Type.Optional(
       Type.Array(Uuid, {
         maxItems: MAX_EVIDENCE_FILES,

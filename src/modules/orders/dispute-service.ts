@@ -199,7 +199,7 @@ export function createDisputeService({
               orderId,
               openedByUserId: actor.userId!,
               disputeType: input.dispute_type,
-              description: input.description.trim(),
+              description: input.description,
               evidenceFileIds: evidence,
               orderStatusBefore: order.status,
             })
@@ -299,7 +299,7 @@ export function createDisputeService({
         const now = new Date();
         const after = await decide(tx, actor, dispute, PENDING, {
           status: 'resolved',
-          resolution: input.resolution.trim(),
+          resolution: input.resolution,
           outcome: input.outcome,
           refund: input.refund,
           resolvedAt: now,
@@ -336,7 +336,7 @@ export function createDisputeService({
         const now = new Date();
         const after = await decide(tx, actor, dispute, PENDING, {
           status: 'closed',
-          resolution: input.resolution.trim(),
+          resolution: input.resolution,
           resolvedAt: now,
         });
         await changeOrderStatus(tx, actor, events, order, dispute.orderStatusBefore, {

@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { Page, PageParams } from '../../platform/pagination.ts';
+import { Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES } from '../core/schema.ts';
 import { ContactCard, UpdateAssignmentBody } from './assignment-contract.ts';
 import { ORDER_STATUSES, URGENCIES } from './schema.ts';
@@ -37,10 +38,10 @@ const AddonInput = Type.Object(
 
 /** What the client may set: never status, prices agreed later, counters or whose order it is. */
 const editable = {
-  title: Type.String({ minLength: 3, maxLength: 200 }),
-  description: Type.String({ minLength: 10, maxLength: 5000 }),
+  title: Text({ minLength: 3, maxLength: 200 }),
+  description: Text({ minLength: 10, maxLength: 5000 }),
   service_area_id: Type.String({ format: 'uuid', description: 'An id from /service-areas' }),
-  address: Type.String({
+  address: Text({
     minLength: 3,
     maxLength: 500,
     description: 'Stored encrypted; only the client, the assigned provider and staff see it',
@@ -99,14 +100,14 @@ export const UpdateOrderBody = Type.Partial(Type.Object(editable), {
 });
 export type UpdateOrderInput = Static<typeof UpdateOrderBody>;
 
-const Note = Type.String({ minLength: 1, maxLength: 1000, description: 'Kept in the order’s history' });
+const Note = Text({ maxLength: 1000, description: 'Kept in the order’s history' });
 
 /** Actions whose only input is an optional note; the body itself may be left out. */
 export const NoteBody = Nullable(Type.Object({ note: Type.Optional(Note) }, { additionalProperties: false }));
 export type NoteInput = Static<typeof NoteBody>;
 
 export const CancelOrderBody = Type.Object(
-  { reason: Type.String({ minLength: 3, maxLength: 1000, description: 'Why; shown to the other party' }) },
+  { reason: Text({ minLength: 3, maxLength: 1000, description: 'Why; shown to the other party' }) },
   { additionalProperties: false },
 );
 export type CancelOrderInput = Static<typeof CancelOrderBody>;

@@ -618,10 +618,10 @@ export function createOrderService({
             clientUserId: userId,
             subcategoryId: terms.id,
             categoryId: terms.categoryId,
-            title: input.title.trim(),
-            description: input.description.trim(),
+            title: input.title,
+            description: input.description,
             serviceAreaId: input.service_area_id,
-            addressEncrypted: cipher.encrypt(input.address.trim()),
+            addressEncrypted: cipher.encrypt(input.address),
             locationEncrypted: encryptLocation(input.location ?? null),
             serviceDate: input.service_date ?? null,
             timeFrom: input.time_from ?? null,
@@ -695,10 +695,10 @@ export function createOrderService({
         const [after] = await tx
           .update(orders)
           .set({
-            title: input.title?.trim(),
-            description: input.description?.trim(),
+            title: input.title,
+            description: input.description,
             serviceAreaId: input.service_area_id,
-            addressEncrypted: input.address === undefined ? undefined : cipher.encrypt(input.address.trim()),
+            addressEncrypted: input.address === undefined ? undefined : cipher.encrypt(input.address),
             locationEncrypted: input.location === undefined ? undefined : encryptLocation(input.location),
             serviceDate: input.service_date,
             timeFrom: input.time_from,
@@ -764,7 +764,7 @@ export function createOrderService({
               : undefined;
         if (!allowed) throw notYourOrder();
         assertState(order, allowed);
-        const reason = input.reason.trim();
+        const { reason } = input;
         const now = new Date();
         const after = await changeOrderStatus(tx, actor, events, order, 'cancelled', {
           from: allowed,

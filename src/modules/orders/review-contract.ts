@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
+import { Text } from '../../platform/validation.ts';
 import { REVIEW_DIRECTIONS } from './schema.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -9,7 +10,7 @@ const Rating = Type.Integer({ minimum: 1, maximum: 5, description: '1 (worst) to
 export const CreateReviewBody = Type.Object(
   {
     rating: Rating,
-    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+    comment: Type.Optional(Text({ maxLength: 2000 })),
   },
   { additionalProperties: false },
 );

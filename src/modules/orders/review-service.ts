@@ -140,7 +140,7 @@ export function createReviewService({
               authorUserId: actor.userId!,
               subjectUserId: role === 'client' ? assignment.providerUserId : order.clientUserId,
               rating: input.rating,
-              comment: input.comment?.trim() || null,
+              comment: input.comment ?? null,
             })
             .returning();
           const review = created!;

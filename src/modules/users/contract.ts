@@ -1,13 +1,14 @@
 import { type Static, Type } from 'typebox';
 import { RoleSchema } from '../../platform/actor.ts';
 import { Nullable } from '../../platform/http.ts';
+import { Text } from '../../platform/validation.ts';
 import { USER_STATUSES } from './schema.ts';
 
 /** Kyrgyz mobile numbers in E.164: +996 and nine digits. */
 export const Phone = Type.String({ pattern: '^\\+996\\d{9}$', examples: ['+996555123456'] });
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 8, maxLength: 128 });
-export const FullName = Type.String({ minLength: 1, maxLength: 150 });
+export const FullName = Text({ maxLength: 150 });
 const DateTime = Type.String({ format: 'date-time' });
 
 /**

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
+import { HttpUrl, JsonObject, Text } from '../../platform/validation.ts';
 import { Email, FullName, Phone } from './contract.ts';
 import {
   GENDERS,
@@ -13,10 +14,7 @@ const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time' });
 const LanguageCode = Type.String({ pattern: '^[a-z]{2,3}$', description: 'A language code from /languages' });
 const Price = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Tyiyn (1 KGS = 100 tyiyn)' });
-const Preferences = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
-  maxProperties: 50,
-  description: 'Free-form app settings',
-});
+const Preferences = JsonObject({ maxProperties: 50, description: 'Free-form app settings' });
 
 export const Weekday = Type.Enum(WEEKDAYS);
 const Clock = Type.String({
@@ -36,9 +34,9 @@ export const ContactInfo = Type.Object(
   {
     phone: Type.Optional(Phone),
     email: Type.Optional(Email),
-    telegram: Type.Optional(Type.String({ maxLength: 64 })),
+    telegram: Type.Optional(Text({ maxLength: 64 })),
     whatsapp: Type.Optional(Phone),
-    website: Type.Optional(Type.String({ format: 'uri', maxLength: 300 })),
+    website: Type.Optional(HttpUrl({ maxLength: 300 })),
   },
   {
     additionalProperties: false,
@@ -50,13 +48,13 @@ export type ContactInfoValue = Static<typeof ContactInfo>;
 export const UpdateProfileBody = Type.Object(
   {
     full_name: Type.Optional(FullName),
-    bio: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    bio: Type.Optional(Nullable(Text({ maxLength: 2000 }))),
     gender: Type.Optional(Nullable(Type.Enum(GENDERS))),
     photo_file_id: Type.Optional(Nullable(Uuid)),
     preferred_language: Type.Optional(Nullable(LanguageCode)),
     notification_language: Type.Optional(Nullable(LanguageCode)),
     contact_info: Type.Optional(Nullable(ContactInfo)),
-    address: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+    address: Type.Optional(Nullable(Text({ maxLength: 500 }))),
     service_area_id: Type.Optional(Nullable(Uuid)),
     preferences: Type.Optional(Preferences),
   },
@@ -104,9 +102,9 @@ export const ClientProfileResponse = Type.Object({
 export type ClientProfileView = Static<typeof ClientProfileResponse>;
 
 const providerFields = {
-  business_name: Type.String({ minLength: 2, maxLength: 150 }),
+  business_name: Text({ minLength: 2, maxLength: 150 }),
   experience_years: Type.Integer({ minimum: 0, maximum: 80 }),
-  description: Nullable(Type.String({ maxLength: 5000 })),
+  description: Nullable(Text({ maxLength: 5000 })),
   service_area_ids: Type.Array(Uuid, {
     maxItems: 50,
     uniqueItems: true,
@@ -149,7 +147,7 @@ export const ProviderProfileResponse = Type.Object({
 export type ProviderProfileView = Static<typeof ProviderProfileResponse>;
 
 const serviceFields = {
-  description: Nullable(Type.String({ maxLength: 2000 })),
+  description: Nullable(Text({ maxLength: 2000 })),
   base_price: Price,
   price_type: Type.Enum(PROVIDER_PRICE_TYPES),
   availability: Nullable(WeeklyAvailability),

@@ -455,7 +455,7 @@ export function createProfileService({
           const [userBefore] = await tx.select().from(users).where(eq(users.id, before.userId));
           const [userAfter] = await tx
             .update(users)
-            .set({ fullName: input.full_name.trim() })
+            .set({ fullName: input.full_name })
             .where(eq(users.id, before.userId))
             .returning();
           audit.push({
@@ -530,7 +530,7 @@ export function createProfileService({
             .insert(providerProfiles)
             .values({
               userProfileId: profile.id,
-              businessName: input.business_name.trim(),
+              businessName: input.business_name,
               experienceYears: input.experience_years ?? 0,
               description: input.description ?? null,
               serviceAreaIds: input.service_area_ids ?? [],
@@ -576,7 +576,7 @@ export function createProfileService({
         const [after] = await tx
           .update(providerProfiles)
           .set({
-            businessName: input.business_name?.trim(),
+            businessName: input.business_name,
             experienceYears: input.experience_years,
             description: input.description,
             serviceAreaIds: input.service_area_ids,

@@ -5,6 +5,7 @@ import { ValidationError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { negotiateLanguage } from '../../platform/i18n.ts';
 import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { Text } from '../../platform/validation.ts';
 import {
   Email,
   FullName,
@@ -18,7 +19,7 @@ import {
 import type { AccountService, ClientInfo } from './service.ts';
 
 const DeviceName = Type.Optional(
-  Type.String({ minLength: 1, maxLength: 100, description: 'Shown in the session list, e.g. "Pixel 8"' }),
+  Text({ maxLength: 100, description: 'Shown in the session list, e.g. "Pixel 8"' }),
 );
 const OtpCode = Type.String({ pattern: '^\\d{6}$' });
 

@@ -265,7 +265,7 @@ export function createAccountService({
             {
               ...emailColumns(cipher, input.email),
               passwordHash,
-              fullName: input.full_name.trim(),
+              fullName: input.full_name,
               roles: ['client'],
             },
             client,
@@ -439,7 +439,7 @@ export function createAccountService({
             phoneEncrypted: cipher.encrypt(input.phone),
             phoneHash,
             phoneVerifiedAt: new Date(),
-            fullName: input.full_name?.trim() ?? '',
+            fullName: input.full_name ?? '',
             roles: ['client'],
           },
           client,

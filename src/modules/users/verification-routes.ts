@@ -2,6 +2,7 @@ import { type Static, Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
 import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { Text } from '../../platform/validation.ts';
 import { VERIFICATION_STATUSES, VERIFICATION_TYPES } from './schema.ts';
 import {
   EVIDENCE_REQUIRED,
@@ -14,7 +15,7 @@ const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time' });
 const VerificationType = Type.Enum(VERIFICATION_TYPES);
 const VerificationStatus = Type.Enum(VERIFICATION_STATUSES);
-const Note = Type.String({ maxLength: 2000 });
+const Note = Text({ maxLength: 2000 });
 
 export const MyVerificationResponse = Type.Object({
   id: Uuid,

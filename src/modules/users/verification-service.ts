@@ -156,7 +156,7 @@ export function createVerificationService({
               userProfileId: profile.id,
               verificationType: input.verification_type,
               evidenceFileIds: evidence,
-              userNote: input.note?.trim() || null,
+              userNote: input.note ?? null,
             })
             .returning();
           const audit: AuditEntry[] = [
@@ -298,8 +298,8 @@ export function createVerificationService({
           .update(userVerifications)
           .set({
             status: decision,
-            publicNote: input.public_note?.trim() || null,
-            adminNotes: input.admin_notes?.trim() || before.adminNotes,
+            publicNote: input.public_note ?? null,
+            adminNotes: input.admin_notes ?? before.adminNotes,
             reviewedBy: actor.userId,
             reviewedAt: new Date(),
           })
