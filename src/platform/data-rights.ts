@@ -296,13 +296,10 @@ export function createDataRights({
       return purged;
     },
 
-    /**
-     * The retention runner's job. Hourly, though periods are days: idempotency keys' stored answers, which a
-     * retry is still given while they exist, went hourly before, and a run that finds nothing is cheap.
-     */
+    /** The retention runner's daily job, at night in the platform time zone. */
     retentionJob: defineJob<Record<string, never>>({
       name: 'platform.apply-retention',
-      cron: '40 * * * *',
+      cron: '40 3 * * *',
       async handle(_data, { log }) {
         log.info({ purged: await rights.applyRetention() }, 'retention applied');
       },
