@@ -212,7 +212,10 @@ export function createDataRights({
   }
 
   const rights = {
-    /** Called in app.ts with each module's declarations; a declaration that does not add up is refused. */
+    /**
+     * Called in app.ts with each module's declarations; a declaration that does not add up is refused.
+     * Answers a function that takes them out again, for a test that adds its own.
+     */
     register(...list: ModuleDataRights[]) {
       for (const module of list) {
         checkModule(module, modules);
