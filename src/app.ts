@@ -15,6 +15,7 @@ import { createAssignmentService } from './modules/orders/assignment-service.ts'
 import { orderAttachments } from './modules/orders/attachments.ts';
 import { bidRoutes } from './modules/orders/bid-routes.ts';
 import { createBidService } from './modules/orders/bid-service.ts';
+import { orderDataRights } from './modules/orders/data-rights.ts';
 import { disputeRoutes } from './modules/orders/dispute-routes.ts';
 import { createDisputeService } from './modules/orders/dispute-service.ts';
 import { createOrderEvents, orderEventJob } from './modules/orders/events.ts';
@@ -28,9 +29,9 @@ import { createReviewService } from './modules/orders/review-service.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { userAttachments } from './modules/users/attachments.ts';
+import { userDataRights } from './modules/users/data-rights.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
 import { accountEventJob, createAccountEvents } from './modules/users/events.ts';
-import { accountJobs } from './modules/users/jobs.ts';
 import { privacyRoutes } from './modules/users/privacy-routes.ts';
 import { createPrivacyService } from './modules/users/privacy-service.ts';
 import { profileRoutes } from './modules/users/profile-routes.ts';
@@ -47,6 +48,7 @@ import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
+import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
 import {
   handleClientError,
@@ -57,12 +59,13 @@ import {
 } from './platform/errors.ts';
 import { registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
-import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotency/plugin.ts';
+import { registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
 import { registerMetrics } from './platform/metrics.ts';
 import { createCaseRules } from './platform/own-case.ts';
 import { createPartitionManager } from './platform/partitions.ts';
+import { platformDataRights } from './platform/platform-data-rights.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
@@ -225,7 +228,17 @@ export async function buildApp(options: AppOptions) {
     throttle: createSignInThrottle({ db: database.db, events: accountEvents }),
     cases,
   });
-  const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary, cases });
+  // Every module's export, erasure and retention (ARCHITECTURE.md, "Data rights"), run in this order.
+  const dataRights = createDataRights({
+    db: database.db,
+    settingValue: (key, fallback) => catalog.getSettingValue(key, fallback),
+  });
+  dataRights.register(
+    userDataRights({ db: database.db, accounts, profiles, vocabulary }),
+    orderDataRights({ db: database.db, cipher }),
+    platformDataRights(database.db),
+  );
+  const privacy = createPrivacyService({ db: database.db, accounts, profiles, dataRights, cases });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
   const events = createOrderEvents(jobs);
@@ -246,7 +259,7 @@ export async function buildApp(options: AppOptions) {
   const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
-  jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);
+  jobs.register(dataRights.retentionJob, rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
   jobs.register(partitions.job);
@@ -269,7 +282,11 @@ export async function buildApp(options: AppOptions) {
     authRateLimitPerMinute: config.authRateLimitPerMinute,
   });
   await app.register(profileRoutes, { prefix: '/api/v1', profiles, directory, files });
-  await app.register(privacyRoutes, { prefix: '/api/v1', privacy });
+  await app.register(privacyRoutes, {
+    prefix: '/api/v1',
+    privacy,
+    exportDocument: dataRights.exportSchema(),
+  });
   await app.register(userAdminRoutes, { prefix: '/api/v1', admin: userAdmin, privacy });
   await app.register(fileRoutes, { prefix: '/api/v1', files });
   await app.register(verificationRoutes, { prefix: '/api/v1', verifications });
@@ -312,6 +329,7 @@ export async function buildApp(options: AppOptions) {
       cipher,
       orders,
       partitions,
+      dataRights,
     },
   });
 }

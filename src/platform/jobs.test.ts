@@ -254,7 +254,22 @@ describe('schedules', () => {
     again.register(defineJob({ name, async handle() {} }));
     await again.start();
     expect((await again.boss.getSchedules()).map((s) => s.name)).not.toContain(name);
+    await again.stop();
   }, 90_000);
+
+  it('drops, on a working start, the schedule of a job kind the code no longer has', async () => {
+    const name = jobName('retired');
+    const old = jobsOn(database, false);
+    old.register(defineJob({ name, cron: '0 3 * * *', async handle() {} }));
+    await old.start();
+    expect((await old.boss.getSchedules()).map((s) => s.name)).toContain(name);
+    await old.stop();
+
+    const next = jobsOn(database);
+    await next.start();
+    expect((await next.boss.getSchedules()).map((s) => s.name)).not.toContain(name);
+    await next.stop();
+  });
 });
 
 describe('starting and stopping', () => {

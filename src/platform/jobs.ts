@@ -152,6 +152,10 @@ export function createJobs(options: JobsOptions) {
         });
       }
       if (options.work) {
+        // A schedule of a job kind this version no longer has would queue jobs that nothing works.
+        for (const { name } of await boss.getSchedules()) {
+          if (!definitions.has(name)) await boss.unschedule(name);
+        }
         for (const def of definitions.values()) {
           await boss.work<object>(
             def.name,

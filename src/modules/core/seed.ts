@@ -203,6 +203,37 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
     isPublic: true,
   },
   {
+    key: 'session_retention_days',
+    value: 30,
+    description: 'Days an expired session (device, address, times) is kept, with its tokens',
+    isPublic: false,
+  },
+  {
+    key: 'refresh_token_retention_days',
+    value: 1,
+    description: 'Days an expired refresh token is kept, for support questions',
+    isPublic: false,
+  },
+  {
+    key: 'otp_code_retention_days',
+    value: 1,
+    description: 'Days a one-time sign-in code is kept after it was sent',
+    isPublic: false,
+  },
+  {
+    key: 'idempotency_key_retention_days',
+    value: 0,
+    description:
+      'Days the answer stored for an Idempotency-Key is kept after it expires (24 hours after the request)',
+    isPublic: false,
+  },
+  {
+    key: 'search_log_retention_days',
+    value: 90,
+    description: 'Days an order search (who searched for what) is kept',
+    isPublic: false,
+  },
+  {
     key: 'max_upload_bytes',
     value: 10 * 1024 * 1024,
     description: 'Largest photo or document upload',

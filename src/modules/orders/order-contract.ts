@@ -240,16 +240,16 @@ export type AdminOrdersFilter = Static<typeof AdminOrdersQuery>;
 export const OrderHistoryQuery = Type.Object(PageParams);
 export type OrderHistoryFilter = Static<typeof OrderHistoryQuery>;
 
-export const OrderHistoryResponse = Page(
-  Type.Object({
-    id: Uuid,
-    from_status: Nullable(OrderStatus),
-    to_status: OrderStatus,
-    actor_id: Nullable(Type.String({ format: 'uuid', description: 'Null when the system acted' })),
-    reason: Nullable(Type.String()),
-    created_at: DateTime,
-  }),
-);
+export const OrderHistoryEntry = Type.Object({
+  id: Uuid,
+  from_status: Nullable(OrderStatus),
+  to_status: OrderStatus,
+  actor_id: Nullable(Type.String({ format: 'uuid', description: 'Null when the system acted' })),
+  reason: Nullable(Type.String()),
+  created_at: DateTime,
+});
+
+export const OrderHistoryResponse = Page(OrderHistoryEntry);
 export type OrderHistoryView = Static<typeof OrderHistoryResponse>;
 
 export const OrderDeleteResponse = Type.Object({

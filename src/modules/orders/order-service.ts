@@ -134,6 +134,15 @@ function checkBudget(terms: SubcategoryTerms, min: number | null, max: number | 
   }
 }
 
+export const historyEntryView = (h: typeof orderStatusHistory.$inferSelect) => ({
+  id: h.id,
+  from_status: h.fromStatus,
+  to_status: h.toStatus,
+  actor_id: h.actorId,
+  reason: h.reason,
+  created_at: h.createdAt.toISOString(),
+});
+
 export type OrderService = ReturnType<typeof createOrderService>;
 
 export function createOrderService({
@@ -942,19 +951,7 @@ export function createOrderService({
         )
         .orderBy(asc(orderStatusHistory.id))
         .limit(filter.limit + 1);
-      return toPage(
-        rows,
-        filter.limit,
-        (h) => [h.id],
-        (h) => ({
-          id: h.id,
-          from_status: h.fromStatus,
-          to_status: h.toStatus,
-          actor_id: h.actorId,
-          reason: h.reason,
-          created_at: h.createdAt.toISOString(),
-        }),
-      );
+      return toPage(rows, filter.limit, (h) => [h.id], historyEntryView);
     },
 
     /**

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp, testConfig } from '../../../test/helper.ts';
 import { idempotencyKeys } from '../../platform/idempotency/schema.ts';
-import { accountJobs } from './jobs.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 
 /** Sign-in by one-time SMS code: the codes, their limits, and the job that clears them away. */
@@ -351,7 +350,7 @@ describe('verifying a code', () => {
 });
 
 describe('purging expired credentials', () => {
-  const job = () => accountJobs(t.db).find((j) => j.name === 'users.purge-expired-credentials')!;
+  const job = () => t.app.services.dataRights.retentionJob;
   const run = () => job().handle({}, { log: t.app.log, jobId: 'test', retryCount: 0 });
 
   it('deletes codes and refresh tokens more than a day past, keeps recent ones, and may run twice', async () => {

@@ -1,63 +1,13 @@
-import { Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
-import { Nullable, type RoutesPlugin } from '../../platform/http.ts';
-import { UserResponse } from './contract.ts';
+import type { RoutesPlugin } from '../../platform/http.ts';
 import type { PrivacyService } from './privacy-service.ts';
-import {
-  ClientProfileResponse,
-  ProfileResponse,
-  ProviderProfileResponse,
-  ServiceResponse,
-} from './profile-contract.ts';
-import { VERIFICATION_STATUSES, VERIFICATION_TYPES } from './schema.ts';
 
-const DateTime = Type.String({ format: 'date-time' });
-const Uuid = Type.String({ format: 'uuid' });
-const WasDeleted = Type.Object({ is_deleted: Type.Boolean() });
-
-const ExportResponse = Type.Object({
-  exported_at: DateTime,
-  account: UserResponse,
-  profile: ProfileResponse,
-  client_profiles: Type.Array(Type.Intersect([ClientProfileResponse, WasDeleted])),
-  provider_profiles: Type.Array(Type.Intersect([ProviderProfileResponse, WasDeleted])),
-  services: Type.Array(Type.Intersect([ServiceResponse, WasDeleted])),
-  favorites: Type.Array(Type.Object({ provider_id: Uuid, added_at: DateTime })),
-  verifications: Type.Array(
-    Type.Object({
-      id: Uuid,
-      verification_type: Type.Enum(VERIFICATION_TYPES),
-      status: Type.Enum(VERIFICATION_STATUSES),
-      evidence_file_ids: Type.Array(Uuid),
-      user_note: Nullable(Type.String()),
-      public_note: Nullable(Type.String()),
-      created_at: DateTime,
-      reviewed_at: Nullable(DateTime),
-    }),
-  ),
-  sessions: Type.Array(
-    Type.Object({
-      id: Uuid,
-      device_name: Nullable(Type.String()),
-      user_agent: Nullable(Type.String()),
-      ip: Nullable(Type.String()),
-      created_at: DateTime,
-      last_used_at: DateTime,
-      revoked_at: Nullable(DateTime),
-    }),
-  ),
-  activity: Type.Array(
-    Type.Object({
-      created_at: DateTime,
-      action: Type.String(),
-      entity: Type.String(),
-      entity_id: Uuid,
-      changes: Type.Record(Type.String(), Type.Object({ before: Type.Unknown(), after: Type.Unknown() })),
-    }),
-  ),
-});
-
-export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService }> = async (app, { privacy }) => {
+/** `exportDocument`: the export's schema, every module's section in it (platform/data-rights.ts). */
+export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocument: TSchema }> = async (
+  app,
+  { privacy, exportDocument },
+) => {
   const tags = ['privacy'];
 
   app.delete(
@@ -85,7 +35,9 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService }> = async (a
         tags,
         operationId: 'exportMyData',
         summary: 'Everything the platform holds about me, as JSON',
-        response: { 200: ExportResponse },
+        description:
+          'One section per module, under its name: `users` (account, profiles, services, favorites, verifications, sessions), `orders` (orders placed, bids, agreed work, reviews written and received, disputes, searches), `platform` (the activity trail of my changes, my uploads).',
+        response: { 200: exportDocument },
       },
     },
     async (request, reply) => {
@@ -102,7 +54,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService }> = async (a
         operationId: 'eraseMe',
         summary: 'Erase my personal data irreversibly',
         description:
-          'Overwrites name, email, phone, password, contact details, address, photo, notes and descriptions, and signs out everywhere. Records the business must keep (orders, payments) stay under an id that names no one. Send `{"confirm": "ERASE"}`.',
+          'Overwrites name, email, phone, password, contact details, address, photo, notes and descriptions; deletes favorites, sign-in tokens and the answers stored for retried requests; removes the names of uploaded files and the address and location of finished orders; and signs out everywhere. Records the business must keep (orders, bids, agreed work, reviews, disputes) stay under an id that names no one. Send `{"confirm": "ERASE"}`.',
         body: Type.Object({ confirm: Type.Literal('ERASE') }, { additionalProperties: false }),
         response: { 204: Type.Null() },
       },

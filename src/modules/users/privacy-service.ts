@@ -1,30 +1,14 @@
-import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
-import { eraseAuditValues, listAudit, writeAudit } from '../../platform/audit/service.ts';
+import { writeAudit } from '../../platform/audit/service.ts';
+import type { DataRights } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
-import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore } from '../../platform/soft-delete.ts';
-import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
 import type { ProfileService } from './profile-service.ts';
-import {
-  clientProfiles,
-  favoriteProviders,
-  otpCodes,
-  providerProfiles,
-  providerServices,
-  signInThrottles,
-  userProfiles,
-  userSessions,
-  users,
-  userVerifications,
-} from './schema.ts';
+import { userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
-
-/** What an export holds at most per list; more than this is a sign of abuse, not of a person's data. */
-const EXPORT_LIMIT = 10_000;
-const ERASED_NAME = 'Deleted user';
 
 export type PrivacyService = ReturnType<typeof createPrivacyService>;
 
@@ -33,13 +17,13 @@ export function createPrivacyService({
   db,
   accounts,
   profiles,
-  vocabulary,
+  dataRights,
   cases,
 }: {
   db: Db;
   accounts: AccountService;
   profiles: ProfileService;
-  vocabulary: SearchVocabulary;
+  dataRights: Pick<DataRights, 'export' | 'erase'>;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }) {
   async function liveUser(tx: Db, userId: string) {
@@ -49,36 +33,6 @@ export function createPrivacyService({
       .where(and(eq(users.id, userId), eq(users.isDeleted, false)));
     if (!user) throw new NotFoundError('user');
     return user;
-  }
-
-  /** Every profile row of a user, deleted ones included: what export and erase cover. */
-  async function profileRowsOf(tx: Db, userId: string) {
-    const userProfileRows = await tx.select().from(userProfiles).where(eq(userProfiles.userId, userId));
-    const profileIds = userProfileRows.map((p) => p.id);
-    if (profileIds.length === 0) {
-      return { userProfileRows, clientRows: [], providerRows: [], serviceRows: [], verificationRows: [] };
-    }
-    const clientRows = await tx
-      .select()
-      .from(clientProfiles)
-      .where(inArray(clientProfiles.userProfileId, profileIds));
-    const providerRows = await tx
-      .select()
-      .from(providerProfiles)
-      .where(inArray(providerProfiles.userProfileId, profileIds));
-    const providerIds = providerRows.map((p) => p.id);
-    const serviceRows =
-      providerIds.length === 0
-        ? []
-        : await tx
-            .select()
-            .from(providerServices)
-            .where(inArray(providerServices.providerProfileId, providerIds));
-    const verificationRows = await tx
-      .select()
-      .from(userVerifications)
-      .where(inArray(userVerifications.userProfileId, profileIds));
-    return { userProfileRows, clientRows, providerRows, serviceRows, verificationRows };
   }
 
   return {
@@ -137,161 +91,20 @@ export function createPrivacyService({
       });
     },
 
-    /** `GET /me/export`: everything held about the caller, staff-only notes excepted. */
+    /** `GET /me/export`: everything held about the caller, staff-only notes excepted, from every module. */
     async exportData(actor: Actor) {
-      const userId = actor.userId ?? '';
-      const account = await accounts.me(actor);
-      const rows = await profileRowsOf(db, userId);
-      const live = <T extends { isDeleted: boolean }>(list: T[]) => list.filter((r) => !r.isDeleted);
-      const clientIds = rows.clientRows.map((c) => c.id);
-      const favorites =
-        clientIds.length === 0
-          ? []
-          : await db
-              .select()
-              .from(favoriteProviders)
-              .where(inArray(favoriteProviders.clientProfileId, clientIds))
-              .limit(EXPORT_LIMIT);
-      const sessions = await db
-        .select()
-        .from(userSessions)
-        .where(eq(userSessions.userId, userId))
-        .orderBy(desc(userSessions.id))
-        .limit(EXPORT_LIMIT);
-      const activity = await listAudit(db, { actorId: userId }, { limit: EXPORT_LIMIT });
-      const profile = await profiles.getProfile(actor);
-      return {
-        exported_at: new Date().toISOString(),
-        account,
-        profile,
-        client_profiles: rows.clientRows.map((c) => ({ ...profiles.clientView(c), is_deleted: c.isDeleted })),
-        provider_profiles: rows.providerRows.map((p) => ({
-          ...profiles.providerView(p),
-          is_deleted: p.isDeleted,
-        })),
-        services: rows.serviceRows.map((s) => ({ ...profiles.serviceView(s), is_deleted: s.isDeleted })),
-        favorites: favorites.map((f) => ({
-          provider_id: f.providerProfileId,
-          added_at: f.createdAt.toISOString(),
-        })),
-        verifications: live(rows.verificationRows).map((v) => ({
-          id: v.id,
-          verification_type: v.verificationType,
-          status: v.status,
-          evidence_file_ids: v.evidenceFileIds,
-          user_note: v.userNote,
-          public_note: v.publicNote,
-          created_at: v.createdAt.toISOString(),
-          reviewed_at: v.reviewedAt?.toISOString() ?? null,
-        })),
-        sessions: sessions.map((s) => ({
-          id: s.id,
-          device_name: s.deviceName,
-          user_agent: s.userAgent,
-          ip: s.ip,
-          created_at: s.createdAt.toISOString(),
-          last_used_at: s.lastUsedAt.toISOString(),
-          revoked_at: s.revokedAt?.toISOString() ?? null,
-        })),
-        activity: activity.slice(0, EXPORT_LIMIT).map((a) => ({
-          created_at: a.createdAt.toISOString(),
-          action: a.action,
-          entity: a.entity,
-          entity_id: a.entityId,
-          changes: a.changes,
-        })),
-      };
+      return dataRights.export({ userId: actor.userId ?? '', actor });
     },
 
     /**
-     * `POST /me/erase`: personal data is overwritten for good. The rows stay, under the same id that
-     * now names no one, so orders and payments the business must keep still add up.
+     * `POST /me/erase`: personal data is removed for good, by every module as its declarations say
+     * (platform/data-rights.ts), in one transaction with the check that the account is there to erase.
      */
     async eraseAccount(actor: Actor) {
       const userId = actor.userId ?? '';
       await db.transaction(async (tx) => {
-        const before = await liveUser(tx, userId);
-        const rows = await profileRowsOf(tx, userId);
-        const now = new Date();
-        const [after] = await tx
-          .update(users)
-          .set({
-            emailEncrypted: null,
-            emailHash: null,
-            phoneEncrypted: null,
-            phoneHash: null,
-            passwordHash: null,
-            fullName: ERASED_NAME,
-            status: 'deactivated',
-            isDeleted: true,
-            deletedAt: now,
-          })
-          .where(eq(users.id, userId))
-          .returning();
-        if (before.phoneHash) await tx.delete(otpCodes).where(eq(otpCodes.phoneHash, before.phoneHash));
-        const identifiers = [before.emailHash, before.phoneHash].filter((h): h is string => h !== null);
-        if (identifiers.length > 0)
-          await tx.delete(signInThrottles).where(inArray(signInThrottles.subject, identifiers));
-        const profileIds = rows.userProfileRows.map((p) => p.id);
-        const providerIds = rows.providerRows.map((p) => p.id);
-        if (profileIds.length > 0) {
-          await tx
-            .update(userProfiles)
-            .set({
-              bio: null,
-              gender: null,
-              photoFileId: null,
-              contactInfoEncrypted: null,
-              addressEncrypted: null,
-              preferences: {},
-              isDeleted: true,
-              deletedAt: sql`coalesce(${userProfiles.deletedAt}, now())`,
-            })
-            .where(inArray(userProfiles.id, profileIds));
-          await tx
-            .update(userVerifications)
-            .set({ userNote: null, evidenceFileIds: [], isDeleted: true })
-            .where(inArray(userVerifications.userProfileId, profileIds));
-          await tx
-            .update(clientProfiles)
-            .set({ preferences: {}, isDeleted: true })
-            .where(inArray(clientProfiles.userProfileId, profileIds));
-        }
-        if (providerIds.length > 0) {
-          await tx
-            .update(providerProfiles)
-            .set({
-              businessName: ERASED_NAME,
-              description: null,
-              searchText: '',
-              isDeleted: true,
-              isAvailable: false,
-            })
-            .where(inArray(providerProfiles.id, providerIds));
-          await tx
-            .update(providerServices)
-            .set({ description: null, isDeleted: true })
-            .where(inArray(providerServices.providerProfileId, providerIds));
-          await vocabulary.dropWords(
-            tx,
-            DIRECTORY_SEARCH_SCOPE,
-            rows.providerRows.map((p) => p.searchText).join(' '),
-            providerTextsHold,
-          );
-        }
-        await tx
-          .update(userSessions)
-          .set({ userAgent: null, ip: null, deviceName: null })
-          .where(eq(userSessions.userId, userId));
-        // The trail keeps who did what and when; the erased values themselves go.
-        await eraseAuditValues(tx, [
-          userId,
-          ...profileIds,
-          ...rows.clientRows.map((c) => c.id),
-          ...providerIds,
-          ...rows.serviceRows.map((s) => s.id),
-          ...rows.verificationRows.map((v) => v.id),
-        ]);
+        await liveUser(tx, userId);
+        await dataRights.erase({ userId, actor });
         await writeAudit(tx, actor, [
           {
             action: 'update',
@@ -301,7 +114,6 @@ export function createPrivacyService({
             after: { erased: true },
           },
         ]);
-        return after;
       });
       await accounts.logoutAll(actor);
     },

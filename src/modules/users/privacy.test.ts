@@ -149,13 +149,18 @@ describe('export', () => {
     const answer = await call('GET', '/api/v1/me/export', me.auth);
     expect(answer.status).toBe(200);
     const data = answer.body;
-    expect(data.account).toMatchObject({ email: 'exporter@example.kg', full_name: 'Бакыт Асанов' });
-    expect(data.profile).toMatchObject({ address: 'мкр. Джал 12', contact_info: { telegram: '@bakyt' } });
-    expect(data.provider_profiles).toHaveLength(1);
-    expect(data.services.map((s: { id: string }) => s.id).sort()).toEqual([me.keptId, me.earlierId].sort());
-    expect(data.verifications[0]).toMatchObject({ status: 'rejected', public_note: 'Фото нечитаемо' });
-    expect(data.sessions.length).toBeGreaterThan(0);
-    expect(data.activity.length).toBeGreaterThan(0);
+    expect(data.users.account).toMatchObject({ email: 'exporter@example.kg', full_name: 'Бакыт Асанов' });
+    expect(data.users.profile).toMatchObject({
+      address: 'мкр. Джал 12',
+      contact_info: { telegram: '@bakyt' },
+    });
+    expect(data.users.provider_profiles).toHaveLength(1);
+    expect(data.users.services.map((s: { id: string }) => s.id).sort()).toEqual(
+      [me.keptId, me.earlierId].sort(),
+    );
+    expect(data.users.verifications[0]).toMatchObject({ status: 'rejected', public_note: 'Фото нечитаемо' });
+    expect(data.users.sessions.length).toBeGreaterThan(0);
+    expect(data.platform.activity.length).toBeGreaterThan(0);
     const text = JSON.stringify(data);
     expect(text).not.toContain('INTERNAL');
     expect(text).not.toContain(other.userId);

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import type { AccountEvent } from './events.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
-import { accountJobs } from './jobs.ts';
 import { otpCodes, signInThrottles, userSessions, users } from './schema.ts';
 import { SIGN_IN_THROTTLE } from './sign-in-throttle.ts';
 
@@ -139,7 +138,7 @@ describe('wrong passwords for one account', () => {
     expect((await login(account, PASSWORD)).statusCode).toBe(200);
   });
 
-  it('a day after the last one, earlier failures are forgotten, and the daily job deletes them', async () => {
+  it('a day after the last one, earlier failures are forgotten, and the retention job deletes them', async () => {
     const account = await register();
     await failTimes(account, SIGN_IN_THROTTLE.freeFailures - 1);
     const dayAgo = sql`now() - make_interval(secs => ${SIGN_IN_THROTTLE.forgetAfterSeconds + 60})`;
@@ -156,7 +155,7 @@ describe('wrong passwords for one account', () => {
       .update(signInThrottles)
       .set({ lastFailureAt: dayAgo })
       .where(eq(signInThrottles.subject, subjectOf(forgotten)));
-    const purge = accountJobs(t.db).find((j) => j.name === 'users.purge-expired-credentials')!;
+    const purge = t.app.services.dataRights.retentionJob;
     await purge.handle({}, { log: t.app.log, jobId: 'test', retryCount: 0 });
     expect(await throttleOf(forgotten)).toBeUndefined();
     expect(await throttleOf(account)).toMatchObject({ failures: 1 });

@@ -1,10 +1,9 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { sha256 } from '../crypto.ts';
 import { type Db, outsideTransaction } from '../db.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http.ts';
-import { defineJob } from '../jobs.ts';
 import { idempotencyKeys } from './schema.ts';
 
 const KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -257,12 +256,3 @@ export function registerIdempotency(app: App, db: Db) {
 
 const toArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-export const purgeIdempotencyKeys = (db: Db) =>
-  defineJob<Record<string, never>>({
-    name: 'platform.purge-idempotency-keys',
-    cron: '17 * * * *',
-    async handle() {
-      await db.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, new Date()));
-    },
-  });
