@@ -281,10 +281,9 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
 
     /**
      * The live, active add-ons a subcategory offers, with their current price: what an order in it may add.
-     * Takes the caller's transaction: on the embedded database a second connection would wait for it.
      */
-    async addonsOf(subcategoryId: string, tx: Db = db) {
-      return tx
+    async addonsOf(subcategoryId: string) {
+      return db
         .select({ id: serviceAddons.id, price: serviceAddons.price, priceType: serviceAddons.priceType })
         .from(serviceAddons)
         .where(
@@ -298,11 +297,10 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
 
     /**
      * The names, in every language, of these subcategories and their categories: words people search by.
-     * Takes the caller's transaction: on the embedded database a second connection would wait for it.
      */
-    async subcategorySearchTerms(ids: string[], tx: Db = db) {
+    async subcategorySearchTerms(ids: string[]) {
       if (ids.length === 0) return [];
-      const rows = await tx
+      const rows = await db
         .select({ sub: serviceSubcategories.name, category: serviceCategories.name })
         .from(serviceSubcategories)
         .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))

@@ -153,7 +153,6 @@ export function createAssignmentService({
             input.completion_photo_file_ids,
             'order_photo',
             'completion_photo_file_ids',
-            tx,
           );
         }
         const [after] = await tx

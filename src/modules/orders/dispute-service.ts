@@ -137,10 +137,10 @@ export function createDisputeService({
   ) {
     const wasCompleted = before === 'completed';
     if (outcome === 'completed' && !wasCompleted) {
-      await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
+      await profiles.adjustClientCounters(order.clientUserId, { completed: 1 });
       if (providerProfileId) await profiles.recordProviderCompletedOrder(tx, providerProfileId, 1);
     } else if (outcome === 'cancelled') {
-      await profiles.adjustClientCounters(tx, order.clientUserId, {
+      await profiles.adjustClientCounters(order.clientUserId, {
         cancelled: 1,
         completed: wasCompleted ? -1 : 0,
       });
@@ -191,7 +191,7 @@ export function createDisputeService({
             );
           }
           const evidence = input.evidence_file_ids ?? [];
-          await files.assertOwnedFiles(actor, evidence, 'dispute_evidence', 'evidence_file_ids', tx);
+          await files.assertOwnedFiles(actor, evidence, 'dispute_evidence', 'evidence_file_ids');
 
           const [created] = await tx
             .insert(orderDisputes)

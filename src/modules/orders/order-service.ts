@@ -348,7 +348,7 @@ export function createOrderService({
     }
     const current = await liveAddons(tx, order.id);
     const byAddon = new Map(current.map((a) => [a.addonId, a]));
-    const offered = new Map((await catalog.addonsOf(order.subcategoryId, tx)).map((a) => [a.id, a]));
+    const offered = new Map((await catalog.addonsOf(order.subcategoryId)).map((a) => [a.id, a]));
     const unknown = wanted.flatMap((a, i) =>
       byAddon.has(a.addon_id) || offered.has(a.addon_id)
         ? []
@@ -412,7 +412,7 @@ export function createOrderService({
     if (fileIds === undefined && primaryId === undefined) return;
     const current = await livePhotos(tx, orderId);
     const wanted = fileIds ?? current.map((p) => p.fileId);
-    if (fileIds) await files.assertOwnedFiles(actor, fileIds, 'order_photo', 'photo_file_ids', tx);
+    if (fileIds) await files.assertOwnedFiles(actor, fileIds, 'order_photo', 'photo_file_ids');
     if (primaryId !== undefined && !wanted.includes(primaryId)) {
       throw new RuleViolationError('invalid_primary_photo', 'the primary photo must be one of the photos', [
         { in: 'body', field: 'primary_photo_id', message: 'is not one of the order’s photos' },
@@ -601,7 +601,7 @@ export function createOrderService({
       providerUserId: assignment?.providerUserId,
     });
     if (assignment) await profiles.recordProviderCompletedOrder(tx, assignment.providerProfileId, 1);
-    await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
+    await profiles.adjustClientCounters(order.clientUserId, { completed: 1 });
     return after;
   }
 
@@ -652,7 +652,7 @@ export function createOrderService({
           .insert(orderStatusHistory)
           .values({ orderId: created.id, fromStatus: null, toStatus: 'draft', actorId: userId });
         await writeAudit(tx, actor, audit);
-        await profiles.adjustClientCounters(tx, userId, { total: 1 });
+        await profiles.adjustClientCounters(userId, { total: 1 });
         const current = input.publish
           ? await changeOrderStatus(tx, actor, events, created, 'published', {
               from: ALLOWED_FROM.publish,
@@ -807,7 +807,7 @@ export function createOrderService({
             recipient_user_ids: [bid.providerUserId],
           });
         }
-        await profiles.adjustClientCounters(tx, order.clientUserId, { cancelled: 1 });
+        await profiles.adjustClientCounters(order.clientUserId, { cancelled: 1 });
         return orderView(tx, actor, after, role, assignment);
       });
     },
@@ -841,7 +841,7 @@ export function createOrderService({
         }
         const photoIds = input?.completion_photo_file_ids;
         if (photoIds) {
-          await files.assertOwnedFiles(actor, photoIds, 'order_photo', 'completion_photo_file_ids', tx);
+          await files.assertOwnedFiles(actor, photoIds, 'order_photo', 'completion_photo_file_ids');
         }
         const [after] = await tx
           .update(orders)

@@ -147,9 +147,9 @@ export function createProfileService({
     return row;
   }
 
-  async function providerOf(actor: Actor, tx: Db = db) {
-    const profile = await ensureProfile(tx, actor);
-    const provider = await liveProviderProfile(tx, profile.id);
+  async function providerOf(actor: Actor) {
+    const profile = await ensureProfile(db, actor);
+    const provider = await liveProviderProfile(db, profile.id);
     if (!provider) {
       throw new RuleViolationError(
         'provider_profile_required',
@@ -313,7 +313,7 @@ export function createProfileService({
         ),
       );
     const offeredSubcategoryIds = [...new Set(services.map((s) => s.subcategoryId))];
-    const names = await catalog.subcategorySearchTerms(offeredSubcategoryIds, tx);
+    const names = await catalog.subcategorySearchTerms(offeredSubcategoryIds);
     const searchText = [
       provider.businessName,
       provider.description,
@@ -334,7 +334,7 @@ export function createProfileService({
   }
 
   async function loadOwnService(tx: Db, actor: Actor, serviceId: string) {
-    const provider = await providerOf(actor, tx);
+    const provider = await providerOf(actor);
     const [service] = await tx
       .select()
       .from(providerServices)
@@ -569,7 +569,7 @@ export function createProfileService({
       checkAvailability(input.availability, 'availability');
       await checkServiceAreas(input.service_area_ids);
       return db.transaction(async (tx) => {
-        const before = await providerOf(actor, tx).catch((error: unknown) => {
+        const before = await providerOf(actor).catch((error: unknown) => {
           if (error instanceof RuleViolationError) throw new NotFoundError('provider_profile');
           throw error;
         });
@@ -624,7 +624,7 @@ export function createProfileService({
       await checkPrice(input.subcategory_id, input.base_price);
       try {
         return await db.transaction(async (tx) => {
-          const provider = await providerOf(actor, tx);
+          const provider = await providerOf(actor);
           const [created] = await tx
             .insert(providerServices)
             .values({
@@ -775,18 +775,17 @@ export function createProfileService({
       return softDelete(tx, actor, userProfiles, [profile.id]);
     },
 
-    /** For the orders module: adjusts a client's order counters inside the caller's transaction. */
+    /** For the orders module: adjusts a client's order counters, in the caller's transaction when it has one. */
     async adjustClientCounters(
-      tx: Db,
       userId: string,
       delta: { total?: number; completed?: number; cancelled?: number },
     ) {
-      const [profile] = await tx
+      const [profile] = await db
         .select({ id: userProfiles.id })
         .from(userProfiles)
         .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)));
       if (!profile) return;
-      await tx
+      await db
         .update(clientProfiles)
         .set({
           ordersTotal: sql`${clientProfiles.ordersTotal} + ${delta.total ?? 0}`,

@@ -111,8 +111,8 @@ export function createAccountService({
     };
   }
 
-  async function findLiveUser(where: SQL, tx: Db = db) {
-    const [user] = await tx
+  async function findLiveUser(where: SQL) {
+    const [user] = await db
       .select()
       .from(users)
       .where(and(where, eq(users.isDeleted, false)))
@@ -418,7 +418,7 @@ export function createAccountService({
           };
         }
         await tx.update(otpCodes).set({ consumedAt: new Date() }).where(eq(otpCodes.id, otp.id));
-        const existing = await findLiveUser(eq(users.phoneHash, phoneHash), tx);
+        const existing = await findLiveUser(eq(users.phoneHash, phoneHash));
         if (existing) {
           assertMaySignIn(existing);
           await throttle.clear(tx, [existing.phoneHash, existing.emailHash]);
@@ -492,7 +492,7 @@ export function createAccountService({
           .for('update');
         const ended = new UnauthorizedError('session_expired', 'this session has ended; sign in again');
         if (!session) return { error: ended };
-        const user = await findLiveUser(eq(users.id, session.userId), tx);
+        const user = await findLiveUser(eq(users.id, session.userId));
         // Blocking ends the sessions too, so the account's state is checked first: the app should
         // tell the person their account is blocked, not send them back to a sign-in that will fail.
         const refusal = user && signInRefusal(user);
@@ -606,7 +606,7 @@ export function createAccountService({
      */
     async setStatus(actor: Actor, userId: string, status: UserStatus) {
       const revoked = await db.transaction(async (tx) => {
-        const before = await findLiveUser(eq(users.id, userId), tx);
+        const before = await findLiveUser(eq(users.id, userId));
         if (!before) throw new NotFoundError('user');
         await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
