@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableName, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Db } from '../../platform/db.ts';
 import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { DEFAULT_LANGUAGE, type LanguageCode, translate } from '../../platform/i18n.ts';
-import { decodeCursor, IdCursor, toPage } from '../../platform/pagination.ts';
+import { idPages, type ListCursor, listCursor, type PageRequest } from '../../platform/pagination.ts';
 import { restore, softDelete } from '../../platform/soft-delete.ts';
 import {
   type APP_PLATFORMS,
@@ -72,6 +73,11 @@ export const catalogEntities = {
 
 export type CatalogEntityName = keyof typeof catalogEntities;
 
+/** Public catalog lists come in the order staff give them (`sort_order`), then by id. */
+const CatalogKey = Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]);
+const categoryCursor = listCursor('catalog.categories:sort_order', CatalogKey);
+const areaCursor = listCursor('catalog.service_areas:sort_order', CatalogKey);
+
 export interface CachedAnswer {
   etag: string;
   body: string;
@@ -133,6 +139,28 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     return value;
   }
 
+  const answerOf = (serialized: string | Buffer): CachedAnswer => {
+    const body = serialized.toString();
+    return { etag: `"${createHash('sha1').update(body).digest('base64url')}"`, body };
+  };
+
+  /**
+   * A public answer, built once per language and kept until the catalog changes.
+   * `serialize` is the route's response serializer, so the cached text is exactly what the schema allows.
+   */
+  async function cachedAnswer(
+    key: string,
+    build: () => Promise<unknown>,
+    serialize: (body: unknown) => string | Buffer,
+  ) {
+    const cacheKey = `${CACHE_PREFIX}${key}`;
+    const hit = cache.get<CachedAnswer>(cacheKey);
+    if (hit) return hit;
+    const answer = answerOf(serialize(await build()));
+    cache.set(cacheKey, answer, CACHE_TTL_SECONDS);
+    return answer;
+  }
+
   /** Settings are read through here by every module that needs a rule's number. */
   function getSettingValue<T>(key: string, fallback: T): Promise<T> {
     return remember(`setting:${key}`, async () => {
@@ -147,22 +175,20 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
   return {
     entities: catalogEntities,
 
+    cachedAnswer,
+
     /**
-     * A public answer, built once per language and kept until the catalog changes.
-     * `serialize` is the route's response serializer, so the cached text is exactly what the schema allows.
+     * A page of a public list, as cachedAnswer. Only first pages are kept (one per page size): later pages
+     * are built on each call, so cursors made up by a client cannot crowd the cache.
      */
-    async cachedAnswer(
+    async pageAnswer(
       key: string,
+      request: PageRequest,
       build: () => Promise<unknown>,
       serialize: (body: unknown) => string | Buffer,
     ) {
-      const cacheKey = `${CACHE_PREFIX}${key}`;
-      const hit = cache.get<CachedAnswer>(cacheKey);
-      if (hit) return hit;
-      const body = serialize(await build()).toString();
-      const answer = { etag: `"${createHash('sha1').update(body).digest('base64url')}"`, body };
-      cache.set(cacheKey, answer, CACHE_TTL_SECONDS);
-      return answer;
+      if (request.cursor === undefined) return cachedAnswer(`${key}:${request.limit}`, build, serialize);
+      return answerOf(serialize(await build()));
     },
 
     getSettingValue,
@@ -179,22 +205,21 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
         .orderBy(asc(languages.sortOrder), asc(languages.id));
     },
 
-    async listCategories(lang: LanguageCode) {
-      const categories = await db
-        .select()
-        .from(serviceCategories)
-        .where(and(eq(serviceCategories.isDeleted, false), eq(serviceCategories.isActive, true)))
-        .orderBy(asc(serviceCategories.sortOrder), asc(serviceCategories.id));
-      const subcategories = await liveSubcategories(categories.map((c) => c.id));
+    async listCategories(lang: LanguageCode, request: PageRequest) {
+      const page = await offeredPage(serviceCategories, categoryCursor, request);
+      const subcategories = await liveSubcategories(page.data.map((c) => c.id));
       const defaults = await priceDefaults();
-      return categories.map((c) =>
-        publicCategory(
-          c,
-          lang,
-          defaults,
-          subcategories.filter((s) => s.categoryId === c.id),
+      return {
+        data: page.data.map((c) =>
+          publicCategory(
+            c,
+            lang,
+            defaults,
+            subcategories.filter((s) => s.categoryId === c.id),
+          ),
         ),
-      );
+        next_cursor: page.next_cursor,
+      };
     },
 
     async getCategory(id: string, lang: LanguageCode) {
@@ -346,18 +371,17 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
         where d.parent_id = any(${areaIds}) and not d.is_deleted and d.is_active))`;
     },
 
-    async listServiceAreas(lang: LanguageCode) {
-      const rows = await db
-        .select()
-        .from(serviceAreas)
-        .where(and(eq(serviceAreas.isDeleted, false), eq(serviceAreas.isActive, true)))
-        .orderBy(asc(serviceAreas.sortOrder), asc(serviceAreas.id));
-      return rows.map((a) => ({
-        id: a.id,
-        slug: a.slug,
-        name: translate(a.name, lang) as string,
-        parent_id: a.parentId,
-      }));
+    async listServiceAreas(lang: LanguageCode, request: PageRequest) {
+      const page = await offeredPage(serviceAreas, areaCursor, request);
+      return {
+        data: page.data.map((a) => ({
+          id: a.id,
+          slug: a.slug,
+          name: translate(a.name, lang) as string,
+          parent_id: a.parentId,
+        })),
+        next_cursor: page.next_cursor,
+      };
     },
 
     async listPublicSettings() {
@@ -403,21 +427,18 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
 
     // Staff writes: the same five operations for every catalog model.
 
-    async listEntity(entity: CatalogEntity, filter: { deleted: boolean; limit: number; cursor?: string }) {
+    async listEntity(entity: CatalogEntity, filter: PageRequest & { deleted: boolean }) {
       const t = tableColumns(entity.table);
-      const after = decodeCursor(filter.cursor, IdCursor);
-      const conditions: SQL[] = [eq(t.isDeleted, filter.deleted)];
-      if (after) conditions.push(lt(t.id, after[0]));
+      const page = idPages(`catalog.admin_${entity.label}`, t.id)(filter);
       const rows = (await db
         .select()
         .from(entity.table as PgTable)
-        .where(and(...conditions))
-        .orderBy(desc(t.id))
-        .limit(filter.limit + 1)) as ({ id: string } & Record<string, unknown>)[];
-      return toPage(
+        .where(and(eq(t.isDeleted, filter.deleted), page.where))
+        .orderBy(page.orderBy)
+        .limit(page.limit)) as ({ id: string } & Record<string, unknown>)[];
+      return page.page(
         rows,
-        filter.limit,
-        (r) => [r.id],
+        (r) => r.id,
         (r) => r,
       );
     },
@@ -485,6 +506,33 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
       return result;
     },
   };
+
+  /** A page of the live, active rows of a public list, in staff's order (`sort_order`, then id). */
+  async function offeredPage<T extends typeof serviceCategories | typeof serviceAreas>(
+    table: T,
+    cursor: ListCursor<[number, string]>,
+    request: PageRequest,
+  ) {
+    const after = cursor.decode(request.cursor);
+    const rows = (await db
+      .select()
+      .from(table as typeof serviceCategories)
+      .where(
+        and(
+          eq(table.isDeleted, false),
+          eq(table.isActive, true),
+          after ? sql`(${table.sortOrder}, ${table.id}) > (${after[0]}, ${after[1]}::uuid)` : undefined,
+        ),
+      )
+      .orderBy(asc(table.sortOrder), asc(table.id))
+      .limit(request.limit + 1)) as unknown as T['$inferSelect'][];
+    return cursor.page(
+      rows,
+      request.limit,
+      (row) => [row.sortOrder, row.id],
+      (row) => row,
+    );
+  }
 
   /** A live, active subcategory of a live, active category, with that category: what the catalog offers. */
   async function offeredSubcategory(id: string) {

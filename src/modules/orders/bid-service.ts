@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { type Actor, isStaff } from '../../platform/actor.ts';
 import {
@@ -16,7 +16,7 @@ import {
   NotFoundError,
   RuleViolationError,
 } from '../../platform/errors.ts';
-import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { idPages, listCursor, type PageResult } from '../../platform/pagination.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryService } from '../users/directory-service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
@@ -26,6 +26,7 @@ import type {
   AcceptBidInput,
   BidView,
   CreateBidInput,
+  MyBidsFilter,
   MyBidView,
   OrderBidsFilter,
   OrderBidView,
@@ -97,7 +98,12 @@ const asBidNotFound = (error: unknown): never => {
   throw error instanceof NotFoundError ? new NotFoundError('bid') : error;
 };
 
-const AmountCursor = Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]);
+const orderBidPages = idPages('orders.order_bids', bids.id);
+const amountCursor = listCursor(
+  'orders.order_bids:amount',
+  Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]),
+);
+const myBidPages = idPages('orders.my_bids', bids.id);
 
 export type BidService = ReturnType<typeof createBidService>;
 
@@ -553,35 +559,41 @@ export function createBidService({
           .limit(1);
         if (!any) throw new NotFoundError('order');
       }
-      if (filter.status) conditions.push(eq(bids.status, filter.status));
+      if (filter.status?.length) conditions.push(inArray(bids.status, filter.status));
 
-      let rows: BidRow[];
-      let keyOf: (b: BidRow) => unknown[];
+      let page: PageResult<BidRow>;
       if (filter.sort === 'amount') {
-        const after = decodeCursor(filter.cursor, AmountCursor);
+        const after = amountCursor.decode(filter.cursor);
         if (after) {
           const [amount, id] = after;
           conditions.push(or(gt(bids.amount, amount), and(eq(bids.amount, amount), gt(bids.id, id))));
         }
-        rows = await db
+        const rows = await db
           .select()
           .from(bids)
           .where(and(...conditions))
           .orderBy(asc(bids.amount), asc(bids.id))
           .limit(filter.limit + 1);
-        keyOf = (b) => [b.amount, b.id];
+        page = amountCursor.page(
+          rows,
+          filter.limit,
+          (b) => [b.amount, b.id],
+          (b) => b,
+        );
       } else {
-        const after = decodeCursor(filter.cursor, IdCursor);
-        if (after) conditions.push(lt(bids.id, after[0]));
-        rows = await db
+        const newest = orderBidPages(filter);
+        const rows = await db
           .select()
           .from(bids)
-          .where(and(...conditions))
-          .orderBy(desc(bids.id))
-          .limit(filter.limit + 1);
-        keyOf = (b) => [b.id];
+          .where(and(...conditions, newest.where))
+          .orderBy(newest.orderBy)
+          .limit(newest.limit);
+        page = newest.page(
+          rows,
+          (b) => b.id,
+          (b) => b,
+        );
       }
-      const page = toPage(rows, filter.limit, keyOf, (b) => b);
       const cards = await directory.cards([...new Set(page.data.map((b) => b.providerProfileId))]);
       const standings = await accounts.standings([...new Set(page.data.map((b) => b.providerUserId))]);
       return {
@@ -599,11 +611,8 @@ export function createBidService({
     },
 
     /** The caller's bids as a provider, newest first, each with what they need to know of the order. */
-    async listMyBids(
-      actor: Actor,
-      filter: { status?: BidStatus; limit: number; cursor?: string },
-    ): Promise<PageResult<MyBidView>> {
-      const after = decodeCursor(filter.cursor, IdCursor);
+    async listMyBids(actor: Actor, filter: MyBidsFilter): Promise<PageResult<MyBidView>> {
+      const page = myBidPages(filter);
       const rows = await db
         .select({ bid: bids, order: orders })
         .from(bids)
@@ -613,16 +622,15 @@ export function createBidService({
             eq(bids.providerUserId, actor.userId ?? ''),
             eq(bids.isDeleted, false),
             eq(orders.isDeleted, false),
-            filter.status ? eq(bids.status, filter.status) : undefined,
-            after ? lt(bids.id, after[0]) : undefined,
+            filter.status?.length ? inArray(bids.status, filter.status) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(bids.id))
-        .limit(filter.limit + 1);
-      return toPage(
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
         rows,
-        filter.limit,
-        (r) => [r.bid.id],
+        (r) => r.bid.id,
         ({ bid, order }) => ({
           ...bidView(bid),
           order: {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type Role, systemActor } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -6,7 +6,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
-import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { type IdPage, idPages, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore, softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
@@ -64,6 +64,10 @@ const AUTO_CONFIRM_BATCH = 200;
 /** The defaults of the `max_drafts_per_client` and `max_open_orders_per_client` settings. */
 const DEFAULT_MAX_DRAFTS = 20;
 const DEFAULT_MAX_OPEN_ORDERS = 20;
+
+const myOrderPages = idPages('orders.mine', orders.id);
+const adminOrderPages = idPages('orders.admin', orders.id);
+const historyPages = idPages('orders.history', orderStatusHistory.id);
 
 /** Today's date (YYYY-MM-DD) where the platform lives: a "past" service date is one before this. */
 export function platformToday(now = new Date()) {
@@ -550,19 +554,22 @@ export function createOrderService({
   }
 
   async function summaries(
+    page: IdPage,
     rows: OrderRow[],
-    limit: number,
     deleted = false,
   ): Promise<PageResult<OrderSummaryView>> {
+    const { data, next_cursor } = page.page(
+      rows,
+      (r) => r.id,
+      (r) => r,
+    );
     const photos = await primaryPhotos(
-      rows.map((r) => r.id),
+      data.map((r) => r.id),
       deleted,
     );
-    return toPage(
-      rows,
-      limit,
-      (r) => [r.id],
-      (o) => ({
+    return {
+      next_cursor,
+      data: data.map((o) => ({
         id: o.id,
         status: o.status,
         client_user_id: o.clientUserId,
@@ -582,8 +589,8 @@ export function createOrderService({
         published_at: iso(o.publishedAt),
         created_at: o.createdAt.toISOString(),
         updated_at: o.updatedAt.toISOString(),
-      }),
-    );
+      })),
+    };
   }
 
   /** in_progress with the work marked done -> completed; both sides' counters follow. */
@@ -942,16 +949,14 @@ export function createOrderService({
       const role = roleOf(actor, order, assignment);
       if (!canSee(role, order)) throw new NotFoundError('order');
       if (role === 'other') throw notYourOrder();
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = historyPages(filter, 'oldest');
       const rows = await db
         .select()
         .from(orderStatusHistory)
-        .where(
-          and(eq(orderStatusHistory.orderId, id), after ? gt(orderStatusHistory.id, after[0]) : undefined),
-        )
-        .orderBy(asc(orderStatusHistory.id))
-        .limit(filter.limit + 1);
-      return toPage(rows, filter.limit, (h) => [h.id], historyEntryView);
+        .where(and(eq(orderStatusHistory.orderId, id), page.where))
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (h) => h.id, historyEntryView);
     },
 
     /**
@@ -1016,39 +1021,39 @@ export function createOrderService({
     },
 
     async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderSummaryView>> {
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = myOrderPages(filter);
       const conditions: (SQL | undefined)[] = [
         eq(orders.clientUserId, actor.userId ?? ''),
         eq(orders.isDeleted, false),
         filter.status?.length ? inArray(orders.status, filter.status) : undefined,
-        after ? lt(orders.id, after[0]) : undefined,
+        page.where,
       ];
       const rows = await db
         .select()
         .from(orders)
         .where(and(...conditions))
-        .orderBy(desc(orders.id))
-        .limit(filter.limit + 1);
-      return summaries(rows, filter.limit);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return summaries(page, rows);
     },
 
     async adminListOrders(filter: AdminOrdersFilter): Promise<PageResult<OrderSummaryView>> {
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = adminOrderPages(filter);
       const conditions: (SQL | undefined)[] = [
         eq(orders.isDeleted, filter.deleted),
         // A draft is its client's alone (access.ts canSee).
         ne(orders.status, 'draft'),
         filter.client_id ? eq(orders.clientUserId, filter.client_id) : undefined,
         filter.status?.length ? inArray(orders.status, filter.status) : undefined,
-        after ? lt(orders.id, after[0]) : undefined,
+        page.where,
       ];
       const rows = await db
         .select()
         .from(orders)
         .where(and(...conditions))
-        .orderBy(desc(orders.id))
-        .limit(filter.limit + 1);
-      return summaries(rows, filter.limit, filter.deleted);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return summaries(page, rows, filter.deleted);
     },
 
     /** A photo of an order the caller may see: its client, its provider, staff, or anyone while it is open. */

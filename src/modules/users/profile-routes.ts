@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { DirectoryService } from './directory-service.ts';
@@ -154,18 +154,11 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['provider services'],
         operationId: 'listMyServices',
         summary: 'The services I offer, newest first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(ServiceResponse), 422: problem },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await profiles.listServices(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(rows, limit, (s) => [s.id], profiles.serviceView);
-    },
+    async (request) => profiles.listServices(actorOf(request), request.query),
   );
 
   app.post(
@@ -237,23 +230,13 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['favorites'],
         operationId: 'listMyFavorites',
         summary: 'My favorite providers, last added first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(FavoriteResponse), 422: problem },
       },
     },
     async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await profiles.listFavorites(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      const cards = await directory.cards(rows.map((r) => r.providerId));
-      const page = toPage(
-        rows,
-        limit,
-        (r) => [r.id],
-        (r) => r,
-      );
+      const page = await profiles.listFavorites(actorOf(request), request.query);
+      const cards = await directory.cards(page.data.map((r) => r.providerId));
       return {
         data: page.data.flatMap((r) => {
           const provider = cards.get(r.providerId);
@@ -307,7 +290,7 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['directory'],
         operationId: 'searchProviders',
         summary: 'Find providers by text, category, area, rating, price and weekday',
-        querystring: Type.Object({ ...DirectoryQuery.properties, ...PageParams }),
+        querystring: DirectoryQuery,
         response: { 200: Page(ProviderCardResponse) },
       },
     },

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -10,6 +10,7 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../platform/errors.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { softDelete } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
@@ -73,6 +74,9 @@ export function checkAvailability(availability: WeeklyAvailability | null | unde
 
 const weekdaysOf = (availability: WeeklyAvailability) =>
   WEEKDAYS.filter((d) => (availability[d]?.length ?? 0) > 0);
+
+const servicePages = idPages('users.my_services', providerServices.id);
+const favoritePages = idPages('users.my_favorites', favoriteProviders.id);
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
@@ -597,7 +601,8 @@ export function createProfileService({
       });
     },
 
-    async listServices(actor: Actor, page: { limit: number; before?: string }) {
+    async listServices(actor: Actor, request: PageRequest): Promise<PageResult<ServiceView>> {
+      const page = servicePages(request);
       const provider = await providerOf(actor);
       const rows = await db
         .select()
@@ -606,12 +611,12 @@ export function createProfileService({
           and(
             eq(providerServices.providerProfileId, provider.id),
             eq(providerServices.isDeleted, false),
-            page.before ? lt(providerServices.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(providerServices.id))
-        .limit(page.limit + 1);
-      return rows;
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (s) => s.id, serviceView);
     },
 
     async getService(actor: Actor, serviceId: string) {
@@ -741,9 +746,10 @@ export function createProfileService({
     },
 
     /** Favorites newest first; providers that are gone from the directory are left out. */
-    async listFavorites(actor: Actor, page: { limit: number; before?: string }) {
+    async listFavorites(actor: Actor, request: PageRequest) {
+      const page = favoritePages(request);
       const { client } = await clientOf(db, actor);
-      return db
+      const rows = await db
         .select({
           id: favoriteProviders.id,
           providerId: favoriteProviders.providerProfileId,
@@ -755,11 +761,16 @@ export function createProfileService({
           and(
             eq(favoriteProviders.clientProfileId, client.id),
             eq(providerProfiles.isDeleted, false),
-            page.before ? lt(favoriteProviders.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(favoriteProviders.id))
-        .limit(page.limit + 1);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
+        rows,
+        (r) => r.id,
+        (r) => r,
+      );
     },
 
     /**

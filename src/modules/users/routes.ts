@@ -4,7 +4,7 @@ import { actorOf } from '../../platform/auth.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { negotiateLanguage } from '../../platform/i18n.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import {
   Email,
@@ -189,23 +189,11 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'listSessions',
         summary: 'The devices signed in to this account, newest first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(SessionResponse) },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await accounts.listSessions(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(
-        rows,
-        limit,
-        (s) => [s.id],
-        (s) => s,
-      );
-    },
+    async (request) => accounts.listSessions(actorOf(request), request.query),
   );
 
   app.delete(

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
-import { and, count, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
@@ -19,6 +19,7 @@ import {
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
@@ -38,6 +39,8 @@ export const OTP_RULES = {
 } as const;
 
 const SESSION_CACHE_SECONDS = 30;
+
+const sessionPages = idPages('users.sessions', userSessions.id);
 
 const OTP_TEXT: Record<LanguageCode, (code: string) => string> = {
   ru: (code) => `Код входа: ${code}. Никому его не сообщайте.`,
@@ -521,7 +524,8 @@ export function createAccountService({
       return view(user);
     },
 
-    async listSessions(actor: Actor, page: { limit: number; before?: string }) {
+    async listSessions(actor: Actor, request: PageRequest): Promise<PageResult<SessionView>> {
+      const page = sessionPages(request);
       const rows = await db
         .select()
         .from(userSessions)
@@ -530,21 +534,25 @@ export function createAccountService({
             eq(userSessions.userId, actor.userId ?? ''),
             isNull(userSessions.revokedAt),
             gt(userSessions.expiresAt, new Date()),
-            page.before ? lt(userSessions.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(userSessions.id))
-        .limit(page.limit + 1);
-      return rows.map((s): SessionView & { id: string } => ({
-        id: s.id,
-        device_name: s.deviceName,
-        user_agent: s.userAgent,
-        ip: s.ip,
-        created_at: s.createdAt.toISOString(),
-        last_used_at: s.lastUsedAt.toISOString(),
-        expires_at: s.expiresAt.toISOString(),
-        current: s.id === actor.sessionId,
-      }));
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
+        rows,
+        (s) => s.id,
+        (s) => ({
+          id: s.id,
+          device_name: s.deviceName,
+          user_agent: s.userAgent,
+          ip: s.ip,
+          created_at: s.createdAt.toISOString(),
+          last_used_at: s.lastUsedAt.toISOString(),
+          expires_at: s.expiresAt.toISOString(),
+          current: s.id === actor.sessionId,
+        }),
+      );
     },
 
     /** Ends one of the caller's sessions; someone else's session is "not found". */
