@@ -16,7 +16,8 @@ import { bidRoutes } from './modules/orders/bid-routes.ts';
 import { createBidService } from './modules/orders/bid-service.ts';
 import { disputeRoutes } from './modules/orders/dispute-routes.ts';
 import { createDisputeService } from './modules/orders/dispute-service.ts';
-import { createOrderEvents, orderEventJob } from './modules/orders/events.ts';
+import { ORDER_EVENTS } from './modules/orders/events.ts';
+import { createOrderExtensions } from './modules/orders/extensions.ts';
 import { feedRoutes } from './modules/orders/feed-routes.ts';
 import { createFeedService } from './modules/orders/feed-service.ts';
 import { orderJobs } from './modules/orders/jobs.ts';
@@ -27,7 +28,7 @@ import { createReviewService } from './modules/orders/review-service.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
-import { accountEventJob, createAccountEvents } from './modules/users/events.ts';
+import { ACCOUNT_EVENTS } from './modules/users/events.ts';
 import { accountJobs } from './modules/users/jobs.ts';
 import { privacyRoutes } from './modules/users/privacy-routes.ts';
 import { createPrivacyService } from './modules/users/privacy-service.ts';
@@ -53,6 +54,7 @@ import {
   registerErrorHandling,
   TooManyRequestsError,
 } from './platform/errors.ts';
+import { createEventBus, logEvents, purgeEventDeliveries } from './platform/events.ts';
 import type { App } from './platform/http.ts';
 import { purgeIdempotencyKeys, registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
@@ -207,8 +209,9 @@ export async function buildApp(options: AppOptions) {
   const cases = createCaseRules();
   cases.addTies(dealingsBetween);
   const verifications = createVerificationService({ db: database.db, files, profiles, cases });
-  const accountEvents = createAccountEvents(jobs);
-  jobs.register(accountEventJob);
+  // Every module's subscriptions, wired before anything emits.
+  const events = createEventBus({ db: database.db, jobs });
+  events.subscribe(logEvents([...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
   const accounts = createAccountService({
     db: database.db,
     cache,
@@ -216,14 +219,13 @@ export async function buildApp(options: AppOptions) {
     sms: options.sms ?? createLogSmsSender(app.log),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
-    throttle: createSignInThrottle({ db: database.db, events: accountEvents }),
+    throttle: createSignInThrottle({ db: database.db, events }),
+    events,
     cases,
   });
-  const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary, cases });
+  const privacy = createPrivacyService({ db: database.db, accounts, profiles, vocabulary, cases, events });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
-  const events = createOrderEvents(jobs);
-  jobs.register(orderEventJob);
   const orders = createOrderService({
     db: database.db,
     cipher,
@@ -235,12 +237,27 @@ export async function buildApp(options: AppOptions) {
     cases,
   });
   jobs.register(...orderJobs(orders));
-  const bids = createBidService({ db: database.db, events, catalog, profiles, directory, accounts });
+  // Later modules register their work in orders' transactions here (chat and payments on accept).
+  const orderExtensions = createOrderExtensions();
+  const bids = createBidService({
+    db: database.db,
+    events,
+    catalog,
+    profiles,
+    directory,
+    accounts,
+    extensions: orderExtensions,
+  });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
-  jobs.register(...accountJobs(database.db), purgeIdempotencyKeys(database.db), rotateKeys);
+  jobs.register(
+    ...accountJobs(database.db),
+    purgeIdempotencyKeys(database.db),
+    purgeEventDeliveries(database.db),
+    rotateKeys,
+  );
 
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
@@ -283,7 +300,20 @@ export async function buildApp(options: AppOptions) {
   });
 
   return Object.assign(app, {
-    services: { catalog, accounts, profiles, directory, files, jobs, cache, signer, cipher, orders },
+    services: {
+      catalog,
+      accounts,
+      profiles,
+      directory,
+      files,
+      jobs,
+      events,
+      cache,
+      signer,
+      cipher,
+      orders,
+      orderExtensions,
+    },
   });
 }
 

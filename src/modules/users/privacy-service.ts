@@ -7,6 +7,7 @@ import type { CaseRules } from '../../platform/own-case.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { restore } from '../../platform/soft-delete.ts';
 import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
+import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
 import {
   clientProfiles,
@@ -35,12 +36,14 @@ export function createPrivacyService({
   profiles,
   vocabulary,
   cases,
+  events,
 }: {
   db: Db;
   accounts: AccountService;
   profiles: ProfileService;
   vocabulary: SearchVocabulary;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
+  events: AccountEvents;
 }) {
   async function liveUser(tx: Db, userId: string) {
     const [user] = await tx
@@ -97,6 +100,7 @@ export function createPrivacyService({
           .returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         await profiles.deleteProfileTree(tx, actor, userId);
+        await events.emit({ type: 'account_closed', user_id: userId, at: new Date().toISOString() });
       });
       await accounts.logoutAll(actor);
     },
@@ -301,6 +305,7 @@ export function createPrivacyService({
             after: { erased: true },
           },
         ]);
+        await events.emit({ type: 'account_erased', user_id: userId, at: now.toISOString() });
         return after;
       });
       await accounts.logoutAll(actor);

@@ -20,6 +20,7 @@ import {
 import type { LanguageCode } from '../../platform/i18n.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import type { AccountEvents } from './events.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
@@ -66,6 +67,7 @@ export interface AccountServiceDeps {
   sms: SmsSender;
   cipher: FieldCipher;
   throttle: SignInThrottle;
+  events: AccountEvents;
   refreshTokenTtlDays: number;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }
@@ -81,6 +83,7 @@ export function createAccountService({
   sms,
   cipher,
   throttle,
+  events,
   refreshTokenTtlDays,
   cases,
 }: AccountServiceDeps) {
@@ -611,6 +614,9 @@ export function createAccountService({
         await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
+        if (status === 'blocked' && before.status !== 'blocked') {
+          await events.emit({ type: 'account_blocked', user_id: userId, at: new Date().toISOString() });
+        }
         return status === 'active'
           ? []
           : revokeSessions(tx, eq(userSessions.userId, userId), `account_${status}`);
