@@ -41,7 +41,7 @@ import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
 import { verificationRoutes } from './modules/users/verification-routes.ts';
 import { createVerificationService } from './modules/users/verification-service.ts';
 import { auditRoutes } from './platform/audit/routes.ts';
-import { createTokenSigner, registerAuth } from './platform/auth.ts';
+import { createTokenSigner, publicRoutes, registerAuth, requireAccess } from './platform/auth.ts';
 import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
@@ -121,6 +121,7 @@ export async function buildApp(options: AppOptions) {
     frameworkErrors: handleFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
+  requireAccess(app);
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -140,6 +141,8 @@ export async function buildApp(options: AppOptions) {
     reply.headers(SECURITY_HEADERS);
     done();
   });
+  // Its preflight route (OPTIONS *) answers anyone.
+  publicRoutes(app, (route) => route.method === 'OPTIONS' && route.url === '*');
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
   await app.register(rateLimit, {
     global: false,
@@ -188,7 +191,12 @@ export async function buildApp(options: AppOptions) {
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
   });
   // The document is still built (app.swagger()) when the routes that serve it are off.
-  if (config.docsEnabled) await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (config.docsEnabled) {
+    await app.register(async (docs) => {
+      publicRoutes(docs);
+      await docs.register(swaggerUi, { routePrefix: '/docs' });
+    });
+  }
   documentDefaults(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
@@ -328,8 +336,9 @@ function documentDefaults(app: App) {
     if (!route.url.startsWith('/api/')) return;
     route.schema ??= {};
     const schema = route.schema as Record<string, unknown>;
-    const access = route.config?.access ?? 'user';
-    route.config = { ...route.config, access };
+    // A route without access does not start (requireAccess): nothing to document.
+    const access = route.config?.access;
+    if (!access) return;
     schema.response ??= {};
     const response = schema.response as Record<string, unknown>;
     const problem = Type.Ref('Problem');
@@ -355,12 +364,16 @@ function registerHealth(app: App, database: Database) {
   const Status = Type.Object({ status: Type.String() });
   app.get(
     '/health/live',
-    { schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } } },
+    {
+      config: { access: 'public' },
+      schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } },
+    },
     async () => ({ status: 'ok' }),
   );
   app.get(
     '/health/ready',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['system'],
         operationId: 'getReadiness',

@@ -23,6 +23,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.post(
     '/orders/:id/disputes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'openOrderDispute',
@@ -44,6 +45,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.get(
     '/orders/:id/disputes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderDisputes',

@@ -33,6 +33,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createOrder',
@@ -52,6 +53,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/orders/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getOrder',
@@ -70,6 +72,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.patch(
     '/orders/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateOrder',
@@ -85,6 +88,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.delete(
     '/orders/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'deleteOrder',
@@ -106,6 +110,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/publish',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'publishOrder',
@@ -122,6 +127,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/cancel',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'cancelOrder',
@@ -140,6 +146,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/start',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'startOrder',
@@ -156,6 +163,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/complete',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'completeOrder',
@@ -174,6 +182,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/confirm',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'confirmOrder',
@@ -190,6 +199,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/orders/:id/history',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderHistory',
@@ -206,6 +216,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/orders/:id/photos/:photo_id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getOrderPhoto',
@@ -230,6 +241,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/me/orders',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listMyOrders',

@@ -15,6 +15,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.post(
     '/orders/:id/reviews',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createOrderReview',
@@ -35,6 +36,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.get(
     '/orders/:id/reviews',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderReviews',

@@ -63,6 +63,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService }> = async (a
   app.delete(
     '/me',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'deactivateMe',
@@ -81,6 +82,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService }> = async (a
   app.get(
     '/me/export',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'exportMyData',
@@ -97,6 +99,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService }> = async (a
   app.post(
     '/me/erase',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'eraseMe',

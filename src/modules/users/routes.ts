@@ -167,6 +167,7 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/logout',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'logout',
@@ -184,6 +185,7 @@ export const accountRoutes: RoutesPlugin<{
   app.get(
     '/auth/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listSessions',
@@ -210,6 +212,7 @@ export const accountRoutes: RoutesPlugin<{
   app.delete(
     '/auth/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'logoutEverywhere',
@@ -223,6 +226,7 @@ export const accountRoutes: RoutesPlugin<{
   app.delete(
     '/auth/sessions/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'revokeSession',
@@ -240,6 +244,7 @@ export const accountRoutes: RoutesPlugin<{
   app.get(
     '/me',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMe',
@@ -253,7 +258,7 @@ export const accountRoutes: RoutesPlugin<{
   app.put(
     '/me/password',
     {
-      config: { rateLimit: signIn.rateLimit },
+      config: { access: 'user', rateLimit: signIn.rateLimit },
       schema: {
         tags,
         operationId: 'changePassword',

@@ -43,6 +43,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.post(
     '/me/verifications',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'submitVerification',
@@ -69,6 +70,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.get(
     '/me/verifications',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'listMyVerifications',
@@ -95,6 +97,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.get(
     '/me/verifications/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'getMyVerification',

@@ -78,6 +78,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
     {
       bodyLimit: MAX_UPLOAD_BYTES,
       config: {
+        access: 'user',
         // Per user, so one account cannot fill the disk; generous for an app uploading a few photos.
         rateLimit: {
           max: 60,
@@ -131,6 +132,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
   app.get(
     '/files/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['files'],
         operationId: 'downloadFile',
