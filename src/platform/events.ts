@@ -52,15 +52,13 @@ export interface Subscription<E extends DomainEvent = DomainEvent> {
 export const subscribe = <E extends DomainEvent>(subscription: Subscription<E>) => subscription;
 
 /** The queue of one module's subscription to one type. */
-export const subscriberQueue = (module: string, type: string) => `${module}.on.${type}`;
+const subscriberQueue = (module: string, type: string) => `${module}.on.${type}`;
 
 /**
  * How long a subscriber remembers an event it handled. A second delivery comes from the event's job run
  * again (retried, or expired while its process died), and pg-boss keeps a job 14 days at most.
  */
 const DELIVERIES_KEPT_DAYS = 30;
-
-export type EventBus = ReturnType<typeof createEventBus>;
 
 export function createEventBus({ db, jobs }: { db: Db; jobs: Jobs }) {
   const queuesOf = new Map<string, string[]>();
