@@ -34,6 +34,7 @@ import type {
   UpdateBidInput,
 } from './bid-contract.ts';
 import type { OrderEvents } from './events.ts';
+import type { OrderExtensions } from './extensions.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow, wrongState } from './lifecycle.ts';
 import {
   type BidStatus,
@@ -62,6 +63,8 @@ interface BidOutcome {
   bid_id: string | null;
   currency: string | null;
   created_at: string | null;
+  /** Only when guards are registered: the first that refused the bid (extensions.ts, `bidCreation`). */
+  refused_by?: string | null;
 }
 
 const isOneOf = <T extends string>(value: string, allowed: readonly T[]): value is T =>
@@ -114,9 +117,11 @@ export function createBidService({
   profiles,
   directory,
   accounts,
+  extensions,
 }: {
   db: Db;
   events: OrderEvents;
+  extensions: OrderExtensions;
   catalog: CatalogService;
   profiles: ProfileService;
   directory: DirectoryService;
@@ -207,13 +212,38 @@ export function createBidService({
     return prepared;
   };
 
+  let guards: ReturnType<OrderExtensions['bidCreation']['seal']> = [];
+
   function prepareBidStatement() {
     const p = (name: string) => sql.placeholder(name);
     const userId = sql`${p('user_id')}::uuid`;
+    const amount = sql`${p('amount')}::int`;
     const open = sql.join(
       ALLOWED_FROM.bid.map((status) => sql`${status}`),
       sql`, `,
     );
+    guards = extensions.bidCreation.seal();
+    const columns = {
+      orderId: sql`t.id`,
+      subcategoryId: sql`t.subcategory_id`,
+      clientUserId: sql`t.client_user_id`,
+      providerUserId: userId,
+      providerProfileId: sql`offering.provider_profile_id`,
+      amount,
+    };
+    // With no guard registered, none of these adds a character to the statement.
+    const guardColumns = sql.join(
+      guards.map((g, i) => sql`, (${g.condition(columns)}) as ${sql.identifier(`guard_${i}`)}`),
+    );
+    const guardsHold = sql.join(guards.map((_, i) => sql` and f.${sql.identifier(`guard_${i}`)}`));
+    const refusedBy =
+      guards.length === 0
+        ? sql``
+        : sql`, case ${sql.join(
+            guards.map(
+              (g, i) => sql`when not coalesce(f.${sql.identifier(`guard_${i}`)}, false) then ${g.name} `,
+            ),
+          )}end as refused_by`;
     return prepareSql<BidOutcome>(
       db,
       sql`with target as materialized (
@@ -224,7 +254,7 @@ export function createBidService({
           select t.id, t.client_user_id, t.status, t.currency, offering.provider_profile_id, offering.offers,
             price.min_price, price.max_price,
             exists (select from ${bids} b where b.provider_profile_id = offering.provider_profile_id
-              and b.order_id = t.id and b.status = 'rejected' and not b.is_deleted) as turned_down
+              and b.order_id = t.id and b.status = 'rejected' and not b.is_deleted) as turned_down${guardColumns}
           from target t
           left join lateral (${profiles.providerOfferingSql(userId, sql`t.subcategory_id`)}) offering on true
           left join lateral (${catalog.priceRangeSql(sql`t.subcategory_id`)}) price on true
@@ -236,7 +266,7 @@ export function createBidService({
             ${p('message')}::text, ${p('estimated_duration_hours')}::int, ${p('is_negotiable')}::boolean
           from facts f
           where f.client_user_id <> ${userId} and f.status in (${open}) and f.offers
-            and ${p('amount')}::int between f.min_price and f.max_price and not f.turned_down
+            and ${amount} between f.min_price and f.max_price and not f.turned_down${guardsHold}
           on conflict (order_id, provider_profile_id) where status in ('pending', 'accepted') and not is_deleted
           do nothing
           returning *
@@ -266,18 +296,19 @@ export function createBidService({
         ),
         told as (
           ${events.emitSql(
-            sql`select jsonb_build_object('type', 'bid_received', 'order_id', t.id,
-                  'recipient_user_ids', jsonb_build_array(t.client_user_id), 'bid_id', bid.id)
+            ['bid_received', 'order_status_changed'],
+            sql`select jsonb_build_object('id', ${p('bid_event_id')}::uuid, 'type', 'bid_received',
+                  'order_id', t.id, 'recipient_user_ids', jsonb_build_array(t.client_user_id), 'bid_id', bid.id)
               from target t join bid on true
               union all
-              select jsonb_build_object('type', 'order_status_changed', 'order_id', t.id,
-                  'recipient_user_ids', jsonb_build_array(t.client_user_id), 'from_status', t.status,
-                  'to_status', 'bidding')
+              select jsonb_build_object('id', ${p('status_event_id')}::uuid, 'type', 'order_status_changed',
+                  'order_id', t.id, 'recipient_user_ids', jsonb_build_array(t.client_user_id),
+                  'from_status', t.status, 'to_status', 'bidding')
               from target t join bid on true where t.status = 'published'`,
           )}
         )
         select f.client_user_id, f.status as order_status, f.provider_profile_id, f.offers, f.min_price,
-          f.max_price, f.turned_down, bid.id as bid_id, bid.currency, ${isoTimestamp(sql`bid.created_at`)} as created_at
+          f.max_price, f.turned_down, bid.id as bid_id, bid.currency, ${isoTimestamp(sql`bid.created_at`)} as created_at${refusedBy}
         from (values (1)) one (x) left join facts f on true left join bid on true`,
     );
   }
@@ -304,6 +335,8 @@ export function createBidService({
         history_id: newId(),
         bid_audit_id: newId(),
         order_audit_id: newId(),
+        bid_event_id: newId(),
+        status_event_id: newId(),
       });
       const outcome = row!;
       if (outcome.bid_id) {
@@ -355,6 +388,8 @@ export function createBidService({
         input.amount,
         outcome.min_price === null ? null : { minPrice: outcome.min_price, maxPrice: outcome.max_price! },
       );
+      const refusal = guards.find((g) => g.name === outcome.refused_by);
+      if (refusal) throw refusal.refusal();
       // Every rule held, so the partial unique index turned the bid away: the provider has a live one.
       throw bidExists();
     },
@@ -411,7 +446,7 @@ export function createBidService({
           rejectReason: input.reason ?? null,
         });
         await writeAudit(tx, actor, [{ action: 'update', entity: 'bids', entityId: bidId, before, after }]);
-        await events.emit(tx, {
+        await events.emit({
           type: 'bid_rejected',
           order_id: order.id,
           recipient_user_ids: [after.providerUserId],
@@ -498,27 +533,37 @@ export function createBidService({
             },
           ];
           await writeAudit(tx, actor, audit);
-
-          await events.emit(tx, {
-            type: 'bid_accepted',
-            order_id: order.id,
-            recipient_user_ids: [accepted.providerUserId],
-            bid_id: accepted.id,
+          await extensions.bidAccepted.run({
+            actor,
+            orderId: order.id,
+            bidId: accepted.id,
+            clientUserId: order.clientUserId,
+            providerUserId: accepted.providerUserId,
+            providerProfileId: accepted.providerProfileId,
+            amount: accepted.amount,
+            currency: accepted.currency,
           });
-          for (const r of rejected) {
-            await events.emit(tx, {
-              type: 'bid_rejected',
+
+          await events.emit(
+            {
+              type: 'bid_accepted',
+              order_id: order.id,
+              recipient_user_ids: [accepted.providerUserId],
+              bid_id: accepted.id,
+            },
+            ...rejected.map((r) => ({
+              type: 'bid_rejected' as const,
               order_id: order.id,
               recipient_user_ids: [r.providerUserId],
               bid_id: r.id,
-            });
-          }
-          await events.emit(tx, {
-            type: 'order_assigned',
-            order_id: order.id,
-            recipient_user_ids: [order.clientUserId, accepted.providerUserId],
-            bid_id: accepted.id,
-          });
+            })),
+            {
+              type: 'order_assigned',
+              order_id: order.id,
+              recipient_user_ids: [order.clientUserId, accepted.providerUserId],
+              bid_id: accepted.id,
+            },
+          );
           return { orderId: order.id };
         });
       } catch (error) {

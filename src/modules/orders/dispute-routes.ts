@@ -22,6 +22,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.post(
     '/orders/:id/disputes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'openOrderDispute',
@@ -43,6 +44,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.get(
     '/orders/:id/disputes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderDisputes',

@@ -150,8 +150,8 @@ export function createDisputeService({
     }
   }
 
-  async function tellParties(tx: Db, dispute: DisputeRow, order: OrderRow, providerUserId: string | null) {
-    await events.emit(tx, {
+  async function tellParties(dispute: DisputeRow, order: OrderRow, providerUserId: string | null) {
+    await events.emit({
       type: 'dispute_resolved',
       order_id: order.id,
       dispute_id: dispute.id,
@@ -214,7 +214,7 @@ export function createDisputeService({
             providerUserId: assignment?.providerUserId,
           });
           const other = role === 'client' ? assignment?.providerUserId : order.clientUserId;
-          await events.emit(tx, {
+          await events.emit({
             type: 'dispute_opened',
             order_id: orderId,
             dispute_id: dispute.id,
@@ -310,7 +310,7 @@ export function createDisputeService({
           input.outcome,
           assignment?.providerProfileId ?? null,
         );
-        await tellParties(tx, after, order, providerUserId);
+        await tellParties(after, order, providerUserId);
         return adminDisputeView(after);
       });
     },
@@ -336,7 +336,7 @@ export function createDisputeService({
             dispute.orderStatusBefore === 'in_progress' && order.workDoneAt ? { workDoneAt: now } : undefined,
           providerUserId,
         });
-        await tellParties(tx, after, order, providerUserId);
+        await tellParties(after, order, providerUserId);
         return adminDisputeView(after);
       });
     },

@@ -806,14 +806,14 @@ export function createOrderService({
             after: { status: b.status, decidedAt: b.decidedAt, rejectReason: b.rejectReason },
           })),
         );
-        for (const bid of rejected) {
-          await events.emit(tx, {
-            type: 'bid_rejected',
+        await events.emit(
+          ...rejected.map((bid) => ({
+            type: 'bid_rejected' as const,
             order_id: order.id,
             bid_id: bid.id,
             recipient_user_ids: [bid.providerUserId],
-          });
-        }
+          })),
+        );
         await profiles.adjustClientCounters(order.clientUserId, { cancelled: 1 });
         return orderView(tx, actor, after, role, assignment);
       });
@@ -875,7 +875,7 @@ export function createOrderService({
           current = changed!;
         }
         await writeAudit(tx, actor, audit);
-        await events.emit(tx, {
+        await events.emit({
           type: 'order_work_done',
           order_id: order.id,
           recipient_user_ids: [order.clientUserId],

@@ -14,6 +14,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.post(
     '/orders/:id/reviews',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createOrderReview',
@@ -34,6 +35,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.get(
     '/orders/:id/reviews',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderReviews',

@@ -153,7 +153,7 @@ export function createReviewService({
             { action: 'create', entity: 'order_reviews', entityId: review.id, after: review },
             ...audit,
           ]);
-          await events.emit(tx, {
+          await events.emit({
             type: 'review_received',
             order_id: orderId,
             review_id: review.id,

@@ -6,6 +6,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { restore } from '../../platform/soft-delete.ts';
+import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
 import { userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
@@ -19,12 +20,14 @@ export function createPrivacyService({
   profiles,
   dataRights,
   cases,
+  events,
 }: {
   db: Db;
   accounts: AccountService;
   profiles: ProfileService;
   dataRights: Pick<DataRights, 'export' | 'erase'>;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
+  events: AccountEvents;
 }) {
   async function liveUser(tx: Db, userId: string) {
     const [user] = await tx
@@ -51,6 +54,7 @@ export function createPrivacyService({
           .returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         await profiles.deleteProfileTree(tx, actor, userId);
+        await events.emit({ type: 'account_closed', user_id: userId, at: new Date().toISOString() });
       });
       await accounts.logoutAll(actor);
     },
@@ -114,6 +118,7 @@ export function createPrivacyService({
             after: { erased: true },
           },
         ]);
+        await events.emit({ type: 'account_erased', user_id: userId, at: new Date().toISOString() });
       });
       await accounts.logoutAll(actor);
     },

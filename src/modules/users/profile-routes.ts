@@ -37,6 +37,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMyProfile',
@@ -50,6 +51,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateMyProfile',
@@ -64,6 +66,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/client-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createMyClientProfile',
@@ -79,6 +82,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/client-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMyClientProfile',
@@ -92,6 +96,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/client-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateMyClientProfile',
@@ -106,6 +111,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/provider-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createMyProviderProfile',
@@ -123,6 +129,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/provider-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMyProviderProfile',
@@ -136,6 +143,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/provider-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateMyProviderProfile',
@@ -150,6 +158,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/services',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'listMyServices',
@@ -164,6 +173,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/services',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'createMyService',
@@ -180,6 +190,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/services/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'getMyService',
@@ -194,6 +205,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/services/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'updateMyService',
@@ -209,6 +221,7 @@ export const profileRoutes: RoutesPlugin<{
   app.delete(
     '/me/services/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'deleteMyService',
@@ -226,6 +239,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/favorites',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['favorites'],
         operationId: 'listMyFavorites',
@@ -250,6 +264,7 @@ export const profileRoutes: RoutesPlugin<{
   app.put(
     '/me/favorites/:provider_id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['favorites'],
         operationId: 'addFavorite',
@@ -268,6 +283,7 @@ export const profileRoutes: RoutesPlugin<{
   app.delete(
     '/me/favorites/:provider_id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['favorites'],
         operationId: 'removeFavorite',

@@ -168,6 +168,7 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/logout',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'logout',
@@ -185,6 +186,7 @@ export const accountRoutes: RoutesPlugin<{
   app.get(
     '/auth/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listSessions',
@@ -199,6 +201,7 @@ export const accountRoutes: RoutesPlugin<{
   app.delete(
     '/auth/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'logoutEverywhere',
@@ -212,6 +215,7 @@ export const accountRoutes: RoutesPlugin<{
   app.delete(
     '/auth/sessions/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'revokeSession',
@@ -229,6 +233,7 @@ export const accountRoutes: RoutesPlugin<{
   app.get(
     '/me',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMe',
@@ -242,7 +247,7 @@ export const accountRoutes: RoutesPlugin<{
   app.put(
     '/me/password',
     {
-      config: { rateLimit: signIn.rateLimit },
+      config: { access: 'user', rateLimit: signIn.rateLimit },
       schema: {
         tags,
         operationId: 'changePassword',

@@ -21,6 +21,7 @@ import type { LanguageCode } from '../../platform/i18n.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import type { AccountEvents } from './events.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
@@ -69,6 +70,7 @@ export interface AccountServiceDeps {
   sms: SmsSender;
   cipher: FieldCipher;
   throttle: SignInThrottle;
+  events: AccountEvents;
   refreshTokenTtlDays: number;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }
@@ -84,6 +86,7 @@ export function createAccountService({
   sms,
   cipher,
   throttle,
+  events,
   refreshTokenTtlDays,
   cases,
 }: AccountServiceDeps) {
@@ -619,6 +622,9 @@ export function createAccountService({
         await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
+        if (status === 'blocked' && before.status !== 'blocked') {
+          await events.emit({ type: 'account_blocked', user_id: userId, at: new Date().toISOString() });
+        }
         return status === 'active'
           ? []
           : revokeSessions(tx, eq(userSessions.userId, userId), `account_${status}`);

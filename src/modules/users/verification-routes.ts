@@ -49,6 +49,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.post(
     '/me/verifications',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'submitVerification',
@@ -75,6 +76,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.get(
     '/me/verifications',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'listMyVerifications',
@@ -89,6 +91,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.get(
     '/me/verifications/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'getMyVerification',

@@ -20,17 +20,21 @@ let failuresLeft = 0;
 beforeAll(async () => {
   database = await createTestDatabase();
   app = await buildApp({ config: testConfig(), database, work: false, logger: false });
-  app.post<{ Body: { slug: string } }>('/api/v1/test/categories', async (request, reply) => {
-    const row = await app.services.catalog.createEntity(actorOf(request), catalogEntities.categories, {
-      slug: request.body.slug,
-      name: { ru: 'Тест', en: 'Test' },
-    });
-    if (failuresLeft > 0) {
-      failuresLeft--;
-      throw new Error('failed after the write');
-    }
-    return reply.code(201).send({ id: row.id });
-  });
+  app.post<{ Body: { slug: string } }>(
+    '/api/v1/test/categories',
+    { config: { access: ['admin'] } },
+    async (request, reply) => {
+      const row = await app.services.catalog.createEntity(actorOf(request), catalogEntities.categories, {
+        slug: request.body.slug,
+        name: { ru: 'Тест', en: 'Test' },
+      });
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Error('failed after the write');
+      }
+      return reply.code(201).send({ id: row.id });
+    },
+  );
   await app.ready();
 });
 afterAll(async () => {
