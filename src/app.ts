@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import { catalogRoutes } from './modules/core/routes.ts';
+import { catalogCascades } from './modules/core/schema.ts';
 import { createCatalogService } from './modules/core/service.ts';
 import { dealingsBetween } from './modules/orders/access.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
@@ -26,6 +27,7 @@ import { orderRoutes } from './modules/orders/order-routes.ts';
 import { createOrderService } from './modules/orders/order-service.ts';
 import { reviewRoutes } from './modules/orders/review-routes.ts';
 import { createReviewService } from './modules/orders/review-service.ts';
+import { orderCascades, orderEncryptedColumns } from './modules/orders/schema.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { userAttachments } from './modules/users/attachments.ts';
@@ -37,6 +39,7 @@ import { createPrivacyService } from './modules/users/privacy-service.ts';
 import { profileRoutes } from './modules/users/profile-routes.ts';
 import { createProfileService } from './modules/users/profile-service.ts';
 import { accountRoutes } from './modules/users/routes.ts';
+import { userCascades, userEncryptedColumns } from './modules/users/schema.ts';
 import { createAccountService } from './modules/users/service.ts';
 import { createSignInThrottle } from './modules/users/sign-in-throttle.ts';
 import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
@@ -67,6 +70,7 @@ import { createCaseRules } from './platform/own-case.ts';
 import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
+import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
 import { createLocalStorage, probeWritable } from './platform/storage/storage.ts';
@@ -83,6 +87,13 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * What each module declares for the platform to run (ARCHITECTURE.md, "What the platform knows"): the
+ * soft-delete cascades within each module, and every column that holds ciphertext, for key rotation.
+ */
+export const cascades = [...catalogCascades, ...userCascades, ...orderCascades];
+export const encryptedColumns = [...userEncryptedColumns, ...orderEncryptedColumns];
 
 /**
  * helmet's default headers (CSP off: this is a JSON API), fixed once. @fastify/helmet rebuilds helmet's
@@ -201,7 +212,8 @@ export async function buildApp(options: AppOptions) {
   const work = options.work ?? config.runWorker;
   const jobs = createJobs({ database, log: app.log, work, ...options.jobs });
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
-  const catalog = createCatalogService({ db: database.db, cache });
+  const softDeletes = createSoftDeletes(cascades);
+  const catalog = createCatalogService({ db: database.db, cache, softDeletes });
   const storage = createLocalStorage(join(config.dataDir, 'files'));
   const files = createFileService({
     db: database.db,
@@ -210,7 +222,14 @@ export async function buildApp(options: AppOptions) {
   });
   files.registerAttachments(...userAttachments(database.db), ...orderAttachments(database.db));
   const vocabulary = createSearchVocabulary({ cache });
-  const profiles = createProfileService({ db: database.db, cipher, catalog, files, vocabulary });
+  const profiles = createProfileService({
+    db: database.db,
+    cipher,
+    catalog,
+    files,
+    vocabulary,
+    softDeletes,
+  });
   const directory = createDirectoryService({ db: database.db, catalog, vocabulary });
   // Staff decisions about people, one rule for every module; orders lend it the dealings between people.
   const cases = createCaseRules();
@@ -238,9 +257,16 @@ export async function buildApp(options: AppOptions) {
     orderDataRights({ db: database.db, cipher }),
     platformDataRights(database.db),
   );
-  const privacy = createPrivacyService({ db: database.db, accounts, profiles, dataRights, cases });
+  const privacy = createPrivacyService({
+    db: database.db,
+    accounts,
+    profiles,
+    dataRights,
+    cases,
+    softDeletes,
+  });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
-  const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
+  const rotateKeys = rotateEncryptionKeysJob(database.db, cipher, encryptedColumns);
   const events = createOrderEvents(jobs);
   jobs.register(orderEventJob);
   const orders = createOrderService({
@@ -252,12 +278,13 @@ export async function buildApp(options: AppOptions) {
     events,
     vocabulary,
     cases,
+    softDeletes,
   });
   jobs.register(...orderJobs(orders));
-  const bids = createBidService({ db: database.db, events, catalog, profiles, directory, accounts });
+  const bids = createBidService({ db: database.db, events, catalog, directory, accounts });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
-  const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
-  const reviews = createReviewService({ db: database.db, events, profiles, cases });
+  const feed = createFeedService({ db: database.db, profiles, vocabulary });
+  const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
   jobs.register(dataRights.retentionJob, rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
@@ -330,6 +357,7 @@ export async function buildApp(options: AppOptions) {
       orders,
       partitions,
       dataRights,
+      softDeletes,
     },
   });
 }

@@ -7,7 +7,8 @@ import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/h
 import { negotiateLanguage, Translations } from '../../platform/i18n.ts';
 import { Page, PageParams } from '../../platform/pagination.ts';
 import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
-import { ADDON_PRICE_TYPES, APP_PLATFORMS } from './schema.ts';
+import { ADDON_PRICE_TYPES } from './contract.ts';
+import { APP_PLATFORMS } from './schema.ts';
 import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });

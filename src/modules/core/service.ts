@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
@@ -8,7 +8,8 @@ import type { Db } from '../../platform/db.ts';
 import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { DEFAULT_LANGUAGE, type LanguageCode, translate } from '../../platform/i18n.ts';
 import { decodeCursor, IdCursor, toPage } from '../../platform/pagination.ts';
-import { restore, softDelete } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import { PRICE_SETTINGS } from './queries.ts';
 import {
   type APP_PLATFORMS,
   appVersions,
@@ -23,12 +24,6 @@ import {
 /** Public catalog answers change only when staff edit the catalog, so they are kept ready between edits. */
 const CACHE_PREFIX = 'catalog:';
 const CACHE_TTL_SECONDS = 600;
-
-/** The order price range where a category sets none. */
-const PRICE_SETTINGS = {
-  min: { key: 'order_min_price', fallback: 20_000 },
-  max: { key: 'order_max_price', fallback: 10_000_000 },
-};
 
 export type CatalogTable =
   | typeof languages
@@ -79,7 +74,15 @@ export interface CachedAnswer {
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
 
-export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
+export function createCatalogService({
+  db,
+  cache,
+  softDeletes,
+}: {
+  db: Db;
+  cache: Cache;
+  softDeletes: SoftDeletes;
+}) {
   const tableColumns = (table: CatalogTable) =>
     table as unknown as Record<string, PgColumn> & { id: PgColumn; isDeleted: PgColumn };
 
@@ -262,24 +265,6 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     },
 
     /**
-     * subcategoryTerms' price range as a query, for the orders module's bid statement that checks and writes
-     * in one round trip: `min_price` and `max_price` of an offered subcategory; no row for any other. Reads
-     * the settings where subcategoryTerms takes them from the cache.
-     */
-    priceRangeSql(subcategoryId: SQL) {
-      const setting = ({ key, fallback }: { key: string; fallback: number }) =>
-        sql`coalesce((select (${systemSettings.value} #>> '{}')::int from ${systemSettings}
-                      where ${systemSettings.key} = ${key} and not ${systemSettings.isDeleted}), ${fallback})`;
-      return sql`select coalesce(${serviceCategories.minPrice}, ${setting(PRICE_SETTINGS.min)}) as min_price,
-          coalesce(${serviceCategories.maxPrice}, ${setting(PRICE_SETTINGS.max)}) as max_price
-        from ${serviceSubcategories}
-        join ${serviceCategories} on ${serviceCategories.id} = ${serviceSubcategories.categoryId}
-        where ${serviceSubcategories.id} = ${subcategoryId}
-          and not ${serviceSubcategories.isDeleted} and ${serviceSubcategories.isActive}
-          and not ${serviceCategories.isDeleted} and ${serviceCategories.isActive}`;
-    },
-
-    /**
      * The live, active add-ons a subcategory offers, with their current price: what an order in it may add.
      * Takes the caller's transaction: on the embedded database a second connection would wait for it.
      */
@@ -337,15 +322,6 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
         .from(languages)
         .where(and(eq(languages.code, code), eq(languages.isDeleted, false), eq(languages.isActive, true)));
       return row !== undefined;
-    },
-
-    /**
-     * The areas `areaIds` (an SQL array) gives and their live districts, for a statement to filter on: a
-     * provider in Бишкек works in Бишкек-Центр too.
-     */
-    withDistrictsSql(areaIds: SQL) {
-      return sql`(${areaIds} || array(select d.id from ${serviceAreas} d
-        where d.parent_id = any(${areaIds}) and not d.is_deleted and d.is_active))`;
     },
 
     async listServiceAreas(lang: LanguageCode) {
@@ -475,14 +451,16 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     async deleteEntity(actor: Actor, entity: CatalogEntity, id: string) {
       const result = await db.transaction(async (tx) => {
         await loadRow(tx, entity, id);
-        return softDelete(tx, actor, entity.table, [id]);
+        return softDeletes.softDelete(tx, actor, entity.table, [id]);
       });
       await invalidate();
       return result;
     },
 
     async restoreEntity(actor: Actor, entity: CatalogEntity, id: string) {
-      const result = await db.transaction((tx) => restore(tx, actor, entity.table, id, entity.label));
+      const result = await db.transaction((tx) =>
+        softDeletes.restore(tx, actor, entity.table, id, entity.label),
+      );
       await invalidate();
       return result;
     },

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { softDelete } from '../../platform/soft-delete.ts';
 import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 import { bids, orderAddons, orderPhotos, orders } from './schema.ts';
 
@@ -39,7 +38,7 @@ describe('deleting and restoring an order', () => {
     const earlierBid = await k.placeBid(id, leaving);
     // A bid withdrawn and removed on its own before the order goes: not part of the order's deletion.
     await t.db.update(bids).set({ status: 'withdrawn' }).where(eq(bids.id, earlierBid));
-    await softDelete(t.db, systemActor(), bids, [earlierBid]);
+    await t.app.services.softDeletes.softDelete(t.db, systemActor(), bids, [earlierBid]);
 
     const deleted = await k.call('DELETE', `/api/v1/orders/${id}`, client.auth);
     expect(deleted.status).toBe(200);

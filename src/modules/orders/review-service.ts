@@ -4,7 +4,7 @@ import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
-import { restore, softDelete } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
 import type { OrderEvents } from './events.ts';
@@ -50,6 +50,7 @@ export function createReviewService({
   events,
   profiles,
   cases,
+  softDeletes,
 }: {
   db: Db;
   events: OrderEvents;
@@ -58,6 +59,7 @@ export function createReviewService({
     'recordProviderReview' | 'recordClientReview' | 'contactCard' | 'liveProviderIds'
   >;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
+  softDeletes: SoftDeletes;
 }) {
   /**
    * Moves the subject's rating by one review (+1 when it counts, -1 when it stops counting) and keeps the
@@ -229,7 +231,7 @@ export function createReviewService({
         if (review.isDeleted) {
           throw new ConflictError('review_already_removed', 'this review has already been removed');
         }
-        await softDelete(tx, actor, orderReviews, [review.id]);
+        await softDeletes.softDelete(tx, actor, orderReviews, [review.id]);
         await writeAudit(tx, actor, await countReview(tx, review, order, assignment, -1));
       });
     },
@@ -239,7 +241,7 @@ export function createReviewService({
       try {
         return await db.transaction(async (tx) => {
           const { review, order, assignment } = await loadReviewForDecision(tx, actor, reviewId);
-          await restore(tx, actor, orderReviews, review.id, 'review');
+          await softDeletes.restore(tx, actor, orderReviews, review.id, 'review');
           await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
           const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));
           return orderReviewView(after!);

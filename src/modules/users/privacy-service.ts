@@ -5,7 +5,7 @@ import type { DataRights } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
-import { restore } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ProfileService } from './profile-service.ts';
 import { userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
@@ -19,12 +19,14 @@ export function createPrivacyService({
   profiles,
   dataRights,
   cases,
+  softDeletes,
 }: {
   db: Db;
   accounts: AccountService;
   profiles: ProfileService;
   dataRights: Pick<DataRights, 'export' | 'erase'>;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
+  softDeletes: SoftDeletes;
 }) {
   async function liveUser(tx: Db, userId: string) {
     const [user] = await tx
@@ -79,7 +81,7 @@ export function createPrivacyService({
           .orderBy(desc(userProfiles.deletedAt))
           .limit(1);
         const restored = deleted
-          ? await restore(tx, actor, userProfiles, deleted.id, 'user_profile')
+          ? await softDeletes.restore(tx, actor, userProfiles, deleted.id, 'user_profile')
           : { counts: {} };
         const [after] = await tx
           .update(users)
