@@ -16,6 +16,7 @@ import { createAssignmentService } from './modules/orders/assignment-service.ts'
 import { orderAttachments } from './modules/orders/attachments.ts';
 import { bidRoutes } from './modules/orders/bid-routes.ts';
 import { createBidService } from './modules/orders/bid-service.ts';
+import { createCatalogWithdrawals } from './modules/orders/catalog-withdrawals.ts';
 import { orderDataRights } from './modules/orders/data-rights.ts';
 import { disputeRoutes } from './modules/orders/dispute-routes.ts';
 import { createDisputeService } from './modules/orders/dispute-service.ts';
@@ -281,6 +282,10 @@ export async function buildApp(options: AppOptions) {
     softDeletes,
   });
   jobs.register(...orderJobs(orders));
+  // A subcategory taken off the catalog takes the orders still looking for a provider in it.
+  const withdrawals = createCatalogWithdrawals({ db: database.db, softDeletes, catalog, vocabulary, events });
+  catalog.onSubcategoriesDeleted(withdrawals.subcategoriesDeleted);
+  catalog.onSubcategoriesRestored(withdrawals.subcategoriesRestored);
   const bids = createBidService({ db: database.db, events, catalog, directory, accounts });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });

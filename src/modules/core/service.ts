@@ -74,6 +74,33 @@ export interface CachedAnswer {
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
 
+/** A delete of these takes subcategories with it. */
+const takesSubcategories = (entity: CatalogEntity) =>
+  entity.table === serviceCategories || entity.table === serviceSubcategories;
+
+/** Subcategories a catalog delete took, or its restore brought back, with the deletion's id. */
+export interface SubcategoryDeletion {
+  actor: Actor;
+  deletionId: string;
+  subcategoryIds: string[];
+}
+
+/**
+ * Handlers another module registers in app.ts to run inside the catalog's transaction, so that the catalog
+ * never learns who they are; one that throws rolls the catalog's change back.
+ */
+function handlers<Context>() {
+  const registered: ((context: Context) => Promise<void>)[] = [];
+  return {
+    register(handler: (context: Context) => Promise<void>) {
+      registered.push(handler);
+    },
+    async run(context: Context) {
+      for (const handler of registered) await handler(context);
+    },
+  };
+}
+
 export function createCatalogService({
   db,
   cache,
@@ -83,6 +110,8 @@ export function createCatalogService({
   cache: Cache;
   softDeletes: SoftDeletes;
 }) {
+  const subcategoriesDeleted = handlers<SubcategoryDeletion>();
+  const subcategoriesRestored = handlers<SubcategoryDeletion>();
   const tableColumns = (table: CatalogTable) =>
     table as unknown as Record<string, PgColumn> & { id: PgColumn; isDeleted: PgColumn };
 
@@ -451,20 +480,67 @@ export function createCatalogService({
     async deleteEntity(actor: Actor, entity: CatalogEntity, id: string) {
       const result = await db.transaction(async (tx) => {
         await loadRow(tx, entity, id);
-        return softDeletes.softDelete(tx, actor, entity.table, [id]);
+        const deleted = await softDeletes.softDelete(tx, actor, entity.table, [id]);
+        const subcategoryIds = takesSubcategories(entity)
+          ? await subcategoriesDeletedBy(deleted.deletionId)
+          : [];
+        if (subcategoryIds.length > 0) {
+          await subcategoriesDeleted.run({ actor, deletionId: deleted.deletionId, subcategoryIds });
+        }
+        return deleted;
       });
       await invalidate();
       return result;
     },
 
     async restoreEntity(actor: Actor, entity: CatalogEntity, id: string) {
-      const result = await db.transaction((tx) =>
-        softDeletes.restore(tx, actor, entity.table, id, entity.label),
-      );
+      const result = await db.transaction(async (tx) => {
+        const { deletionId } = await loadRow(tx, entity, id, true);
+        const subcategoryIds =
+          takesSubcategories(entity) && typeof deletionId === 'string'
+            ? await subcategoriesDeletedBy(deletionId)
+            : [];
+        const restored = await softDeletes.restore(tx, actor, entity.table, id, entity.label);
+        if (subcategoryIds.length > 0) {
+          await subcategoriesRestored.run({ actor, deletionId: deletionId as string, subcategoryIds });
+        }
+        return restored;
+      });
       await invalidate();
       return result;
     },
+
+    /**
+     * Each of these subcategories that exists, with the deletion that holds it deleted, or null while it is
+     * live: for a module that keeps its own rows in step with the catalog's deletes and restores.
+     */
+    async subcategoryDeletions(ids: string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .select({
+          id: serviceSubcategories.id,
+          isDeleted: serviceSubcategories.isDeleted,
+          deletionId: serviceSubcategories.deletionId,
+        })
+        .from(serviceSubcategories)
+        .where(inArray(serviceSubcategories.id, ids));
+      return new Map(rows.map((r) => [r.id, r.isDeleted ? r.deletionId : null]));
+    },
+
+    /** Runs in the transaction of a catalog delete that took subcategories (a category's, or one's own). */
+    onSubcategoriesDeleted: subcategoriesDeleted.register,
+    /** Runs in the transaction of the restore that brings them back. */
+    onSubcategoriesRestored: subcategoriesRestored.register,
   };
+
+  /** The subcategories a deletion holds deleted. */
+  async function subcategoriesDeletedBy(deletionId: string) {
+    const rows = await db
+      .select({ id: serviceSubcategories.id })
+      .from(serviceSubcategories)
+      .where(and(eq(serviceSubcategories.deletionId, deletionId), eq(serviceSubcategories.isDeleted, true)));
+    return rows.map((r) => r.id);
+  }
 
   /** A live, active subcategory of a live, active category, with that category: what the catalog offers. */
   async function offeredSubcategory(id: string) {

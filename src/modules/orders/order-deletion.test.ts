@@ -18,6 +18,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** The catalog's news of the order: what its client and bidders are told. */
+const told = async (orderId: string) =>
+  (await k.eventsOf(orderId))
+    .filter((e) => e.type.endsWith('_by_catalog'))
+    .map((e) => ({ type: e.type, recipient_user_ids: e.recipient_user_ids }));
+
 const liveness = async (id: string) => {
   const [row] = await t.db.select({ isDeleted: orders.isDeleted }).from(orders).where(eq(orders.id, id));
   return row!.isDeleted ? 'deleted' : 'live';
@@ -153,17 +159,26 @@ describe('deleting a subcategory', () => {
 
     const deleted = await k.call('DELETE', `/api/v1/admin/subcategories/${electrical.id}`, admin.auth);
     expect(deleted.status).toBe(200);
-    expect(deleted.body.counts).toMatchObject({
-      service_subcategories: 1,
-      orders: 3,
-      bids: 1,
-      order_photos: 1,
-    });
+    // What the catalog took; the orders module takes its own rows.
+    expect(deleted.body.counts).toMatchObject({ service_subcategories: 1 });
+    expect(deleted.body.counts.orders).toBeUndefined();
     for (const id of open) {
       expect(await liveness(id)).toBe('deleted');
       expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
     }
+    const [takenBid] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(takenBid).toMatchObject({ isDeleted: true, deletionId: deleted.body.deletion_id });
+    const [takenPhoto] = await t.db.select().from(orderPhotos).where(eq(orderPhotos.orderId, draft));
+    expect(takenPhoto?.isDeleted).toBe(true);
     expect(await liveness(assigned)).toBe('live');
+    // The client and the provider who bid are told; no one hears of agreed work, which goes on.
+    expect(await told(bidding)).toEqual([
+      { type: 'order_withdrawn_by_catalog', recipient_user_ids: [client.user.id, provider.user.id] },
+    ]);
+    expect(await told(draft)).toEqual([
+      { type: 'order_withdrawn_by_catalog', recipient_user_ids: [client.user.id] },
+    ]);
+    expect(await told(assigned)).toEqual([]);
     expect((await k.call('GET', `/api/v1/orders/${assigned}`, provider.auth)).body.status).toBe('assigned');
 
     const orphan = await k.call('POST', `/api/v1/admin/orders/${draft}/restore`, admin.auth);
@@ -183,6 +198,10 @@ describe('deleting a subcategory', () => {
     const addons = await t.db.select().from(orderAddons).where(eq(orderAddons.orderId, draft));
     expect(addons).toEqual([]);
     expect((await k.call('GET', '/api/v1/me/orders', client.auth)).body.data).toHaveLength(4);
+    expect(await told(bidding)).toEqual([
+      { type: 'order_withdrawn_by_catalog', recipient_user_ids: [client.user.id, provider.user.id] },
+      { type: 'order_restored_by_catalog', recipient_user_ids: [client.user.id, provider.user.id] },
+    ]);
   });
 });
 
@@ -201,12 +220,7 @@ describe('deleting a category', () => {
 
     const deleted = await k.call('DELETE', `/api/v1/admin/categories/${english.categoryId}`, admin.auth);
     expect(deleted.status).toBe(200);
-    expect(deleted.body.counts).toMatchObject({
-      service_categories: 1,
-      service_subcategories: 2,
-      orders: 2,
-      bids: 1,
-    });
+    expect(deleted.body.counts).toMatchObject({ service_categories: 1, service_subcategories: 2 });
     for (const id of [published, bidding]) {
       expect(await liveness(id)).toBe('deleted');
       expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
@@ -232,5 +246,36 @@ describe('deleting a category', () => {
       (await k.provider('Ещё репетитор', { slugs: ['math'] })).auth,
     );
     expect(feed.body.data.map((o: { id: string }) => o.id)).toContain(bidding);
+  });
+});
+
+describe('a subcategory deleted on its own, then its category', () => {
+  it('keeps each deletion’s orders with it: the category’s restore leaves the subcategory’s, its own brings them back', async () => {
+    const yoga = await k.sub('yoga');
+    const trainer = await k.sub('personal-trainer');
+    const client = await k.user();
+    const coach = await k.provider('Тренер', { slugs: ['yoga', 'personal-trainer'] });
+    const inYoga = await k.orderIn(client, 'published', undefined, { subcategory_id: yoga.id });
+    const yogaBid = await k.placeBid(inYoga, coach);
+    const withTrainer = await k.orderIn(client, 'published', undefined, { subcategory_id: trainer.id });
+
+    expect((await k.call('DELETE', `/api/v1/admin/subcategories/${yoga.id}`, admin.auth)).status).toBe(200);
+    expect((await k.call('DELETE', `/api/v1/admin/categories/${yoga.categoryId}`, admin.auth)).status).toBe(
+      200,
+    );
+    expect([await liveness(inYoga), await liveness(withTrainer)]).toEqual(['deleted', 'deleted']);
+
+    const category = await k.call('POST', `/api/v1/admin/categories/${yoga.categoryId}/restore`, admin.auth);
+    expect(category.status).toBe(200);
+    expect([await liveness(inYoga), await liveness(withTrainer)]).toEqual(['deleted', 'live']);
+    expect((await k.call('POST', `/api/v1/admin/orders/${inYoga}/restore`, admin.auth)).body.code).toBe(
+      'parent_deleted',
+    );
+
+    const own = await k.call('POST', `/api/v1/admin/subcategories/${yoga.id}/restore`, admin.auth);
+    expect(own.status).toBe(200);
+    expect(await liveness(inYoga)).toBe('live');
+    const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, yogaBid));
+    expect(bidRow).toMatchObject({ isDeleted: false, status: 'pending' });
   });
 });

@@ -8,7 +8,7 @@ import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
-import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import { parentDeleted, type SoftDeletes } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
@@ -1000,6 +1000,10 @@ export function createOrderService({
       return db.transaction(async (tx) => {
         const order = await loadOrder(tx, id, { includeDeleted: true });
         await cases.assertNotOwnCase(tx, actor, await orderPartyIds(tx, order), 'party');
+        // The subcategory is the catalog's: the platform's restore knows only the cascades within orders.
+        const subcategory = await catalog.subcategoryDeletions([order.subcategoryId]);
+        if (order.isDeleted && subcategory.get(order.subcategoryId))
+          throw parentDeleted('service_subcategories');
         const restored = await softDeletes.restore(tx, actor, orders, id, 'order');
         if (OPEN.includes(order.status))
           await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(order));

@@ -14,7 +14,6 @@ import {
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
 import { encryptedColumn } from '../../platform/encrypted-columns.ts';
 import { cascade } from '../../platform/soft-delete.ts';
-import { serviceSubcategories } from '../core/schema.ts';
 
 export const ORDER_STATUSES = [
   'draft',
@@ -329,14 +328,6 @@ export const orderCascades = [
   cascade(orders, bids, bids.orderId),
   cascade(orders, orderAddons, orderAddons.orderId),
   cascade(orders, orderPhotos, orderPhotos.orderId),
-  // A subcategory taken off the catalog takes its orders that are still looking for a provider; work
-  // already agreed on goes on.
-  cascade(
-    serviceSubcategories,
-    orders,
-    orders.subcategoryId,
-    sql`status in ('draft', 'published', 'bidding')`,
-  ),
 ];
 
 /** The module's encrypted columns, handed to the platform in app.ts: key rotation re-encrypts each. */
