@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Type } from 'typebox';
+import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { catalogCascades } from './modules/core/schema.ts';
 import { createCatalogService } from './modules/core/service.ts';
@@ -16,11 +17,12 @@ import { createAssignmentService } from './modules/orders/assignment-service.ts'
 import { orderAttachments } from './modules/orders/attachments.ts';
 import { bidRoutes } from './modules/orders/bid-routes.ts';
 import { createBidService } from './modules/orders/bid-service.ts';
-import { createCatalogWithdrawals } from './modules/orders/catalog-withdrawals.ts';
+import { catalogSubscription, createCatalogWithdrawals } from './modules/orders/catalog-withdrawals.ts';
 import { orderDataRights } from './modules/orders/data-rights.ts';
 import { disputeRoutes } from './modules/orders/dispute-routes.ts';
 import { createDisputeService } from './modules/orders/dispute-service.ts';
-import { createOrderEvents, orderEventJob } from './modules/orders/events.ts';
+import { ORDER_EVENTS } from './modules/orders/events.ts';
+import { createOrderExtensions } from './modules/orders/extensions.ts';
 import { feedRoutes } from './modules/orders/feed-routes.ts';
 import { createFeedService } from './modules/orders/feed-service.ts';
 import { orderJobs } from './modules/orders/jobs.ts';
@@ -34,7 +36,7 @@ import { createUserAdminService } from './modules/users/admin-service.ts';
 import { userAttachments } from './modules/users/attachments.ts';
 import { userDataRights } from './modules/users/data-rights.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
-import { accountEventJob, createAccountEvents } from './modules/users/events.ts';
+import { ACCOUNT_EVENTS } from './modules/users/events.ts';
 import { privacyRoutes } from './modules/users/privacy-routes.ts';
 import { createPrivacyService } from './modules/users/privacy-service.ts';
 import { profileRoutes } from './modules/users/profile-routes.ts';
@@ -47,7 +49,7 @@ import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
 import { verificationRoutes } from './modules/users/verification-routes.ts';
 import { createVerificationService } from './modules/users/verification-service.ts';
 import { auditRoutes } from './platform/audit/routes.ts';
-import { createTokenSigner, registerAuth } from './platform/auth.ts';
+import { createTokenSigner, publicRoutes, registerAuth, requireAccess } from './platform/auth.ts';
 import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
@@ -61,6 +63,7 @@ import {
   registerErrorHandling,
   TooManyRequestsError,
 } from './platform/errors.ts';
+import { createEventBus, logEvents, purgeEventDeliveries } from './platform/events.ts';
 import { registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
 import { registerIdempotency } from './platform/idempotency/plugin.ts';
@@ -139,6 +142,7 @@ export async function buildApp(options: AppOptions) {
     clientErrorHandler: handleClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
+  requireAccess(app);
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -158,6 +162,8 @@ export async function buildApp(options: AppOptions) {
     reply.headers(SECURITY_HEADERS);
     done();
   });
+  // Its preflight route (OPTIONS *) answers anyone.
+  publicRoutes(app, (route) => route.method === 'OPTIONS' && route.url === '*');
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
   await app.register(rateLimit, {
     global: false,
@@ -206,15 +212,23 @@ export async function buildApp(options: AppOptions) {
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
   });
   // The document is still built (app.swagger()) when the routes that serve it are off.
-  if (config.docsEnabled) await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (config.docsEnabled) {
+    await app.register(async (docs) => {
+      publicRoutes(docs);
+      await docs.register(swaggerUi, { routePrefix: '/docs' });
+    });
+  }
   documentDefaults(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
   const work = options.work ?? config.runWorker;
   const jobs = createJobs({ database, log: app.log, work, ...options.jobs });
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
+  // Every module's subscriptions are wired below, before anything emits.
+  const events = createEventBus({ db: database.db, jobs });
+  events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
   const softDeletes = createSoftDeletes(cascades);
-  const catalog = createCatalogService({ db: database.db, cache, softDeletes });
+  const catalog = createCatalogService({ db: database.db, cache, softDeletes, events });
   const storage = createLocalStorage(join(config.dataDir, 'files'));
   const files = createFileService({
     db: database.db,
@@ -236,8 +250,6 @@ export async function buildApp(options: AppOptions) {
   const cases = createCaseRules();
   cases.addTies(dealingsBetween);
   const verifications = createVerificationService({ db: database.db, files, profiles, cases });
-  const accountEvents = createAccountEvents(jobs);
-  jobs.register(accountEventJob);
   const accounts = createAccountService({
     db: database.db,
     cache,
@@ -245,7 +257,8 @@ export async function buildApp(options: AppOptions) {
     sms: options.sms ?? createLogSmsSender(app.log),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
-    throttle: createSignInThrottle({ db: database.db, events: accountEvents }),
+    throttle: createSignInThrottle({ db: database.db, events }),
+    events,
     cases,
   });
   // Every module's export, erasure and retention (ARCHITECTURE.md, "Data rights"), run in this order.
@@ -264,12 +277,11 @@ export async function buildApp(options: AppOptions) {
     profiles,
     dataRights,
     cases,
+    events,
     softDeletes,
   });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher, encryptedColumns);
-  const events = createOrderEvents(jobs);
-  jobs.register(orderEventJob);
   const orders = createOrderService({
     db: database.db,
     cipher,
@@ -284,14 +296,22 @@ export async function buildApp(options: AppOptions) {
   jobs.register(...orderJobs(orders));
   // A subcategory taken off the catalog takes the orders still looking for a provider in it.
   const withdrawals = createCatalogWithdrawals({ db: database.db, softDeletes, catalog, vocabulary, events });
-  catalog.onSubcategoriesDeleted(withdrawals.subcategoriesDeleted);
-  catalog.onSubcategoriesRestored(withdrawals.subcategoriesRestored);
-  const bids = createBidService({ db: database.db, events, catalog, directory, accounts });
+  events.subscribe(catalogSubscription(withdrawals));
+  // Later modules register their work in orders' transactions here (chat and payments on accept).
+  const orderExtensions = createOrderExtensions();
+  const bids = createBidService({
+    db: database.db,
+    events,
+    catalog,
+    directory,
+    accounts,
+    extensions: orderExtensions,
+  });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
-  jobs.register(dataRights.retentionJob, rotateKeys);
+  jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
   jobs.register(partitions.job);
@@ -356,12 +376,14 @@ export async function buildApp(options: AppOptions) {
       directory,
       files,
       jobs,
+      events,
       cache,
       signer,
       cipher,
       orders,
       partitions,
       dataRights,
+      orderExtensions,
       softDeletes,
     },
   });
@@ -378,8 +400,9 @@ function documentDefaults(app: App) {
     if (!route.url.startsWith('/api/')) return;
     route.schema ??= {};
     const schema = route.schema as Record<string, unknown>;
-    const access = route.config?.access ?? 'user';
-    route.config = { ...route.config, access };
+    // A route without access does not start (requireAccess): nothing to document.
+    const access = route.config?.access;
+    if (!access) return;
     schema.response ??= {};
     const response = schema.response as Record<string, unknown>;
     const problem = Type.Ref('Problem');

@@ -3,6 +3,7 @@ export * from './modules/core/schema.ts';
 export * from './modules/orders/schema.ts';
 export * from './modules/users/schema.ts';
 export * from './platform/audit/schema.ts';
+export * from './platform/events-schema.ts';
 export * from './platform/idempotency/schema.ts';
 export * from './platform/search/schema.ts';
 export * from './platform/storage/schema.ts';

@@ -70,8 +70,8 @@ async function orderLoad(base: string, concurrency: number) {
     fetch(`${base}/api/v1/categories`).then((r) => r.json()),
     fetch(`${base}/api/v1/service-areas`).then((r) => r.json()),
   ]);
-  const subcategoryId = categories[0].subcategories[0].id as string;
-  const areaId = (areas.data ?? areas)[0].id as string;
+  const subcategoryId = categories.data[0].subcategories[0].id as string;
+  const areaId = areas.data[0].id as string;
   const tokens: string[] = [];
   for (let i = 0; i < concurrency; i++) {
     const res = await fetch(`${base}/api/v1/auth/register`, {

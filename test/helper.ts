@@ -6,10 +6,11 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type AppOptions, buildApp } from '../src/app.ts';
+import { type AppOptions, type BuiltApp, buildApp } from '../src/app.ts';
 import { createMemorySmsSender } from '../src/modules/users/sms.ts';
 import { type Config, loadConfig } from '../src/platform/config.ts';
 import { type Database, fromPglite, openPostgres } from '../src/platform/db.ts';
+import { type DomainEvent, subscriberQueue } from '../src/platform/events.ts';
 import { withDatabase } from './global-setup.ts';
 
 let counter = 0;
@@ -66,11 +67,13 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export interface TestAppOptions extends Partial<Omit<AppOptions, 'database' | 'config'>> {
   database?: TestDatabase;
   config?: Config;
+  /** What a test wires before the app starts: subscribers, hook handlers, routes of its own. */
+  prepare?: (app: BuiltApp) => void | Promise<void>;
 }
 
 /** The real app on a fresh database, with SMS kept in memory and no job worker unless asked. */
 export async function createTestApp(options: TestAppOptions = {}) {
-  const { database: given, config, ...rest } = options;
+  const { database: given, config, prepare, ...rest } = options;
   const database: TestDatabase = given ?? (await createTestDatabase());
   const sms = createMemorySmsSender();
   const app = await buildApp({
@@ -81,6 +84,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     logger: false,
     ...rest,
   });
+  await prepare?.(app);
   await app.ready();
   return {
     app,
@@ -95,3 +99,39 @@ export async function createTestApp(options: TestAppOptions = {}) {
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/**
+ * The events handed to the logging subscriber (`logEvents`, wired in app.ts for every event type) whose
+ * `field` is `value`, in the order they were emitted (their ids are UUIDv7). Tests run without a worker,
+ * so the jobs stay queued.
+ */
+export async function queuedEvents<E extends DomainEvent>(
+  database: Database,
+  field: string,
+  value: string,
+): Promise<E[]> {
+  const { rows } = await database.sql.query(
+    `select data from pgboss.job where name like 'log.on.%' and data->>$1 = $2 order by data->>'id'`,
+    [field, value],
+  );
+  return rows.map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as E);
+}
+
+/**
+ * Delivers the events queued for one module's subscription, as a worker would: its jobs for these types
+ * run now, one at a time (tests run without a worker). The number delivered.
+ */
+export function deliverQueuedEvents(app: BuiltApp, module: string, types: readonly string[]) {
+  return app.services.jobs.runQueued(types.map((type) => subscriberQueue(module, type)));
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `check` to hold, polling every 100 ms; fails after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}

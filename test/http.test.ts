@@ -281,6 +281,81 @@ describe('pagination', () => {
     }
   });
 
+  it('refuses a cursor another list gave out, though both are lists of ids', async () => {
+    await signedInUser(t, ['client']);
+    for (let i = 0; i < 2; i++) expect((await createCategory(category())).statusCode).toBe(201);
+    const cursorOf = async (url: string) => {
+      const res = await t.app.inject({ url, headers: admin.auth });
+      expect(res.statusCode, url).toBe(200);
+      const cursor = res.json<{ next_cursor: string | null }>().next_cursor;
+      expect(cursor, url).toEqual(expect.any(String));
+      return cursor as string;
+    };
+    const given = {
+      staffCategories: await cursorOf('/api/v1/admin/categories?limit=1'),
+      publicCategories: await cursorOf('/api/v1/categories?limit=1'),
+      audit: await cursorOf('/api/v1/admin/audit?limit=1'),
+      users: await cursorOf('/api/v1/admin/users?limit=1'),
+    };
+    for (const [url, cursor] of [
+      ['/api/v1/admin/subcategories', given.staffCategories],
+      ['/api/v1/admin/service-areas', given.staffCategories],
+      ['/api/v1/categories', given.staffCategories],
+      ['/api/v1/service-areas', given.publicCategories],
+      ['/api/v1/admin/categories', given.publicCategories],
+      ['/api/v1/admin/users', given.audit],
+      ['/api/v1/admin/audit', given.users],
+      ['/api/v1/admin/verifications', given.users],
+      ['/api/v1/admin/disputes', given.users],
+      ['/api/v1/admin/orders', given.users],
+    ] as const) {
+      const res = await t.app.inject({ url: `${url}?cursor=${cursor}`, headers: admin.auth });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().code, url).toBe('invalid_cursor');
+    }
+    for (const url of ['/api/v1/admin/categories', '/api/v1/admin/users']) {
+      const res = await t.app.inject({ url: `${url}?limit=1`, headers: admin.auth });
+      const next = await t.app.inject({
+        url: `${url}?limit=1&cursor=${res.json().next_cursor}`,
+        headers: admin.auth,
+      });
+      expect(next.statusCode, url).toBe(200);
+    }
+  });
+
+  it('refuses a parameter the list does not take, such as the retired `order`', async () => {
+    for (const url of [
+      '/api/v1/admin/disputes?order=desc',
+      '/api/v1/admin/verifications?order=desc',
+      '/api/v1/admin/categories?page=2',
+      '/api/v1/categories?offset=20',
+    ]) {
+      const res = await t.app.inject({ url, headers: admin.auth });
+      const body = problem(res, 400, 'validation_failed');
+      expect(body.errors, url).toEqual([
+        expect.objectContaining({ in: 'query', field: url.split(/[?=]/)[1] }),
+      ]);
+    }
+  });
+
+  it('takes a filter of several values as the parameter repeated; one comma-separated value is a 400', async () => {
+    const client = await signedInUser(t, ['client']);
+    const list = (query: string) =>
+      t.app.inject({ url: `/api/v1/admin/users?${query}&limit=100`, headers: admin.auth });
+    const ids = async (query: string) => {
+      const res = await list(query);
+      expect(res.statusCode, query).toBe(200);
+      return res.json<{ data: { id: string }[] }>().data.map((u) => u.id);
+    };
+    expect(await ids('status=active')).toContain(client.user.id);
+    expect(await ids('status=blocked')).not.toContain(client.user.id);
+    expect(await ids('status=blocked&status=active')).toContain(client.user.id);
+    const commas = problem(await list('status=blocked,active'), 400, 'validation_failed');
+    expect(commas.errors).toEqual([
+      expect.objectContaining({ in: 'query', field: expect.stringMatching(/^status/) }),
+    ]);
+  });
+
   it('refuses a limit over 100, or under 1, naming the parameter', async () => {
     for (const limit of ['101', '0', 'ten']) {
       const res = await t.app.inject({ url: `/api/v1/admin/categories?limit=${limit}`, headers: admin.auth });

@@ -53,11 +53,11 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
       tokens.push(token);
     }
     const categories = await call('GET', '/api/v1/categories');
-    const subcategoryId = categories.body
+    const subcategoryId = categories.body.data
       .flatMap((c: { subcategories: { id: string; slug: string }[] }) => c.subcategories)
       .find((s: { slug: string }) => s.slug === 'plumbing').id as string;
     const areas = await call('GET', '/api/v1/service-areas');
-    const areaId = areas.body.find((a: { slug: string }) => a.slug === 'bishkek').id as string;
+    const areaId = areas.body.data.find((a: { slug: string }) => a.slug === 'bishkek').id as string;
 
     const requests = Array.from({ length: REQUESTS }, (_, i) => ({
       key: `crash-order-${i}-${Date.now()}`,

@@ -24,7 +24,7 @@ describe.skipIf(process.env.DATABASE_URL)('running the service on the embedded d
 
     const categories = await fetch(`http://127.0.0.1:${port}/api/v1/categories`);
     expect(categories.status).toBe(200);
-    expect(((await categories.json()) as unknown[]).length).toBe(8);
+    expect(((await categories.json()) as { data: unknown[] }).data.length).toBe(8);
 
     // A second process on the same data directory must refuse, naming the lock, and leave the first running.
     const second = start('migrate', await freePort());

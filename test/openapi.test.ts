@@ -13,10 +13,20 @@ interface Schema {
 interface MediaType {
   schema?: Schema;
 }
+interface Parameter {
+  in: string;
+  name: string;
+  required?: boolean;
+  description?: string;
+  style?: string;
+  explode?: boolean;
+  schema?: Schema;
+}
 interface Operation {
   operationId?: string;
   tags?: string[];
-  parameters?: { in: string; name: string; required?: boolean; schema?: Schema }[];
+  description?: string;
+  parameters?: Parameter[];
   requestBody?: { required?: boolean; content?: Record<string, MediaType> };
   responses?: Record<string, { description?: string; content?: Record<string, MediaType> }>;
   security?: Record<string, string[]>[];
@@ -171,6 +181,87 @@ describe('every operation under /api', () => {
         if (missing.length > 0) return `path parameters not declared: ${missing.join(', ')}`;
         return extra.length > 0 ? `declares parameters not in the path: ${extra.join(', ')}` : undefined;
       }),
+    ).toEqual([]);
+  });
+});
+
+/**
+ * Lists that answer a bare array: each is small by construction, and says why in its description. Every
+ * other list is a page.
+ */
+const FIXED_LISTS = ['GET /api/v1/languages', 'GET /api/v1/settings'];
+
+describe('every list under /api', () => {
+  const schemaOf = (schema: Schema | undefined): Schema | undefined => {
+    const name = schema?.$ref?.replace('#/components/schemas/', '');
+    return name ? doc.components.schemas?.[name] : schema;
+  };
+  const answer = (op: Operation) => schemaOf(op.responses?.['200']?.content?.['application/json']?.schema);
+  const query = (op: Operation) => (op.parameters ?? []).filter((p) => p.in === 'query');
+  const isPage = (schema: Schema | undefined) =>
+    (schema?.properties as Record<string, Schema> | undefined)?.data?.type === 'array';
+  const lists = () =>
+    api().filter(
+      ({ method, op }) => method === 'get' && (answer(op)?.type === 'array' || isPage(answer(op))),
+    );
+
+  it('answers a page (data, next_cursor) and takes limit and cursor, or is a documented fixed list', () => {
+    expect(lists().length).toBeGreaterThan(20);
+    expect(
+      lists().flatMap((o) => {
+        const schema = answer(o.op);
+        if (schema?.type === 'array') {
+          if (!FIXED_LISTS.includes(label(o))) return [`${label(o)}: a bare array, not on FIXED_LISTS`];
+          return o.op.description?.startsWith('A fixed list, not paged: ')
+            ? []
+            : [`${label(o)}: a fixed list that does not say why it stays small`];
+        }
+        const props = schema?.properties as Record<string, Schema>;
+        const names = query(o.op).map((p) => p.name);
+        const problems = [
+          props.next_cursor ? undefined : 'no next_cursor',
+          names.includes('limit') ? undefined : 'no limit',
+          names.includes('cursor') ? undefined : 'no cursor',
+        ].filter(Boolean);
+        return problems.length > 0 ? [`${label(o)}: ${problems.join(', ')}`] : [];
+      }),
+    ).toEqual([]);
+    expect(FIXED_LISTS.filter((name) => !lists().some((o) => label(o) === name))).toEqual([]);
+  });
+
+  it('is ordered by `sort`, whose values are words, never a direction or a column', () => {
+    expect(
+      api().flatMap((o) =>
+        query(o.op).flatMap((p) => {
+          if (p.name === 'order') return [`${label(o)}: a parameter named order`];
+          if (p.name !== 'sort') return [];
+          const values = (p.schema?.enum ?? []) as string[];
+          const odd = values.filter((v) => !/^[a-z]+(_[a-z]+)*$/.test(v) || ['asc', 'desc'].includes(v));
+          if (values.length < 2) return [`${label(o)}: sort offers ${values.length} values`];
+          return odd.length > 0 ? [`${label(o)}: sort values ${odd.join(', ')}`] : [];
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('takes a multi-valued filter as a repeated parameter, on every route the same way', () => {
+    const multi = api().flatMap((o) => query(o.op).filter((p) => p.schema?.type === 'array'));
+    expect(multi.length).toBeGreaterThan(5);
+    expect(
+      api().flatMap((o) =>
+        query(o.op).flatMap((p) => {
+          const repeated = (p.style ?? 'form') === 'form' && p.explode !== false;
+          if (p.schema?.type === 'array') {
+            return repeated &&
+              p.description?.endsWith('One or more: repeat the parameter, once for each value')
+              ? []
+              : [`${label(o)}: ${p.name} does not take repeated values the common way`];
+          }
+          return /comma/i.test(p.description ?? '')
+            ? [`${label(o)}: ${p.name} takes a comma-separated list`]
+            : [];
+        }),
+      ),
     ).toEqual([]);
   });
 });

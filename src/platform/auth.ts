@@ -1,5 +1,5 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { type Actor, ROLES, type Role } from './actor.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
@@ -99,17 +99,58 @@ async function actorFrom(request: FastifyRequest, signer: TokenSigner, isSession
   return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, requestId: request.id };
 }
 
+/**
+ * Access fails closed: every route states who may call it, and the app does not start while one does not,
+ * wherever it was registered (a module's routes, the platform's, a plugin's, a test's). Called first in
+ * buildApp, so that it sees every route. Checked once all are registered, since a plugin's routes get
+ * theirs from the scope they are registered in (`publicRoutes`), after this hook has seen them.
+ */
+export function requireAccess(app: FastifyInstance) {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.addHook('onReady', async () => {
+    const undeclared = routes.filter((route) => route.config?.access === undefined);
+    if (undeclared.length > 0) {
+      const names = undeclared.map((route) => `${route.method} ${route.url}`).join(', ');
+      throw new Error(`routes must declare config.access ('public', 'user' or roles): ${names}`);
+    }
+  });
+}
+
+/**
+ * Declares public the routes registered in `scope` from here on that state no access (all of them, or those
+ * `only` picks): for a plugin's, which take no config of ours (the docs, the CORS preflight).
+ */
+export function publicRoutes(scope: FastifyInstance, only: (route: RouteOptions) => boolean = () => true) {
+  scope.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined && only(route))
+      route.config = { ...route.config, access: 'public' };
+  });
+}
+
+/**
+ * The access a request's route declared. Every route declares one (requireAccess); what the router answers
+ * itself, an unknown URL, is public, so that it is a 404 and not a 401.
+ */
+const accessOf = (request: FastifyRequest): Access => {
+  const access = request.routeOptions.config.access;
+  if (access) return access;
+  if (request.is404) return 'public';
+  throw new ForbiddenError('forbidden', 'this route states no access');
+};
+
 export function registerAuth(app: FastifyInstance, signer: TokenSigner, isSessionLive: SessionCheck) {
   app.decorateRequest('actor', null);
   app.addHook('onRequest', (request, _reply, done) => {
     // Most public calls carry no token: answer them without a promise.
-    if (!request.headers.authorization && (request.routeOptions.config.access ?? 'public') === 'public')
-      return done();
+    if (!request.headers.authorization && accessOf(request) === 'public') return done();
     authenticate(request).then(() => done(), done);
   });
 
   async function authenticate(request: FastifyRequest) {
-    const access = request.routeOptions.config.access ?? 'public';
+    const access = accessOf(request);
     if (access === 'public') {
       // A public route still knows who calls it when a token comes along, but a bad token does not block it.
       request.actor = await actorFrom(request, signer, isSessionLive).catch(() => null);

@@ -64,3 +64,6 @@ export const softDeleteIndexes = (name: string, t: { isDeleted: PgColumn; deleti
 /** A timestamptz as `Date.toISOString()` writes it (milliseconds, UTC), for SQL that answers JSON itself. */
 export const isoTimestamp = (value: SQL) =>
   sql`to_char(${value} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The least UUIDv7 of a moment: every id made at or after it sorts after it, every earlier one before. */
+export const firstIdAt = (at: Date) => uuidv7({ msecs: at.getTime(), random: new Uint8Array(16), seq: 0 });

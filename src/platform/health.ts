@@ -66,12 +66,16 @@ export function registerHealth(app: App, probes: ReadinessProbes) {
   const Status = Type.Object({ status: Type.Literal('ok') });
   app.get(
     '/health/live',
-    { schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } } },
+    {
+      config: { access: 'public' },
+      schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } },
+    },
     async () => ({ status: 'ok' as const }),
   );
   app.get(
     '/health/ready',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['system'],
         operationId: 'getReadiness',

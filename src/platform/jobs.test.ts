@@ -7,7 +7,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../../test/global-setup.ts';
-import { createTestDatabase } from '../../test/helper.ts';
+import { createTestDatabase, sleep, until } from '../../test/helper.ts';
 import { type Database, openPglite, openPostgres } from './db.ts';
 import { createJobs, defineJob, type Jobs, PLATFORM_TIME_ZONE } from './jobs.ts';
 import { migrateDatabase } from './migrate.ts';
@@ -39,16 +39,6 @@ function jobsOn(on: Database, work = true) {
   });
   running.push(jobs);
   return jobs;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
 }
 
 class Rollback extends Error {}
@@ -128,8 +118,8 @@ describe('enqueueing in a transaction', () => {
       await jobs.enqueue(database.db, job, { n: 1 });
       await database.db.execute(
         jobs.enqueueSql(
-          job,
-          sql`select ${JSON.stringify({ n: 2 })}::jsonb union all select '{"n": 3}'::jsonb`,
+          [job.name],
+          sql`select ${job.name}, ${JSON.stringify({ n: 2 })}::jsonb union all select ${job.name}, '{"n": 3}'::jsonb`,
         ),
       );
       const { rows } = await database.sql.query(
@@ -146,9 +136,9 @@ describe('enqueueing in a transaction', () => {
       expect(fromSql.map((r) => r.data)).toEqual([{ n: 2 }, { n: 3 }]);
       for (const row of fromSql) expect(row.job).toEqual(sent!.job);
     }
-    expect(() =>
-      jobs.enqueueSql(defineJob({ name: jobName('stray'), async handle() {} }), sql`select '{}'::jsonb`),
-    ).toThrow(/unknown job/);
+    expect(() => jobs.enqueueSql([jobName('stray')], sql`select 'stray', '{}'::jsonb`)).toThrow(
+      /unknown job/,
+    );
   });
 
   it('refuses a job kind that was never registered', async () => {

@@ -92,8 +92,9 @@ export function createJobs(options: JobsOptions) {
   return {
     boss,
 
-    /** Modules register their job kinds before start. */
+    /** Modules register their job kinds before start: start makes their queues and workers. */
     register(...defs: JobDefinition<never>[]) {
+      if (started) throw new Error(`job kinds are registered before the queue starts: ${defs[0]?.name}`);
       for (const def of defs) definitions.set(def.name, def as unknown as JobDefinition<object>);
     },
 
@@ -107,17 +108,17 @@ export function createJobs(options: JobsOptions) {
     },
 
     /**
-     * `enqueue` as SQL, for a statement that makes a change and its jobs at once: one job of `job` for each
-     * row of `rows` (a query of one jsonb column, the data). Builds the row as pg-boss's own insert does for a
-     * send without options (pg-boss 10, plans.js insertJob): the queue's settings, else pg-boss's defaults.
-     * jobs.test.ts holds it to what `boss.send` makes. Without pg-boss's `on conflict do nothing`: that is
-     * for the queue policies that take one job at a time and for singleton keys, and our queues are created
-     * with the standard policy (start) and these rows carry no key, so only a random id could collide. The
-     * clause made PostgreSQL check all five unique indexes of the queue's partition before every insert,
-     * 7% of a bid's database time.
+     * `enqueue` as SQL, for a statement that makes a change and its jobs at once: one job for each row of
+     * `rows`, a query of two columns, the job's name (one of `kinds`) and its data (jsonb). Builds the row as
+     * pg-boss's own insert does for a send without options (pg-boss 10, plans.js insertJob): the queue's
+     * settings, else pg-boss's defaults. jobs.test.ts holds it to what `boss.send` makes. Without pg-boss's
+     * `on conflict do nothing`: that is for the queue policies that take one job at a time and for singleton
+     * keys, and our queues are created with the standard policy (start) and these rows carry no key, so only
+     * a random id could collide. The clause made PostgreSQL check all five unique indexes of the queue's
+     * partition before every insert, 7% of a bid's database time.
      */
-    enqueueSql(job: JobDefinition<never>, rows: SQL) {
-      definitionOf(job.name);
+    enqueueSql(kinds: readonly string[], rows: SQL) {
+      for (const name of kinds) definitionOf(name);
       const schema = sql.identifier(JOB_SCHEMA);
       return sql`insert into ${schema}.job (id, name, data, priority, start_after, dead_letter, expire_in,
           keep_until, retry_limit, retry_delay, retry_backoff, policy)
@@ -129,7 +130,7 @@ export function createJobs(options: JobsOptions) {
                else coalesce(q.retry_delay, 0) end,
           coalesce(q.retry_backoff, false),
           q.policy
-        from (${rows}) e (data) join ${schema}.queue q on q.name = ${job.name}`;
+        from (${rows}) e (name, data) join ${schema}.queue q on q.name = e.name`;
     },
 
     async start() {
@@ -173,6 +174,32 @@ export function createJobs(options: JobsOptions) {
           );
         }
       }
+    },
+
+    /**
+     * Works the jobs of these kinds that are due now, here and one at a time, as a worker would: for a
+     * process that works no jobs (`work: false`), such as a test that drives them itself. A job that fails
+     * is failed (retried later, as its kind says) and its error thrown. At most `limit` jobs; the number run.
+     */
+    async runQueued(names: readonly string[], limit = 1_000) {
+      let ran = 0;
+      for (const name of names) {
+        const def = definitionOf(name);
+        while (ran < limit) {
+          const [job] = await boss.fetch<object>(name, { batchSize: 1, includeMetadata: true });
+          if (!job) break;
+          ran++;
+          const jobLog = log.child({ job: name, jobId: job.id });
+          try {
+            await def.handle(job.data, { log: jobLog, jobId: job.id, retryCount: job.retryCount });
+          } catch (error) {
+            await boss.fail(name, job.id, { message: (error as Error).message });
+            throw error;
+          }
+          await boss.complete(name, job.id);
+        }
+      }
+      return ran;
     },
 
     /** Fails unless the queue has started and not stopped: for readiness, where this process works jobs. */

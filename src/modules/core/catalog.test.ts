@@ -1,9 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
-import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { createTestApp, queuedEvents, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { serviceAddons, serviceCategories, serviceSubcategories } from './schema.ts';
+import type { CatalogEvent } from './events.ts';
+import { languages, serviceAddons, serviceCategories, serviceSubcategories } from './schema.ts';
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signedInUser>>;
@@ -26,7 +27,9 @@ async function categories(lang?: string) {
     headers: lang ? { 'accept-language': lang } : {},
   });
   expect(res.statusCode).toBe(200);
-  return res.json<CategoryBody[]>();
+  const page = res.json<{ data: CategoryBody[]; next_cursor: string | null }>();
+  expect(page.next_cursor).toBeNull();
+  return page.data;
 }
 
 describe('public catalog', () => {
@@ -67,7 +70,7 @@ describe('public catalog', () => {
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
 
-    const [cleaning] = first.json<CategoryBody[]>();
+    const [cleaning] = first.json<{ data: CategoryBody[] }>().data;
     const patch = await t.app.inject({
       method: 'PATCH',
       url: `/api/v1/admin/categories/${cleaning!.id}`,
@@ -78,7 +81,39 @@ describe('public catalog', () => {
     const after = await t.app.inject({ url: '/api/v1/categories', headers: { 'if-none-match': etag } });
     expect(after.statusCode).toBe(200);
     expect(after.headers.etag).not.toBe(etag);
-    expect(after.json<CategoryBody[]>()[0]!.name).toBe('Клининг');
+    expect(after.json<{ data: CategoryBody[] }>().data[0]!.name).toBe('Клининг');
+  });
+
+  it('pages categories and service areas in staff’s order, a later page with its own ETag', async () => {
+    type Page = { data: { id: string }[]; next_cursor: string | null };
+    const walk = async (path: string, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 20; pages++) {
+        const res = await t.app.inject({ url: `${path}?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}` });
+        expect(res.statusCode).toBe(200);
+        const page = res.json() as Page;
+        expect(page.data.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.data.map((row) => row.id));
+        cursor = page.next_cursor;
+        if (!cursor) break;
+      }
+      expect(cursor).toBeNull();
+      return seen;
+    };
+    expect(await walk('/api/v1/categories', 3)).toEqual((await categories()).map((c) => c.id));
+    const areas = (await t.app.inject({ url: '/api/v1/service-areas?limit=100' })).json<Page>();
+    expect(areas.next_cursor).toBeNull();
+    expect(await walk('/api/v1/service-areas', 4)).toEqual(areas.data.map((a) => a.id));
+
+    const first = (await t.app.inject({ url: '/api/v1/categories?limit=3' })).json<Page>();
+    const url = `/api/v1/categories?limit=3&cursor=${first.next_cursor}`;
+    const later = await t.app.inject({ url });
+    expect(later.headers.etag).toMatch(/^".+"$/);
+    const unchanged = await t.app.inject({ url, headers: { 'if-none-match': later.headers.etag as string } });
+    expect(unchanged.statusCode).toBe(304);
+    const forged = await t.app.inject({ url: '/api/v1/categories?cursor=bm9wZQ' });
+    expect([forged.statusCode, forged.json().code]).toEqual([400, 'invalid_cursor']);
   });
 
   it('returns one category, one subcategory with add-ons, and 404 problems for unknown ids', async () => {
@@ -122,9 +157,9 @@ describe('public catalog', () => {
     const langs = await t.app.inject({ url: '/api/v1/languages' });
     expect(langs.json().map((l: { code: string }) => l.code)).toEqual(['ru', 'ky', 'en']);
 
-    const areas = (await t.app.inject({ url: '/api/v1/service-areas' })).json<
-      { slug: string; parent_id: string | null; id: string }[]
-    >();
+    const areas = (await t.app.inject({ url: '/api/v1/service-areas' })).json<{
+      data: { slug: string; parent_id: string | null; id: string }[];
+    }>().data;
     const bishkek = areas.find((a) => a.slug === 'bishkek')!;
     expect(
       areas
@@ -225,6 +260,21 @@ describe('staff catalog writes', () => {
     });
     expect(orphan.statusCode).toBe(422);
     expect(orphan.json().code).toBe('category_not_found');
+  });
+
+  it('offers only the languages the platform has texts in, so the public list stays at three', async () => {
+    const add = (code: string, name: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/languages',
+        headers: admin.auth,
+        payload: { code, name, native_name: name },
+      });
+    const german = await add('de', 'Deutsch');
+    expect(german.statusCode).toBe(400);
+    expect(german.json().errors).toEqual([expect.objectContaining({ in: 'body', field: 'code' })]);
+    expect(await t.db.select().from(languages).where(eq(languages.code, 'de'))).toEqual([]);
+    expect((await add('ky', 'Кыргызча')).statusCode).toBe(409);
   });
 
   it('audits create and update with the actor, changed fields and request id', async () => {
@@ -333,6 +383,30 @@ describe('soft delete and restore', () => {
       .where(and(eq(auditLog.entityId, tree.addonB1), eq(auditLog.action, 'restore')));
     expect(trail).toHaveLength(1);
     expect(trail[0]!.actorId).toBe(admin.user.id);
+  });
+
+  it('tells of the subcategories a delete took and its restore brought back, under the deletion’s id; of no other', async () => {
+    const tree = await makeTree();
+    const call = (method: 'DELETE' | 'POST', url: string) =>
+      t.app.inject({ method, url: `/api/v1/admin/${url}`, headers: admin.auth });
+    const ownSub = await call('DELETE', `subcategories/${tree.subB}`);
+    const del = await call('DELETE', `categories/${tree.category}`);
+    expect((await call('POST', `categories/${tree.category}/restore`)).statusCode).toBe(200);
+    expect((await call('POST', `subcategories/${tree.subB}/restore`)).statusCode).toBe(200);
+    // An add-on's delete takes no subcategory: nobody hears of it.
+    expect((await call('DELETE', `addons/${tree.addonA1}`)).statusCode).toBe(200);
+
+    const told = (await queuedEvents<CatalogEvent>(t.database, 'category_id', tree.category)).map(
+      ({ id: _, at: __, ...event }) => event,
+    );
+    const by = { actor_id: admin.user.id, request_id: expect.any(String), category_id: tree.category };
+    const subB = { ...by, subcategory_id: tree.subB, subcategory_ids: [tree.subB] };
+    expect(told).toEqual([
+      { ...subB, type: 'subcategory_deleted', deletion_id: ownSub.json().deletion_id },
+      { ...by, type: 'category_deleted', deletion_id: del.json().deletion_id, subcategory_ids: [tree.subA] },
+      { ...by, type: 'category_restored', deletion_id: del.json().deletion_id, subcategory_ids: [tree.subA] },
+      { ...subB, type: 'subcategory_restored', deletion_id: ownSub.json().deletion_id },
+    ]);
   });
 
   it('refuses to restore a child whose parent is still deleted, or a row that is not deleted', async () => {

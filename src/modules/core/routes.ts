@@ -4,8 +4,8 @@ import type { Role } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
 import { camelize, snakeize } from '../../platform/case.ts';
 import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
-import { negotiateLanguage, Translations } from '../../platform/i18n.ts';
-import { Page, PageParams } from '../../platform/pagination.ts';
+import { LANGUAGES, negotiateLanguage, Translations } from '../../platform/i18n.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES } from './contract.ts';
 import { APP_PLATFORMS } from './schema.ts';
@@ -94,7 +94,7 @@ const AppVersionCheckResponse = Type.Object({
 /** Staff-managed fields of each catalog model: the create body, and (all optional) the update body. */
 const editable = {
   languages: {
-    code: Type.String({ pattern: '^[a-z]{2,3}$' }),
+    code: Type.Enum(LANGUAGES, { description: 'One of the languages the platform has texts in' }),
     name: Text({ maxLength: 100 }),
     native_name: Text({ maxLength: 100 }),
     is_active: Type.Optional(Type.Boolean()),
@@ -214,10 +214,24 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     const route = publicRoute(operationId, summary, ok);
     return { ...route, schema: { ...route.schema, params: IdParams } };
   };
+  const publicPage = (operationId: string, summary: string, item: TSchema) => {
+    const route = publicRoute(operationId, summary, Page(item));
+    return { ...route, schema: { ...route.schema, querystring: ListQuery({}) } };
+  };
+  /** A list that is not paged: its description says why it stays small. */
+  const publicFixedList = (operationId: string, summary: string, item: TSchema, why: string) => {
+    const route = publicRoute(operationId, summary, Type.Array(item));
+    return { ...route, schema: { ...route.schema, description: `A fixed list, not paged: ${why}` } };
+  };
 
   app.get(
     '/languages',
-    publicRoute('listLanguages', 'Active languages', Type.Array(LanguageResponse)),
+    publicFixedList(
+      'listLanguages',
+      'Active languages',
+      LanguageResponse,
+      'one row for each language the platform has texts in (ru, ky, en); staff cannot add another, so it is at most three.',
+    ),
     async (request, reply) =>
       sendCached(
         request,
@@ -232,16 +246,17 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/categories',
-    publicRoute(
+    publicPage(
       'listCategories',
-      'Active categories with their subcategories, in the caller’s language',
-      Type.Array(CategoryResponse),
+      'Active categories with their subcategories, in the caller’s language and staff’s order',
+      CategoryResponse,
     ),
     async (request, reply) => {
       const language = await lang(request);
-      const answer = await catalog.cachedAnswer(
+      const answer = await catalog.pageAnswer(
         `categories:${language}`,
-        () => catalog.listCategories(language),
+        request.query,
+        () => catalog.listCategories(language, request.query),
         (b) => reply.serialize(b) as string,
       );
       return sendCached(request, reply, answer);
@@ -278,12 +293,17 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/service-areas',
-    publicRoute('listServiceAreas', 'Cities and districts providers serve', Type.Array(ServiceAreaResponse)),
+    publicPage(
+      'listServiceAreas',
+      'Cities and districts providers serve, in staff’s order',
+      ServiceAreaResponse,
+    ),
     async (request, reply) => {
       const language = await lang(request);
-      const answer = await catalog.cachedAnswer(
+      const answer = await catalog.pageAnswer(
         `areas:${language}`,
-        () => catalog.listServiceAreas(language),
+        request.query,
+        () => catalog.listServiceAreas(language, request.query),
         (b) => reply.serialize(b) as string,
       );
       return sendCached(request, reply, answer);
@@ -292,7 +312,12 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/settings',
-    publicRoute('listPublicSettings', 'Settings the apps may read', Type.Array(SettingResponse)),
+    publicFixedList(
+      'listPublicSettings',
+      'Settings the apps may read',
+      SettingResponse,
+      'one row per rule the platform has a number or text for (a dozen today), added only by an admin, never by users.',
+    ),
     async (request, reply) =>
       sendCached(
         request,
@@ -341,7 +366,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           ...base,
           operationId: `adminList${plural}`,
           summary: `List ${plural} (live, or deleted with deleted=true)`,
-          querystring: Type.Object({ deleted: Type.Boolean({ default: false }), ...PageParams }),
+          querystring: ListQuery({ deleted: Type.Boolean({ default: false }) }),
           response: { 200: Page(Row) },
         },
       },

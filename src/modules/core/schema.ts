@@ -163,7 +163,7 @@ export const appVersions = pgTable(
 
 /**
  * What a catalog delete takes with it, handed to the platform in app.ts. The orders in a subcategory are the
- * orders module's: it takes them itself when it hears of the delete (`onSubcategoriesDeleted`).
+ * orders module's: it takes them itself when it hears of the delete (catalog events).
  */
 export const catalogCascades = [
   cascade(serviceCategories, serviceSubcategories, serviceSubcategories.categoryId),

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, getTableName, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableName, gt, inArray, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Db } from '../../platform/db.ts';
 import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { DEFAULT_LANGUAGE, type LanguageCode, translate } from '../../platform/i18n.ts';
-import { decodeCursor, IdCursor, toPage } from '../../platform/pagination.ts';
+import { idPages, type ListCursor, listCursor, type PageRequest } from '../../platform/pagination.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import type { CatalogEvents } from './events.ts';
 import { PRICE_SETTINGS } from './queries.ts';
 import {
   type APP_PLATFORMS,
@@ -67,6 +69,11 @@ export const catalogEntities = {
 
 export type CatalogEntityName = keyof typeof catalogEntities;
 
+/** Public catalog lists come in the order staff give them (`sort_order`), then by id. */
+const CatalogKey = Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]);
+const categoryCursor = listCursor('catalog.categories:sort_order', CatalogKey);
+const areaCursor = listCursor('catalog.service_areas:sort_order', CatalogKey);
+
 export interface CachedAnswer {
   etag: string;
   body: string;
@@ -74,44 +81,25 @@ export interface CachedAnswer {
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
 
-/** A delete of these takes subcategories with it. */
-const takesSubcategories = (entity: CatalogEntity) =>
-  entity.table === serviceCategories || entity.table === serviceSubcategories;
-
-/** Subcategories a catalog delete took, or its restore brought back, with the deletion's id. */
-export interface SubcategoryDeletion {
-  actor: Actor;
-  deletionId: string;
-  subcategoryIds: string[];
-}
-
-/**
- * Handlers another module registers in app.ts to run inside the catalog's transaction, so that the catalog
- * never learns who they are; one that throws rolls the catalog's change back.
- */
-function handlers<Context>() {
-  const registered: ((context: Context) => Promise<void>)[] = [];
-  return {
-    register(handler: (context: Context) => Promise<void>) {
-      registered.push(handler);
-    },
-    async run(context: Context) {
-      for (const handler of registered) await handler(context);
-    },
-  };
-}
+/** Whether deleting rows of `entity` takes subcategories, and which kind of catalog event tells of it. */
+const subcategoriesKind = (entity: CatalogEntity) =>
+  entity.table === serviceCategories
+    ? ('category' as const)
+    : entity.table === serviceSubcategories
+      ? ('subcategory' as const)
+      : undefined;
 
 export function createCatalogService({
   db,
   cache,
   softDeletes,
+  events,
 }: {
   db: Db;
   cache: Cache;
   softDeletes: SoftDeletes;
+  events: CatalogEvents;
 }) {
-  const subcategoriesDeleted = handlers<SubcategoryDeletion>();
-  const subcategoriesRestored = handlers<SubcategoryDeletion>();
   const tableColumns = (table: CatalogTable) =>
     table as unknown as Record<string, PgColumn> & { id: PgColumn; isDeleted: PgColumn };
 
@@ -165,6 +153,28 @@ export function createCatalogService({
     return value;
   }
 
+  const answerOf = (serialized: string | Buffer): CachedAnswer => {
+    const body = serialized.toString();
+    return { etag: `"${createHash('sha1').update(body).digest('base64url')}"`, body };
+  };
+
+  /**
+   * A public answer, built once per language and kept until the catalog changes.
+   * `serialize` is the route's response serializer, so the cached text is exactly what the schema allows.
+   */
+  async function cachedAnswer(
+    key: string,
+    build: () => Promise<unknown>,
+    serialize: (body: unknown) => string | Buffer,
+  ) {
+    const cacheKey = `${CACHE_PREFIX}${key}`;
+    const hit = cache.get<CachedAnswer>(cacheKey);
+    if (hit) return hit;
+    const answer = answerOf(serialize(await build()));
+    cache.set(cacheKey, answer, CACHE_TTL_SECONDS);
+    return answer;
+  }
+
   /** Settings are read through here by every module that needs a rule's number. */
   function getSettingValue<T>(key: string, fallback: T): Promise<T> {
     return remember(`setting:${key}`, async () => {
@@ -179,22 +189,20 @@ export function createCatalogService({
   return {
     entities: catalogEntities,
 
+    cachedAnswer,
+
     /**
-     * A public answer, built once per language and kept until the catalog changes.
-     * `serialize` is the route's response serializer, so the cached text is exactly what the schema allows.
+     * A page of a public list, as cachedAnswer. Only first pages are kept (one per page size): later pages
+     * are built on each call, so cursors made up by a client cannot crowd the cache.
      */
-    async cachedAnswer(
+    async pageAnswer(
       key: string,
+      request: PageRequest,
       build: () => Promise<unknown>,
       serialize: (body: unknown) => string | Buffer,
     ) {
-      const cacheKey = `${CACHE_PREFIX}${key}`;
-      const hit = cache.get<CachedAnswer>(cacheKey);
-      if (hit) return hit;
-      const body = serialize(await build()).toString();
-      const answer = { etag: `"${createHash('sha1').update(body).digest('base64url')}"`, body };
-      cache.set(cacheKey, answer, CACHE_TTL_SECONDS);
-      return answer;
+      if (request.cursor === undefined) return cachedAnswer(`${key}:${request.limit}`, build, serialize);
+      return answerOf(serialize(await build()));
     },
 
     getSettingValue,
@@ -211,22 +219,21 @@ export function createCatalogService({
         .orderBy(asc(languages.sortOrder), asc(languages.id));
     },
 
-    async listCategories(lang: LanguageCode) {
-      const categories = await db
-        .select()
-        .from(serviceCategories)
-        .where(and(eq(serviceCategories.isDeleted, false), eq(serviceCategories.isActive, true)))
-        .orderBy(asc(serviceCategories.sortOrder), asc(serviceCategories.id));
-      const subcategories = await liveSubcategories(categories.map((c) => c.id));
+    async listCategories(lang: LanguageCode, request: PageRequest) {
+      const page = await offeredPage(serviceCategories, categoryCursor, request);
+      const subcategories = await liveSubcategories(page.data.map((c) => c.id));
       const defaults = await priceDefaults();
-      return categories.map((c) =>
-        publicCategory(
-          c,
-          lang,
-          defaults,
-          subcategories.filter((s) => s.categoryId === c.id),
+      return {
+        data: page.data.map((c) =>
+          publicCategory(
+            c,
+            lang,
+            defaults,
+            subcategories.filter((s) => s.categoryId === c.id),
+          ),
         ),
-      );
+        next_cursor: page.next_cursor,
+      };
     },
 
     async getCategory(id: string, lang: LanguageCode) {
@@ -295,10 +302,9 @@ export function createCatalogService({
 
     /**
      * The live, active add-ons a subcategory offers, with their current price: what an order in it may add.
-     * Takes the caller's transaction: on the embedded database a second connection would wait for it.
      */
-    async addonsOf(subcategoryId: string, tx: Db = db) {
-      return tx
+    async addonsOf(subcategoryId: string) {
+      return db
         .select({ id: serviceAddons.id, price: serviceAddons.price, priceType: serviceAddons.priceType })
         .from(serviceAddons)
         .where(
@@ -312,11 +318,10 @@ export function createCatalogService({
 
     /**
      * The names, in every language, of these subcategories and their categories: words people search by.
-     * Takes the caller's transaction: on the embedded database a second connection would wait for it.
      */
-    async subcategorySearchTerms(ids: string[], tx: Db = db) {
+    async subcategorySearchTerms(ids: string[]) {
       if (ids.length === 0) return [];
-      const rows = await tx
+      const rows = await db
         .select({ sub: serviceSubcategories.name, category: serviceCategories.name })
         .from(serviceSubcategories)
         .innerJoin(serviceCategories, eq(serviceCategories.id, serviceSubcategories.categoryId))
@@ -353,18 +358,17 @@ export function createCatalogService({
       return row !== undefined;
     },
 
-    async listServiceAreas(lang: LanguageCode) {
-      const rows = await db
-        .select()
-        .from(serviceAreas)
-        .where(and(eq(serviceAreas.isDeleted, false), eq(serviceAreas.isActive, true)))
-        .orderBy(asc(serviceAreas.sortOrder), asc(serviceAreas.id));
-      return rows.map((a) => ({
-        id: a.id,
-        slug: a.slug,
-        name: translate(a.name, lang) as string,
-        parent_id: a.parentId,
-      }));
+    async listServiceAreas(lang: LanguageCode, request: PageRequest) {
+      const page = await offeredPage(serviceAreas, areaCursor, request);
+      return {
+        data: page.data.map((a) => ({
+          id: a.id,
+          slug: a.slug,
+          name: translate(a.name, lang) as string,
+          parent_id: a.parentId,
+        })),
+        next_cursor: page.next_cursor,
+      };
     },
 
     async listPublicSettings() {
@@ -410,21 +414,18 @@ export function createCatalogService({
 
     // Staff writes: the same five operations for every catalog model.
 
-    async listEntity(entity: CatalogEntity, filter: { deleted: boolean; limit: number; cursor?: string }) {
+    async listEntity(entity: CatalogEntity, filter: PageRequest & { deleted: boolean }) {
       const t = tableColumns(entity.table);
-      const after = decodeCursor(filter.cursor, IdCursor);
-      const conditions: SQL[] = [eq(t.isDeleted, filter.deleted)];
-      if (after) conditions.push(lt(t.id, after[0]));
+      const page = idPages(`catalog.admin_${entity.label}`, t.id)(filter);
       const rows = (await db
         .select()
         .from(entity.table as PgTable)
-        .where(and(...conditions))
-        .orderBy(desc(t.id))
-        .limit(filter.limit + 1)) as ({ id: string } & Record<string, unknown>)[];
-      return toPage(
+        .where(and(eq(t.isDeleted, filter.deleted), page.where))
+        .orderBy(page.orderBy)
+        .limit(page.limit)) as ({ id: string } & Record<string, unknown>)[];
+      return page.page(
         rows,
-        filter.limit,
-        (r) => [r.id],
+        (r) => r.id,
         (r) => r,
       );
     },
@@ -479,13 +480,12 @@ export function createCatalogService({
 
     async deleteEntity(actor: Actor, entity: CatalogEntity, id: string) {
       const result = await db.transaction(async (tx) => {
-        await loadRow(tx, entity, id);
+        const row = await loadRow(tx, entity, id);
         const deleted = await softDeletes.softDelete(tx, actor, entity.table, [id]);
-        const subcategoryIds = takesSubcategories(entity)
-          ? await subcategoriesDeletedBy(deleted.deletionId)
-          : [];
-        if (subcategoryIds.length > 0) {
-          await subcategoriesDeleted.run({ actor, deletionId: deleted.deletionId, subcategoryIds });
+        const kind = subcategoriesKind(entity);
+        if (kind) {
+          const held = await subcategoriesHeld(kind, row, deleted.deletionId);
+          await tellOfSubcategories(actor, kind, 'deleted', row, deleted.deletionId, held);
         }
         return deleted;
       });
@@ -495,15 +495,13 @@ export function createCatalogService({
 
     async restoreEntity(actor: Actor, entity: CatalogEntity, id: string) {
       const result = await db.transaction(async (tx) => {
-        const { deletionId } = await loadRow(tx, entity, id, true);
-        const subcategoryIds =
-          takesSubcategories(entity) && typeof deletionId === 'string'
-            ? await subcategoriesDeletedBy(deletionId)
-            : [];
+        const row = await loadRow(tx, entity, id, true);
+        const kind = subcategoriesKind(entity);
+        const deletionId = row.deletionId as string | null;
+        // Read while they still hold the deletion's id, which the restore clears.
+        const held = kind && deletionId ? await subcategoriesHeld(kind, row, deletionId) : [];
         const restored = await softDeletes.restore(tx, actor, entity.table, id, entity.label);
-        if (subcategoryIds.length > 0) {
-          await subcategoriesRestored.run({ actor, deletionId: deletionId as string, subcategoryIds });
-        }
+        if (kind && deletionId) await tellOfSubcategories(actor, kind, 'restored', row, deletionId, held);
         return restored;
       });
       await invalidate();
@@ -526,20 +524,71 @@ export function createCatalogService({
         .where(inArray(serviceSubcategories.id, ids));
       return new Map(rows.map((r) => [r.id, r.isDeleted ? r.deletionId : null]));
     },
-
-    /** Runs in the transaction of a catalog delete that took subcategories (a category's, or one's own). */
-    onSubcategoriesDeleted: subcategoriesDeleted.register,
-    /** Runs in the transaction of the restore that brings them back. */
-    onSubcategoriesRestored: subcategoriesRestored.register,
   };
 
-  /** The subcategories a deletion holds deleted. */
-  async function subcategoriesDeletedBy(deletionId: string) {
+  /** The subcategories a deletion of a category or subcategory holds: the category's, or the one. */
+  async function subcategoriesHeld(
+    kind: 'category' | 'subcategory',
+    row: { id: string },
+    deletionId: string,
+  ) {
+    if (kind === 'subcategory') return [row.id];
     const rows = await db
       .select({ id: serviceSubcategories.id })
       .from(serviceSubcategories)
       .where(and(eq(serviceSubcategories.deletionId, deletionId), eq(serviceSubcategories.isDeleted, true)));
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Tells of the subcategories a delete took or its restore brought back: the orders in them are another
+   * module's, which hears of it and takes or brings back its own.
+   */
+  async function tellOfSubcategories(
+    actor: Actor,
+    kind: 'category' | 'subcategory',
+    what: 'deleted' | 'restored',
+    row: Record<string, unknown> & { id: string },
+    deletionId: string,
+    subcategoryIds: string[],
+  ) {
+    await events.emit({
+      type: `${kind}_${what}`,
+      category_id: kind === 'category' ? row.id : (row.categoryId as string),
+      ...(kind === 'subcategory' && { subcategory_id: row.id }),
+      deletion_id: deletionId,
+      subcategory_ids: subcategoryIds,
+      actor_id: actor.userId,
+      request_id: actor.requestId,
+      at: new Date().toISOString(),
+    });
+  }
+
+  /** A page of the live, active rows of a public list, in staff's order (`sort_order`, then id). */
+  async function offeredPage<T extends typeof serviceCategories | typeof serviceAreas>(
+    table: T,
+    cursor: ListCursor<[number, string]>,
+    request: PageRequest,
+  ) {
+    const after = cursor.decode(request.cursor);
+    const rows = (await db
+      .select()
+      .from(table as typeof serviceCategories)
+      .where(
+        and(
+          eq(table.isDeleted, false),
+          eq(table.isActive, true),
+          after ? sql`(${table.sortOrder}, ${table.id}) > (${after[0]}, ${after[1]}::uuid)` : undefined,
+        ),
+      )
+      .orderBy(asc(table.sortOrder), asc(table.id))
+      .limit(request.limit + 1)) as unknown as T['$inferSelect'][];
+    return cursor.page(
+      rows,
+      request.limit,
+      (row) => [row.sortOrder, row.id],
+      (row) => row,
+    );
   }
 
   /** A live, active subcategory of a live, active category, with that category: what the catalog offers. */

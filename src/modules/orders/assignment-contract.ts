@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { PageParams } from '../../platform/pagination.ts';
+import { ListQuery, OneOrMore } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import { ContactInfo, ProviderCardResponse } from '../users/profile-contract.ts';
 import { BidResponse } from './bid-contract.ts';
@@ -95,10 +95,9 @@ export const MyAssignmentResponse = Type.Object({
 });
 export type MyAssignmentView = Static<typeof MyAssignmentResponse>;
 
-export const MyAssignmentsQuery = Type.Object({
+export const MyAssignmentsQuery = ListQuery({
   role: Type.Optional(Type.Enum(ASSIGNMENT_ROLES, { description: 'Left out: both' })),
-  status: Type.Optional(Type.Enum(ORDER_STATUSES, { description: 'The order’s status' })),
-  ...PageParams,
+  status: OneOrMore(ORDER_STATUSES, 'The order’s statuses'),
 });
 export type MyAssignmentsFilter = Static<typeof MyAssignmentsQuery>;
 

@@ -24,6 +24,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
   app.get(
     '/orders/:id/assignment',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getOrderAssignment',
@@ -40,6 +41,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
   app.post(
     '/orders/:id/assignment/notes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'addAssignmentProgressNote',
@@ -58,6 +60,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
   app.patch(
     '/orders/:id/assignment',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateOrderAssignment',
@@ -75,6 +78,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
   app.get(
     '/orders/:id/assignment/photos/:file_id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getAssignmentCompletionPhoto',
@@ -99,6 +103,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
   app.get(
     '/me/assignments',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listMyAssignments',

@@ -1,9 +1,9 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ForbiddenError, NotFoundError, RuleViolationError } from '../../platform/errors.ts';
-import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { idPages, type PageResult } from '../../platform/pagination.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { DirectoryService } from '../users/directory-service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
@@ -22,6 +22,8 @@ import { bids, type OrderStatus, orderAssignments, orders } from './schema.ts';
 
 /** While the work is on, the assigned provider writes progress and completion notes. */
 const WORKING: readonly OrderStatus[] = ['assigned', 'in_progress'];
+
+const assignmentPages = idPages('orders.my_assignments', orderAssignments.id);
 
 /** Staff who may see the parties' contact details: those who handle disputes. */
 const mayContactParties = (actor: Actor) => actor.roles.some((r) => r === 'admin' || r === 'moderator');
@@ -153,7 +155,6 @@ export function createAssignmentService({
             input.completion_photo_file_ids,
             'order_photo',
             'completion_photo_file_ids',
-            tx,
           );
         }
         const [after] = await tx
@@ -184,7 +185,7 @@ export function createAssignmentService({
       filter: MyAssignmentsFilter,
     ): Promise<PageResult<MyAssignmentView>> {
       const me = actor.userId ?? '';
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = assignmentPages(filter);
       const mine =
         filter.role === 'provider'
           ? eq(orderAssignments.providerUserId, me)
@@ -199,16 +200,15 @@ export function createAssignmentService({
           and(
             mine,
             eq(orders.isDeleted, false),
-            filter.status ? eq(orders.status, filter.status) : undefined,
-            after ? lt(orderAssignments.id, after[0]) : undefined,
+            filter.status?.length ? inArray(orders.status, filter.status) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(orderAssignments.id))
-        .limit(filter.limit + 1);
-      return toPage(
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
         rows,
-        filter.limit,
-        (r) => [r.assignment.id],
+        (r) => r.assignment.id,
         ({ assignment, order }) => ({
           id: assignment.id,
           my_role: assignment.providerUserId === me ? 'provider' : 'client',

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { PageParams } from '../../platform/pagination.ts';
+import { ListQuery, OneOrMore, Sort } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import { UNAVAILABLE_STANDINGS } from '../users/contract.ts';
 import { ProviderCardResponse } from '../users/profile-contract.ts';
@@ -92,10 +92,9 @@ export type OrderBidView = Static<typeof OrderBidResponse>;
 
 export const ORDER_BID_SORTS = ['newest', 'amount'] as const;
 
-export const OrderBidsQuery = Type.Object({
-  status: Type.Optional(BidStatus),
-  sort: Type.Enum(ORDER_BID_SORTS, { default: 'newest', description: '`amount`: lowest first' }),
-  ...PageParams,
+export const OrderBidsQuery = ListQuery({
+  status: OneOrMore(BID_STATUSES, 'Bid statuses'),
+  sort: Sort(ORDER_BID_SORTS, { default: 'newest', description: '`amount`: lowest first' }),
 });
 export type OrderBidsFilter = Static<typeof OrderBidsQuery>;
 
@@ -113,4 +112,5 @@ export const BidOrderSummary = Type.Object({
 export const MyBidResponse = Type.Object({ ...BidResponse.properties, order: BidOrderSummary });
 export type MyBidView = Static<typeof MyBidResponse>;
 
-export const MyBidsQuery = Type.Object({ status: Type.Optional(BidStatus), ...PageParams });
+export const MyBidsQuery = ListQuery({ status: OneOrMore(BID_STATUSES, 'Bid statuses') });
+export type MyBidsFilter = Static<typeof MyBidsQuery>;

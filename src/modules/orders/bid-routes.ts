@@ -31,6 +31,7 @@ export const bidRoutes: RoutesPlugin<{
     '/orders/:id/bids',
     {
       config: {
+        access: 'user',
         // Per user, so checked once the caller is known (preHandler runs after authentication).
         rateLimit: {
           max: bidsPerMinute,
@@ -57,6 +58,7 @@ export const bidRoutes: RoutesPlugin<{
   app.get(
     '/orders/:id/bids',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderBids',
@@ -74,6 +76,7 @@ export const bidRoutes: RoutesPlugin<{
   app.patch(
     '/bids/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateBid',
@@ -89,6 +92,7 @@ export const bidRoutes: RoutesPlugin<{
   app.post(
     '/bids/:id/withdraw',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'withdrawBid',
@@ -103,6 +107,7 @@ export const bidRoutes: RoutesPlugin<{
   app.post(
     '/bids/:id/reject',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'rejectBid',
@@ -120,6 +125,7 @@ export const bidRoutes: RoutesPlugin<{
   app.post(
     '/bids/:id/accept',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'acceptBid',
@@ -141,6 +147,7 @@ export const bidRoutes: RoutesPlugin<{
   app.get(
     '/me/bids',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listMyBids',

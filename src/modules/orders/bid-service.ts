@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { type Actor, isStaff } from '../../platform/actor.ts';
 import {
@@ -16,7 +16,7 @@ import {
   NotFoundError,
   RuleViolationError,
 } from '../../platform/errors.ts';
-import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { idPages, listCursor, type PageResult } from '../../platform/pagination.ts';
 import { subcategoryPriceRange } from '../core/queries.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryService } from '../users/directory-service.ts';
@@ -27,6 +27,7 @@ import type {
   AcceptBidInput,
   BidView,
   CreateBidInput,
+  MyBidsFilter,
   MyBidView,
   OrderBidsFilter,
   OrderBidView,
@@ -34,6 +35,7 @@ import type {
   UpdateBidInput,
 } from './bid-contract.ts';
 import type { OrderEvents } from './events.ts';
+import type { OrderExtensions } from './extensions.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow, wrongState } from './lifecycle.ts';
 import {
   type BidStatus,
@@ -62,6 +64,8 @@ interface BidOutcome {
   bid_id: string | null;
   currency: string | null;
   created_at: string | null;
+  /** Only when guards are registered: the first that refused the bid (extensions.ts, `bidCreation`). */
+  refused_by?: string | null;
 }
 
 const isOneOf = <T extends string>(value: string, allowed: readonly T[]): value is T =>
@@ -98,7 +102,12 @@ const asBidNotFound = (error: unknown): never => {
   throw error instanceof NotFoundError ? new NotFoundError('bid') : error;
 };
 
-const AmountCursor = Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]);
+const orderBidPages = idPages('orders.order_bids', bids.id);
+const amountCursor = listCursor(
+  'orders.order_bids:amount',
+  Type.Tuple([Type.Integer(), Type.String({ format: 'uuid' })]),
+);
+const myBidPages = idPages('orders.my_bids', bids.id);
 
 export type BidService = ReturnType<typeof createBidService>;
 
@@ -108,9 +117,11 @@ export function createBidService({
   catalog,
   directory,
   accounts,
+  extensions,
 }: {
   db: Db;
   events: OrderEvents;
+  extensions: OrderExtensions;
   catalog: CatalogService;
   directory: DirectoryService;
   accounts: Pick<AccountService, 'lockStanding' | 'standings'>;
@@ -200,13 +211,38 @@ export function createBidService({
     return prepared;
   };
 
+  let guards: ReturnType<OrderExtensions['bidCreation']['seal']> = [];
+
   function prepareBidStatement() {
     const p = (name: string) => sql.placeholder(name);
     const userId = sql`${p('user_id')}::uuid`;
+    const amount = sql`${p('amount')}::int`;
     const open = sql.join(
       ALLOWED_FROM.bid.map((status) => sql`${status}`),
       sql`, `,
     );
+    guards = extensions.bidCreation.seal();
+    const columns = {
+      orderId: sql`t.id`,
+      subcategoryId: sql`t.subcategory_id`,
+      clientUserId: sql`t.client_user_id`,
+      providerUserId: userId,
+      providerProfileId: sql`offering.provider_profile_id`,
+      amount,
+    };
+    // With no guard registered, none of these adds a character to the statement.
+    const guardColumns = sql.join(
+      guards.map((g, i) => sql`, (${g.condition(columns)}) as ${sql.identifier(`guard_${i}`)}`),
+    );
+    const guardsHold = sql.join(guards.map((_, i) => sql` and f.${sql.identifier(`guard_${i}`)}`));
+    const refusedBy =
+      guards.length === 0
+        ? sql``
+        : sql`, case ${sql.join(
+            guards.map(
+              (g, i) => sql`when not coalesce(f.${sql.identifier(`guard_${i}`)}, false) then ${g.name} `,
+            ),
+          )}end as refused_by`;
     return prepareSql<BidOutcome>(
       db,
       sql`with target as materialized (
@@ -217,7 +253,7 @@ export function createBidService({
           select t.id, t.client_user_id, t.status, t.currency, offering.provider_profile_id, offering.offers,
             price.min_price, price.max_price,
             exists (select from ${bids} b where b.provider_profile_id = offering.provider_profile_id
-              and b.order_id = t.id and b.status = 'rejected' and not b.is_deleted) as turned_down
+              and b.order_id = t.id and b.status = 'rejected' and not b.is_deleted) as turned_down${guardColumns}
           from target t
           left join lateral (${providerOffering(userId, sql`t.subcategory_id`)}) offering on true
           left join lateral (${subcategoryPriceRange(sql`t.subcategory_id`)}) price on true
@@ -229,7 +265,7 @@ export function createBidService({
             ${p('message')}::text, ${p('estimated_duration_hours')}::int, ${p('is_negotiable')}::boolean
           from facts f
           where f.client_user_id <> ${userId} and f.status in (${open}) and f.offers
-            and ${p('amount')}::int between f.min_price and f.max_price and not f.turned_down
+            and ${amount} between f.min_price and f.max_price and not f.turned_down${guardsHold}
           on conflict (order_id, provider_profile_id) where status in ('pending', 'accepted') and not is_deleted
           do nothing
           returning *
@@ -259,18 +295,19 @@ export function createBidService({
         ),
         told as (
           ${events.emitSql(
-            sql`select jsonb_build_object('type', 'bid_received', 'order_id', t.id,
-                  'recipient_user_ids', jsonb_build_array(t.client_user_id), 'bid_id', bid.id)
+            ['bid_received', 'order_status_changed'],
+            sql`select jsonb_build_object('id', ${p('bid_event_id')}::uuid, 'type', 'bid_received',
+                  'order_id', t.id, 'recipient_user_ids', jsonb_build_array(t.client_user_id), 'bid_id', bid.id)
               from target t join bid on true
               union all
-              select jsonb_build_object('type', 'order_status_changed', 'order_id', t.id,
-                  'recipient_user_ids', jsonb_build_array(t.client_user_id), 'from_status', t.status,
-                  'to_status', 'bidding')
+              select jsonb_build_object('id', ${p('status_event_id')}::uuid, 'type', 'order_status_changed',
+                  'order_id', t.id, 'recipient_user_ids', jsonb_build_array(t.client_user_id),
+                  'from_status', t.status, 'to_status', 'bidding')
               from target t join bid on true where t.status = 'published'`,
           )}
         )
         select f.client_user_id, f.status as order_status, f.provider_profile_id, f.offers, f.min_price,
-          f.max_price, f.turned_down, bid.id as bid_id, bid.currency, ${isoTimestamp(sql`bid.created_at`)} as created_at
+          f.max_price, f.turned_down, bid.id as bid_id, bid.currency, ${isoTimestamp(sql`bid.created_at`)} as created_at${refusedBy}
         from (values (1)) one (x) left join facts f on true left join bid on true`,
     );
   }
@@ -297,6 +334,8 @@ export function createBidService({
         history_id: newId(),
         bid_audit_id: newId(),
         order_audit_id: newId(),
+        bid_event_id: newId(),
+        status_event_id: newId(),
       });
       const outcome = row!;
       if (outcome.bid_id) {
@@ -348,6 +387,8 @@ export function createBidService({
         input.amount,
         outcome.min_price === null ? null : { minPrice: outcome.min_price, maxPrice: outcome.max_price! },
       );
+      const refusal = guards.find((g) => g.name === outcome.refused_by);
+      if (refusal) throw refusal.refusal();
       // Every rule held, so the partial unique index turned the bid away: the provider has a live one.
       throw bidExists();
     },
@@ -404,7 +445,7 @@ export function createBidService({
           rejectReason: input.reason ?? null,
         });
         await writeAudit(tx, actor, [{ action: 'update', entity: 'bids', entityId: bidId, before, after }]);
-        await events.emit(tx, {
+        await events.emit({
           type: 'bid_rejected',
           order_id: order.id,
           recipient_user_ids: [after.providerUserId],
@@ -491,27 +532,37 @@ export function createBidService({
             },
           ];
           await writeAudit(tx, actor, audit);
-
-          await events.emit(tx, {
-            type: 'bid_accepted',
-            order_id: order.id,
-            recipient_user_ids: [accepted.providerUserId],
-            bid_id: accepted.id,
+          await extensions.bidAccepted.run({
+            actor,
+            orderId: order.id,
+            bidId: accepted.id,
+            clientUserId: order.clientUserId,
+            providerUserId: accepted.providerUserId,
+            providerProfileId: accepted.providerProfileId,
+            amount: accepted.amount,
+            currency: accepted.currency,
           });
-          for (const r of rejected) {
-            await events.emit(tx, {
-              type: 'bid_rejected',
+
+          await events.emit(
+            {
+              type: 'bid_accepted',
+              order_id: order.id,
+              recipient_user_ids: [accepted.providerUserId],
+              bid_id: accepted.id,
+            },
+            ...rejected.map((r) => ({
+              type: 'bid_rejected' as const,
               order_id: order.id,
               recipient_user_ids: [r.providerUserId],
               bid_id: r.id,
-            });
-          }
-          await events.emit(tx, {
-            type: 'order_assigned',
-            order_id: order.id,
-            recipient_user_ids: [order.clientUserId, accepted.providerUserId],
-            bid_id: accepted.id,
-          });
+            })),
+            {
+              type: 'order_assigned',
+              order_id: order.id,
+              recipient_user_ids: [order.clientUserId, accepted.providerUserId],
+              bid_id: accepted.id,
+            },
+          );
           return { orderId: order.id };
         });
       } catch (error) {
@@ -552,35 +603,41 @@ export function createBidService({
           .limit(1);
         if (!any) throw new NotFoundError('order');
       }
-      if (filter.status) conditions.push(eq(bids.status, filter.status));
+      if (filter.status?.length) conditions.push(inArray(bids.status, filter.status));
 
-      let rows: BidRow[];
-      let keyOf: (b: BidRow) => unknown[];
+      let page: PageResult<BidRow>;
       if (filter.sort === 'amount') {
-        const after = decodeCursor(filter.cursor, AmountCursor);
+        const after = amountCursor.decode(filter.cursor);
         if (after) {
           const [amount, id] = after;
           conditions.push(or(gt(bids.amount, amount), and(eq(bids.amount, amount), gt(bids.id, id))));
         }
-        rows = await db
+        const rows = await db
           .select()
           .from(bids)
           .where(and(...conditions))
           .orderBy(asc(bids.amount), asc(bids.id))
           .limit(filter.limit + 1);
-        keyOf = (b) => [b.amount, b.id];
+        page = amountCursor.page(
+          rows,
+          filter.limit,
+          (b) => [b.amount, b.id],
+          (b) => b,
+        );
       } else {
-        const after = decodeCursor(filter.cursor, IdCursor);
-        if (after) conditions.push(lt(bids.id, after[0]));
-        rows = await db
+        const newest = orderBidPages(filter);
+        const rows = await db
           .select()
           .from(bids)
-          .where(and(...conditions))
-          .orderBy(desc(bids.id))
-          .limit(filter.limit + 1);
-        keyOf = (b) => [b.id];
+          .where(and(...conditions, newest.where))
+          .orderBy(newest.orderBy)
+          .limit(newest.limit);
+        page = newest.page(
+          rows,
+          (b) => b.id,
+          (b) => b,
+        );
       }
-      const page = toPage(rows, filter.limit, keyOf, (b) => b);
       const cards = await directory.cards([...new Set(page.data.map((b) => b.providerProfileId))]);
       const standings = await accounts.standings([...new Set(page.data.map((b) => b.providerUserId))]);
       return {
@@ -598,11 +655,8 @@ export function createBidService({
     },
 
     /** The caller's bids as a provider, newest first, each with what they need to know of the order. */
-    async listMyBids(
-      actor: Actor,
-      filter: { status?: BidStatus; limit: number; cursor?: string },
-    ): Promise<PageResult<MyBidView>> {
-      const after = decodeCursor(filter.cursor, IdCursor);
+    async listMyBids(actor: Actor, filter: MyBidsFilter): Promise<PageResult<MyBidView>> {
+      const page = myBidPages(filter);
       const rows = await db
         .select({ bid: bids, order: orders })
         .from(bids)
@@ -612,16 +666,15 @@ export function createBidService({
             eq(bids.providerUserId, actor.userId ?? ''),
             eq(bids.isDeleted, false),
             eq(orders.isDeleted, false),
-            filter.status ? eq(bids.status, filter.status) : undefined,
-            after ? lt(bids.id, after[0]) : undefined,
+            filter.status?.length ? inArray(bids.status, filter.status) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(bids.id))
-        .limit(filter.limit + 1);
-      return toPage(
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
         rows,
-        filter.limit,
-        (r) => [r.bid.id],
+        (r) => r.bid.id,
         ({ bid, order }) => ({
           ...bidView(bid),
           order: {

@@ -1,8 +1,10 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
+import { subscribe } from '../../platform/events.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import { CATALOG_EVENTS, type CatalogEvent } from '../core/events.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { OrderEvents, OrderEventType } from './events.ts';
 import { OPEN } from './lifecycle.ts';
@@ -83,9 +85,7 @@ export function createCatalogWithdrawals({
     }));
   }
 
-  const tell = async (told: Awaited<ReturnType<typeof toTell>>) => {
-    for (const event of told) await events.emit(db, event);
-  };
+  const tell = (told: Awaited<ReturnType<typeof toTell>>) => events.emit(...told);
 
   /**
    * Takes down, with their bids, add-ons and photos, the orders still looking for a provider in each of
@@ -147,3 +147,27 @@ export function createCatalogWithdrawals({
     },
   };
 }
+
+/**
+ * The orders module's subscription to the catalog's events, wired in app.ts: each delete and restore of a
+ * category or subcategory, handled in a job of its own (the catalog's request never waits on the orders),
+ * in whatever order the jobs run.
+ */
+export const catalogSubscription = (withdrawals: CatalogWithdrawals) =>
+  subscribe<CatalogEvent>({
+    module: 'orders',
+    types: CATALOG_EVENTS,
+    async handle(event) {
+      const deletion = {
+        // Staff who deleted or restored: the audit trail names them for what follows.
+        actor: { userId: event.actor_id, sessionId: null, roles: [], requestId: event.request_id },
+        deletionId: event.deletion_id,
+        subcategoryIds: event.subcategory_ids,
+      };
+      if (event.type === 'category_deleted' || event.type === 'subcategory_deleted') {
+        await withdrawals.subcategoriesDeleted(deletion);
+      } else {
+        await withdrawals.subcategoriesRestored(deletion);
+      }
+    },
+  });

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { PageParams } from '../../platform/pagination.ts';
+import { ID_SORTS, ListQuery, OneOrMore, Sort } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import { DISPUTE_STATUSES, DISPUTE_TYPES, ORDER_STATUSES } from './schema.ts';
 
@@ -67,12 +67,12 @@ export type ResolveDisputeInput = Static<typeof ResolveDisputeBody>;
 export const CloseDisputeBody = Type.Object({ resolution: Resolution }, { additionalProperties: false });
 export type CloseDisputeInput = Static<typeof CloseDisputeBody>;
 
-export const AdminDisputesQuery = Type.Object({
-  status: Type.Optional(Type.Enum(DISPUTE_STATUSES)),
+export const AdminDisputesQuery = ListQuery({
+  status: OneOrMore(DISPUTE_STATUSES, 'Dispute statuses'),
   order_id: Type.Optional(Uuid),
-  order: Type.Enum(['asc', 'desc'], {
-    default: 'asc',
-    description: 'Oldest first by default, so the queue is worked in order',
+  sort: Sort(ID_SORTS, {
+    default: 'oldest',
+    description: 'By opening time; oldest first by default, so the queue is worked in order',
   }),
-  ...PageParams,
 });
+export type AdminDisputesFilter = Static<typeof AdminDisputesQuery>;

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import {
   AdminDisputeResponse,
   AdminDisputesQuery,
@@ -14,7 +14,6 @@ import { DISPUTE_READERS, type DisputeService } from './dispute-service.ts';
 
 const problem = Type.Ref('Problem');
 const staff = { access: ['admin', 'moderator'] as const };
-const same = <T>(row: T) => row;
 
 export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (app, { disputes }) => {
   const tags = ['disputes'];
@@ -23,6 +22,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.post(
     '/orders/:id/disputes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'openOrderDispute',
@@ -44,6 +44,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.get(
     '/orders/:id/disputes',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderDisputes',
@@ -51,18 +52,11 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
           'The disputes of an order and how they ended, newest first (its two parties and dispute staff)',
         description: `Other staff than ${DISPUTE_READERS.join(', ')} get 403 \`not_dispute_staff\`.`,
         params: IdParams,
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(DisputeResponse), 403: problem, 404: problem },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await disputes.listOrderDisputes(actorOf(request), request.params.id, {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(rows, limit, (d) => [d.id], same);
-    },
+    async (request) => disputes.listOrderDisputes(actorOf(request), request.params.id, request.query),
   );
 
   app.get(
@@ -73,20 +67,13 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         tags: adminTags,
         operationId: 'adminListDisputes',
         summary: 'Disputes to handle',
-        description: 'Use `status=open` for the queue. Oldest first by default (`order=asc`).',
+        description:
+          'Use `status=open&status=under_review` for the queue. Oldest first by default (`sort=oldest`).',
         querystring: AdminDisputesQuery,
         response: { 200: Page(AdminDisputeResponse) },
       },
     },
-    async (request) => {
-      const { limit, cursor, order, ...filter } = request.query;
-      const rows = await disputes.adminList(filter, {
-        limit,
-        order,
-        cursor: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(rows, limit, (d) => [d.id], same);
-    },
+    async (request) => disputes.adminList(request.query),
   );
 
   app.get(

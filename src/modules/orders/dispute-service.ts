@@ -1,14 +1,16 @@
-import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { loadAssignment, loadOrder, roleOf } from './access.ts';
 import type {
+  AdminDisputesFilter,
   AdminDisputeView,
   CloseDisputeInput,
   DisputeView,
@@ -63,10 +65,8 @@ export const adminDisputeView = (d: DisputeRow): AdminDisputeView => ({
   updated_at: d.updatedAt.toISOString(),
 });
 
-export interface AdminDisputeFilter {
-  status?: DisputeStatus;
-  order_id?: string;
-}
+const orderDisputePages = idPages('orders.order_disputes', orderDisputes.id);
+const adminDisputePages = idPages('orders.admin_disputes', orderDisputes.id);
 
 export type DisputeService = ReturnType<typeof createDisputeService>;
 
@@ -137,10 +137,10 @@ export function createDisputeService({
   ) {
     const wasCompleted = before === 'completed';
     if (outcome === 'completed' && !wasCompleted) {
-      await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
+      await profiles.adjustClientCounters(order.clientUserId, { completed: 1 });
       if (providerProfileId) await profiles.recordProviderCompletedOrder(tx, providerProfileId, 1);
     } else if (outcome === 'cancelled') {
-      await profiles.adjustClientCounters(tx, order.clientUserId, {
+      await profiles.adjustClientCounters(order.clientUserId, {
         cancelled: 1,
         completed: wasCompleted ? -1 : 0,
       });
@@ -150,8 +150,8 @@ export function createDisputeService({
     }
   }
 
-  async function tellParties(tx: Db, dispute: DisputeRow, order: OrderRow, providerUserId: string | null) {
-    await events.emit(tx, {
+  async function tellParties(dispute: DisputeRow, order: OrderRow, providerUserId: string | null) {
+    await events.emit({
       type: 'dispute_resolved',
       order_id: order.id,
       dispute_id: dispute.id,
@@ -191,7 +191,7 @@ export function createDisputeService({
             );
           }
           const evidence = input.evidence_file_ids ?? [];
-          await files.assertOwnedFiles(actor, evidence, 'dispute_evidence', 'evidence_file_ids', tx);
+          await files.assertOwnedFiles(actor, evidence, 'dispute_evidence', 'evidence_file_ids');
 
           const [created] = await tx
             .insert(orderDisputes)
@@ -214,7 +214,7 @@ export function createDisputeService({
             providerUserId: assignment?.providerUserId,
           });
           const other = role === 'client' ? assignment?.providerUserId : order.clientUserId;
-          await events.emit(tx, {
+          await events.emit({
             type: 'dispute_opened',
             order_id: orderId,
             dispute_id: dispute.id,
@@ -232,8 +232,9 @@ export function createDisputeService({
     async listOrderDisputes(
       actor: Actor,
       orderId: string,
-      page: { limit: number; before?: string },
-    ): Promise<DisputeView[]> {
+      request: PageRequest,
+    ): Promise<PageResult<DisputeView>> {
+      const page = orderDisputePages(request);
       const order = await loadOrder(db, orderId);
       const role = roleOf(actor, order, await loadAssignment(db, orderId));
       if (role === 'other') throw new NotFoundError('order');
@@ -243,38 +244,27 @@ export function createDisputeService({
       const rows = await db
         .select()
         .from(orderDisputes)
-        .where(
-          and(
-            eq(orderDisputes.orderId, orderId),
-            page.before ? lt(orderDisputes.id, page.before) : undefined,
-          ),
-        )
-        .orderBy(desc(orderDisputes.id))
-        .limit(page.limit + 1);
-      return rows.map(disputeView);
+        .where(and(eq(orderDisputes.orderId, orderId), page.where))
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (d) => d.id, disputeView);
     },
 
-    async adminList(
-      filter: AdminDisputeFilter,
-      page: { limit: number; cursor?: string; order: 'asc' | 'desc' },
-    ): Promise<AdminDisputeView[]> {
+    async adminList(filter: AdminDisputesFilter): Promise<PageResult<AdminDisputeView>> {
+      const page = adminDisputePages(filter, filter.sort);
       const rows = await db
         .select()
         .from(orderDisputes)
         .where(
           and(
-            filter.status ? eq(orderDisputes.status, filter.status) : undefined,
+            filter.status?.length ? inArray(orderDisputes.status, filter.status) : undefined,
             filter.order_id ? eq(orderDisputes.orderId, filter.order_id) : undefined,
-            page.cursor
-              ? page.order === 'asc'
-                ? gt(orderDisputes.id, page.cursor)
-                : lt(orderDisputes.id, page.cursor)
-              : undefined,
+            page.where,
           ),
         )
-        .orderBy(page.order === 'asc' ? asc(orderDisputes.id) : desc(orderDisputes.id))
-        .limit(page.limit + 1);
-      return rows.map(adminDisputeView);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (d) => d.id, adminDisputeView);
     },
 
     async adminGet(id: string): Promise<AdminDisputeView> {
@@ -320,7 +310,7 @@ export function createDisputeService({
           input.outcome,
           assignment?.providerProfileId ?? null,
         );
-        await tellParties(tx, after, order, providerUserId);
+        await tellParties(after, order, providerUserId);
         return adminDisputeView(after);
       });
     },
@@ -346,7 +336,7 @@ export function createDisputeService({
             dispute.orderStatusBefore === 'in_progress' && order.workDoneAt ? { workDoneAt: now } : undefined,
           providerUserId,
         });
-        await tellParties(tx, after, order, providerUserId);
+        await tellParties(after, order, providerUserId);
         return adminDisputeView(after);
       });
     },

@@ -457,7 +457,11 @@ describe('staff handling a dispute', () => {
       cursor = page.body.next_cursor;
     } while (cursor);
     expect(all.filter((id) => ids.includes(id))).toEqual(ids);
-    const newest = await call('GET', '/api/v1/admin/disputes?status=open&order=desc&limit=1', moderator.auth);
+    const newest = await call(
+      'GET',
+      '/api/v1/admin/disputes?status=open&sort=newest&limit=1',
+      moderator.auth,
+    );
     expect(newest.body.data[0].id).toBe(all[all.length - 1]);
   });
 });

@@ -1,8 +1,6 @@
-import type { SQL } from 'drizzle-orm';
-import type { Db } from '../../platform/db.ts';
-import { defineJob, type Jobs } from '../../platform/jobs.ts';
+import type { DomainEvent, Emitter } from '../../platform/events.ts';
 
-/** What a user must hear about. Each is a job enqueued in the transaction of the change. */
+/** What the orders module tells: each is emitted in the transaction of the change. */
 export const ORDER_EVENTS = [
   'bid_received',
   'bid_accepted',
@@ -22,8 +20,7 @@ export const ORDER_EVENTS = [
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENTS)[number];
 
-export interface OrderEvent {
-  type: OrderEventType;
+export interface OrderEvent extends DomainEvent<OrderEventType> {
   order_id: string;
   /** The users to tell. */
   recipient_user_ids: string[];
@@ -34,28 +31,4 @@ export interface OrderEvent {
   to_status?: string;
 }
 
-/**
- * Until the notifications module takes these over, the handler only records that the event was
- * handled; the payload carries ids, so a later handler reloads whatever it needs.
- */
-export const orderEventJob = defineJob<OrderEvent>({
-  name: 'orders.event',
-  async handle(event, { log }) {
-    log.info({ event }, 'order event');
-  },
-});
-
-export type OrderEvents = ReturnType<typeof createOrderEvents>;
-
-export function createOrderEvents(jobs: Jobs) {
-  return {
-    /** Enqueues the event in `tx`: it exists only if the change commits. */
-    async emit(tx: Db, event: OrderEvent) {
-      await jobs.enqueue(tx, orderEventJob, event);
-    },
-    /** `emit` inside a statement that makes the change: one event for each row of `rows` (a jsonb column). */
-    emitSql(rows: SQL) {
-      return jobs.enqueueSql(orderEventJob, rows);
-    },
-  };
-}
+export type OrderEvents = Emitter<OrderEvent>;

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { PageParams } from '../../platform/pagination.ts';
+import { ListQuery, Sort } from '../../platform/pagination.ts';
 import { URGENCIES } from './schema.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -34,21 +34,20 @@ export type OrderListingView = Static<typeof OrderListingResponse>;
 
 export const FEED_SORTS = ['newest', 'urgent'] as const;
 
-export const FeedQuery = Type.Object({
-  sort: Type.Enum(FEED_SORTS, {
+export const FeedQuery = ListQuery({
+  sort: Sort(FEED_SORTS, {
     default: 'newest',
     description: '`urgent`: most urgent first, then newest',
   }),
   subcategory_id: Type.Optional(
     Type.String({ format: 'uuid', description: 'One of the subcategories I offer' }),
   ),
-  ...PageParams,
 });
 export type FeedFilter = Static<typeof FeedQuery>;
 
 export const SEARCH_SORTS = ['relevance', 'newest', 'urgent'] as const;
 
-export const OrderSearchQuery = Type.Object({
+export const OrderSearchQuery = ListQuery({
   q: Type.Optional(
     Type.String({
       minLength: 1,
@@ -64,9 +63,6 @@ export const OrderSearchQuery = Type.Object({
   urgency: Type.Optional(Type.Enum(URGENCIES)),
   date_from: Type.Optional(Type.String({ format: 'date', description: 'Service date from (inclusive)' })),
   date_to: Type.Optional(Type.String({ format: 'date', description: 'Service date to (inclusive)' })),
-  sort: Type.Optional(
-    Type.Enum(SEARCH_SORTS, { description: 'Default: `relevance` with `q`, `newest` without' }),
-  ),
-  ...PageParams,
+  sort: Type.Optional(Sort(SEARCH_SORTS, { description: 'Default: `relevance` with `q`, `newest` without' })),
 });
 export type OrderSearchFilter = Static<typeof OrderSearchQuery>;

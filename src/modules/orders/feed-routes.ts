@@ -13,6 +13,7 @@ export const feedRoutes: RoutesPlugin<{ feed: FeedService }> = async (app, { fee
   app.get(
     '/orders/feed',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getOrderFeed',
@@ -29,6 +30,7 @@ export const feedRoutes: RoutesPlugin<{ feed: FeedService }> = async (app, { fee
   app.get(
     '/orders/search',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'searchOrders',

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import { ForbiddenError } from '../../platform/errors.ts';
-import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { listCursor, type PageResult } from '../../platform/pagination.ts';
 import type { SearchTerms, SearchVocabulary } from '../../platform/search/service.ts';
 import { areasWithDistricts } from '../core/queries.ts';
 import type { ProfileService } from '../users/profile-service.ts';
@@ -71,11 +71,22 @@ const listing = (o: ListingRow): OrderListingView => ({
 const barringBids = sql`${bids.status} in ('pending', 'accepted', 'rejected') and not ${bids.isDeleted}`;
 
 const urgencyRank = sql<number>`(case ${orders.urgency} when 'urgent' then 4 when 'high' then 3 when 'medium' then 2 else 1 end)`;
-const UrgentCursor = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Type.String({ format: 'uuid' })]);
-const ScoreCursor = Type.Tuple([Type.Number(), Type.String({ format: 'uuid' })]);
-const KeyCursor = { urgent: UrgentCursor, relevance: ScoreCursor };
+const Uuid = Type.String({ format: 'uuid' });
+const UrgentKey = Type.Tuple([Type.Integer({ minimum: 1, maximum: 4 }), Uuid]);
+const ScoreKey = Type.Tuple([Type.Number(), Uuid]);
 
-type Sort = 'newest' | 'urgent' | 'relevance';
+/** The feed's and search's cursors, one kind per sort: each sort's key then the id, newest just the id. */
+const listingCursors = (list: string) => ({
+  newest: listCursor(`orders.${list}:newest`, Uuid),
+  urgent: listCursor(`orders.${list}:urgent`, UrgentKey),
+  relevance: listCursor(`orders.${list}:relevance`, ScoreKey),
+});
+type ListingCursors = ReturnType<typeof listingCursors>;
+const feedCursors = listingCursors('feed');
+const searchCursors = listingCursors('search');
+
+type Sort = keyof ListingCursors;
+type ListingPageRow = { order: ListingRow; key: number | null };
 
 /**
  * A page's LIMIT written into the SQL rather than bound: with a bound LIMIT, PostgreSQL's generic plan
@@ -139,24 +150,24 @@ export function createFeedService({
       .limit(literalLimit(limit + 1));
   }
 
-  function newestAfter(cursor: string | undefined): [null, string] | undefined {
-    const after = decodeCursor(cursor, IdCursor);
-    return after && [null, after[0]];
-  }
-
   /** The placeholders' values for a page after `cursor`, and how to make the next cursor. */
-  function pageValues(sort: Sort, limit: number, cursor: string | undefined) {
-    const after = sort === 'newest' ? newestAfter(cursor) : decodeCursor(cursor, KeyCursor[sort]);
+  function pageValues(cursors: ListingCursors, sort: Sort, limit: number, cursor: string | undefined) {
+    const toListing = (r: ListingPageRow) => listing(r.order);
+    if (sort === 'newest') {
+      const after = cursors.newest.decode(cursor);
+      return {
+        hasCursor: after !== undefined,
+        values: { after_key: null, after_id: after ?? null },
+        pageOf: (rows: ListingPageRow[]) => cursors.newest.page(rows, limit, (r) => r.order.id, toListing),
+      };
+    }
+    const keyed = cursors[sort];
+    const after = keyed.decode(cursor);
     return {
       hasCursor: after !== undefined,
       values: { after_key: after?.[0] ?? null, after_id: after?.[1] ?? null },
-      toPage: (rows: { order: ListingRow; key: number | null }[]) =>
-        toPage(
-          rows,
-          limit,
-          (r) => (sort === 'newest' ? [r.order.id] : [Number(r.key), r.order.id]),
-          (r) => listing(r.order),
-        ),
+      pageOf: (rows: ListingPageRow[]) =>
+        keyed.page(rows, limit, (r) => [Number(r.key), r.order.id], toListing),
     };
   }
 
@@ -207,7 +218,7 @@ export function createFeedService({
      * live bid on, or ones whose client turned their bid down.
      */
     async feed(actor: Actor, filter: FeedFilter): Promise<PageResult<OrderListingView>> {
-      const { hasCursor, values, toPage } = pageValues(filter.sort, filter.limit, filter.cursor);
+      const { hasCursor, values, pageOf } = pageValues(feedCursors, filter.sort, filter.limit, filter.cursor);
       const oneSubcategory = filter.subcategory_id !== undefined;
       const rows = await feedQuery(filter.sort, hasCursor, oneSubcategory, filter.limit).execute({
         ...values,
@@ -221,7 +232,7 @@ export function createFeedService({
           'the feed is for providers; create a provider profile first (POST /me/provider-profile)',
         );
       }
-      return toPage(rows);
+      return pageOf(rows);
     },
 
     /**
@@ -255,8 +266,8 @@ export function createFeedService({
       );
       const sort: Sort = filter.sort ?? (q ? 'relevance' : 'newest');
       const pageSort = sort === 'relevance' && !q ? 'newest' : sort;
-      const { hasCursor, values, toPage } = pageValues(pageSort, filter.limit, filter.cursor);
-      const result = toPage(
+      const { hasCursor, values, pageOf } = pageValues(searchCursors, pageSort, filter.limit, filter.cursor);
+      const result = pageOf(
         await pageQuery(where, pageSort, hasCursor, filter.limit, terms ?? undefined).execute(values),
       );
 

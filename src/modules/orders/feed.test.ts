@@ -115,6 +115,9 @@ describe('GET /orders/feed', () => {
     );
     expect(mixed.status).toBe(400);
     expect(mixed.body.code).toBe('invalid_cursor');
+    // Nor is a feed cursor one for search, though both list open orders newest first.
+    const searched = await call('GET', `/api/v1/orders/search?cursor=${newest.body.next_cursor}`, p.auth);
+    expect([searched.status, searched.body.code]).toEqual([400, 'invalid_cursor']);
 
     const yoga = await call('GET', `/api/v1/orders/feed?subcategory_id=${(await sub('yoga')).id}`, p.auth);
     expect(titles(yoga)).toEqual(['У5 high', 'У2 urgent', 'У1 low']);

@@ -88,7 +88,7 @@ export async function changeOrderStatus(
   const recipients = [after.clientUserId, options.providerUserId].filter(
     (id): id is string => !!id && id !== actor.userId,
   );
-  await events.emit(tx, {
+  await events.emit({
     type: to === 'completed' ? 'order_completed' : 'order_status_changed',
     order_id: order.id,
     recipient_user_ids: recipients,

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { Page, PageParams } from '../../platform/pagination.ts';
+import { ListQuery, OneOrMore, Page } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES } from '../core/contract.ts';
 import { ContactCard, UpdateAssignmentBody } from './assignment-contract.ts';
@@ -221,23 +221,19 @@ export const OrderSummaryResponse = Type.Object({
 });
 export type OrderSummaryView = Static<typeof OrderSummaryResponse>;
 
-const StatusFilter = Type.Array(OrderStatus, {
-  maxItems: ORDER_STATUSES.length,
-  description: 'One or more statuses (repeat the parameter)',
-});
+const StatusFilter = OneOrMore(ORDER_STATUSES, 'Order statuses');
 
-export const MyOrdersQuery = Type.Object({ status: Type.Optional(StatusFilter), ...PageParams });
+export const MyOrdersQuery = ListQuery({ status: StatusFilter });
 export type MyOrdersFilter = Static<typeof MyOrdersQuery>;
 
-export const AdminOrdersQuery = Type.Object({
-  status: Type.Optional(StatusFilter),
+export const AdminOrdersQuery = ListQuery({
+  status: StatusFilter,
   client_id: Type.Optional(Type.String({ format: 'uuid', description: 'The client’s user id' })),
   deleted: Type.Boolean({ default: false, description: 'List soft-deleted orders instead of live ones' }),
-  ...PageParams,
 });
 export type AdminOrdersFilter = Static<typeof AdminOrdersQuery>;
 
-export const OrderHistoryQuery = Type.Object(PageParams);
+export const OrderHistoryQuery = ListQuery({});
 export type OrderHistoryFilter = Static<typeof OrderHistoryQuery>;
 
 export const OrderHistoryEntry = Type.Object({

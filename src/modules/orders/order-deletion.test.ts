@@ -1,8 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { createTestApp, deliverQueuedEvents, type TestApp } from '../../../test/helper.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
+import { CATALOG_EVENTS, type CatalogEventType } from '../core/events.ts';
 import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 import { bids, orderAddons, orderPhotos, orders } from './schema.ts';
 
@@ -17,6 +18,10 @@ beforeAll(async () => {
   moderator = await k.user(['moderator']);
 });
 afterAll(() => t.close());
+
+/** The orders module hears what the catalog did: its jobs run, as a worker would run them. */
+const hear = (types: readonly CatalogEventType[] = CATALOG_EVENTS) =>
+  deliverQueuedEvents(t.app, 'orders', types);
 
 /** The catalog's news of the order: what its client and bidders are told. */
 const told = async (orderId: string) =>
@@ -159,9 +164,11 @@ describe('deleting a subcategory', () => {
 
     const deleted = await k.call('DELETE', `/api/v1/admin/subcategories/${electrical.id}`, admin.auth);
     expect(deleted.status).toBe(200);
-    // What the catalog took; the orders module takes its own rows.
+    // What the catalog took; the orders module takes its own rows when it hears of it.
     expect(deleted.body.counts).toMatchObject({ service_subcategories: 1 });
     expect(deleted.body.counts.orders).toBeUndefined();
+    expect(await liveness(bidding)).toBe('live');
+    expect(await hear()).toBe(1);
     for (const id of open) {
       expect(await liveness(id)).toBe('deleted');
       expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
@@ -187,6 +194,7 @@ describe('deleting a subcategory', () => {
 
     const restored = await k.call('POST', `/api/v1/admin/subcategories/${electrical.id}/restore`, admin.auth);
     expect(restored.status).toBe(200);
+    expect(await hear()).toBe(1);
     for (const id of open) expect(await liveness(id)).toBe('live');
     const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, bid));
     expect(bidRow).toMatchObject({ isDeleted: false, status: 'pending' });
@@ -221,6 +229,7 @@ describe('deleting a category', () => {
     const deleted = await k.call('DELETE', `/api/v1/admin/categories/${english.categoryId}`, admin.auth);
     expect(deleted.status).toBe(200);
     expect(deleted.body.counts).toMatchObject({ service_categories: 1, service_subcategories: 2 });
+    await hear();
     for (const id of [published, bidding]) {
       expect(await liveness(id)).toBe('deleted');
       expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
@@ -237,6 +246,7 @@ describe('deleting a category', () => {
       admin.auth,
     );
     expect(restored.status).toBe(200);
+    await hear();
     for (const id of [published, bidding]) expect(await liveness(id)).toBe('live');
     const [back] = await t.db.select().from(bids).where(eq(bids.id, bid));
     expect(back).toMatchObject({ isDeleted: false, status: 'pending' });
@@ -263,10 +273,12 @@ describe('a subcategory deleted on its own, then its category', () => {
     expect((await k.call('DELETE', `/api/v1/admin/categories/${yoga.categoryId}`, admin.auth)).status).toBe(
       200,
     );
+    await hear();
     expect([await liveness(inYoga), await liveness(withTrainer)]).toEqual(['deleted', 'deleted']);
 
     const category = await k.call('POST', `/api/v1/admin/categories/${yoga.categoryId}/restore`, admin.auth);
     expect(category.status).toBe(200);
+    await hear();
     expect([await liveness(inYoga), await liveness(withTrainer)]).toEqual(['deleted', 'live']);
     expect((await k.call('POST', `/api/v1/admin/orders/${inYoga}/restore`, admin.auth)).body.code).toBe(
       'parent_deleted',
@@ -274,8 +286,55 @@ describe('a subcategory deleted on its own, then its category', () => {
 
     const own = await k.call('POST', `/api/v1/admin/subcategories/${yoga.id}/restore`, admin.auth);
     expect(own.status).toBe(200);
+    await hear();
     expect(await liveness(inYoga)).toBe('live');
     const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, yogaBid));
     expect(bidRow).toMatchObject({ isDeleted: false, status: 'pending' });
+  });
+});
+
+describe('the catalog’s events heard in another order than they happened', () => {
+  it('a restore heard before its delete leaves the orders live', async () => {
+    const furniture = await k.sub('furniture');
+    const client = await k.user();
+    const order = await k.orderIn(client, 'published', undefined, { subcategory_id: furniture.id });
+    expect((await k.call('DELETE', `/api/v1/admin/subcategories/${furniture.id}`, admin.auth)).status).toBe(
+      200,
+    );
+    const back = await k.call('POST', `/api/v1/admin/subcategories/${furniture.id}/restore`, admin.auth);
+    expect(back.status).toBe(200);
+
+    expect(await hear(['subcategory_restored'])).toBe(1);
+    expect(await hear(['subcategory_deleted'])).toBe(1);
+    expect(await liveness(order)).toBe('live');
+    expect(await told(order)).toEqual([]);
+  });
+
+  it('a restore heard after the next delete leaves the orders with that delete, and its restore brings them back', async () => {
+    const interpreting = await k.sub('interpreting');
+    const client = await k.user();
+    const linguist = await k.provider('Переводчик', { slugs: ['interpreting'] });
+    const order = await k.orderIn(client, 'published', undefined, { subcategory_id: interpreting.id });
+    const bid = await k.placeBid(order, linguist);
+    const url = `/api/v1/admin/subcategories/${interpreting.id}`;
+    expect((await k.call('DELETE', url, admin.auth)).status).toBe(200);
+    expect(await hear()).toBe(1);
+    expect((await k.call('POST', `${url}/restore`, admin.auth)).status).toBe(200);
+    const again = await k.call('DELETE', url, admin.auth);
+    expect(again.status).toBe(200);
+
+    // The second delete first: the order is still the first one's, and stays deleted.
+    expect(await hear(['subcategory_deleted'])).toBe(1);
+    expect(await hear(['subcategory_restored'])).toBe(1);
+    const [row] = await t.db.select().from(orders).where(eq(orders.id, order));
+    expect(row).toMatchObject({ isDeleted: true, deletionId: again.body.deletion_id });
+    const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(bidRow).toMatchObject({ isDeleted: true, deletionId: again.body.deletion_id });
+
+    expect((await k.call('POST', `${url}/restore`, admin.auth)).status).toBe(200);
+    expect(await hear()).toBe(1);
+    expect(await liveness(order)).toBe('live');
+    const [bidBack] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(bidBack).toMatchObject({ isDeleted: false, status: 'pending' });
   });
 });

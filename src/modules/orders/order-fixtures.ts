@@ -11,9 +11,10 @@
  *   steps that lead to it.
  */
 import { eq, sql } from 'drizzle-orm';
+import { validate, version } from 'uuid';
 import { expect } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
-import type { TestApp } from '../../../test/helper.ts';
+import { queuedEvents, type TestApp } from '../../../test/helper.ts';
 import { caller } from '../../../test/http.ts';
 import type { Role } from '../../platform/actor.ts';
 import { makeAddon, type SeededCatalog, seededCatalog } from '../core/catalog-fixtures.ts';
@@ -363,13 +364,16 @@ export function orderFixtures(app: () => TestApp) {
       .orderBy(orderStatusHistory.id);
   }
 
-  /** The order events queued for an order, oldest first (tests run without a worker: they stay queued). */
-  async function eventsOf(orderId: string): Promise<OrderEvent[]> {
-    const { rows } = await app().database.sql.query(
-      `select data from pgboss.job where name = 'orders.event' and data->>'order_id' = $1 order by created_on, id`,
-      [orderId],
-    );
-    return rows.map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as OrderEvent);
+  /**
+   * The order events queued for an order, in the order they were emitted, without their ids (each a UUIDv7
+   * of its own, checked here) so that tests compare what they say.
+   */
+  async function eventsOf(orderId: string): Promise<Omit<OrderEvent, 'id'>[]> {
+    const events = await queuedEvents<OrderEvent>(app().database, 'order_id', orderId);
+    const ids = events.map((e) => e.id);
+    expect(ids.every((id) => validate(id) && version(id) === 7)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    return events.map(({ id: _, ...event }) => event);
   }
 
   /** The order, its bids, its assignment and its event count: what a refused request must leave alone. */
@@ -379,7 +383,7 @@ export function orderFixtures(app: () => TestApp) {
          (select row_to_json(o) from orders o where o.id = $1) as order,
          (select coalesce(json_agg(b order by b.id), '[]') from bids b where b.order_id = $1) as bids,
          (select coalesce(json_agg(a), '[]') from order_assignments a where a.order_id = $1) as assignments,
-         (select count(*)::int from pgboss.job where name = 'orders.event' and data->>'order_id' = $1::text) as events`,
+         (select count(*)::int from pgboss.job where name like 'log.on.%' and data->>'order_id' = $1::text) as events`,
       [orderId],
     );
     return JSON.stringify(rows[0]);

@@ -33,6 +33,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createOrder',
@@ -55,6 +56,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/orders/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getOrder',
@@ -73,6 +75,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.patch(
     '/orders/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateOrder',
@@ -88,6 +91,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.delete(
     '/orders/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'deleteOrder',
@@ -109,6 +113,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/publish',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'publishOrder',
@@ -127,6 +132,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/cancel',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'cancelOrder',
@@ -145,6 +151,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/start',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'startOrder',
@@ -161,6 +168,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/complete',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'completeOrder',
@@ -179,6 +187,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders/:id/confirm',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'confirmOrder',
@@ -195,6 +204,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/orders/:id/history',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderHistory',
@@ -211,6 +221,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/orders/:id/photos/:photo_id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getOrderPhoto',
@@ -235,6 +246,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.get(
     '/me/orders',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listMyOrders',

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
 import { type Actor, type Role, systemActor } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -6,7 +6,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
-import { decodeCursor, IdCursor, type PageResult, toPage } from '../../platform/pagination.ts';
+import { type IdPage, idPages, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { parentDeleted, type SoftDeletes } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
@@ -63,6 +63,10 @@ const AUTO_CONFIRM_BATCH = 200;
 /** The defaults of the `max_drafts_per_client` and `max_open_orders_per_client` settings. */
 const DEFAULT_MAX_DRAFTS = 20;
 const DEFAULT_MAX_OPEN_ORDERS = 20;
+
+const myOrderPages = idPages('orders.mine', orders.id);
+const adminOrderPages = idPages('orders.admin', orders.id);
+const historyPages = idPages('orders.history', orderStatusHistory.id);
 
 /** Today's date (YYYY-MM-DD) where the platform lives: a "past" service date is one before this. */
 export function platformToday(now = new Date()) {
@@ -349,7 +353,7 @@ export function createOrderService({
     }
     const current = await liveAddons(tx, order.id);
     const byAddon = new Map(current.map((a) => [a.addonId, a]));
-    const offered = new Map((await catalog.addonsOf(order.subcategoryId, tx)).map((a) => [a.id, a]));
+    const offered = new Map((await catalog.addonsOf(order.subcategoryId)).map((a) => [a.id, a]));
     const unknown = wanted.flatMap((a, i) =>
       byAddon.has(a.addon_id) || offered.has(a.addon_id)
         ? []
@@ -413,7 +417,7 @@ export function createOrderService({
     if (fileIds === undefined && primaryId === undefined) return;
     const current = await livePhotos(tx, orderId);
     const wanted = fileIds ?? current.map((p) => p.fileId);
-    if (fileIds) await files.assertOwnedFiles(actor, fileIds, 'order_photo', 'photo_file_ids', tx);
+    if (fileIds) await files.assertOwnedFiles(actor, fileIds, 'order_photo', 'photo_file_ids');
     if (primaryId !== undefined && !wanted.includes(primaryId)) {
       throw new RuleViolationError('invalid_primary_photo', 'the primary photo must be one of the photos', [
         { in: 'body', field: 'primary_photo_id', message: 'is not one of the order’s photos' },
@@ -551,19 +555,22 @@ export function createOrderService({
   }
 
   async function summaries(
+    page: IdPage,
     rows: OrderRow[],
-    limit: number,
     deleted = false,
   ): Promise<PageResult<OrderSummaryView>> {
+    const { data, next_cursor } = page.page(
+      rows,
+      (r) => r.id,
+      (r) => r,
+    );
     const photos = await primaryPhotos(
-      rows.map((r) => r.id),
+      data.map((r) => r.id),
       deleted,
     );
-    return toPage(
-      rows,
-      limit,
-      (r) => [r.id],
-      (o) => ({
+    return {
+      next_cursor,
+      data: data.map((o) => ({
         id: o.id,
         status: o.status,
         client_user_id: o.clientUserId,
@@ -583,8 +590,8 @@ export function createOrderService({
         published_at: iso(o.publishedAt),
         created_at: o.createdAt.toISOString(),
         updated_at: o.updatedAt.toISOString(),
-      }),
-    );
+      })),
+    };
   }
 
   /** in_progress with the work marked done -> completed; both sides' counters follow. */
@@ -602,7 +609,7 @@ export function createOrderService({
       providerUserId: assignment?.providerUserId,
     });
     if (assignment) await profiles.recordProviderCompletedOrder(tx, assignment.providerProfileId, 1);
-    await profiles.adjustClientCounters(tx, order.clientUserId, { completed: 1 });
+    await profiles.adjustClientCounters(order.clientUserId, { completed: 1 });
     return after;
   }
 
@@ -653,7 +660,7 @@ export function createOrderService({
           .insert(orderStatusHistory)
           .values({ orderId: created.id, fromStatus: null, toStatus: 'draft', actorId: userId });
         await writeAudit(tx, actor, audit);
-        await profiles.adjustClientCounters(tx, userId, { total: 1 });
+        await profiles.adjustClientCounters(userId, { total: 1 });
         const current = input.publish
           ? await changeOrderStatus(tx, actor, events, created, 'published', {
               from: ALLOWED_FROM.publish,
@@ -800,15 +807,15 @@ export function createOrderService({
             after: { status: b.status, decidedAt: b.decidedAt, rejectReason: b.rejectReason },
           })),
         );
-        for (const bid of rejected) {
-          await events.emit(tx, {
-            type: 'bid_rejected',
+        await events.emit(
+          ...rejected.map((bid) => ({
+            type: 'bid_rejected' as const,
             order_id: order.id,
             bid_id: bid.id,
             recipient_user_ids: [bid.providerUserId],
-          });
-        }
-        await profiles.adjustClientCounters(tx, order.clientUserId, { cancelled: 1 });
+          })),
+        );
+        await profiles.adjustClientCounters(order.clientUserId, { cancelled: 1 });
         return orderView(tx, actor, after, role, assignment);
       });
     },
@@ -842,7 +849,7 @@ export function createOrderService({
         }
         const photoIds = input?.completion_photo_file_ids;
         if (photoIds) {
-          await files.assertOwnedFiles(actor, photoIds, 'order_photo', 'completion_photo_file_ids', tx);
+          await files.assertOwnedFiles(actor, photoIds, 'order_photo', 'completion_photo_file_ids');
         }
         const [after] = await tx
           .update(orders)
@@ -869,7 +876,7 @@ export function createOrderService({
           current = changed!;
         }
         await writeAudit(tx, actor, audit);
-        await events.emit(tx, {
+        await events.emit({
           type: 'order_work_done',
           order_id: order.id,
           recipient_user_ids: [order.clientUserId],
@@ -943,16 +950,14 @@ export function createOrderService({
       const role = roleOf(actor, order, assignment);
       if (!canSee(role, order)) throw new NotFoundError('order');
       if (role === 'other') throw notYourOrder();
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = historyPages(filter, 'oldest');
       const rows = await db
         .select()
         .from(orderStatusHistory)
-        .where(
-          and(eq(orderStatusHistory.orderId, id), after ? gt(orderStatusHistory.id, after[0]) : undefined),
-        )
-        .orderBy(asc(orderStatusHistory.id))
-        .limit(filter.limit + 1);
-      return toPage(rows, filter.limit, (h) => [h.id], historyEntryView);
+        .where(and(eq(orderStatusHistory.orderId, id), page.where))
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (h) => h.id, historyEntryView);
     },
 
     /**
@@ -1021,39 +1026,39 @@ export function createOrderService({
     },
 
     async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderSummaryView>> {
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = myOrderPages(filter);
       const conditions: (SQL | undefined)[] = [
         eq(orders.clientUserId, actor.userId ?? ''),
         eq(orders.isDeleted, false),
         filter.status?.length ? inArray(orders.status, filter.status) : undefined,
-        after ? lt(orders.id, after[0]) : undefined,
+        page.where,
       ];
       const rows = await db
         .select()
         .from(orders)
         .where(and(...conditions))
-        .orderBy(desc(orders.id))
-        .limit(filter.limit + 1);
-      return summaries(rows, filter.limit);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return summaries(page, rows);
     },
 
     async adminListOrders(filter: AdminOrdersFilter): Promise<PageResult<OrderSummaryView>> {
-      const after = decodeCursor(filter.cursor, IdCursor);
+      const page = adminOrderPages(filter);
       const conditions: (SQL | undefined)[] = [
         eq(orders.isDeleted, filter.deleted),
         // A draft is its client's alone (access.ts canSee).
         ne(orders.status, 'draft'),
         filter.client_id ? eq(orders.clientUserId, filter.client_id) : undefined,
         filter.status?.length ? inArray(orders.status, filter.status) : undefined,
-        after ? lt(orders.id, after[0]) : undefined,
+        page.where,
       ];
       const rows = await db
         .select()
         .from(orders)
         .where(and(...conditions))
-        .orderBy(desc(orders.id))
-        .limit(filter.limit + 1);
-      return summaries(rows, filter.limit, filter.deleted);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return summaries(page, rows, filter.deleted);
     },
 
     /** A photo of an order the caller may see: its client, its provider, staff, or anyone while it is open. */

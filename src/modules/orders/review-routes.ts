@@ -1,13 +1,12 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import { CreateReviewBody, OrderReviewResponse, PublicReviewResponse } from './review-contract.ts';
 import type { ReviewService } from './review-service.ts';
 
 const problem = Type.Ref('Problem');
 const staff = { access: ['admin', 'moderator'] as const };
-const same = <T>(row: T) => row;
 
 export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app, { reviews }) => {
   const tags = ['reviews'];
@@ -15,6 +14,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.post(
     '/orders/:id/reviews',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createOrderReview',
@@ -35,24 +35,18 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.get(
     '/orders/:id/reviews',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listOrderReviews',
         summary: 'The reviews of an order, newest first (its two parties and staff)',
         description: 'Staff also see reviews they removed (`is_deleted`).',
         params: IdParams,
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(OrderReviewResponse), 404: problem },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await reviews.listOrderReviews(actorOf(request), request.params.id, {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(rows, limit, (r) => [r.id], same);
-    },
+    async (request) => reviews.listOrderReviews(actorOf(request), request.params.id, request.query),
   );
 
   app.get(
@@ -65,18 +59,11 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         summary: 'What clients wrote about a provider, newest first',
         description: 'The author is shown by first name only.',
         params: IdParams,
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(PublicReviewResponse), 404: problem },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await reviews.listProviderReviews(request.params.id, {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(rows, limit, (r) => [r.id], same);
-    },
+    async (request) => reviews.listProviderReviews(request.params.id, request.query),
   );
 
   app.delete(

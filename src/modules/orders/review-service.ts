@@ -1,9 +1,10 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
@@ -13,6 +14,9 @@ import type { CreateReviewInput, OrderReviewView, PublicReviewView } from './rev
 import { orderAssignments, orderReviews, orders } from './schema.ts';
 
 type ReviewRow = typeof orderReviews.$inferSelect;
+
+const orderReviewPages = idPages('orders.order_reviews', orderReviews.id);
+const providerReviewPages = idPages('orders.provider_reviews', orderReviews.id);
 
 const reviewNotFound = () => new NotFoundError('review');
 const alreadyReviewed = () =>
@@ -151,7 +155,7 @@ export function createReviewService({
             { action: 'create', entity: 'order_reviews', entityId: review.id, after: review },
             ...audit,
           ]);
-          await events.emit(tx, {
+          await events.emit({
             type: 'review_received',
             order_id: orderId,
             review_id: review.id,
@@ -169,8 +173,9 @@ export function createReviewService({
     async listOrderReviews(
       actor: Actor,
       orderId: string,
-      page: { limit: number; before?: string },
-    ): Promise<OrderReviewView[]> {
+      request: PageRequest,
+    ): Promise<PageResult<OrderReviewView>> {
+      const page = orderReviewPages(request);
       const order = await loadOrder(db, orderId);
       const role = roleOf(actor, order, await loadAssignment(db, orderId));
       if (role === 'other') throw new NotFoundError('order');
@@ -181,19 +186,20 @@ export function createReviewService({
           and(
             eq(orderReviews.orderId, orderId),
             role === 'staff' ? undefined : eq(orderReviews.isDeleted, false),
-            page.before ? lt(orderReviews.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(orderReviews.id))
-        .limit(page.limit + 1);
-      return rows.map(orderReviewView);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (r) => r.id, orderReviewView);
     },
 
     /** Anyone: the live reviews clients wrote of a provider (by provider profile id), newest first. */
     async listProviderReviews(
       providerId: string,
-      page: { limit: number; before?: string },
-    ): Promise<PublicReviewView[]> {
+      request: PageRequest,
+    ): Promise<PageResult<PublicReviewView>> {
+      const page = providerReviewPages(request);
       if ((await profiles.liveProviderIds([providerId])).length === 0) throw new NotFoundError('provider');
       const rows = await db
         .select({ review: orderReviews, subcategoryId: orders.subcategoryId })
@@ -205,23 +211,31 @@ export function createReviewService({
             eq(orderAssignments.providerProfileId, providerId),
             eq(orderReviews.direction, 'client_to_provider'),
             eq(orderReviews.isDeleted, false),
-            page.before ? lt(orderReviews.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(orderReviews.id))
-        .limit(page.limit + 1);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      const { data, next_cursor } = page.page(
+        rows,
+        (r) => r.review.id,
+        (r) => r,
+      );
       const names = new Map<string, string | null>();
-      for (const authorId of new Set(rows.map((r) => r.review.authorUserId))) {
+      for (const authorId of new Set(data.map((r) => r.review.authorUserId))) {
         names.set(authorId, firstName((await profiles.contactCard(db, authorId))?.full_name));
       }
-      return rows.map(({ review, subcategoryId }) => ({
-        id: review.id,
-        rating: review.rating,
-        comment: review.comment,
-        author_name: names.get(review.authorUserId) ?? null,
-        subcategory_id: subcategoryId,
-        created_at: review.createdAt.toISOString(),
-      }));
+      return {
+        next_cursor,
+        data: data.map(({ review, subcategoryId }) => ({
+          id: review.id,
+          rating: review.rating,
+          comment: review.comment,
+          author_name: names.get(review.authorUserId) ?? null,
+          subcategory_id: subcategoryId,
+          created_at: review.createdAt.toISOString(),
+        })),
+      };
     },
 
     /** Staff take a review down: it stops counting in the subject's average and count. */

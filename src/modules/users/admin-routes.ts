@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { RoleSchema } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, OneOrMore, Page } from '../../platform/pagination.ts';
 import type { UserAdminService } from './admin-service.ts';
 import { AdminUserResponse, Email, Phone, UserResponse } from './contract.ts';
 import type { PrivacyService } from './privacy-service.ts';
@@ -25,28 +25,18 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         tags,
         operationId: 'adminListUsers',
         summary: 'Find accounts by name, exact email or phone, role and status; newest first',
-        querystring: Type.Object({
+        querystring: ListQuery({
           q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Part of the name' })),
           email: Type.Optional(Email),
           phone: Type.Optional(Phone),
           role: Type.Optional(RoleSchema),
-          status: Type.Optional(Type.Enum(USER_STATUSES)),
+          status: OneOrMore(USER_STATUSES, 'Account statuses'),
           deleted: Type.Boolean({ default: false, description: 'List erased accounts instead of live ones' }),
-          ...PageParams,
         }),
         response: { 200: Page(AdminUserResponse) },
       },
     },
-    async (request) => {
-      const { limit, cursor, ...filter } = request.query;
-      const rows = await admin.listUsers(filter, { limit, before: decodeCursor(cursor, IdCursor)?.[0] });
-      return toPage(
-        rows,
-        limit,
-        (r) => [r.id],
-        (r) => r.view,
-      );
-    },
+    async (request) => admin.listUsers(request.query),
   );
 
   app.get(

@@ -1,23 +1,26 @@
-import { and, desc, eq, ilike, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, ilike, inArray, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { AdminUserView } from './contract.ts';
 import { emailIndex } from './identifiers.ts';
 import { type USER_STATUSES, userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
 
-export interface AdminUserFilter {
+export interface AdminUserFilter extends PageRequest {
   q?: string;
   email?: string;
   phone?: string;
   role?: Role;
-  status?: (typeof USER_STATUSES)[number];
+  status?: (typeof USER_STATUSES)[number][];
   deleted?: boolean;
 }
+
+const userPages = idPages('users.admin', users.id);
 
 type UserRow = typeof users.$inferSelect;
 
@@ -56,7 +59,8 @@ export function createUserAdminService({
 
   return {
     /** Email and phone are found through their keyed hash (they are stored encrypted); names by substring. */
-    async listUsers(filter: AdminUserFilter, page: { limit: number; before?: string }) {
+    async listUsers(filter: AdminUserFilter): Promise<PageResult<AdminUserView>> {
+      const page = userPages(filter);
       const rows = await db
         .select()
         .from(users)
@@ -67,13 +71,18 @@ export function createUserAdminService({
             filter.phone ? eq(users.phoneHash, cipher.blindIndex(filter.phone)) : undefined,
             filter.q ? ilike(users.fullName, `%${escapeLike(filter.q)}%`) : undefined,
             filter.role ? sql`${filter.role} = any(${users.roles})` : undefined,
-            filter.status ? eq(users.status, filter.status) : undefined,
-            page.before ? lt(users.id, page.before) : undefined,
+            filter.status?.length ? inArray(users.status, filter.status) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(users.id))
-        .limit(page.limit + 1);
-      return Promise.all(rows.map(async (row) => ({ id: row.id, view: await adminView(row) })));
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      const { data, next_cursor } = page.page(
+        rows,
+        (r) => r.id,
+        (r) => r,
+      );
+      return { data: await Promise.all(data.map(adminView)), next_cursor };
     },
 
     async getUser(userId: string) {

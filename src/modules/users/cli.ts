@@ -6,10 +6,10 @@ import type { Config } from '../../platform/config.ts';
 import { ConfigError } from '../../platform/config.ts';
 import { createFieldCipher } from '../../platform/crypto.ts';
 import type { Database } from '../../platform/db.ts';
+import { createEventBus } from '../../platform/events.ts';
 import { createJobs } from '../../platform/jobs.ts';
 import { createCaseRules } from '../../platform/own-case.ts';
 import { Email, Password } from './contract.ts';
-import { createAccountEvents } from './events.ts';
 import { createAccountService } from './service.ts';
 import { createSignInThrottle } from './sign-in-throttle.ts';
 
@@ -24,6 +24,12 @@ export async function createAdmin(
   if (!args.password || !Value.Check(Password, args.password)) {
     throw new ConfigError('admin:create needs --password of 8 to 128 characters');
   }
+  // Never used here (the command signs no one in, nor blocks anyone); a queue that is not started makes no
+  // connection, and with no subscribers nothing is emitted.
+  const events = createEventBus({
+    db: database.db,
+    jobs: createJobs({ database, log: pino({ level: 'silent' }), work: false }),
+  });
   const accounts = createAccountService({
     db: database.db,
     cache: createCache(),
@@ -31,11 +37,8 @@ export async function createAdmin(
     sms: { send: async () => {} },
     cipher: createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
-    // Never used here (the command signs no one in); a queue that is not started makes no connection.
-    throttle: createSignInThrottle({
-      db: database.db,
-      events: createAccountEvents(createJobs({ database, log: pino({ level: 'silent' }), work: false })),
-    }),
+    throttle: createSignInThrottle({ db: database.db, events }),
+    events,
     cases: createCaseRules(),
   });
   const { user, created } = await accounts.createAdmin(

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { isoTimestamp } from '../../platform/columns.ts';
 import { type Db, prepareSql } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
-import { decodeCursor, encodeCursor, type PageResult } from '../../platform/pagination.ts';
+import { listCursor, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
@@ -87,10 +87,13 @@ const PROFILE_SELECT = sql`
   where`;
 
 /** Every sort's cursor is the sort value then the id, so pages never skip or repeat a provider. */
-const DirectoryCursor = Type.Tuple([
-  Type.Union([Type.Number(), Type.Null()]),
-  Type.String({ format: 'uuid' }),
-]);
+const DirectoryKey = Type.Tuple([Type.Union([Type.Number(), Type.Null()]), Type.String({ format: 'uuid' })]);
+const directoryCursors = {
+  relevance: listCursor('users.directory:relevance', DirectoryKey),
+  rating: listCursor('users.directory:rating', DirectoryKey),
+  price: listCursor('users.directory:price', DirectoryKey),
+  newest: listCursor('users.directory:newest', DirectoryKey),
+} satisfies Record<DirectoryFilter['sort'], unknown>;
 
 interface DirectoryRow extends CardRow {
   /** What the page is ordered by: relevance, rating or lowest price; null when newest first. */
@@ -105,8 +108,6 @@ interface ProfileRow extends CardRow {
 const sortValue = (key: number | string | null) => (key === null ? null : Number(key));
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>;
-
-type DirectorySearch = DirectoryFilter & { limit: number; cursor?: string };
 
 /**
  * What decides a directory query's SQL. Values go in as placeholders, so each shape is built and prepared
@@ -305,7 +306,7 @@ export function createDirectoryService({
   }
 
   return {
-    async search(filter: DirectorySearch): Promise<PageResult<ProviderCardView>> {
+    async search(filter: DirectoryFilter): Promise<PageResult<ProviderCardView>> {
       const empty = { data: [], next_cursor: null };
       const subcategoryIds = filter.subcategory_id
         ? [filter.subcategory_id]
@@ -318,7 +319,8 @@ export function createDirectoryService({
       const terms = q ? await resolveTerms(q) : undefined;
       if (terms === null) return empty;
       const sort = filter.sort === 'relevance' && !terms ? 'newest' : filter.sort;
-      const after = decodeCursor(filter.cursor, DirectoryCursor);
+      const cursors = directoryCursors[sort];
+      const after = cursors.decode(filter.cursor);
       const [afterKey, afterId] = after ?? [null, null];
       const shape: SearchShape = {
         sort,
@@ -354,13 +356,7 @@ export function createDirectoryService({
         after_id: afterId,
       });
 
-      const data = found.slice(0, filter.limit);
-      const last = data[data.length - 1];
-      return {
-        data: data.map(card),
-        next_cursor:
-          found.length > filter.limit && last ? encodeCursor([sortValue(last.sort_key), last.id]) : null,
-      };
+      return cursors.page(found, filter.limit, (last) => [sortValue(last.sort_key), last.id], card);
     },
 
     async getProvider(id: string): Promise<ProviderPublicView> {

@@ -1,17 +1,19 @@
-import type { Db } from '../../platform/db.ts';
-import { defineJob, type Jobs } from '../../platform/jobs.ts';
+import type { DomainEvent, Emitter } from '../../platform/events.ts';
 
-/** What an account holder must hear about. Each is a job enqueued in the transaction of the change. */
+/** What the users module tells: each is emitted in the transaction of the change. */
 export const ACCOUNT_EVENTS = [
   /** Wrong passwords locked password sign-in to the account for a while. */
   'account_sign_in_throttled',
+  /** The holder closed the account (`DELETE /me`); staff may restore it. */
+  'account_closed',
+  /** The holder erased their personal data (`POST /me/erase`): for good. */
+  'account_erased',
+  /** Staff blocked the account. */
+  'account_blocked',
 ] as const;
 export type AccountEventType = (typeof ACCOUNT_EVENTS)[number];
 
-export interface AccountEvent {
-  /** Chosen where the event is emitted (UUIDv7): subscribers deduplicate on it. */
-  id: string;
-  type: AccountEventType;
+export interface AccountEvent extends DomainEvent<AccountEventType> {
   /** The account, and the one to tell. */
   user_id: string;
   /** ISO 8601. */
@@ -22,24 +24,4 @@ export interface AccountEvent {
   locked_until?: string;
 }
 
-/**
- * Until the notifications module takes these over, the handler only records that the event was
- * handled; the payload carries ids, so a later handler reloads whatever it needs.
- */
-export const accountEventJob = defineJob<AccountEvent>({
-  name: 'users.event',
-  async handle(event, { log }) {
-    log.info({ event }, 'account event');
-  },
-});
-
-export type AccountEvents = ReturnType<typeof createAccountEvents>;
-
-export function createAccountEvents(jobs: Jobs) {
-  return {
-    /** Enqueues the event in `tx`: it exists only if the change commits. */
-    async emit(tx: Db, event: AccountEvent) {
-      await jobs.enqueue(tx, accountEventJob, event);
-    },
-  };
-}
+export type AccountEvents = Emitter<AccountEvent>;

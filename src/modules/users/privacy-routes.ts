@@ -13,6 +13,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
   app.delete(
     '/me',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'deactivateMe',
@@ -31,6 +32,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
   app.get(
     '/me/export',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'exportMyData',
@@ -49,6 +51,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
   app.post(
     '/me/erase',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'eraseMe',

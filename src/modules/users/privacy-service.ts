@@ -6,6 +6,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
 import { userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
@@ -19,6 +20,7 @@ export function createPrivacyService({
   profiles,
   dataRights,
   cases,
+  events,
   softDeletes,
 }: {
   db: Db;
@@ -26,6 +28,7 @@ export function createPrivacyService({
   profiles: ProfileService;
   dataRights: Pick<DataRights, 'export' | 'erase'>;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
+  events: AccountEvents;
   softDeletes: SoftDeletes;
 }) {
   async function liveUser(tx: Db, userId: string) {
@@ -53,6 +56,7 @@ export function createPrivacyService({
           .returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         await profiles.deleteProfileTree(tx, actor, userId);
+        await events.emit({ type: 'account_closed', user_id: userId, at: new Date().toISOString() });
       });
       await accounts.logoutAll(actor);
     },
@@ -116,6 +120,7 @@ export function createPrivacyService({
             after: { erased: true },
           },
         ]);
+        await events.emit({ type: 'account_erased', user_id: userId, at: new Date().toISOString() });
       });
       await accounts.logoutAll(actor);
     },

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
+import { ListQuery, Sort } from '../../platform/pagination.ts';
 import { HttpUrl, JsonObject, Text } from '../../platform/validation.ts';
 import { Email, FullName, Phone } from './contract.ts';
 import {
@@ -219,7 +220,7 @@ export type ProviderPublicView = Static<typeof ProviderPublicResponse>;
 
 export const DIRECTORY_SORTS = ['relevance', 'rating', 'price', 'newest'] as const;
 
-export const DirectoryQuery = Type.Object({
+export const DirectoryQuery = ListQuery({
   q: Type.Optional(
     Type.String({ minLength: 1, maxLength: 100, description: 'Words in any order; typos tolerated' }),
   ),
@@ -231,7 +232,7 @@ export const DirectoryQuery = Type.Object({
   price_min: Type.Optional(Price),
   price_max: Type.Optional(Price),
   available_on: Type.Optional(Weekday),
-  sort: Type.Enum(DIRECTORY_SORTS, {
+  sort: Sort(DIRECTORY_SORTS, {
     default: 'newest',
     description:
       '`relevance` needs `q` (without it the list is newest first): providers matching every word as typed come first, then those found through close words (typos, other forms of a word); the best rated first in each',

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { DirectoryService } from './directory-service.ts';
@@ -37,6 +37,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMyProfile',
@@ -50,6 +51,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateMyProfile',
@@ -64,6 +66,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/client-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createMyClientProfile',
@@ -79,6 +82,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/client-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMyClientProfile',
@@ -92,6 +96,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/client-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateMyClientProfile',
@@ -106,6 +111,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/provider-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'createMyProviderProfile',
@@ -123,6 +129,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/provider-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMyProviderProfile',
@@ -136,6 +143,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/provider-profile',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'updateMyProviderProfile',
@@ -150,27 +158,22 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/services',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'listMyServices',
         summary: 'The services I offer, newest first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(ServiceResponse), 422: problem },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await profiles.listServices(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(rows, limit, (s) => [s.id], profiles.serviceView);
-    },
+    async (request) => profiles.listServices(actorOf(request), request.query),
   );
 
   app.post(
     '/me/services',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'createMyService',
@@ -187,6 +190,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/services/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'getMyService',
@@ -201,6 +205,7 @@ export const profileRoutes: RoutesPlugin<{
   app.patch(
     '/me/services/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'updateMyService',
@@ -216,6 +221,7 @@ export const profileRoutes: RoutesPlugin<{
   app.delete(
     '/me/services/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['provider services'],
         operationId: 'deleteMyService',
@@ -233,27 +239,18 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/me/favorites',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['favorites'],
         operationId: 'listMyFavorites',
         summary: 'My favorite providers, last added first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(FavoriteResponse), 422: problem },
       },
     },
     async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await profiles.listFavorites(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      const cards = await directory.cards(rows.map((r) => r.providerId));
-      const page = toPage(
-        rows,
-        limit,
-        (r) => [r.id],
-        (r) => r,
-      );
+      const page = await profiles.listFavorites(actorOf(request), request.query);
+      const cards = await directory.cards(page.data.map((r) => r.providerId));
       return {
         data: page.data.flatMap((r) => {
           const provider = cards.get(r.providerId);
@@ -267,6 +264,7 @@ export const profileRoutes: RoutesPlugin<{
   app.put(
     '/me/favorites/:provider_id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['favorites'],
         operationId: 'addFavorite',
@@ -285,6 +283,7 @@ export const profileRoutes: RoutesPlugin<{
   app.delete(
     '/me/favorites/:provider_id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['favorites'],
         operationId: 'removeFavorite',
@@ -307,7 +306,7 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['directory'],
         operationId: 'searchProviders',
         summary: 'Find providers by text, category, area, rating, price and weekday',
-        querystring: Type.Object({ ...DirectoryQuery.properties, ...PageParams }),
+        querystring: DirectoryQuery,
         response: { 200: Page(ProviderCardResponse) },
       },
     },

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -10,6 +10,7 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../platform/errors.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
@@ -74,6 +75,9 @@ export function checkAvailability(availability: WeeklyAvailability | null | unde
 
 const weekdaysOf = (availability: WeeklyAvailability) =>
   WEEKDAYS.filter((d) => (availability[d]?.length ?? 0) > 0);
+
+const servicePages = idPages('users.my_services', providerServices.id);
+const favoritePages = idPages('users.my_favorites', favoriteProviders.id);
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
@@ -142,9 +146,9 @@ export function createProfileService({
     return row;
   }
 
-  async function providerOf(actor: Actor, tx: Db = db) {
-    const profile = await ensureProfile(tx, actor);
-    const provider = await liveProviderProfile(tx, profile.id);
+  async function providerOf(actor: Actor) {
+    const profile = await ensureProfile(db, actor);
+    const provider = await liveProviderProfile(db, profile.id);
     if (!provider) {
       throw new RuleViolationError(
         'provider_profile_required',
@@ -289,7 +293,7 @@ export function createProfileService({
         ),
       );
     const offeredSubcategoryIds = [...new Set(services.map((s) => s.subcategoryId))];
-    const names = await catalog.subcategorySearchTerms(offeredSubcategoryIds, tx);
+    const names = await catalog.subcategorySearchTerms(offeredSubcategoryIds);
     const searchText = [
       provider.businessName,
       provider.description,
@@ -310,7 +314,7 @@ export function createProfileService({
   }
 
   async function loadOwnService(tx: Db, actor: Actor, serviceId: string) {
-    const provider = await providerOf(actor, tx);
+    const provider = await providerOf(actor);
     const [service] = await tx
       .select()
       .from(providerServices)
@@ -545,7 +549,7 @@ export function createProfileService({
       checkAvailability(input.availability, 'availability');
       await checkServiceAreas(input.service_area_ids);
       return db.transaction(async (tx) => {
-        const before = await providerOf(actor, tx).catch((error: unknown) => {
+        const before = await providerOf(actor).catch((error: unknown) => {
           if (error instanceof RuleViolationError) throw new NotFoundError('provider_profile');
           throw error;
         });
@@ -573,7 +577,8 @@ export function createProfileService({
       });
     },
 
-    async listServices(actor: Actor, page: { limit: number; before?: string }) {
+    async listServices(actor: Actor, request: PageRequest): Promise<PageResult<ServiceView>> {
+      const page = servicePages(request);
       const provider = await providerOf(actor);
       const rows = await db
         .select()
@@ -582,12 +587,12 @@ export function createProfileService({
           and(
             eq(providerServices.providerProfileId, provider.id),
             eq(providerServices.isDeleted, false),
-            page.before ? lt(providerServices.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(providerServices.id))
-        .limit(page.limit + 1);
-      return rows;
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(rows, (s) => s.id, serviceView);
     },
 
     async getService(actor: Actor, serviceId: string) {
@@ -600,7 +605,7 @@ export function createProfileService({
       await checkPrice(input.subcategory_id, input.base_price);
       try {
         return await db.transaction(async (tx) => {
-          const provider = await providerOf(actor, tx);
+          const provider = await providerOf(actor);
           const [created] = await tx
             .insert(providerServices)
             .values({
@@ -717,9 +722,10 @@ export function createProfileService({
     },
 
     /** Favorites newest first; providers that are gone from the directory are left out. */
-    async listFavorites(actor: Actor, page: { limit: number; before?: string }) {
+    async listFavorites(actor: Actor, request: PageRequest) {
+      const page = favoritePages(request);
       const { client } = await clientOf(db, actor);
-      return db
+      const rows = await db
         .select({
           id: favoriteProviders.id,
           providerId: favoriteProviders.providerProfileId,
@@ -731,11 +737,16 @@ export function createProfileService({
           and(
             eq(favoriteProviders.clientProfileId, client.id),
             eq(providerProfiles.isDeleted, false),
-            page.before ? lt(favoriteProviders.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(favoriteProviders.id))
-        .limit(page.limit + 1);
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
+        rows,
+        (r) => r.id,
+        (r) => r,
+      );
     },
 
     /**
@@ -751,18 +762,17 @@ export function createProfileService({
       return softDeletes.softDelete(tx, actor, userProfiles, [profile.id]);
     },
 
-    /** For the orders module: adjusts a client's order counters inside the caller's transaction. */
+    /** For the orders module: adjusts a client's order counters, in the caller's transaction when it has one. */
     async adjustClientCounters(
-      tx: Db,
       userId: string,
       delta: { total?: number; completed?: number; cancelled?: number },
     ) {
-      const [profile] = await tx
+      const [profile] = await db
         .select({ id: userProfiles.id })
         .from(userProfiles)
         .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)));
       if (!profile) return;
-      await tx
+      await db
         .update(clientProfiles)
         .set({
           ordersTotal: sql`${clientProfiles.ordersTotal} + ${delta.total ?? 0}`,

@@ -4,7 +4,7 @@ import { actorOf } from '../../platform/auth.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { negotiateLanguage } from '../../platform/i18n.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import {
   Email,
@@ -168,6 +168,7 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/logout',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'logout',
@@ -185,32 +186,22 @@ export const accountRoutes: RoutesPlugin<{
   app.get(
     '/auth/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'listSessions',
         summary: 'The devices signed in to this account, newest first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(SessionResponse) },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await accounts.listSessions(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(
-        rows,
-        limit,
-        (s) => [s.id],
-        (s) => s,
-      );
-    },
+    async (request) => accounts.listSessions(actorOf(request), request.query),
   );
 
   app.delete(
     '/auth/sessions',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'logoutEverywhere',
@@ -224,6 +215,7 @@ export const accountRoutes: RoutesPlugin<{
   app.delete(
     '/auth/sessions/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'revokeSession',
@@ -241,6 +233,7 @@ export const accountRoutes: RoutesPlugin<{
   app.get(
     '/me',
     {
+      config: { access: 'user' },
       schema: {
         tags,
         operationId: 'getMe',
@@ -254,7 +247,7 @@ export const accountRoutes: RoutesPlugin<{
   app.put(
     '/me/password',
     {
-      config: { rateLimit: signIn.rateLimit },
+      config: { access: 'user', rateLimit: signIn.rateLimit },
       schema: {
         tags,
         operationId: 'changePassword',

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hash as hashPassword, verify as verifyPassword } from '@node-rs/argon2';
-import { and, count, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
@@ -19,7 +19,9 @@ import {
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
+import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import type { AccountEvents } from './events.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
@@ -38,6 +40,8 @@ export const OTP_RULES = {
 } as const;
 
 const SESSION_CACHE_SECONDS = 30;
+
+const sessionPages = idPages('users.sessions', userSessions.id);
 
 const OTP_TEXT: Record<LanguageCode, (code: string) => string> = {
   ru: (code) => `Код входа: ${code}. Никому его не сообщайте.`,
@@ -66,6 +70,7 @@ export interface AccountServiceDeps {
   sms: SmsSender;
   cipher: FieldCipher;
   throttle: SignInThrottle;
+  events: AccountEvents;
   refreshTokenTtlDays: number;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }
@@ -81,6 +86,7 @@ export function createAccountService({
   sms,
   cipher,
   throttle,
+  events,
   refreshTokenTtlDays,
   cases,
 }: AccountServiceDeps) {
@@ -111,8 +117,8 @@ export function createAccountService({
     };
   }
 
-  async function findLiveUser(where: SQL, tx: Db = db) {
-    const [user] = await tx
+  async function findLiveUser(where: SQL) {
+    const [user] = await db
       .select()
       .from(users)
       .where(and(where, eq(users.isDeleted, false)))
@@ -418,7 +424,7 @@ export function createAccountService({
           };
         }
         await tx.update(otpCodes).set({ consumedAt: new Date() }).where(eq(otpCodes.id, otp.id));
-        const existing = await findLiveUser(eq(users.phoneHash, phoneHash), tx);
+        const existing = await findLiveUser(eq(users.phoneHash, phoneHash));
         if (existing) {
           assertMaySignIn(existing);
           await throttle.clear(tx, [existing.phoneHash, existing.emailHash]);
@@ -492,7 +498,7 @@ export function createAccountService({
           .for('update');
         const ended = new UnauthorizedError('session_expired', 'this session has ended; sign in again');
         if (!session) return { error: ended };
-        const user = await findLiveUser(eq(users.id, session.userId), tx);
+        const user = await findLiveUser(eq(users.id, session.userId));
         // Blocking ends the sessions too, so the account's state is checked first: the app should
         // tell the person their account is blocked, not send them back to a sign-in that will fail.
         const refusal = user && signInRefusal(user);
@@ -521,7 +527,8 @@ export function createAccountService({
       return view(user);
     },
 
-    async listSessions(actor: Actor, page: { limit: number; before?: string }) {
+    async listSessions(actor: Actor, request: PageRequest): Promise<PageResult<SessionView>> {
+      const page = sessionPages(request);
       const rows = await db
         .select()
         .from(userSessions)
@@ -530,21 +537,25 @@ export function createAccountService({
             eq(userSessions.userId, actor.userId ?? ''),
             isNull(userSessions.revokedAt),
             gt(userSessions.expiresAt, new Date()),
-            page.before ? lt(userSessions.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(userSessions.id))
-        .limit(page.limit + 1);
-      return rows.map((s): SessionView & { id: string } => ({
-        id: s.id,
-        device_name: s.deviceName,
-        user_agent: s.userAgent,
-        ip: s.ip,
-        created_at: s.createdAt.toISOString(),
-        last_used_at: s.lastUsedAt.toISOString(),
-        expires_at: s.expiresAt.toISOString(),
-        current: s.id === actor.sessionId,
-      }));
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
+        rows,
+        (s) => s.id,
+        (s) => ({
+          id: s.id,
+          device_name: s.deviceName,
+          user_agent: s.userAgent,
+          ip: s.ip,
+          created_at: s.createdAt.toISOString(),
+          last_used_at: s.lastUsedAt.toISOString(),
+          expires_at: s.expiresAt.toISOString(),
+          current: s.id === actor.sessionId,
+        }),
+      );
     },
 
     /** Ends one of the caller's sessions; someone else's session is "not found". */
@@ -606,11 +617,14 @@ export function createAccountService({
      */
     async setStatus(actor: Actor, userId: string, status: UserStatus) {
       const revoked = await db.transaction(async (tx) => {
-        const before = await findLiveUser(eq(users.id, userId), tx);
+        const before = await findLiveUser(eq(users.id, userId));
         if (!before) throw new NotFoundError('user');
         await cases.assertMayActOnAccount(tx, actor, before, 'dealings');
         const [after] = await tx.update(users).set({ status }).where(eq(users.id, userId)).returning();
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
+        if (status === 'blocked' && before.status !== 'blocked') {
+          await events.emit({ type: 'account_blocked', user_id: userId, at: new Date().toISOString() });
+        }
         return status === 'active'
           ? []
           : revokeSessions(tx, eq(userSessions.userId, userId), `account_${status}`);

@@ -1,6 +1,6 @@
 import { and, count, eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { createTestApp, queuedEvents, type TestApp } from '../../../test/helper.ts';
 import type { AccountEvent } from './events.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, signInThrottles, userSessions, users } from './schema.ts';
@@ -85,18 +85,11 @@ async function liveSessions(userId: string) {
   return row!.n;
 }
 
-/** The account events queued for a user (tests run without a worker: they stay queued). */
-async function eventsOf(userId: string): Promise<AccountEvent[]> {
-  const { rows } = await t.database.sql.query(
-    `select data from pgboss.job where name = 'users.event' and data->>'user_id' = $1 order by created_on, id`,
-    [userId],
-  );
-  return rows.map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as AccountEvent);
-}
+const eventsOf = (userId: string) => queuedEvents<AccountEvent>(t.database, 'user_id', userId);
 
 async function allEventCount() {
   const { rows } = await t.database.sql.query(
-    `select count(*)::int as n from pgboss.job where name = 'users.event'`,
+    `select count(*)::int as n from pgboss.job where name = 'log.on.account_sign_in_throttled'`,
   );
   return rows[0]!.n as number;
 }

@@ -80,7 +80,7 @@ export function createSignInThrottle({ db, events }: { db: Db; events: AccountEv
       account: { userId: string; identifier: 'email' | 'phone' } | undefined,
     ) {
       if (!attempt.lockedUntil || !account) return;
-      await events.emit(db, {
+      await events.emit({
         id: newId(),
         type: 'account_sign_in_throttled',
         user_id: account.userId,

@@ -1,7 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../../platform/pagination.ts';
+import { ID_SORTS, ListQuery, OneOrMore, Page, Sort } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
 import { VERIFICATION_STATUSES, VERIFICATION_TYPES } from './schema.ts';
 import {
@@ -49,6 +49,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.post(
     '/me/verifications',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'submitVerification',
@@ -75,32 +76,22 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.get(
     '/me/verifications',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'listMyVerifications',
         summary: 'My verification requests and their decisions, newest first',
-        querystring: Type.Object(PageParams),
+        querystring: ListQuery({}),
         response: { 200: Page(MyVerificationResponse) },
       },
     },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const rows = await verifications.listMine(actorOf(request), {
-        limit,
-        before: decodeCursor(cursor, IdCursor)?.[0],
-      });
-      return toPage(
-        rows,
-        limit,
-        (v) => [v.id],
-        (v) => v,
-      );
-    },
+    async (request) => verifications.listMine(actorOf(request), request.query),
   );
 
   app.get(
     '/me/verifications/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['verification'],
         operationId: 'getMyVerification',
@@ -121,30 +112,17 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
         operationId: 'adminListVerifications',
         summary: 'Verification requests to review',
         description:
-          'Use `status=pending` for the review queue. Oldest first by default (`order=asc`). Evidence files download from `GET /files/{id}`.',
-        querystring: Type.Object({
-          status: Type.Optional(VerificationStatus),
+          'Use `status=pending` for the review queue. Oldest first by default (`sort=oldest`). Evidence files download from `GET /files/{id}`.',
+        querystring: ListQuery({
+          status: OneOrMore(VERIFICATION_STATUSES, 'Request statuses'),
           type: Type.Optional(VerificationType),
           user_id: Type.Optional(Uuid),
-          order: Type.Enum(['asc', 'desc'], { default: 'asc', description: 'By submission time' }),
-          ...PageParams,
+          sort: Sort(ID_SORTS, { default: 'oldest', description: 'By submission time' }),
         }),
         response: { 200: Page(AdminVerificationResponse) },
       },
     },
-    async (request) => {
-      const q = request.query;
-      const rows = await verifications.adminList(
-        { status: q.status, type: q.type, userId: q.user_id },
-        { limit: q.limit, order: q.order, cursor: decodeCursor(q.cursor, IdCursor)?.[0] },
-      );
-      return toPage(
-        rows,
-        q.limit,
-        (v) => [v.id],
-        (v) => v,
-      );
-    },
+    async (request) => verifications.adminList(request.query),
   );
 
   app.get(

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, ne, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, ne, type SQL } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -9,6 +9,7 @@ import {
   RuleViolationError,
 } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
+import { type IdSort, idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { ProfileService } from './profile-service.ts';
 import { providerProfiles, userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
@@ -39,11 +40,15 @@ export interface DecisionInput {
   admin_notes?: string;
 }
 
-export interface AdminVerificationFilter {
-  status?: VerificationStatus;
+export interface AdminVerificationFilter extends PageRequest {
+  status?: VerificationStatus[];
   type?: VerificationType;
-  userId?: string;
+  user_id?: string;
+  sort: IdSort;
 }
+
+const myPages = idPages('users.my_verifications', userVerifications.id);
+const adminPages = idPages('users.admin_verifications', userVerifications.id);
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -192,7 +197,8 @@ export function createVerificationService({
     },
 
     /** The caller's requests, newest first. */
-    async listMine(actor: Actor, page: { limit: number; before?: string }): Promise<MyVerificationView[]> {
+    async listMine(actor: Actor, request: PageRequest): Promise<PageResult<MyVerificationView>> {
+      const page = myPages(request);
       const rows = await db
         .select({ v: userVerifications })
         .from(userVerifications)
@@ -202,12 +208,16 @@ export function createVerificationService({
             eq(userProfiles.userId, actor.userId ?? ''),
             eq(userProfiles.isDeleted, false),
             eq(userVerifications.isDeleted, false),
-            page.before ? lt(userVerifications.id, page.before) : undefined,
+            page.where,
           ),
         )
-        .orderBy(desc(userVerifications.id))
-        .limit(page.limit + 1);
-      return rows.map((r) => myView(r.v));
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
+        rows,
+        (r) => r.v.id,
+        (r) => myView(r.v),
+      );
     },
 
     /** One of the caller's requests; anyone else's is "not found". */
@@ -229,29 +239,27 @@ export function createVerificationService({
     },
 
     /** Staff: requests by status, type and user; oldest first by default, so the queue is worked in order. */
-    async adminList(
-      filter: AdminVerificationFilter,
-      page: { limit: number; cursor?: string; order: 'asc' | 'desc' },
-    ): Promise<AdminVerificationView[]> {
+    async adminList(filter: AdminVerificationFilter): Promise<PageResult<AdminVerificationView>> {
+      const page = adminPages(filter, filter.sort);
       const conditions: (SQL | undefined)[] = [
         eq(userVerifications.isDeleted, false),
-        filter.status ? eq(userVerifications.status, filter.status) : undefined,
+        filter.status?.length ? inArray(userVerifications.status, filter.status) : undefined,
         filter.type ? eq(userVerifications.verificationType, filter.type) : undefined,
-        filter.userId ? eq(userProfiles.userId, filter.userId) : undefined,
-        page.cursor
-          ? page.order === 'asc'
-            ? gt(userVerifications.id, page.cursor)
-            : lt(userVerifications.id, page.cursor)
-          : undefined,
+        filter.user_id ? eq(userProfiles.userId, filter.user_id) : undefined,
+        page.where,
       ];
       const rows = await db
         .select({ v: userVerifications, userId: userProfiles.userId })
         .from(userVerifications)
         .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
         .where(and(...conditions))
-        .orderBy(page.order === 'asc' ? asc(userVerifications.id) : desc(userVerifications.id))
-        .limit(page.limit + 1);
-      return rows.map((r) => adminView(r.v, r.userId));
+        .orderBy(page.orderBy)
+        .limit(page.limit);
+      return page.page(
+        rows,
+        (r) => r.v.id,
+        (r) => adminView(r.v, r.userId),
+      );
     },
 
     async adminGet(id: string): Promise<AdminVerificationView> {

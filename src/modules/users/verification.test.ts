@@ -269,7 +269,7 @@ describe('review by staff', () => {
       evidence_file_ids: [file],
     });
     const byType = await t.app.inject({
-      url: `/api/v1/admin/verifications?type=phone&user_id=${user.user.id}&order=desc`,
+      url: `/api/v1/admin/verifications?type=phone&user_id=${user.user.id}&sort=newest`,
       headers: admin.auth,
     });
     expect(byType.json().data.map((v: { id: string }) => v.id)).toEqual([second.id]);
@@ -282,6 +282,22 @@ describe('review by staff', () => {
       headers: moderator.auth,
     });
     expect(next.json().data.map((v: { id: string }) => v.id)).toEqual([second.id]);
+    // The cursor is for the oldest-first list only.
+    const newestFirst = await t.app.inject({
+      url: `/api/v1/admin/verifications?status=pending&user_id=${user.user.id}&sort=newest&cursor=${paged.json().next_cursor}`,
+      headers: moderator.auth,
+    });
+    expect([newestFirst.statusCode, newestFirst.json().code]).toEqual([400, 'invalid_cursor']);
+    const either = await t.app.inject({
+      url: `/api/v1/admin/verifications?status=approved&status=pending&user_id=${user.user.id}`,
+      headers: moderator.auth,
+    });
+    expect(either.json().data.map((v: { id: string }) => v.id)).toEqual([first.id, second.id]);
+    const retired = await t.app.inject({
+      url: `/api/v1/admin/verifications?order=desc`,
+      headers: moderator.auth,
+    });
+    expect([retired.statusCode, retired.json().errors[0].field]).toEqual([400, 'order']);
 
     const one = await t.app.inject({
       url: `/api/v1/admin/verifications/${first.id}`,

@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
 import type { Db } from '../db.ts';
 import type { RoutesPlugin } from '../http.ts';
-import { decodeCursor, IdCursor, Page, PageParams, toPage } from '../pagination.ts';
+import { ListQuery, Page } from '../pagination.ts';
 import { AUDIT_ACTIONS } from './schema.ts';
-import { listAudit } from './service.ts';
+import { pageAudit } from './service.ts';
 
 const AuditEntryResponse = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -27,48 +27,20 @@ export const auditRoutes: RoutesPlugin<{ db: Db }> = async (app, { db }) => {
         tags: ['admin'],
         operationId: 'adminListAudit',
         summary: 'The audit trail, newest first, filtered by entity, id, actor, action and time',
-        querystring: Type.Object({
+        querystring: ListQuery({
           entity: Type.Optional(Type.String({ maxLength: 100 })),
           entity_id: Type.Optional(Type.String({ format: 'uuid' })),
           actor_id: Type.Optional(Type.String({ format: 'uuid' })),
           action: Type.Optional(Type.Enum(AUDIT_ACTIONS)),
           from: Type.Optional(Type.String({ format: 'date-time' })),
           to: Type.Optional(Type.String({ format: 'date-time' })),
-          ...PageParams,
         }),
         response: { 200: Page(AuditEntryResponse) },
       },
     },
     async (request) => {
-      const q = request.query;
-      const after = decodeCursor(q.cursor, IdCursor);
-      const rows = await listAudit(
-        db,
-        {
-          entity: q.entity,
-          entityId: q.entity_id,
-          actorId: q.actor_id,
-          action: q.action,
-          from: q.from,
-          to: q.to,
-        },
-        { limit: q.limit, after: after?.[0] },
-      );
-      return toPage(
-        rows,
-        q.limit,
-        (r) => [r.id],
-        (r) => ({
-          id: r.id,
-          created_at: r.createdAt.toISOString(),
-          actor_id: r.actorId,
-          action: r.action,
-          entity: r.entity,
-          entity_id: r.entityId,
-          changes: r.changes,
-          request_id: r.requestId,
-        }),
-      );
+      const { entity_id, actor_id, ...q } = request.query;
+      return pageAudit(db, { ...q, entityId: entity_id, actorId: actor_id });
     },
   );
 };

@@ -1,8 +1,9 @@
-import { and, desc, eq, getTableColumns, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import { type PgTable, PgTimestamp } from 'drizzle-orm/pg-core';
 import type { Actor } from '../actor.ts';
 import { isoTimestamp } from '../columns.ts';
 import type { Db } from '../db.ts';
+import { idPages, type PageRequest } from '../pagination.ts';
 import { type AuditAction, auditLog } from './schema.ts';
 
 export interface AuditEntry {
@@ -114,22 +115,50 @@ export interface AuditFilter {
   to?: string;
 }
 
-export async function listAudit(db: Db, filter: AuditFilter, page: { limit: number; after?: string }) {
-  const conditions: (SQL | undefined)[] = [
-    filter.entity ? eq(auditLog.entity, filter.entity) : undefined,
-    filter.entityId ? eq(auditLog.entityId, filter.entityId) : undefined,
-    filter.actorId ? eq(auditLog.actorId, filter.actorId) : undefined,
-    filter.action ? eq(auditLog.action, filter.action) : undefined,
-    filter.from ? gte(auditLog.createdAt, new Date(filter.from)) : undefined,
-    filter.to ? lte(auditLog.createdAt, new Date(filter.to)) : undefined,
-    page.after ? lt(auditLog.id, page.after) : undefined,
-  ];
+const auditConditions = (filter: AuditFilter) => [
+  filter.entity ? eq(auditLog.entity, filter.entity) : undefined,
+  filter.entityId ? eq(auditLog.entityId, filter.entityId) : undefined,
+  filter.actorId ? eq(auditLog.actorId, filter.actorId) : undefined,
+  filter.action ? eq(auditLog.action, filter.action) : undefined,
+  filter.from ? gte(auditLog.createdAt, new Date(filter.from)) : undefined,
+  filter.to ? lte(auditLog.createdAt, new Date(filter.to)) : undefined,
+];
+
+/** The entries newest first: `limit` of them and one more, which tells the caller whether more are left. */
+export async function listAudit(db: Db, filter: AuditFilter, page: { limit: number }) {
   return db
     .select()
     .from(auditLog)
-    .where(and(...conditions))
+    .where(and(...auditConditions(filter)))
     .orderBy(desc(auditLog.id))
     .limit(page.limit + 1);
+}
+
+const auditPages = idPages('audit.entries', auditLog.id);
+
+/** Staff's view of the trail, newest first, a page at a time. */
+export async function pageAudit(db: Db, filter: AuditFilter & PageRequest) {
+  const page = auditPages(filter);
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(and(...auditConditions(filter), page.where))
+    .orderBy(page.orderBy)
+    .limit(page.limit);
+  return page.page(
+    rows,
+    (r) => r.id,
+    (r) => ({
+      id: r.id,
+      created_at: r.createdAt.toISOString(),
+      actor_id: r.actorId,
+      action: r.action,
+      entity: r.entity,
+      entity_id: r.entityId,
+      changes: r.changes,
+      request_id: r.requestId,
+    }),
+  );
 }
 
 /**

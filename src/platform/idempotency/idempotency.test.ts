@@ -22,17 +22,21 @@ beforeAll(async () => {
   database = await createTestDatabase();
   app = await buildApp({ config: testConfig(), database, work: false, logger: false });
   // A write through the joining handle, as a service makes one, then maybe a failure.
-  app.post<{ Body: { id: string } }>('/api/v1/test/things', async (request, reply) => {
-    const { id } = request.body;
-    await writeAudit(database.db, actorOf(request), [
-      { action: 'create', entity: 'test_things', entityId: id },
-    ]);
-    if (failuresLeft > 0) {
-      failuresLeft--;
-      throw new Error('failed after the write');
-    }
-    return reply.code(201).send({ id });
-  });
+  app.post<{ Body: { id: string } }>(
+    '/api/v1/test/things',
+    { config: { access: ['admin'] } },
+    async (request, reply) => {
+      const { id } = request.body;
+      await writeAudit(database.db, actorOf(request), [
+        { action: 'create', entity: 'test_things', entityId: id },
+      ]);
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Error('failed after the write');
+      }
+      return reply.code(201).send({ id });
+    },
+  );
   await app.ready();
 });
 afterAll(async () => {

@@ -80,6 +80,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
     {
       bodyLimit: MAX_UPLOAD_BYTES,
       config: {
+        access: 'user',
         // Per user, so one account cannot fill the disk; generous for an app uploading a few photos.
         rateLimit: {
           max: 60,
@@ -141,6 +142,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
   app.get(
     '/files/:id',
     {
+      config: { access: 'user' },
       schema: {
         tags: ['files'],
         operationId: 'downloadFile',

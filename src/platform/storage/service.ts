@@ -178,8 +178,8 @@ export function createFileService({
 }) {
   const attachments: AttachmentKind[] = [];
 
-  async function findFile(id: string, tx: Db = db) {
-    const [row] = await tx.select().from(files).where(eq(files.id, id)).limit(1);
+  async function findFile(id: string) {
+    const [row] = await db.select().from(files).where(eq(files.id, id)).limit(1);
     return row;
   }
 
@@ -290,15 +290,9 @@ export function createFileService({
      * of `purpose`. Anything else (someone else's file, a photo given as evidence, an unknown id) is a 422
      * naming the offending entries of `field`.
      */
-    async assertOwnedFiles(
-      actor: Actor,
-      ids: readonly string[],
-      purpose: FilePurpose,
-      field = 'file_ids',
-      tx: Db = db,
-    ) {
+    async assertOwnedFiles(actor: Actor, ids: readonly string[], purpose: FilePurpose, field = 'file_ids') {
       if (ids.length === 0) return;
-      const owned = await tx
+      const owned = await db
         .select({ id: files.id })
         .from(files)
         .where(
