@@ -45,6 +45,7 @@ export function createCatalogWithdrawals({
 }) {
   /** One change of a subcategory's orders at a time; in id order, so two never wait on each other. */
   async function lockSubcategories(ids: string[]) {
+    if (ids.length === 0) return;
     const list = sql.join(
       [...ids].sort().map((id) => sql`(${id})`),
       sql`, `,

@@ -294,6 +294,18 @@ describe('a subcategory deleted on its own, then its category', () => {
 });
 
 describe('the catalog’s events heard in another order than they happened', () => {
+  it('a category without subcategories takes nothing, and its events are handled', async () => {
+    const made = await k.call('POST', '/api/v1/admin/categories', admin.auth, {
+      slug: `empty-${Date.now()}`,
+      name: { ru: 'Пусто' },
+    });
+    expect(made.status).toBe(201);
+    expect((await k.call('DELETE', `/api/v1/admin/categories/${made.body.id}`, admin.auth)).status).toBe(200);
+    const back = await k.call('POST', `/api/v1/admin/categories/${made.body.id}/restore`, admin.auth);
+    expect(back.status).toBe(200);
+    expect(await hear()).toBe(2);
+  });
+
   it('a restore heard before its delete leaves the orders live', async () => {
     const furniture = await k.sub('furniture');
     const client = await k.user();
