@@ -7,7 +7,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Type } from 'typebox';
+import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
+import { catalogCascades } from './modules/core/schema.ts';
 import { createCatalogService } from './modules/core/service.ts';
 import { dealingsBetween } from './modules/orders/access.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
@@ -15,6 +17,7 @@ import { createAssignmentService } from './modules/orders/assignment-service.ts'
 import { orderAttachments } from './modules/orders/attachments.ts';
 import { bidRoutes } from './modules/orders/bid-routes.ts';
 import { createBidService } from './modules/orders/bid-service.ts';
+import { catalogSubscription, createCatalogWithdrawals } from './modules/orders/catalog-withdrawals.ts';
 import { orderDataRights } from './modules/orders/data-rights.ts';
 import { disputeRoutes } from './modules/orders/dispute-routes.ts';
 import { createDisputeService } from './modules/orders/dispute-service.ts';
@@ -27,6 +30,7 @@ import { orderRoutes } from './modules/orders/order-routes.ts';
 import { createOrderService } from './modules/orders/order-service.ts';
 import { reviewRoutes } from './modules/orders/review-routes.ts';
 import { createReviewService } from './modules/orders/review-service.ts';
+import { orderCascades, orderEncryptedColumns } from './modules/orders/schema.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { userAttachments } from './modules/users/attachments.ts';
@@ -38,6 +42,7 @@ import { createPrivacyService } from './modules/users/privacy-service.ts';
 import { profileRoutes } from './modules/users/profile-routes.ts';
 import { createProfileService } from './modules/users/profile-service.ts';
 import { accountRoutes } from './modules/users/routes.ts';
+import { userCascades, userEncryptedColumns } from './modules/users/schema.ts';
 import { createAccountService } from './modules/users/service.ts';
 import { createSignInThrottle } from './modules/users/sign-in-throttle.ts';
 import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
@@ -69,6 +74,7 @@ import { createCaseRules } from './platform/own-case.ts';
 import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
+import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
 import { createLocalStorage, probeWritable } from './platform/storage/storage.ts';
@@ -85,6 +91,13 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * What each module declares for the platform to run (ARCHITECTURE.md, "What the platform knows"): the
+ * soft-delete cascades within each module, and every column that holds ciphertext, for key rotation.
+ */
+export const cascades = [...catalogCascades, ...userCascades, ...orderCascades];
+export const encryptedColumns = [...userEncryptedColumns, ...orderEncryptedColumns];
 
 /**
  * helmet's default headers (CSP off: this is a JSON API), fixed once. @fastify/helmet rebuilds helmet's
@@ -211,7 +224,11 @@ export async function buildApp(options: AppOptions) {
   const work = options.work ?? config.runWorker;
   const jobs = createJobs({ database, log: app.log, work, ...options.jobs });
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
-  const catalog = createCatalogService({ db: database.db, cache });
+  // Every module's subscriptions are wired below, before anything emits.
+  const events = createEventBus({ db: database.db, jobs });
+  events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
+  const softDeletes = createSoftDeletes(cascades);
+  const catalog = createCatalogService({ db: database.db, cache, softDeletes, events });
   const storage = createLocalStorage(join(config.dataDir, 'files'));
   const files = createFileService({
     db: database.db,
@@ -220,15 +237,19 @@ export async function buildApp(options: AppOptions) {
   });
   files.registerAttachments(...userAttachments(database.db), ...orderAttachments(database.db));
   const vocabulary = createSearchVocabulary({ cache });
-  const profiles = createProfileService({ db: database.db, cipher, catalog, files, vocabulary });
+  const profiles = createProfileService({
+    db: database.db,
+    cipher,
+    catalog,
+    files,
+    vocabulary,
+    softDeletes,
+  });
   const directory = createDirectoryService({ db: database.db, catalog, vocabulary });
   // Staff decisions about people, one rule for every module; orders lend it the dealings between people.
   const cases = createCaseRules();
   cases.addTies(dealingsBetween);
   const verifications = createVerificationService({ db: database.db, files, profiles, cases });
-  // Every module's subscriptions, wired before anything emits.
-  const events = createEventBus({ db: database.db, jobs });
-  events.subscribe(logEvents([...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
   const accounts = createAccountService({
     db: database.db,
     cache,
@@ -250,9 +271,17 @@ export async function buildApp(options: AppOptions) {
     orderDataRights({ db: database.db, cipher }),
     platformDataRights(database.db),
   );
-  const privacy = createPrivacyService({ db: database.db, accounts, profiles, dataRights, cases, events });
+  const privacy = createPrivacyService({
+    db: database.db,
+    accounts,
+    profiles,
+    dataRights,
+    cases,
+    events,
+    softDeletes,
+  });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
-  const rotateKeys = rotateEncryptionKeysJob(database.db, cipher);
+  const rotateKeys = rotateEncryptionKeysJob(database.db, cipher, encryptedColumns);
   const orders = createOrderService({
     db: database.db,
     cipher,
@@ -262,22 +291,25 @@ export async function buildApp(options: AppOptions) {
     events,
     vocabulary,
     cases,
+    softDeletes,
   });
   jobs.register(...orderJobs(orders));
+  // A subcategory taken off the catalog takes the orders still looking for a provider in it.
+  const withdrawals = createCatalogWithdrawals({ db: database.db, softDeletes, catalog, vocabulary, events });
+  events.subscribe(catalogSubscription(withdrawals));
   // Later modules register their work in orders' transactions here (chat and payments on accept).
   const orderExtensions = createOrderExtensions();
   const bids = createBidService({
     db: database.db,
     events,
     catalog,
-    profiles,
     directory,
     accounts,
     extensions: orderExtensions,
   });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
-  const feed = createFeedService({ db: database.db, catalog, profiles, vocabulary });
-  const reviews = createReviewService({ db: database.db, events, profiles, cases });
+  const feed = createFeedService({ db: database.db, profiles, vocabulary });
+  const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
   const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
   jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
@@ -352,6 +384,7 @@ export async function buildApp(options: AppOptions) {
       partitions,
       dataRights,
       orderExtensions,
+      softDeletes,
     },
   });
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { type BuiltApp, buildApp } from './app.ts';
+import { type BuiltApp, buildApp, encryptedColumns } from './app.ts';
 import { seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
 import { type Config, ConfigError, dataDirError, loadConfig, saveDevSecret } from './platform/config.ts';
@@ -147,7 +147,7 @@ async function run(command: string, rest: string[], config: Config, database: Da
       try {
         if (database.kind === 'pglite') await migrate();
         const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
-        const result = await rotateEncryptionKeys(database.db, cipher);
+        const result = await rotateEncryptionKeys(database.db, cipher, encryptedColumns);
         console.log(
           `re-encrypted with key version ${result.keyVersion}: ${JSON.stringify(result.reencrypted)}`,
         );

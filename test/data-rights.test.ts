@@ -2,6 +2,7 @@ import { eq, getTableName, inArray, is } from 'drizzle-orm';
 import { type PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptedColumns } from '../src/app.ts';
 import * as schema from '../src/db-schema.ts';
 import { orderFixtures, PNG, type Provider, type SignedIn } from '../src/modules/orders/order-fixtures.ts';
 import {
@@ -9,7 +10,6 @@ import {
   tablesHoldingPersonalData,
   undeclaredTables,
 } from '../src/platform/data-rights.ts';
-import { encryptedColumns } from '../src/platform/encrypted-columns.ts';
 import { createTestApp, type TestApp } from './helper.ts';
 
 /**

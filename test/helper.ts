@@ -10,7 +10,7 @@ import { type AppOptions, type BuiltApp, buildApp } from '../src/app.ts';
 import { createMemorySmsSender } from '../src/modules/users/sms.ts';
 import { type Config, loadConfig } from '../src/platform/config.ts';
 import { type Database, fromPglite, openPostgres } from '../src/platform/db.ts';
-import type { DomainEvent } from '../src/platform/events.ts';
+import { type DomainEvent, subscriberQueue } from '../src/platform/events.ts';
 import { withDatabase } from './global-setup.ts';
 
 let counter = 0;
@@ -115,6 +115,14 @@ export async function queuedEvents<E extends DomainEvent>(
     [field, value],
   );
   return rows.map((r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as E);
+}
+
+/**
+ * Delivers the events queued for one module's subscription, as a worker would: its jobs for these types
+ * run now, one at a time (tests run without a worker). The number delivered.
+ */
+export function deliverQueuedEvents(app: BuiltApp, module: string, types: readonly string[]) {
+  return app.services.jobs.runQueued(types.map((type) => subscriberQueue(module, type)));
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -9,11 +9,13 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
-import * as schema from '../db-schema.ts';
 
-export type Schema = typeof schema;
-/** A database handle or an open transaction: both run the same queries. */
-export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/**
+ * A database handle or an open transaction: both run the same queries. It knows no module's tables: a
+ * module queries its own through the Drizzle tables it imports (there are no relational `db.query.*`
+ * reads, which are what a Drizzle schema given to the handle would be for).
+ */
+export type Db = PgDatabase<PgQueryResultHKT>;
 
 export interface SqlResult {
   rows: Record<string, unknown>[];
@@ -99,7 +101,7 @@ export function pgliteSqlClient(client: Pick<PGlite, 'query' | 'exec'>): SqlClie
 export function fromPglite(client: PGlite, release: () => void = () => {}): Database {
   return {
     kind: 'pglite',
-    db: joiningTransactions(drizzlePglite(client, { schema }) as unknown as Db),
+    db: joiningTransactions(drizzlePglite(client) as unknown as Db),
     sql: joiningSqlClient(pgliteSqlClient(client)),
     async close() {
       try {
@@ -179,7 +181,7 @@ export function openPostgres(url: string, poolSize: number): Database {
   pool.on('connect', (client) => client.on('error', () => {}));
   return {
     kind: 'postgres',
-    db: joiningTransactions(drizzlePg(pool, { schema }) as unknown as Db),
+    db: joiningTransactions(drizzlePg(pool) as unknown as Db),
     sql: joiningSqlClient(pool as unknown as SqlClient),
     close: () => pool.end(),
   };

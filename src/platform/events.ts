@@ -52,7 +52,7 @@ export interface Subscription<E extends DomainEvent = DomainEvent> {
 export const subscribe = <E extends DomainEvent>(subscription: Subscription<E>) => subscription;
 
 /** The queue of one module's subscription to one type. */
-const subscriberQueue = (module: string, type: string) => `${module}.on.${type}`;
+export const subscriberQueue = (module: string, type: string) => `${module}.on.${type}`;
 
 /**
  * How long a subscriber remembers an event it handled. A second delivery comes from the event's job run

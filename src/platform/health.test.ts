@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../test/factories.ts';
 import { createTestApp, createTestDatabase, type TestApp, testConfig } from '../../test/helper.ts';
-import { PNG } from '../modules/orders/order-fixtures.ts';
+import { png } from '../../test/images.ts';
 import { files } from './storage/schema.ts';
 
 /** `/health/ready` says whether this process can do its job, and which part of it cannot. */
@@ -107,7 +107,7 @@ describe.skipIf(!mayMount())(
         method: 'POST',
         url: '/api/v1/files?purpose=profile_photo',
         headers: { ...owner.auth, 'content-type': 'image/png' },
-        payload: PNG,
+        payload: png(1, 1),
       });
 
     /** Every file under the files directory: stored objects, and temporary files a failed write might leave. */

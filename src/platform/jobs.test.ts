@@ -213,6 +213,41 @@ describe('retries', () => {
   });
 });
 
+describe('running queued jobs without a worker', () => {
+  it('runs the due jobs of the kinds named, once each; a failing one is failed, its error thrown', async () => {
+    const name = jobName('queued');
+    const other = jobName('queued-other');
+    const seen: number[] = [];
+    const counted = defineJob<{ n: number }>({
+      name,
+      retryLimit: 1,
+      async handle({ n }) {
+        if (n === 3) throw new Error('three is refused');
+        seen.push(n);
+      },
+    });
+    const left = defineJob<Record<string, never>>({ name: other, async handle() {} });
+    const jobs = jobsOn(database, false);
+    jobs.register(counted, left);
+    await jobs.start();
+    for (const n of [1, 2]) await jobs.enqueue(database.db, counted, { n });
+    await jobs.enqueue(database.db, left, {});
+
+    expect(await jobs.runQueued([name])).toBe(2);
+    expect(seen.sort()).toEqual([1, 2]);
+    expect(await jobs.runQueued([name])).toBe(0);
+    const state = (queue: string) =>
+      database.sql.query('select state from pgboss.job where name = $1 order by created_on', [queue]);
+    expect((await state(name)).rows.map((r) => r.state)).toEqual(['completed', 'completed']);
+    // A kind not named stays queued for a worker.
+    expect((await state(other)).rows.map((r) => r.state)).toEqual(['created']);
+
+    await jobs.enqueue(database.db, counted, { n: 3 });
+    await expect(jobs.runQueued([name])).rejects.toThrow('three is refused');
+    expect((await state(name)).rows.map((r) => r.state)).toEqual(['completed', 'completed', 'retry']);
+  });
+});
+
 describe('schedules', () => {
   it('schedules a cron job in the platform time zone on start and runs it', async () => {
     const name = jobName('cron');

@@ -176,6 +176,32 @@ export function createJobs(options: JobsOptions) {
       }
     },
 
+    /**
+     * Works the jobs of these kinds that are due now, here and one at a time, as a worker would: for a
+     * process that works no jobs (`work: false`), such as a test that drives them itself. A job that fails
+     * is failed (retried later, as its kind says) and its error thrown. At most `limit` jobs; the number run.
+     */
+    async runQueued(names: readonly string[], limit = 1_000) {
+      let ran = 0;
+      for (const name of names) {
+        const def = definitionOf(name);
+        while (ran < limit) {
+          const [job] = await boss.fetch<object>(name, { batchSize: 1, includeMetadata: true });
+          if (!job) break;
+          ran++;
+          const jobLog = log.child({ job: name, jobId: job.id });
+          try {
+            await def.handle(job.data, { log: jobLog, jobId: job.id, retryCount: job.retryCount });
+          } catch (error) {
+            await boss.fail(name, job.id, { message: (error as Error).message });
+            throw error;
+          }
+          await boss.complete(name, job.id);
+        }
+      }
+      return ran;
+    },
+
     /** Fails unless the queue has started and not stopped: for readiness, where this process works jobs. */
     async check() {
       if (!started) throw new Error('the job queue is not running');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, testConfig } from '../../test/helper.ts';
+import { encryptedColumns } from '../app.ts';
 import { createFieldCipher } from './crypto.ts';
 import { rotateEncryptionKeys } from './key-rotation.ts';
 
@@ -47,14 +48,14 @@ describe('encryption key rotation', () => {
 
     const { secrets } = testConfig({ ENCRYPTION_KEYS: `${OLD_KEY},${NEW_KEY}` });
     const cipher = createFieldCipher(secrets.encryptionKeys, secrets.blindIndexKey);
-    const result = await rotateEncryptionKeys(t.db, cipher);
+    const result = await rotateEncryptionKeys(t.db, cipher, encryptedColumns);
     expect(result.keyVersion).toBe(2);
     expect(result.reencrypted['users.email_encrypted']).toBeGreaterThanOrEqual(1);
     expect(result.reencrypted['user_profiles.address_encrypted']).toBe(1);
     const after = await encryptedValues();
     expect(after.every((v) => v.startsWith('v2.'))).toBe(true);
 
-    const again = await rotateEncryptionKeys(t.db, cipher);
+    const again = await rotateEncryptionKeys(t.db, cipher, encryptedColumns);
     expect(Object.values(again.reencrypted).every((n) => n === 0)).toBe(true);
 
     // A process that knows only the new key reads everything and still finds the account by email.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, getTableName, gt, isNotNull, like, not, type SQL } from 'drizzle-orm';
 import type { FieldCipher } from './crypto.ts';
 import type { Db } from './db.ts';
-import { encryptedColumns } from './encrypted-columns.ts';
+import type { EncryptedColumn } from './encrypted-columns.ts';
 import { defineJob } from './jobs.ts';
 
 const BATCH = 500;
@@ -14,13 +14,18 @@ export interface RotationResult {
 }
 
 /**
- * Re-encrypts every value not written with the newest key. Safe while the service runs: each value is
- * replaced only if it is still what was read, so a concurrent edit (already on the new key) wins.
+ * Re-encrypts every value of the `encrypted` columns not written with the newest key. Safe while the
+ * service runs: each value is replaced only if it is still what was read, so a concurrent edit (already on
+ * the new key) wins.
  */
-export async function rotateEncryptionKeys(db: Db, cipher: FieldCipher): Promise<RotationResult> {
+export async function rotateEncryptionKeys(
+  db: Db,
+  cipher: FieldCipher,
+  encrypted: readonly EncryptedColumn[],
+): Promise<RotationResult> {
   const current = `v${cipher.currentVersion}.%`;
   const reencrypted: Record<string, number> = {};
-  for (const { table, column, key } of encryptedColumns) {
+  for (const { table, column, key } of encrypted) {
     const name = `${getTableName(table)}.${column.name}`;
     let count = 0;
     let after: string | undefined;
@@ -55,12 +60,12 @@ export async function rotateEncryptionKeys(db: Db, cipher: FieldCipher): Promise
  * The same rotation as a job: the server enqueues it at start, so adding a key to ENCRYPTION_KEYS and
  * restarting is all an embedded install needs.
  */
-export const rotateEncryptionKeysJob = (db: Db, cipher: FieldCipher) =>
+export const rotateEncryptionKeysJob = (db: Db, cipher: FieldCipher, encrypted: readonly EncryptedColumn[]) =>
   defineJob<Record<string, never>>({
     name: 'platform.rotate-encryption-keys',
     retryLimit: 3,
     async handle(_data, { log }) {
-      const result = await rotateEncryptionKeys(db, cipher);
+      const result = await rotateEncryptionKeys(db, cipher, encrypted);
       const total = Object.values(result.reencrypted).reduce((a, b) => a + b, 0);
       if (total > 0) log.info(result, 're-encrypted personal data with the newest key');
     },

@@ -1,8 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
-import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { createTestApp, queuedEvents, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
+import type { CatalogEvent } from './events.ts';
 import { languages, serviceAddons, serviceCategories, serviceSubcategories } from './schema.ts';
 
 let t: TestApp;
@@ -382,6 +383,30 @@ describe('soft delete and restore', () => {
       .where(and(eq(auditLog.entityId, tree.addonB1), eq(auditLog.action, 'restore')));
     expect(trail).toHaveLength(1);
     expect(trail[0]!.actorId).toBe(admin.user.id);
+  });
+
+  it('tells of the subcategories a delete took and its restore brought back, under the deletion’s id; of no other', async () => {
+    const tree = await makeTree();
+    const call = (method: 'DELETE' | 'POST', url: string) =>
+      t.app.inject({ method, url: `/api/v1/admin/${url}`, headers: admin.auth });
+    const ownSub = await call('DELETE', `subcategories/${tree.subB}`);
+    const del = await call('DELETE', `categories/${tree.category}`);
+    expect((await call('POST', `categories/${tree.category}/restore`)).statusCode).toBe(200);
+    expect((await call('POST', `subcategories/${tree.subB}/restore`)).statusCode).toBe(200);
+    // An add-on's delete takes no subcategory: nobody hears of it.
+    expect((await call('DELETE', `addons/${tree.addonA1}`)).statusCode).toBe(200);
+
+    const told = (await queuedEvents<CatalogEvent>(t.database, 'category_id', tree.category)).map(
+      ({ id: _, at: __, ...event }) => event,
+    );
+    const by = { actor_id: admin.user.id, request_id: expect.any(String), category_id: tree.category };
+    const subB = { ...by, subcategory_id: tree.subB, subcategory_ids: [tree.subB] };
+    expect(told).toEqual([
+      { ...subB, type: 'subcategory_deleted', deletion_id: ownSub.json().deletion_id },
+      { ...by, type: 'category_deleted', deletion_id: del.json().deletion_id, subcategory_ids: [tree.subA] },
+      { ...by, type: 'category_restored', deletion_id: del.json().deletion_id, subcategory_ids: [tree.subA] },
+      { ...subB, type: 'subcategory_restored', deletion_id: ownSub.json().deletion_id },
+    ]);
   });
 
   it('refuses to restore a child whose parent is still deleted, or a row that is not deleted', async () => {

@@ -7,7 +7,8 @@ import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/h
 import { LANGUAGES, negotiateLanguage, Translations } from '../../platform/i18n.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
 import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
-import { ADDON_PRICE_TYPES, APP_PLATFORMS } from './schema.ts';
+import { ADDON_PRICE_TYPES } from './contract.ts';
+import { APP_PLATFORMS } from './schema.ts';
 import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
@@ -177,11 +178,15 @@ const admin: Record<CatalogEntityName, { singular: string; plural: string; roles
 const DeleteResult = Type.Object({
   deletion_id: Uuid,
   counts: Type.Record(Type.String(), Type.Integer(), {
-    description: 'Rows soft-deleted per table, cascade included',
+    description:
+      'Catalog rows soft-deleted per table, cascade included. The orders of a deleted category or subcategory that are still looking for a provider (draft, published, bidding) are not counted here: the orders module takes them down a moment later, with their bids, under the same deletion, and tells their clients and bidders.',
   }),
 });
 const RestoreResult = Type.Object({
-  counts: Type.Record(Type.String(), Type.Integer(), { description: 'Rows restored per table' }),
+  counts: Type.Record(Type.String(), Type.Integer(), {
+    description:
+      'Catalog rows restored per table. The orders the deletion took come back a moment later, with what they took.',
+  }),
 });
 
 function sendCached(request: FastifyRequest, reply: FastifyReply, answer: CachedAnswer) {

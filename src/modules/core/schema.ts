@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
 import type { TranslationsValue } from '../../platform/i18n.ts';
-import { cascadeSoftDelete } from '../../platform/soft-delete.ts';
+import { cascade } from '../../platform/soft-delete.ts';
+import { ADDON_PRICE_TYPES } from './contract.ts';
 
-export const ADDON_PRICE_TYPES = ['fixed', 'percentage', 'per_unit', 'per_hour'] as const;
 export const APP_PLATFORMS = ['android', 'ios', 'web'] as const;
 
 const translations = (name: string) => jsonb(name).$type<TranslationsValue>();
@@ -161,6 +161,12 @@ export const appVersions = pgTable(
   ],
 );
 
-cascadeSoftDelete(serviceCategories, serviceSubcategories, serviceSubcategories.categoryId);
-cascadeSoftDelete(serviceSubcategories, serviceAddons, serviceAddons.subcategoryId);
-cascadeSoftDelete(serviceAreas, serviceAreas, serviceAreas.parentId);
+/**
+ * What a catalog delete takes with it, handed to the platform in app.ts. The orders in a subcategory are the
+ * orders module's: it takes them itself when it hears of the delete (catalog events).
+ */
+export const catalogCascades = [
+  cascade(serviceCategories, serviceSubcategories, serviceSubcategories.categoryId),
+  cascade(serviceSubcategories, serviceAddons, serviceAddons.subcategoryId),
+  cascade(serviceAreas, serviceAreas, serviceAreas.parentId),
+];

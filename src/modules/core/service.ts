@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, getTableName, gt, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableName, gt, inArray, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
@@ -9,7 +9,9 @@ import type { Db } from '../../platform/db.ts';
 import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
 import { DEFAULT_LANGUAGE, type LanguageCode, translate } from '../../platform/i18n.ts';
 import { idPages, type ListCursor, listCursor, type PageRequest } from '../../platform/pagination.ts';
-import { restore, softDelete } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import type { CatalogEvents } from './events.ts';
+import { PRICE_SETTINGS } from './queries.ts';
 import {
   type APP_PLATFORMS,
   appVersions,
@@ -24,12 +26,6 @@ import {
 /** Public catalog answers change only when staff edit the catalog, so they are kept ready between edits. */
 const CACHE_PREFIX = 'catalog:';
 const CACHE_TTL_SECONDS = 600;
-
-/** The order price range where a category sets none. */
-const PRICE_SETTINGS = {
-  min: { key: 'order_min_price', fallback: 20_000 },
-  max: { key: 'order_max_price', fallback: 10_000_000 },
-};
 
 export type CatalogTable =
   | typeof languages
@@ -85,7 +81,25 @@ export interface CachedAnswer {
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
 
-export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
+/** Whether deleting rows of `entity` takes subcategories, and which kind of catalog event tells of it. */
+const subcategoriesKind = (entity: CatalogEntity) =>
+  entity.table === serviceCategories
+    ? ('category' as const)
+    : entity.table === serviceSubcategories
+      ? ('subcategory' as const)
+      : undefined;
+
+export function createCatalogService({
+  db,
+  cache,
+  softDeletes,
+  events,
+}: {
+  db: Db;
+  cache: Cache;
+  softDeletes: SoftDeletes;
+  events: CatalogEvents;
+}) {
   const tableColumns = (table: CatalogTable) =>
     table as unknown as Record<string, PgColumn> & { id: PgColumn; isDeleted: PgColumn };
 
@@ -287,24 +301,6 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
     },
 
     /**
-     * subcategoryTerms' price range as a query, for the orders module's bid statement that checks and writes
-     * in one round trip: `min_price` and `max_price` of an offered subcategory; no row for any other. Reads
-     * the settings where subcategoryTerms takes them from the cache.
-     */
-    priceRangeSql(subcategoryId: SQL) {
-      const setting = ({ key, fallback }: { key: string; fallback: number }) =>
-        sql`coalesce((select (${systemSettings.value} #>> '{}')::int from ${systemSettings}
-                      where ${systemSettings.key} = ${key} and not ${systemSettings.isDeleted}), ${fallback})`;
-      return sql`select coalesce(${serviceCategories.minPrice}, ${setting(PRICE_SETTINGS.min)}) as min_price,
-          coalesce(${serviceCategories.maxPrice}, ${setting(PRICE_SETTINGS.max)}) as max_price
-        from ${serviceSubcategories}
-        join ${serviceCategories} on ${serviceCategories.id} = ${serviceSubcategories.categoryId}
-        where ${serviceSubcategories.id} = ${subcategoryId}
-          and not ${serviceSubcategories.isDeleted} and ${serviceSubcategories.isActive}
-          and not ${serviceCategories.isDeleted} and ${serviceCategories.isActive}`;
-    },
-
-    /**
      * The live, active add-ons a subcategory offers, with their current price: what an order in it may add.
      */
     async addonsOf(subcategoryId: string) {
@@ -360,15 +356,6 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
         .from(languages)
         .where(and(eq(languages.code, code), eq(languages.isDeleted, false), eq(languages.isActive, true)));
       return row !== undefined;
-    },
-
-    /**
-     * The areas `areaIds` (an SQL array) gives and their live districts, for a statement to filter on: a
-     * provider in Бишкек works in Бишкек-Центр too.
-     */
-    withDistrictsSql(areaIds: SQL) {
-      return sql`(${areaIds} || array(select d.id from ${serviceAreas} d
-        where d.parent_id = any(${areaIds}) and not d.is_deleted and d.is_active))`;
     },
 
     async listServiceAreas(lang: LanguageCode, request: PageRequest) {
@@ -493,19 +480,89 @@ export function createCatalogService({ db, cache }: { db: Db; cache: Cache }) {
 
     async deleteEntity(actor: Actor, entity: CatalogEntity, id: string) {
       const result = await db.transaction(async (tx) => {
-        await loadRow(tx, entity, id);
-        return softDelete(tx, actor, entity.table, [id]);
+        const row = await loadRow(tx, entity, id);
+        const deleted = await softDeletes.softDelete(tx, actor, entity.table, [id]);
+        const kind = subcategoriesKind(entity);
+        if (kind) {
+          const held = await subcategoriesHeld(kind, row, deleted.deletionId);
+          await tellOfSubcategories(actor, kind, 'deleted', row, deleted.deletionId, held);
+        }
+        return deleted;
       });
       await invalidate();
       return result;
     },
 
     async restoreEntity(actor: Actor, entity: CatalogEntity, id: string) {
-      const result = await db.transaction((tx) => restore(tx, actor, entity.table, id, entity.label));
+      const result = await db.transaction(async (tx) => {
+        const row = await loadRow(tx, entity, id, true);
+        const kind = subcategoriesKind(entity);
+        const deletionId = row.deletionId as string | null;
+        // Read while they still hold the deletion's id, which the restore clears.
+        const held = kind && deletionId ? await subcategoriesHeld(kind, row, deletionId) : [];
+        const restored = await softDeletes.restore(tx, actor, entity.table, id, entity.label);
+        if (kind && deletionId) await tellOfSubcategories(actor, kind, 'restored', row, deletionId, held);
+        return restored;
+      });
       await invalidate();
       return result;
     },
+
+    /**
+     * Each of these subcategories that exists, with the deletion that holds it deleted, or null while it is
+     * live: for a module that keeps its own rows in step with the catalog's deletes and restores.
+     */
+    async subcategoryDeletions(ids: string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .select({
+          id: serviceSubcategories.id,
+          isDeleted: serviceSubcategories.isDeleted,
+          deletionId: serviceSubcategories.deletionId,
+        })
+        .from(serviceSubcategories)
+        .where(inArray(serviceSubcategories.id, ids));
+      return new Map(rows.map((r) => [r.id, r.isDeleted ? r.deletionId : null]));
+    },
   };
+
+  /** The subcategories a deletion of a category or subcategory holds: the category's, or the one. */
+  async function subcategoriesHeld(
+    kind: 'category' | 'subcategory',
+    row: { id: string },
+    deletionId: string,
+  ) {
+    if (kind === 'subcategory') return [row.id];
+    const rows = await db
+      .select({ id: serviceSubcategories.id })
+      .from(serviceSubcategories)
+      .where(and(eq(serviceSubcategories.deletionId, deletionId), eq(serviceSubcategories.isDeleted, true)));
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Tells of the subcategories a delete took or its restore brought back: the orders in them are another
+   * module's, which hears of it and takes or brings back its own.
+   */
+  async function tellOfSubcategories(
+    actor: Actor,
+    kind: 'category' | 'subcategory',
+    what: 'deleted' | 'restored',
+    row: Record<string, unknown> & { id: string },
+    deletionId: string,
+    subcategoryIds: string[],
+  ) {
+    await events.emit({
+      type: `${kind}_${what}`,
+      category_id: kind === 'category' ? row.id : (row.categoryId as string),
+      ...(kind === 'subcategory' && { subcategory_id: row.id }),
+      deletion_id: deletionId,
+      subcategory_ids: subcategoryIds,
+      actor_id: actor.userId,
+      request_id: actor.requestId,
+      at: new Date().toISOString(),
+    });
+  }
 
   /** A page of the live, active rows of a public list, in staff's order (`sort_order`, then id). */
   async function offeredPage<T extends typeof serviceCategories | typeof serviceAreas>(

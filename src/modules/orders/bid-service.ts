@@ -17,9 +17,10 @@ import {
   RuleViolationError,
 } from '../../platform/errors.ts';
 import { idPages, listCursor, type PageResult } from '../../platform/pagination.ts';
+import { subcategoryPriceRange } from '../core/queries.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryService } from '../users/directory-service.ts';
-import type { ProfileService } from '../users/profile-service.ts';
+import { providerOffering } from '../users/queries.ts';
 import type { AccountService } from '../users/service.ts';
 import { loadOrder } from './access.ts';
 import type {
@@ -114,7 +115,6 @@ export function createBidService({
   db,
   events,
   catalog,
-  profiles,
   directory,
   accounts,
   extensions,
@@ -123,7 +123,6 @@ export function createBidService({
   events: OrderEvents;
   extensions: OrderExtensions;
   catalog: CatalogService;
-  profiles: ProfileService;
   directory: DirectoryService;
   accounts: Pick<AccountService, 'lockStanding' | 'standings'>;
 }) {
@@ -199,12 +198,12 @@ export function createBidService({
   /**
    * The whole of a bid in one statement, one round trip: the order locked (bids and an accept on one order
    * never interleave), the bidder's provider profile and service and the category's price range read through
-   * their modules, the bid inserted only if every rule holds, the client never rejected a bid of this
-   * provider's on the order, and the provider has no live bid (the partial unique index
-   * `bids_one_live_per_provider_uq` decides, under the order lock), bid_count raised, the first
-   * bid moving the order from published to bidding with its history, the audit rows and the events. It
-   * answers the facts it checked, so a refusal needs no second query. Named and prepared: parsed and planned
-   * once per connection. Built on first use, once every job kind is registered.
+   * their modules' read models (`providerOffering`, `subcategoryPriceRange`), the bid inserted only if every
+   * rule holds, the client never rejected a bid of this provider's on the order, and the provider has no
+   * live bid (the partial unique index `bids_one_live_per_provider_uq` decides, under the order lock),
+   * bid_count raised, the first bid moving the order from published to bidding with its history, the audit
+   * rows and the events. It answers the facts it checked, so a refusal needs no second query. Named and
+   * prepared: parsed and planned once per connection. Built on first use, once every job kind is registered.
    */
   let prepared: ReturnType<typeof prepareBidStatement> | undefined;
   const bidStatement = () => {
@@ -256,8 +255,8 @@ export function createBidService({
             exists (select from ${bids} b where b.provider_profile_id = offering.provider_profile_id
               and b.order_id = t.id and b.status = 'rejected' and not b.is_deleted) as turned_down${guardColumns}
           from target t
-          left join lateral (${profiles.providerOfferingSql(userId, sql`t.subcategory_id`)}) offering on true
-          left join lateral (${catalog.priceRangeSql(sql`t.subcategory_id`)}) price on true
+          left join lateral (${providerOffering(userId, sql`t.subcategory_id`)}) offering on true
+          left join lateral (${subcategoryPriceRange(sql`t.subcategory_id`)}) price on true
         ),
         bid as (
           insert into ${bids} (id, order_id, provider_profile_id, provider_user_id, amount, currency, message,

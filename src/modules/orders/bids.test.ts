@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { diffFields } from '../../platform/audit/service.ts';
-import { users } from '../users/schema.ts';
 import { bidView } from './bid-service.ts';
 import { type Client, orderFixtures, type Provider } from './order-fixtures.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
@@ -760,8 +759,8 @@ describe('a provider who can no longer take the work', () => {
       const rows = await bidsOf(o.id);
       expect(rows.find((r) => r.id === bid.id)?.status).toBe('accepted');
       expect((await orderRow(o.id)).status).toBe('assigned');
-      const [account] = await t.db.select().from(users).where(eq(users.id, p.user.id));
-      expect(account?.status).toBe('blocked');
+      const account = await call('GET', `/api/v1/admin/users/${p.user.id}`, moderator.auth);
+      expect(account.body.status).toBe('blocked');
     });
   });
 });

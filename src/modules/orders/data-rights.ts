@@ -4,7 +4,7 @@ import type { FieldCipher } from '../../platform/crypto.ts';
 import { defineDataRights, EXPORT_LIMIT } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { Nullable } from '../../platform/http.ts';
-import type { ADDON_PRICE_TYPES } from '../core/schema.ts';
+import type { AddonPriceType } from '../core/contract.ts';
 import { ProgressNote } from './assignment-contract.ts';
 import { BidResponse } from './bid-contract.ts';
 import { bidView } from './bid-service.ts';
@@ -32,8 +32,6 @@ import {
   orderStatusHistory,
   orders,
 } from './schema.ts';
-
-type AddonPriceType = (typeof ADDON_PRICE_TYPES)[number];
 
 const DateTime = Type.String({ format: 'date-time' });
 const Uuid = Type.String({ format: 'uuid' });

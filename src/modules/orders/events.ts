@@ -13,6 +13,10 @@ export const ORDER_EVENTS = [
   'dispute_opened',
   'dispute_resolved',
   'review_received',
+  /** Taken down with its subcategory or category, which staff took off the catalog: to its client and bidders. */
+  'order_withdrawn_by_catalog',
+  /** Back with its subcategory or category: to its client and the bidders whose bids came back with it. */
+  'order_restored_by_catalog',
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENTS)[number];
 

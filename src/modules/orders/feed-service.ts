@@ -5,8 +5,9 @@ import type { Db } from '../../platform/db.ts';
 import { ForbiddenError } from '../../platform/errors.ts';
 import { listCursor, type PageResult } from '../../platform/pagination.ts';
 import type { SearchTerms, SearchVocabulary } from '../../platform/search/service.ts';
-import type { CatalogService } from '../core/service.ts';
+import { areasWithDistricts } from '../core/queries.ts';
 import type { ProfileService } from '../users/profile-service.ts';
+import { providerReach } from '../users/queries.ts';
 import type { FeedFilter, OrderListingView, OrderSearchFilter } from './feed-contract.ts';
 import type { OrderRow } from './lifecycle.ts';
 import {
@@ -105,12 +106,10 @@ export type FeedService = ReturnType<typeof createFeedService>;
  */
 export function createFeedService({
   db,
-  catalog,
   profiles,
   vocabulary,
 }: {
   db: Db;
-  catalog: CatalogService;
   profiles: ProfileService;
   vocabulary: SearchVocabulary;
 }) {
@@ -174,9 +173,9 @@ export function createFeedService({
 
   /**
    * The feed runs on every provider's app start and refresh, in one round trip: what the provider offers
-   * and where comes from the users module's SQL inside the statement, and its queries are prepared once
-   * per shape (sort, cursor or not, one subcategory or all, page size), so Drizzle builds each once and
-   * PostgreSQL settles on one generic plan for each.
+   * and where comes from the users module's read model `providerReach` inside the statement, and its
+   * queries are prepared once per shape (sort, cursor or not, one subcategory or all, page size), so
+   * Drizzle builds each once and PostgreSQL settles on one generic plan for each.
    */
   const feedQueries = new Map<string, ReturnType<ReturnType<typeof pageQuery>['prepare']>>();
   function feedQuery(sort: Sort, hasCursor: boolean, oneSubcategory: boolean, limit: number) {
@@ -184,14 +183,14 @@ export function createFeedService({
     let query = feedQueries.get(name);
     if (!query) {
       const userId = sql.placeholder('user_id');
-      const reach = profiles.providerReachSql(sql`${userId}::uuid`);
+      const reach = providerReach(sql`${userId}::uuid`);
       // Cast to uuid[]: without it, `any((select …))` takes the subquery as a set of rows, not one array.
       const areas = sql`(select r.service_area_ids from (${reach}) r)::uuid[]`;
       const where = and(
         OPEN_ORDERS,
         sql`${orders.subcategoryId} = any((select r.offered_subcategory_ids from (${reach}) r)::uuid[])`,
         oneSubcategory ? eq(orders.subcategoryId, sql.placeholder('subcategory_id')) : undefined,
-        sql`(cardinality(${areas}) = 0 or ${orders.serviceAreaId} = any(${catalog.withDistrictsSql(areas)}))`,
+        sql`(cardinality(${areas}) = 0 or ${orders.serviceAreaId} = any(${areasWithDistricts(areas)}))`,
         ne(orders.clientUserId, userId),
         notExists(
           db
@@ -251,7 +250,7 @@ export function createFeedService({
         filter.category_id ? eq(orders.categoryId, filter.category_id) : undefined,
         filter.subcategory_id ? eq(orders.subcategoryId, filter.subcategory_id) : undefined,
         filter.area_id
-          ? sql`${orders.serviceAreaId} = any(${catalog.withDistrictsSql(sql`array[${filter.area_id}::uuid]`)})`
+          ? sql`${orders.serviceAreaId} = any(${areasWithDistricts(sql`array[${filter.area_id}::uuid]`)})`
           : undefined,
         filter.urgency ? eq(orders.urgency, filter.urgency) : undefined,
         // The order's budget range meets the one asked for; orders without a budget drop out.

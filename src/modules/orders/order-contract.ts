@@ -2,7 +2,7 @@ import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { ListQuery, OneOrMore, Page } from '../../platform/pagination.ts';
 import { Text } from '../../platform/validation.ts';
-import { ADDON_PRICE_TYPES } from '../core/schema.ts';
+import { ADDON_PRICE_TYPES } from '../core/contract.ts';
 import { ContactCard, UpdateAssignmentBody } from './assignment-contract.ts';
 import { ORDER_STATUSES, URGENCIES } from './schema.ts';
 

@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { createTestApp, deliverQueuedEvents, type TestApp } from '../../../test/helper.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { softDelete } from '../../platform/soft-delete.ts';
+import { CATALOG_EVENTS, type CatalogEventType } from '../core/events.ts';
 import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 import { bids, orderAddons, orderPhotos, orders } from './schema.ts';
 
@@ -18,6 +18,16 @@ beforeAll(async () => {
   moderator = await k.user(['moderator']);
 });
 afterAll(() => t.close());
+
+/** The orders module hears what the catalog did: its jobs run, as a worker would run them. */
+const hear = (types: readonly CatalogEventType[] = CATALOG_EVENTS) =>
+  deliverQueuedEvents(t.app, 'orders', types);
+
+/** The catalog's news of the order: what its client and bidders are told. */
+const told = async (orderId: string) =>
+  (await k.eventsOf(orderId))
+    .filter((e) => e.type.endsWith('_by_catalog'))
+    .map((e) => ({ type: e.type, recipient_user_ids: e.recipient_user_ids }));
 
 const liveness = async (id: string) => {
   const [row] = await t.db.select({ isDeleted: orders.isDeleted }).from(orders).where(eq(orders.id, id));
@@ -39,7 +49,7 @@ describe('deleting and restoring an order', () => {
     const earlierBid = await k.placeBid(id, leaving);
     // A bid withdrawn and removed on its own before the order goes: not part of the order's deletion.
     await t.db.update(bids).set({ status: 'withdrawn' }).where(eq(bids.id, earlierBid));
-    await softDelete(t.db, systemActor(), bids, [earlierBid]);
+    await t.app.services.softDeletes.softDelete(t.db, systemActor(), bids, [earlierBid]);
 
     const deleted = await k.call('DELETE', `/api/v1/orders/${id}`, client.auth);
     expect(deleted.status).toBe(200);
@@ -154,17 +164,28 @@ describe('deleting a subcategory', () => {
 
     const deleted = await k.call('DELETE', `/api/v1/admin/subcategories/${electrical.id}`, admin.auth);
     expect(deleted.status).toBe(200);
-    expect(deleted.body.counts).toMatchObject({
-      service_subcategories: 1,
-      orders: 3,
-      bids: 1,
-      order_photos: 1,
-    });
+    // What the catalog took; the orders module takes its own rows when it hears of it.
+    expect(deleted.body.counts).toMatchObject({ service_subcategories: 1 });
+    expect(deleted.body.counts.orders).toBeUndefined();
+    expect(await liveness(bidding)).toBe('live');
+    expect(await hear()).toBe(1);
     for (const id of open) {
       expect(await liveness(id)).toBe('deleted');
       expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
     }
+    const [takenBid] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(takenBid).toMatchObject({ isDeleted: true, deletionId: deleted.body.deletion_id });
+    const [takenPhoto] = await t.db.select().from(orderPhotos).where(eq(orderPhotos.orderId, draft));
+    expect(takenPhoto?.isDeleted).toBe(true);
     expect(await liveness(assigned)).toBe('live');
+    // The client and the provider who bid are told; no one hears of agreed work, which goes on.
+    expect(await told(bidding)).toEqual([
+      { type: 'order_withdrawn_by_catalog', recipient_user_ids: [client.user.id, provider.user.id] },
+    ]);
+    expect(await told(draft)).toEqual([
+      { type: 'order_withdrawn_by_catalog', recipient_user_ids: [client.user.id] },
+    ]);
+    expect(await told(assigned)).toEqual([]);
     expect((await k.call('GET', `/api/v1/orders/${assigned}`, provider.auth)).body.status).toBe('assigned');
 
     const orphan = await k.call('POST', `/api/v1/admin/orders/${draft}/restore`, admin.auth);
@@ -173,6 +194,7 @@ describe('deleting a subcategory', () => {
 
     const restored = await k.call('POST', `/api/v1/admin/subcategories/${electrical.id}/restore`, admin.auth);
     expect(restored.status).toBe(200);
+    expect(await hear()).toBe(1);
     for (const id of open) expect(await liveness(id)).toBe('live');
     const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, bid));
     expect(bidRow).toMatchObject({ isDeleted: false, status: 'pending' });
@@ -184,6 +206,10 @@ describe('deleting a subcategory', () => {
     const addons = await t.db.select().from(orderAddons).where(eq(orderAddons.orderId, draft));
     expect(addons).toEqual([]);
     expect((await k.call('GET', '/api/v1/me/orders', client.auth)).body.data).toHaveLength(4);
+    expect(await told(bidding)).toEqual([
+      { type: 'order_withdrawn_by_catalog', recipient_user_ids: [client.user.id, provider.user.id] },
+      { type: 'order_restored_by_catalog', recipient_user_ids: [client.user.id, provider.user.id] },
+    ]);
   });
 });
 
@@ -202,12 +228,8 @@ describe('deleting a category', () => {
 
     const deleted = await k.call('DELETE', `/api/v1/admin/categories/${english.categoryId}`, admin.auth);
     expect(deleted.status).toBe(200);
-    expect(deleted.body.counts).toMatchObject({
-      service_categories: 1,
-      service_subcategories: 2,
-      orders: 2,
-      bids: 1,
-    });
+    expect(deleted.body.counts).toMatchObject({ service_categories: 1, service_subcategories: 2 });
+    await hear();
     for (const id of [published, bidding]) {
       expect(await liveness(id)).toBe('deleted');
       expect((await k.call('GET', `/api/v1/orders/${id}`, client.auth)).status).toBe(404);
@@ -224,6 +246,7 @@ describe('deleting a category', () => {
       admin.auth,
     );
     expect(restored.status).toBe(200);
+    await hear();
     for (const id of [published, bidding]) expect(await liveness(id)).toBe('live');
     const [back] = await t.db.select().from(bids).where(eq(bids.id, bid));
     expect(back).toMatchObject({ isDeleted: false, status: 'pending' });
@@ -233,5 +256,97 @@ describe('deleting a category', () => {
       (await k.provider('Ещё репетитор', { slugs: ['math'] })).auth,
     );
     expect(feed.body.data.map((o: { id: string }) => o.id)).toContain(bidding);
+  });
+});
+
+describe('a subcategory deleted on its own, then its category', () => {
+  it('keeps each deletion’s orders with it: the category’s restore leaves the subcategory’s, its own brings them back', async () => {
+    const yoga = await k.sub('yoga');
+    const trainer = await k.sub('personal-trainer');
+    const client = await k.user();
+    const coach = await k.provider('Тренер', { slugs: ['yoga', 'personal-trainer'] });
+    const inYoga = await k.orderIn(client, 'published', undefined, { subcategory_id: yoga.id });
+    const yogaBid = await k.placeBid(inYoga, coach);
+    const withTrainer = await k.orderIn(client, 'published', undefined, { subcategory_id: trainer.id });
+
+    expect((await k.call('DELETE', `/api/v1/admin/subcategories/${yoga.id}`, admin.auth)).status).toBe(200);
+    expect((await k.call('DELETE', `/api/v1/admin/categories/${yoga.categoryId}`, admin.auth)).status).toBe(
+      200,
+    );
+    await hear();
+    expect([await liveness(inYoga), await liveness(withTrainer)]).toEqual(['deleted', 'deleted']);
+
+    const category = await k.call('POST', `/api/v1/admin/categories/${yoga.categoryId}/restore`, admin.auth);
+    expect(category.status).toBe(200);
+    await hear();
+    expect([await liveness(inYoga), await liveness(withTrainer)]).toEqual(['deleted', 'live']);
+    expect((await k.call('POST', `/api/v1/admin/orders/${inYoga}/restore`, admin.auth)).body.code).toBe(
+      'parent_deleted',
+    );
+
+    const own = await k.call('POST', `/api/v1/admin/subcategories/${yoga.id}/restore`, admin.auth);
+    expect(own.status).toBe(200);
+    await hear();
+    expect(await liveness(inYoga)).toBe('live');
+    const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, yogaBid));
+    expect(bidRow).toMatchObject({ isDeleted: false, status: 'pending' });
+  });
+});
+
+describe('the catalog’s events heard in another order than they happened', () => {
+  it('a category without subcategories takes nothing, and its events are handled', async () => {
+    const made = await k.call('POST', '/api/v1/admin/categories', admin.auth, {
+      slug: `empty-${Date.now()}`,
+      name: { ru: 'Пусто' },
+    });
+    expect(made.status).toBe(201);
+    expect((await k.call('DELETE', `/api/v1/admin/categories/${made.body.id}`, admin.auth)).status).toBe(200);
+    const back = await k.call('POST', `/api/v1/admin/categories/${made.body.id}/restore`, admin.auth);
+    expect(back.status).toBe(200);
+    expect(await hear()).toBe(2);
+  });
+
+  it('a restore heard before its delete leaves the orders live', async () => {
+    const furniture = await k.sub('furniture');
+    const client = await k.user();
+    const order = await k.orderIn(client, 'published', undefined, { subcategory_id: furniture.id });
+    expect((await k.call('DELETE', `/api/v1/admin/subcategories/${furniture.id}`, admin.auth)).status).toBe(
+      200,
+    );
+    const back = await k.call('POST', `/api/v1/admin/subcategories/${furniture.id}/restore`, admin.auth);
+    expect(back.status).toBe(200);
+
+    expect(await hear(['subcategory_restored'])).toBe(1);
+    expect(await hear(['subcategory_deleted'])).toBe(1);
+    expect(await liveness(order)).toBe('live');
+    expect(await told(order)).toEqual([]);
+  });
+
+  it('a restore heard after the next delete leaves the orders with that delete, and its restore brings them back', async () => {
+    const interpreting = await k.sub('interpreting');
+    const client = await k.user();
+    const linguist = await k.provider('Переводчик', { slugs: ['interpreting'] });
+    const order = await k.orderIn(client, 'published', undefined, { subcategory_id: interpreting.id });
+    const bid = await k.placeBid(order, linguist);
+    const url = `/api/v1/admin/subcategories/${interpreting.id}`;
+    expect((await k.call('DELETE', url, admin.auth)).status).toBe(200);
+    expect(await hear()).toBe(1);
+    expect((await k.call('POST', `${url}/restore`, admin.auth)).status).toBe(200);
+    const again = await k.call('DELETE', url, admin.auth);
+    expect(again.status).toBe(200);
+
+    // The second delete first: the order is still the first one's, and stays deleted.
+    expect(await hear(['subcategory_deleted'])).toBe(1);
+    expect(await hear(['subcategory_restored'])).toBe(1);
+    const [row] = await t.db.select().from(orders).where(eq(orders.id, order));
+    expect(row).toMatchObject({ isDeleted: true, deletionId: again.body.deletion_id });
+    const [bidRow] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(bidRow).toMatchObject({ isDeleted: true, deletionId: again.body.deletion_id });
+
+    expect((await k.call('POST', `${url}/restore`, admin.auth)).status).toBe(200);
+    expect(await hear()).toBe(1);
+    expect(await liveness(order)).toBe('live');
+    const [bidBack] = await t.db.select().from(bids).where(eq(bids.id, bid));
+    expect(bidBack).toMatchObject({ isDeleted: false, status: 'pending' });
   });
 });

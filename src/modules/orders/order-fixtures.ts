@@ -17,7 +17,7 @@ import { signedInUser } from '../../../test/factories.ts';
 import { queuedEvents, type TestApp } from '../../../test/helper.ts';
 import { caller } from '../../../test/http.ts';
 import type { Role } from '../../platform/actor.ts';
-import { serviceAddons, serviceAreas, serviceSubcategories } from '../core/schema.ts';
+import { makeAddon, type SeededCatalog, seededCatalog } from '../core/catalog-fixtures.ts';
 import type { OrderEvent } from './events.ts';
 import {
   bids,
@@ -60,20 +60,11 @@ export function orderFixtures(app: () => TestApp) {
   const call = caller(app);
 
   // The catalog is seeded and read once per test file.
-  let subcategories: { id: string; slug: string; categoryId: string }[] | undefined;
-  let areas: { id: string; slug: string }[] | undefined;
-
-  async function catalog() {
-    subcategories ??= await app()
-      .db.select({
-        id: serviceSubcategories.id,
-        slug: serviceSubcategories.slug,
-        categoryId: serviceSubcategories.categoryId,
-      })
-      .from(serviceSubcategories);
-    areas ??= await app().db.select({ id: serviceAreas.id, slug: serviceAreas.slug }).from(serviceAreas);
-    return { subcategories, areas };
-  }
+  let seeded: SeededCatalog | undefined;
+  const catalog = async () => {
+    seeded ??= await seededCatalog(app().db);
+    return seeded;
+  };
 
   /** A seeded subcategory by slug, with its category. */
   async function sub(slug: string) {
@@ -90,13 +81,8 @@ export function orderFixtures(app: () => TestApp) {
   }
 
   /** A new add-on of a subcategory. */
-  async function addon(subcategoryId: string, price: number, priceType: 'fixed' | 'per_unit' = 'fixed') {
-    const [row] = await app()
-      .db.insert(serviceAddons)
-      .values({ subcategoryId, name: { ru: 'Доп. услуга', en: 'Extra' }, price, priceType })
-      .returning();
-    return row!;
-  }
+  const addon = (subcategoryId: string, price: number, priceType: 'fixed' | 'per_unit' = 'fixed') =>
+    makeAddon(app().db, subcategoryId, price, priceType);
 
   /** A signed-in user with these roles and no profile yet: staff, or a client before the first order. */
   const user = (roles: Role[] = ['client'], name?: string) => signedInUser(app(), roles, name);
@@ -258,13 +244,8 @@ export function orderFixtures(app: () => TestApp) {
     } = {},
   ) {
     const subcategory = await sub(options.slug ?? 'plumbing');
-    const { rows } = await app().database.sql.query(
-      `select c.id from client_profiles c join user_profiles u on u.id = c.user_profile_id
-       where u.user_id = $1 and not c.is_deleted`,
-      [owner.user.id],
-    );
-    const profile = rows[0] as { id: string } | undefined;
-    if (!profile) throw new Error('insertOrder: the owner has no client profile');
+    const profile = (await call('GET', '/api/v1/me/client-profile', owner.auth)).body as { id?: string };
+    if (!profile.id) throw new Error('insertOrder: the owner has no client profile');
     const status = options.status ?? 'published';
     const [row] = await app()
       .db.insert(orders)

@@ -8,10 +8,11 @@ import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { type IdPage, idPages, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
-import { restore, softDelete } from '../../platform/soft-delete.ts';
+import { parentDeleted, type SoftDeletes } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
+import { type SealedContactCard, sealedContactCard } from '../users/queries.ts';
 import {
   type AssignmentRow,
   canSee,
@@ -55,8 +56,6 @@ type SubcategoryTerms = NonNullable<Awaited<ReturnType<CatalogService['subcatego
 /** Staff who may take any order down and bring it back, and who see the parties' contact details. */
 const ORDER_MODERATORS: readonly Role[] = ['admin', 'moderator'];
 const isOrderModerator = (actor: Actor) => actor.roles.some((r) => ORDER_MODERATORS.includes(r));
-/** A party's contact card as the users module reads it for the order detail, not yet decrypted. */
-type SealedContact = Parameters<ProfileService['openContactCard']>[0];
 /** How far ahead a service date may be. */
 const MAX_DAYS_AHEAD = 365;
 const DAY_MS = 86_400_000;
@@ -158,6 +157,7 @@ export function createOrderService({
   events,
   vocabulary,
   cases,
+  softDeletes,
 }: {
   db: Db;
   cipher: FieldCipher;
@@ -167,6 +167,7 @@ export function createOrderService({
   events: OrderEvents;
   vocabulary: SearchVocabulary;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
+  softDeletes: SoftDeletes;
 }) {
   const encryptLocation = (value: LocationValue | null) =>
     value === null ? null : cipher.encrypt(JSON.stringify(value));
@@ -319,8 +320,8 @@ export function createOrderService({
       assignment: orderAssignments,
       addons: addonsJson,
       photos: photosJson,
-      clientContact: sql<SealedContact>`case when ${agreedSql} then ${profiles.sealedContactCard(sql`orders.client_user_id`)} end`,
-      providerContact: sql<SealedContact>`case when ${agreedSql} then ${profiles.sealedContactCard(sql`order_assignments.provider_user_id`)} end`,
+      clientContact: sql<SealedContactCard | null>`case when ${agreedSql} then ${sealedContactCard(sql`orders.client_user_id`)} end`,
+      providerContact: sql<SealedContactCard | null>`case when ${agreedSql} then ${sealedContactCard(sql`order_assignments.provider_user_id`)} end`,
     })
     .from(orders)
     .leftJoin(orderAssignments, eq(orderAssignments.orderId, orders.id))
@@ -367,7 +368,7 @@ export function createOrderService({
     }
 
     const removed = current.filter((a) => !seen.has(a.addonId)).map((a) => a.id);
-    if (removed.length > 0) await softDelete(tx, actor, orderAddons, removed);
+    if (removed.length > 0) await softDeletes.softDelete(tx, actor, orderAddons, removed);
     for (const item of wanted) {
       const existing = byAddon.get(item.addon_id);
       if (existing) {
@@ -428,7 +429,7 @@ export function createOrderService({
 
     const byFile = new Map(current.map((p) => [p.fileId, p]));
     const removed = current.filter((p) => !wanted.includes(p.fileId)).map((p) => p.id);
-    if (removed.length > 0) await softDelete(tx, actor, orderPhotos, removed);
+    if (removed.length > 0) await softDeletes.softDelete(tx, actor, orderPhotos, removed);
     // Rows that stop being primary go first: one order has one primary photo at any moment.
     const changes = wanted
       .flatMap((fileId, sortOrder) => {
@@ -468,7 +469,7 @@ export function createOrderService({
     role: OrderRole,
     assignment: AssignmentRow | undefined,
     parts?: Pick<OrderView, 'addons' | 'photos'> & {
-      contacts?: { client: SealedContact; provider: SealedContact };
+      contacts?: { client: SealedContactCard | null; provider: SealedContactCard | null };
     },
   ): Promise<OrderView> {
     const [loaded] = parts
@@ -993,7 +994,7 @@ export function createOrderService({
             );
           }
         }
-        const deleted = await softDelete(tx, actor, orders, [id]);
+        const deleted = await softDeletes.softDelete(tx, actor, orders, [id]);
         await dropOrderWords(tx, order);
         return deleted;
       });
@@ -1004,7 +1005,11 @@ export function createOrderService({
       return db.transaction(async (tx) => {
         const order = await loadOrder(tx, id, { includeDeleted: true });
         await cases.assertNotOwnCase(tx, actor, await orderPartyIds(tx, order), 'party');
-        const restored = await restore(tx, actor, orders, id, 'order');
+        // The subcategory is the catalog's: the platform's restore knows only the cascades within orders.
+        const subcategory = await catalog.subcategoryDeletions([order.subcategoryId]);
+        if (order.isDeleted && subcategory.get(order.subcategoryId))
+          throw parentDeleted('service_subcategories');
+        const restored = await softDeletes.restore(tx, actor, orders, id, 'order');
         if (OPEN.includes(order.status))
           await vocabulary.addWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(order));
         return restored;

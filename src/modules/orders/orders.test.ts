@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { serviceAddons } from '../core/schema.ts';
+import { repriceAddon } from '../core/catalog-fixtures.ts';
 import { bishkekDate, orderFixtures, PNG } from './order-fixtures.ts';
 import { orderAddons, orderPhotos, orderStatusHistory, orders } from './schema.ts';
 
@@ -294,7 +294,7 @@ describe('editing an order', () => {
       location: { lat: 42.87, lng: 74.59 },
       publish: true,
     });
-    await t.db.update(serviceAddons).set({ price: 99_000 }).where(eq(serviceAddons.id, kept.id));
+    await repriceAddon(t.db, kept.id, 99_000);
 
     const patched = await k.call('PATCH', `/api/v1/orders/${order.id}`, client.auth, {
       title: 'Течёт кран и бачок',

@@ -5,7 +5,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
-import { restore, softDelete } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ProfileService } from '../users/profile-service.ts';
 import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
 import type { OrderEvents } from './events.ts';
@@ -54,6 +54,7 @@ export function createReviewService({
   events,
   profiles,
   cases,
+  softDeletes,
 }: {
   db: Db;
   events: OrderEvents;
@@ -62,6 +63,7 @@ export function createReviewService({
     'recordProviderReview' | 'recordClientReview' | 'contactCard' | 'liveProviderIds'
   >;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
+  softDeletes: SoftDeletes;
 }) {
   /**
    * Moves the subject's rating by one review (+1 when it counts, -1 when it stops counting) and keeps the
@@ -243,7 +245,7 @@ export function createReviewService({
         if (review.isDeleted) {
           throw new ConflictError('review_already_removed', 'this review has already been removed');
         }
-        await softDelete(tx, actor, orderReviews, [review.id]);
+        await softDeletes.softDelete(tx, actor, orderReviews, [review.id]);
         await writeAudit(tx, actor, await countReview(tx, review, order, assignment, -1));
       });
     },
@@ -253,7 +255,7 @@ export function createReviewService({
       try {
         return await db.transaction(async (tx) => {
           const { review, order, assignment } = await loadReviewForDecision(tx, actor, reviewId);
-          await restore(tx, actor, orderReviews, review.id, 'review');
+          await softDeletes.restore(tx, actor, orderReviews, review.id, 'review');
           await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
           const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));
           return orderReviewView(after!);

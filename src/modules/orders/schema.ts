@@ -12,9 +12,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
-import { registerEncryptedColumn } from '../../platform/encrypted-columns.ts';
-import { cascadeSoftDelete } from '../../platform/soft-delete.ts';
-import { serviceSubcategories } from '../core/schema.ts';
+import { encryptedColumn } from '../../platform/encrypted-columns.ts';
+import { cascade } from '../../platform/soft-delete.ts';
 
 export const ORDER_STATUSES = [
   'draft',
@@ -324,17 +323,15 @@ export const orderSearches = pgTable(
   (t) => [index('order_searches_created_idx').on(t.createdAt)],
 );
 
-cascadeSoftDelete(orders, bids, bids.orderId);
-cascadeSoftDelete(orders, orderAddons, orderAddons.orderId);
-cascadeSoftDelete(orders, orderPhotos, orderPhotos.orderId);
-// A subcategory taken off the catalog takes its orders that are still looking for a provider; work
-// already agreed on goes on.
-cascadeSoftDelete(
-  serviceSubcategories,
-  orders,
-  orders.subcategoryId,
-  sql`status in ('draft', 'published', 'bidding')`,
-);
+/** What an order's delete takes with it, handed to the platform in app.ts. */
+export const orderCascades = [
+  cascade(orders, bids, bids.orderId),
+  cascade(orders, orderAddons, orderAddons.orderId),
+  cascade(orders, orderPhotos, orderPhotos.orderId),
+];
 
-registerEncryptedColumn(orders, 'addressEncrypted');
-registerEncryptedColumn(orders, 'locationEncrypted');
+/** The module's encrypted columns, handed to the platform in app.ts: key rotation re-encrypts each. */
+export const orderEncryptedColumns = [
+  encryptedColumn(orders, 'addressEncrypted'),
+  encryptedColumn(orders, 'locationEncrypted'),
+];

@@ -5,7 +5,7 @@ import type { DataRights } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
-import { restore } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
 import { userProfiles, users } from './schema.ts';
@@ -21,6 +21,7 @@ export function createPrivacyService({
   dataRights,
   cases,
   events,
+  softDeletes,
 }: {
   db: Db;
   accounts: AccountService;
@@ -28,6 +29,7 @@ export function createPrivacyService({
   dataRights: Pick<DataRights, 'export' | 'erase'>;
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
   events: AccountEvents;
+  softDeletes: SoftDeletes;
 }) {
   async function liveUser(tx: Db, userId: string) {
     const [user] = await tx
@@ -83,7 +85,7 @@ export function createPrivacyService({
           .orderBy(desc(userProfiles.deletedAt))
           .limit(1);
         const restored = deleted
-          ? await restore(tx, actor, userProfiles, deleted.id, 'user_profile')
+          ? await softDeletes.restore(tx, actor, userProfiles, deleted.id, 'user_profile')
           : { counts: {} };
         const [after] = await tx
           .update(users)

@@ -4,7 +4,7 @@ import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { caller } from '../../../test/http.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { serviceSubcategories } from '../core/schema.ts';
+import { seededCatalog } from '../core/catalog-fixtures.ts';
 import { emailIndex } from './identifiers.ts';
 import {
   providerProfiles,
@@ -21,7 +21,7 @@ let electrical: string;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const subs = await t.db.select().from(serviceSubcategories);
+  const subs = (await seededCatalog(t.db)).subcategories;
   plumbing = subs.find((s) => s.slug === 'plumbing')?.id as string;
   electrical = subs.find((s) => s.slug === 'electrical')?.id as string;
 });

@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, diffFields, writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -12,7 +12,7 @@ import {
 } from '../../platform/errors.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
-import { softDelete } from '../../platform/soft-delete.ts';
+import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
@@ -28,6 +28,7 @@ import type {
   UpdateProviderProfileInput,
   UpdateServiceInput,
 } from './profile-contract.ts';
+import { providerReach, type SealedContactCard, sealedContactCard } from './queries.ts';
 import {
   clientProfiles,
   favoriteProviders,
@@ -80,26 +81,20 @@ const favoritePages = idPages('users.my_favorites', favoriteProviders.id);
 
 export type ProfileService = ReturnType<typeof createProfileService>;
 
-/** A contact card as `sealedContactCard` reads it: the personal fields still encrypted. */
-interface SealedContactCard {
-  full_name: string;
-  phone: string | null;
-  email: string | null;
-  contact_info: string | null;
-}
-
 export function createProfileService({
   db,
   cipher,
   catalog,
   files,
   vocabulary,
+  softDeletes,
 }: {
   db: Db;
   cipher: FieldCipher;
   catalog: CatalogService;
   files: FileService;
   vocabulary: SearchVocabulary;
+  softDeletes: SoftDeletes;
 }) {
   const encryptJson = (value: unknown) => (value === null ? null : cipher.encrypt(JSON.stringify(value)));
   const decryptJson = <T>(value: string | null) =>
@@ -267,26 +262,7 @@ export function createProfileService({
     ]);
   }
 
-  /**
-   * For the orders feed's one statement: the live provider profile of the user `userId` gives, as a query of
-   * `id`, `offered_subcategory_ids` and `service_area_ids`; no row when the user is not a provider.
-   */
-  const providerReachSql = (userId: SQL) =>
-    sql`select p.id, p.offered_subcategory_ids, p.service_area_ids
-      from ${providerProfiles} p join ${userProfiles} up on up.id = p.user_profile_id
-      where up.user_id = ${userId} and not up.is_deleted and not p.is_deleted`;
-
-  /**
-   * The contact card of the user whose id `userId` gives, still encrypted, as one JSON value: another
-   * module's read can carry it (the order detail does, so an agreed order is one round trip), and
-   * `openContactCard` decrypts what the caller may show. The tables stay this module's business.
-   */
-  const sealedContactCard = (userId: SQL) => sql<SealedContactCard | null>`(
-    select json_build_object('full_name', cu.full_name, 'phone', cu.phone_encrypted, 'email', cu.email_encrypted,
-             'contact_info', (select cp.contact_info_encrypted from ${userProfiles} cp
-                              where cp.user_id = cu.id and not cp.is_deleted))
-    from ${users} cu where cu.id = ${userId})`;
-
+  /** Opens a `sealedContactCard` (queries.ts) that another module's read carried. */
   function openContactCard(sealed: SealedContactCard | null) {
     if (!sealed) return null;
     return {
@@ -689,7 +665,7 @@ export function createProfileService({
     async deleteService(actor: Actor, serviceId: string) {
       await db.transaction(async (tx) => {
         const { provider, service } = await loadOwnService(tx, actor, serviceId);
-        await softDelete(tx, actor, providerServices, [service.id]);
+        await softDeletes.softDelete(tx, actor, providerServices, [service.id]);
         await refreshListing(tx, provider.id);
       });
     },
@@ -783,7 +759,7 @@ export function createProfileService({
         .from(userProfiles)
         .where(and(eq(userProfiles.userId, userId), eq(userProfiles.isDeleted, false)));
       if (!profile) return null;
-      return softDelete(tx, actor, userProfiles, [profile.id]);
+      return softDeletes.softDelete(tx, actor, userProfiles, [profile.id]);
     },
 
     /** For the orders module: adjusts a client's order counters, in the caller's transaction when it has one. */
@@ -833,28 +809,9 @@ export function createProfileService({
       return created;
     },
 
-    /**
-     * For the orders module's bid statement, which checks and writes in one round trip: a query of the
-     * user's live provider profile (`provider_profile_id`) and whether it offers the subcategory (`offers`:
-     * an active, live service in it). No row when the user is not a provider.
-     */
-    providerOfferingSql(userId: SQL, subcategoryId: SQL) {
-      return sql`select ${providerProfiles.id} as provider_profile_id,
-          exists (select from ${providerServices}
-                  where ${providerServices.providerProfileId} = ${providerProfiles.id}
-                    and ${providerServices.subcategoryId} = ${subcategoryId}
-                    and not ${providerServices.isDeleted} and ${providerServices.isActive}) as offers
-        from ${providerProfiles}
-        join ${userProfiles} on ${userProfiles.id} = ${providerProfiles.userProfileId}
-        where ${userProfiles.userId} = ${userId}
-          and not ${userProfiles.isDeleted} and not ${providerProfiles.isDeleted}`;
-    },
-
-    providerReachSql,
-
     /** Whether the user has a live provider profile. */
     async isProvider(userId: string) {
-      const rows = await prepareSql(db, providerReachSql(sql`${userId}::uuid`))();
+      const rows = await prepareSql(db, providerReach(sql`${userId}::uuid`))();
       return rows.length > 0;
     },
 
@@ -901,7 +858,6 @@ export function createProfileService({
       return openContactCard(row?.sealed ?? null);
     },
 
-    sealedContactCard,
     openContactCard,
   };
 }

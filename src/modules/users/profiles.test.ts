@@ -4,7 +4,7 @@ import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { type Answer, caller } from '../../../test/http.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { serviceAreas, serviceSubcategories } from '../core/schema.ts';
+import { seededCatalog } from '../core/catalog-fixtures.ts';
 import type {
   UpdateProfileInput,
   UpdateProviderProfileInput,
@@ -18,10 +18,7 @@ let areas: { id: string; slug: string }[];
 
 beforeAll(async () => {
   t = await createTestApp();
-  subcategories = await t.db
-    .select({ id: serviceSubcategories.id, slug: serviceSubcategories.slug })
-    .from(serviceSubcategories);
-  areas = await t.db.select({ id: serviceAreas.id, slug: serviceAreas.slug }).from(serviceAreas);
+  ({ subcategories, areas } = await seededCatalog(t.db));
 });
 afterAll(() => t.close());
 

@@ -13,8 +13,8 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { Role } from '../../platform/actor.ts';
 import { baseColumns, softDeleteColumns, softDeleteIndexes } from '../../platform/columns.ts';
-import { registerEncryptedColumn } from '../../platform/encrypted-columns.ts';
-import { cascadeSoftDelete } from '../../platform/soft-delete.ts';
+import { encryptedColumn } from '../../platform/encrypted-columns.ts';
+import { cascade } from '../../platform/soft-delete.ts';
 
 export const USER_STATUSES = ['active', 'blocked', 'deactivated'] as const;
 
@@ -321,12 +321,18 @@ export const userVerifications = pgTable(
   ],
 );
 
-cascadeSoftDelete(userProfiles, clientProfiles, clientProfiles.userProfileId);
-cascadeSoftDelete(userProfiles, providerProfiles, providerProfiles.userProfileId);
-cascadeSoftDelete(userProfiles, userVerifications, userVerifications.userProfileId);
-cascadeSoftDelete(providerProfiles, providerServices, providerServices.providerProfileId);
+/** What a profile's delete takes with it, handed to the platform in app.ts. */
+export const userCascades = [
+  cascade(userProfiles, clientProfiles, clientProfiles.userProfileId),
+  cascade(userProfiles, providerProfiles, providerProfiles.userProfileId),
+  cascade(userProfiles, userVerifications, userVerifications.userProfileId),
+  cascade(providerProfiles, providerServices, providerServices.providerProfileId),
+];
 
-registerEncryptedColumn(users, 'emailEncrypted');
-registerEncryptedColumn(users, 'phoneEncrypted');
-registerEncryptedColumn(userProfiles, 'contactInfoEncrypted');
-registerEncryptedColumn(userProfiles, 'addressEncrypted');
+/** The module's encrypted columns, handed to the platform in app.ts: key rotation re-encrypts each. */
+export const userEncryptedColumns = [
+  encryptedColumn(users, 'emailEncrypted'),
+  encryptedColumn(users, 'phoneEncrypted'),
+  encryptedColumn(userProfiles, 'contactInfoEncrypted'),
+  encryptedColumn(userProfiles, 'addressEncrypted'),
+];
