@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptedColumns } from '../src/app.ts';
 import * as schema from '../src/db-schema.ts';
+import { DEFAULT_SETTINGS } from '../src/modules/core/seed.ts';
 import { orderFixtures, PNG, type Provider, type SignedIn } from '../src/modules/orders/order-fixtures.ts';
 import {
   defineDataRights,
@@ -64,7 +65,17 @@ async function phoneClient(name: string): Promise<SignedIn & { phone: string }> 
   );
   expect(made.statusCode).toBe(201);
   const [user] = await t.db.select().from(schema.users).where(eq(schema.users.id, signedUp.json().user.id));
-  return { user: user!, email: '', token, auth, phone };
+  return { user: user!, email: '', token, auth, phone, reauth: { password: PASSWORD } };
+}
+
+/** A fresh one-time code for the phone, as the app asks for one: the last one made old enough to ask again. */
+async function freshCode(phone: string) {
+  await t.db
+    .update(schema.otpCodes)
+    .set({ createdAt: new Date(Date.now() - 120_000) })
+    .where(eq(schema.otpCodes.phoneHash, t.app.services.cipher.blindIndex(phone)));
+  expect((await post('/api/v1/auth/otp/request', { phone })).statusCode).toBe(202);
+  return t.sms.lastCodeFor(phone);
 }
 
 /**
@@ -133,19 +144,47 @@ describe('declarations', () => {
   });
 });
 
-describe('GET /me/export', () => {
-  it('holds each module’s section: the account and profiles, everything of the orders, the activity and uploads', async () => {
+describe('POST /me/export', () => {
+  it('holds everything each person took part in, through every module’s section, and nothing private of the other', async () => {
     const client = await k.client('Айгуль Токтогулова');
     const p = await k.provider('Бакыт Ремонт');
     const stranger = await k.client('Чужой Клиент');
     const theirs = await k.orderIn(stranger, 'published');
     const { completed, disputed, photoId } = await dealings(client, p);
+    // Each side's own contact details, which only their own export holds.
+    const details = { address: 'мкр. Джал 12, дом 4', contact_info: { telegram: '@bakyt_master' } };
+    expect((await call('PATCH', '/api/v1/me/profile', p.auth, details)).status).toBe(200);
+    const clientDetails = { contact_info: { whatsapp: '+996700111222' } };
+    expect((await call('PATCH', '/api/v1/me/profile', client.auth, clientDetails)).status).toBe(200);
+    // The provider's verification, decided by staff with a note only staff may read.
+    const evidence = await k.uploadPdf(p, 'verification_evidence');
+    const submitted = await call('POST', '/api/v1/me/verifications', p.auth, {
+      verification_type: 'identity',
+      evidence_file_ids: [evidence],
+      note: 'Паспорт, разворот',
+    });
+    expect(submitted.status).toBe(201);
+    const moderator = await k.user(['moderator']);
+    const decided = await call(
+      'POST',
+      `/api/v1/admin/verifications/${submitted.body.id}/reject`,
+      moderator.auth,
+      {
+        public_note: 'Фото нечитаемо',
+        admin_notes: 'STAFF ONLY: сверить с реестром',
+      },
+    );
+    expect(decided.status).toBe(200);
 
-    const mine = await call('GET', '/api/v1/me/export', client.auth);
+    const mine = await call('POST', '/api/v1/me/export', client.auth, client.reauth);
     expect(mine.status).toBe(200);
     expect(Object.keys(mine.body).sort()).toEqual(['exported_at', 'orders', 'platform', 'users']);
     const { users: account, orders: dealt, platform } = mine.body;
-    expect(account.account.id).toBe(client.user.id);
+    expect(account.account).toMatchObject({ id: client.user.id, email: client.email });
+    expect(account.profile).toMatchObject(clientDetails);
+    expect(account.client_profiles).toMatchObject([{ id: client.clientProfileId, is_deleted: false }]);
+    expect(account.provider_profiles).toEqual([]);
+    expect(account.sessions.map((s: { id: string }) => s.id)).toHaveLength(1);
     expect(account.favorites).toEqual([{ provider_id: p.providerId, added_at: expect.any(String) }]);
     expect(dealt.orders.map((o: { id: string }) => o.id).sort()).toEqual([completed, disputed].sort());
     const order = dealt.orders.find((o: { id: string }) => o.id === completed);
@@ -169,10 +208,41 @@ describe('GET /me/export', () => {
     expect(dealt.disputes).toMatchObject([{ order_id: disputed, opened_by_user_id: client.user.id }]);
     expect(dealt.bids).toEqual([]);
     expect(platform.files).toMatchObject([{ id: photoId, original_name: 'кухня.png' }]);
-    expect(platform.activity.length).toBeGreaterThan(0);
-    expect(JSON.stringify(mine.body)).not.toContain(theirs);
+    // The audit of the person's own changes: the order placed, the review written, the favorite added.
+    const changed = platform.activity.map((a: { entity: string; entity_id: string }) => a.entity_id);
+    expect(changed).toEqual(expect.arrayContaining([completed, disputed, client.clientProfileId]));
+    const clientText = JSON.stringify(mine.body);
+    expect(clientText).not.toContain(theirs);
+    for (const private_ of [p.email, '@bakyt_master', 'мкр. Джал', 'Паспорт', 'STAFF ONLY', evidence]) {
+      expect(clientText, private_).not.toContain(private_);
+    }
 
-    const provider = (await call('GET', '/api/v1/me/export', p.auth)).body.orders;
+    const providerExport = await call('POST', '/api/v1/me/export', p.auth, p.reauth);
+    expect(providerExport.status).toBe(200);
+    const { users: them, platform: theirPlatform } = providerExport.body;
+    expect(them.profile).toMatchObject(details);
+    expect(them.provider_profiles).toMatchObject([{ id: p.providerId, is_deleted: false }]);
+    expect(them.services).toMatchObject([{ is_deleted: false }]);
+    expect(them.verifications).toMatchObject([
+      {
+        id: submitted.body.id,
+        verification_type: 'identity',
+        status: 'rejected',
+        evidence_file_ids: [evidence],
+        user_note: 'Паспорт, разворот',
+        public_note: 'Фото нечитаемо',
+      },
+    ]);
+    expect(theirPlatform.files.map((f: { id: string }) => f.id)).toContain(evidence);
+    // Their own request is in their activity; the staff's decision on it is the staff's.
+    expect(theirPlatform.activity).toContainEqual(
+      expect.objectContaining({ action: 'create', entity_id: submitted.body.id }),
+    );
+    const providerText = JSON.stringify(providerExport.body);
+    for (const private_ of [client.email, '+996700111222', 'ул. Киевская 77', 'STAFF ONLY', theirs]) {
+      expect(providerText, private_).not.toContain(private_);
+    }
+    const provider = providerExport.body.orders;
     expect(provider.orders).toEqual([]);
     expect(provider.bids.map((b: { order_id: string }) => b.order_id).sort()).toEqual(
       [completed, disputed].sort(),
@@ -189,10 +259,10 @@ describe('GET /me/export', () => {
       t.app.swagger() as {
         paths: Record<
           string,
-          { get: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } }
+          { post: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } }
         >;
       }
-    ).paths['/api/v1/me/export']!.get.responses['200']!.content['application/json']!.schema as {
+    ).paths['/api/v1/me/export']!.post.responses['200']!.content['application/json']!.schema as {
       properties: Record<string, { properties: Record<string, unknown> }>;
     };
     expect(Object.keys(response.properties).sort()).toEqual(['exported_at', 'orders', 'platform', 'users']);
@@ -214,6 +284,9 @@ describe('POST /me/erase', () => {
     const client = await phoneClient('Жылдыз Орозова');
     const p = await k.provider('Эркин Мастер');
     const { completed } = await dealings(client, p);
+    // The right password clears the sign-in throttle, as a sign-in does: confirmed once first, so that what
+    // is compared below is the erasure's doing alone.
+    expect((await call('POST', '/api/v1/me/export', client.auth, client.reauth)).status).toBe(200);
     const before = await everythingOf(client.user.id, completed);
 
     const failing = rights().register(
@@ -228,7 +301,10 @@ describe('POST /me/erase', () => {
       }),
     );
     try {
-      const refused = await call('POST', '/api/v1/me/erase', client.auth, { confirm: 'ERASE' });
+      const refused = await call('POST', '/api/v1/me/erase', client.auth, {
+        confirm: 'ERASE',
+        ...client.reauth,
+      });
       expect(refused.status).toBe(500);
     } finally {
       failing();
@@ -256,7 +332,12 @@ describe('POST /me/erase', () => {
     // Every table erasure deletes from held some of the person's rows: the check below checks something.
     expect(names([...rowsBefore].filter(([, ids]) => ids.length === 0).map(([table]) => table))).toEqual([]);
 
-    expect((await call('POST', '/api/v1/me/erase', client.auth, { confirm: 'ERASE' })).status).toBe(204);
+    // Confirmed by a one-time code, which leaves the sign-in throttle as it is: only erasure takes it.
+    const erased = await call('POST', '/api/v1/me/erase', client.auth, {
+      confirm: 'ERASE',
+      otp_code: await freshCode(client.phone),
+    });
+    expect(erased.status).toBe(204);
     for (const [table, ids] of rowsBefore) {
       const id = (table as unknown as { id: PgColumn }).id;
       const left = await t.db.select({ id }).from(table).where(inArray(id, ids));
@@ -310,6 +391,66 @@ describe('retention', () => {
     const changed = await call('PATCH', `/api/v1/admin/settings/${setting.id}`, admin.auth, { value });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
   }
+
+  it('declares each retention setting with the default the catalog seeds, so staff see and change it', () => {
+    const declared = rights()
+      .tables()
+      .flatMap((d) => (d.retention?.setting ? [[d.retention.setting, d.retention.days] as const] : []));
+    expect(declared.map(([setting]) => setting).sort()).toEqual([
+      'idempotency_key_retention_days',
+      'otp_code_retention_days',
+      'refresh_token_retention_days',
+      'search_log_retention_days',
+      'session_retention_days',
+    ]);
+    for (const [setting, days] of declared) {
+      const seeded = DEFAULT_SETTINGS.find((s) => s.key === setting);
+      expect(seeded?.value, setting).toBe(days);
+      expect(seeded?.description, setting).toMatch(/^Days /);
+    }
+  });
+
+  it('removes one-time codes past their day and sign-in throttles a day after the last wrong password', async () => {
+    const code = async (hoursAgo: number) => {
+      const [made] = await t.db
+        .insert(schema.otpCodes)
+        .values({
+          phoneHash: `retention-phone-${hoursAgo}-${Date.now()}`,
+          codeHash: 'h',
+          createdAt: ago(hoursAgo / 24),
+          expiresAt: ago(hoursAgo / 24 - 5 / 1440),
+        })
+        .returning();
+      return made!.id;
+    };
+    const stale = await code(25);
+    const recent = await code(23);
+    const throttle = async (hoursAgo: number) => {
+      const [made] = await t.db
+        .insert(schema.signInThrottles)
+        .values({
+          subject: `retention-${hoursAgo}-${Date.now()}`,
+          failures: 3,
+          lastFailureAt: ago(hoursAgo / 24),
+        })
+        .returning();
+      return made!.id;
+    };
+    const forgotten = await throttle(25);
+    const counting = await throttle(23);
+
+    await run();
+    const codes = await t.db
+      .select({ id: schema.otpCodes.id })
+      .from(schema.otpCodes)
+      .where(inArray(schema.otpCodes.id, [stale, recent]));
+    expect(codes.map((c) => c.id)).toEqual([recent]);
+    const throttles = await t.db
+      .select({ id: schema.signInThrottles.id })
+      .from(schema.signInThrottles)
+      .where(inArray(schema.signInThrottles.id, [forgotten, counting]));
+    expect(throttles.map((r) => r.id)).toEqual([counting]);
+  });
 
   it('removes sessions expired past their days with their tokens, answers stored past expiry, and old searches', async () => {
     const who = await k.user();

@@ -173,7 +173,8 @@ function idFor(path: string): string {
 }
 
 function callerFor(method: string, path: string) {
-  if (path === '/api/v1/me/erase') return callers.eraser;
+  // Their wrong passwords lock the eraser's sign-in, not the client's.
+  if (/^\/api\/v1\/me\/(erase|close|export)$/.test(path)) return callers.eraser;
   if (path.startsWith('/api/v1/admin/')) return callers.staff;
   const providerSide =
     /^\/api\/v1\/(me\/provider-profile|me\/services|me\/verifications|bids\/\{id\}$|orders\/\{id\}\/(bids|start|complete|assignment))/;

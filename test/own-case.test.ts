@@ -262,7 +262,8 @@ describe('blocking and unblocking', () => {
 });
 
 describe('restoring a closed account', () => {
-  const close = async (who: SignedIn) => expectOk(call('DELETE', '/api/v1/me', who.auth), 204);
+  const close = async (who: SignedIn) =>
+    expectOk(call('POST', '/api/v1/me/close', who.auth, who.reauth), 204);
 
   it.each(DEALINGS)('a moderator does not restore %s (%s); another moderator does', async (_, tie, deal) => {
     const { m, other } = await deal();

@@ -9,7 +9,7 @@ import { defineJob } from './jobs.ts';
 /**
  * Data rights (ARCHITECTURE.md, "Data rights: export, erasure, retention"): every module declares, for each
  * of its tables that holds personal data, what the export holds of it, what erasure does to it and how long
- * its rows are kept, and hands the platform the parts that do it: its section of `GET /me/export` and its
+ * its rows are kept, and hands the platform the parts that do it: its section of `POST /me/export` and its
  * share of `POST /me/erase`. The platform runs every module's parts; no module reaches into another's rows.
  */
 

@@ -605,9 +605,12 @@ describe('a provider who can no longer take the work', () => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     return answer;
   };
-  const close = async (p: Provider) => expect((await call('DELETE', '/api/v1/me', p.auth)).status).toBe(204);
+  const close = async (p: Provider) =>
+    expect((await call('POST', '/api/v1/me/close', p.auth, p.reauth)).status).toBe(204);
   const erase = async (p: Provider) =>
-    expect((await call('POST', '/api/v1/me/erase', p.auth, { confirm: 'ERASE' })).status).toBe(204);
+    expect((await call('POST', '/api/v1/me/erase', p.auth, { confirm: 'ERASE', ...p.reauth })).status).toBe(
+      204,
+    );
 
   /** The order's bids as its client lists them, by provider profile id. */
   async function listed(orderId: string, owner: Client) {

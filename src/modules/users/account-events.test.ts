@@ -19,17 +19,22 @@ const told = (type: AccountEvent['type'], userId: string) => [
 ];
 
 describe('account events', () => {
-  it('DELETE /me: account_closed', async () => {
+  it('POST /me/close: account_closed; refused without the password, nothing', async () => {
     const me = await signedInUser(t);
-    expect((await call('DELETE', '/api/v1/me', me.auth)).status).toBe(204);
+    expect((await call('POST', '/api/v1/me/close', me.auth)).status).toBe(401);
+    expect(await eventsOf(me.user.id)).toEqual([]);
+    expect((await call('POST', '/api/v1/me/close', me.auth, me.reauth)).status).toBe(204);
     expect(await eventsOf(me.user.id)).toEqual(told('account_closed', me.user.id));
   });
 
   it('POST /me/erase: account_erased; refused without the confirmation, nothing', async () => {
     const me = await signedInUser(t);
-    expect((await call('POST', '/api/v1/me/erase', me.auth, {})).status).toBe(400);
+    expect((await call('POST', '/api/v1/me/erase', me.auth, me.reauth)).status).toBe(400);
+    expect((await call('POST', '/api/v1/me/erase', me.auth, { confirm: 'ERASE' })).status).toBe(401);
     expect(await eventsOf(me.user.id)).toEqual([]);
-    expect((await call('POST', '/api/v1/me/erase', me.auth, { confirm: 'ERASE' })).status).toBe(204);
+    expect((await call('POST', '/api/v1/me/erase', me.auth, { confirm: 'ERASE', ...me.reauth })).status).toBe(
+      204,
+    );
     expect(await eventsOf(me.user.id)).toEqual(told('account_erased', me.user.id));
   });
 

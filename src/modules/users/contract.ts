@@ -8,6 +8,9 @@ import { USER_STATUSES } from './schema.ts';
 export const Phone = Type.String({ pattern: '^\\+996\\d{9}$', examples: ['+996555123456'] });
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 8, maxLength: 128 });
+/** A password as given to be checked: any length a password may have had. */
+export const GivenPassword = Type.String({ minLength: 1, maxLength: 128 });
+export const OtpCode = Type.String({ pattern: '^\\d{6}$' });
 export const FullName = Text({ maxLength: 150 });
 const DateTime = Type.String({ format: 'date-time' });
 
@@ -33,6 +36,21 @@ export const UserResponse = Type.Object({
   created_at: DateTime,
 });
 export type UserView = Static<typeof UserResponse>;
+
+/**
+ * What closing, erasing and exporting ask for besides the access token (`AccountService.reauthenticate`):
+ * one of the two, never both.
+ */
+export const Reauthentication = {
+  password: Type.Optional({ ...GivenPassword, description: 'The account’s password' }),
+  otp_code: Type.Optional({
+    ...OtpCode,
+    description:
+      'For an account with a phone (the only way for one without a password): a fresh one-time code sent to it by `POST /auth/otp/request`',
+  }),
+};
+export const ReauthenticationBody = Type.Object(Reauthentication, { additionalProperties: false });
+export type ReauthenticationInput = Static<typeof ReauthenticationBody>;
 
 export const TokenResponse = Type.Object({
   access_token: Type.String({ description: 'JWT for the Authorization header; short-lived' }),

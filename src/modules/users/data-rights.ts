@@ -234,7 +234,8 @@ export function userDataRights({
         .select()
         .from(userVerifications)
         .where(verificationsOf(userId))
-        .orderBy(desc(userVerifications.id));
+        .orderBy(desc(userVerifications.id))
+        .limit(EXPORT_LIMIT);
       const favorites = await db
         .select()
         .from(favoriteProviders)

@@ -4,7 +4,7 @@ import type { DomainEvent, Emitter } from '../../platform/events.ts';
 export const ACCOUNT_EVENTS = [
   /** Wrong passwords locked password sign-in to the account for a while. */
   'account_sign_in_throttled',
-  /** The holder closed the account (`DELETE /me`); staff may restore it. */
+  /** The holder closed the account (`POST /me/close`); staff may restore it. */
   'account_closed',
   /** The holder erased their personal data (`POST /me/erase`): for good. */
   'account_erased',

@@ -6,6 +6,7 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import type { ReauthenticationInput } from './contract.ts';
 import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
 import { userProfiles, users } from './schema.ts';
@@ -42,10 +43,12 @@ export function createPrivacyService({
 
   return {
     /**
-     * `DELETE /me`: the account is deactivated and its profile, client and provider profiles, services and
-     * verifications are soft-deleted under one deletion id; every session ends.
+     * `POST /me/close`, once the person has confirmed it is them: the account is deactivated and its
+     * profile, client and provider profiles, services and verifications are soft-deleted under one deletion
+     * id; every session ends.
      */
-    async deactivateAccount(actor: Actor) {
+    async deactivateAccount(actor: Actor, confirmation: ReauthenticationInput) {
+      await accounts.reauthenticate(actor, confirmation);
       const userId = actor.userId ?? '';
       await db.transaction(async (tx) => {
         const before = await liveUser(tx, userId);
@@ -97,16 +100,22 @@ export function createPrivacyService({
       });
     },
 
-    /** `GET /me/export`: everything held about the caller, staff-only notes excepted, from every module. */
-    async exportData(actor: Actor) {
+    /**
+     * `POST /me/export`, once the person has confirmed it is them: everything held about the caller,
+     * staff-only notes excepted, from every module.
+     */
+    async exportData(actor: Actor, confirmation: ReauthenticationInput) {
+      await accounts.reauthenticate(actor, confirmation);
       return dataRights.export({ userId: actor.userId ?? '', actor });
     },
 
     /**
-     * `POST /me/erase`: personal data is removed for good, by every module as its declarations say
-     * (platform/data-rights.ts), in one transaction with the check that the account is there to erase.
+     * `POST /me/erase`, once the person has confirmed it is them: personal data is removed for good, by
+     * every module as its declarations say (platform/data-rights.ts), in one transaction with the check
+     * that the account is there to erase.
      */
-    async eraseAccount(actor: Actor) {
+    async eraseAccount(actor: Actor, confirmation: ReauthenticationInput) {
+      await accounts.reauthenticate(actor, confirmation);
       const userId = actor.userId ?? '';
       await db.transaction(async (tx) => {
         await liveUser(tx, userId);

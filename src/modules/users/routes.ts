@@ -9,6 +9,8 @@ import { Text } from '../../platform/validation.ts';
 import {
   Email,
   FullName,
+  GivenPassword,
+  OtpCode,
   OtpSentResponse,
   Password,
   Phone,
@@ -21,7 +23,6 @@ import type { AccountService, ClientInfo } from './service.ts';
 const DeviceName = Type.Optional(
   Text({ maxLength: 100, description: 'Shown in the session list, e.g. "Pixel 8"' }),
 );
-const OtpCode = Type.String({ pattern: '^\\d{6}$' });
 
 const clientOf = (request: FastifyRequest, deviceName?: string): ClientInfo => ({
   ip: request.ip,
@@ -81,7 +82,7 @@ export const accountRoutes: RoutesPlugin<{
           {
             email: Type.Optional(Email),
             phone: Type.Optional(Phone),
-            password: Type.String({ minLength: 1, maxLength: 128 }),
+            password: GivenPassword,
             device_name: DeviceName,
           },
           { additionalProperties: false },

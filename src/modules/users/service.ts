@@ -16,15 +16,23 @@ import {
   RuleViolationError,
   TooManyRequestsError,
   UnauthorizedError,
+  ValidationError,
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
-import type { AccountStanding, OtpSent, SessionView, Tokens, UserView } from './contract.ts';
+import type {
+  AccountStanding,
+  OtpSent,
+  ReauthenticationInput,
+  SessionView,
+  Tokens,
+  UserView,
+} from './contract.ts';
 import type { AccountEvents } from './events.ts';
 import { emailColumns, emailIndex } from './identifiers.ts';
 import { otpCodes, refreshTokens, userSessions, users } from './schema.ts';
-import type { SignInThrottle } from './sign-in-throttle.ts';
+import type { SignInAttempt, SignInThrottle } from './sign-in-throttle.ts';
 import type { SmsSender } from './sms.ts';
 
 /** OWASP's argon2id baseline: 19 MiB, two passes (the library's default algorithm is argon2id). */
@@ -207,6 +215,87 @@ export function createAccountService({
   }
 
   /**
+   * Spends the phone's newest live code when `code` is it; otherwise counts a wrong try against it and
+   * answers why the code does not work. The caller commits the count even though its request fails.
+   */
+  async function spendCode(tx: Db, phoneHash: string, code: string): Promise<AppError | undefined> {
+    const [otp] = await tx
+      .select()
+      .from(otpCodes)
+      .where(
+        and(
+          eq(otpCodes.phoneHash, phoneHash),
+          isNull(otpCodes.consumedAt),
+          gt(otpCodes.expiresAt, new Date()),
+        ),
+      )
+      .orderBy(desc(otpCodes.createdAt))
+      .limit(1)
+      .for('update');
+    if (!otp) {
+      return new UnauthorizedError('otp_invalid', 'there is no valid code for this phone; request a new one');
+    }
+    const expected = Buffer.from(otp.codeHash);
+    const given = Buffer.from(otpHash(phoneHash, code));
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      const attempts = otp.attempts + 1;
+      const spent = attempts >= OTP_RULES.maxAttempts;
+      await tx
+        .update(otpCodes)
+        .set({ attempts, consumedAt: spent ? new Date() : null })
+        .where(eq(otpCodes.id, otp.id));
+      return spent
+        ? new UnauthorizedError('otp_attempts_exceeded', 'too many wrong codes; request a new one')
+        : new UnauthorizedError(
+            'otp_wrong_code',
+            `the code is wrong; ${OTP_RULES.maxAttempts - attempts} tries left`,
+          );
+    }
+    await tx.update(otpCodes).set({ consumedAt: new Date() }).where(eq(otpCodes.id, otp.id));
+    return undefined;
+  }
+
+  /**
+   * A password given to confirm an action (the account has one), counted in the sign-in throttle of the
+   * account's email and phone as a sign-in's is, before it is checked (sign-in-throttle.ts): guessing it
+   * here is no faster than at sign-in. The right one clears the count, as at sign-in.
+   */
+  async function checkPassword(user: UserRow, password: string) {
+    const identifiers = (
+      [
+        ['email', user.emailHash],
+        ['phone', user.phoneHash],
+      ] as const
+    ).filter((pair): pair is readonly ['email' | 'phone', string] => pair[1] !== null);
+    const attempts: [SignInAttempt, 'email' | 'phone'][] = [];
+    for (const [identifier, subject] of identifiers)
+      attempts.push([await throttle.begin(subject), identifier]);
+    const subjects = identifiers.map(([, subject]) => subject);
+    if (await verifyPassword(user.passwordHash as string, password)) {
+      await throttle.clear(db, subjects);
+      return true;
+    }
+    for (const [attempt, identifier] of attempts) {
+      await throttle.failed(attempt, { userId: user.id, identifier });
+    }
+    return false;
+  }
+
+  /** What the person must send to confirm, for an account as it is. */
+  function reauthenticationRequired(user: UserRow) {
+    const code = 'a one-time code sent to its phone (POST /api/v1/auth/otp/request) as `otp_code`';
+    const ways = [user.passwordHash && 'the account’s password as `password`', user.phoneHash && code]
+      .filter(Boolean)
+      .join(', or ');
+    return new UnauthorizedError(
+      'reauthentication_required',
+      ways
+        ? `confirm that it is you: send ${ways}`
+        : 'confirm that it is you: this account has no password yet; set one with PUT /api/v1/me/password',
+    );
+  }
+
+  /**
    * Asked on every signed-in request once the cached answer is older than SESSION_CACHE_SECONDS: built once
    * and planned once per connection, not per call.
    */
@@ -383,47 +472,8 @@ export function createAccountService({
     async verifyOtp(input: { phone: string; code: string; full_name?: string }, client: ClientInfo) {
       const phoneHash = cipher.blindIndex(input.phone);
       const outcome = await db.transaction(async (tx) => {
-        const [otp] = await tx
-          .select()
-          .from(otpCodes)
-          .where(
-            and(
-              eq(otpCodes.phoneHash, phoneHash),
-              isNull(otpCodes.consumedAt),
-              gt(otpCodes.expiresAt, new Date()),
-            ),
-          )
-          .orderBy(desc(otpCodes.createdAt))
-          .limit(1)
-          .for('update');
-        if (!otp) {
-          return {
-            error: new UnauthorizedError(
-              'otp_invalid',
-              'there is no valid code for this phone; request a new one',
-            ),
-          };
-        }
-        const expected = Buffer.from(otp.codeHash);
-        const given = Buffer.from(otpHash(phoneHash, input.code));
-        if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-          // A wrong try is counted even though the request fails, so the update commits and the error comes after.
-          const attempts = otp.attempts + 1;
-          const spent = attempts >= OTP_RULES.maxAttempts;
-          await tx
-            .update(otpCodes)
-            .set({ attempts, consumedAt: spent ? new Date() : null })
-            .where(eq(otpCodes.id, otp.id));
-          return {
-            error: spent
-              ? new UnauthorizedError('otp_attempts_exceeded', 'too many wrong codes; request a new one')
-              : new UnauthorizedError(
-                  'otp_wrong_code',
-                  `the code is wrong; ${OTP_RULES.maxAttempts - attempts} tries left`,
-                ),
-          };
-        }
-        await tx.update(otpCodes).set({ consumedAt: new Date() }).where(eq(otpCodes.id, otp.id));
+        const refusal = await spendCode(tx, phoneHash, input.code);
+        if (refusal) return { error: refusal };
         const existing = await findLiveUser(eq(users.phoneHash, phoneHash));
         if (existing) {
           assertMaySignIn(existing);
@@ -588,12 +638,42 @@ export function createAccountService({
       return revoked.length;
     },
 
+    /**
+     * What closing, erasing and exporting ask for beyond the access token, which may have been stolen: the
+     * account's password, or a fresh one-time code sent to its phone (the only way for an account without a
+     * password). A wrong password counts in the sign-in throttle, a wrong code against the code's tries;
+     * each is committed on its own, before the action's transaction, so the count stands though the request
+     * fails: never call this inside a transaction. A wrong one answers 403, not 401: the token is good, and
+     * a client that refreshes and retries on a 401 would send the same wrong password twice.
+     */
+    async reauthenticate(actor: Actor, given: ReauthenticationInput) {
+      const user = await findLiveUser(eq(users.id, actor.userId ?? ''));
+      if (!user) throw new NotFoundError('user');
+      if (given.password !== undefined && given.otp_code !== undefined) {
+        throw new ValidationError([
+          { in: 'body', field: 'otp_code', message: 'give either password or otp_code, not both' },
+        ]);
+      }
+      if (given.password !== undefined && user.passwordHash) {
+        if (await checkPassword(user, given.password)) return;
+        throw new ForbiddenError('wrong_password', 'the password is wrong');
+      }
+      if (given.otp_code !== undefined && user.phoneHash) {
+        const phoneHash = user.phoneHash;
+        const code = given.otp_code;
+        const refusal = await db.transaction((tx) => spendCode(tx, phoneHash, code));
+        if (refusal) throw new ForbiddenError(refusal.code, refusal.message);
+        return;
+      }
+      throw reauthenticationRequired(user);
+    },
+
     /** Sets or changes the password; every other session ends, this one stays. */
     async changePassword(actor: Actor, input: { current_password?: string; new_password: string }) {
       const user = await findLiveUser(eq(users.id, actor.userId ?? ''));
       if (!user) throw new NotFoundError('user');
       if (user.passwordHash) {
-        if (!input.current_password || !(await verifyPassword(user.passwordHash, input.current_password))) {
+        if (!input.current_password || !(await checkPassword(user, input.current_password))) {
           throw new RuleViolationError('wrong_current_password', 'the current password is wrong', [
             { in: 'body', field: 'current_password', message: 'does not match' },
           ]);
