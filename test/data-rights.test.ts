@@ -454,10 +454,14 @@ describe('retention', () => {
 
   it('removes sessions expired past their days with their tokens, answers stored past expiry, and old searches', async () => {
     const who = await k.user();
-    const session = async (expiredDaysAgo: number) => {
+    const session = async (expiredDaysAgo: number, revokedDaysAgo?: number) => {
       const [made] = await t.db
         .insert(schema.userSessions)
-        .values({ userId: who.user.id, expiresAt: ago(expiredDaysAgo) })
+        .values({
+          userId: who.user.id,
+          expiresAt: ago(expiredDaysAgo),
+          revokedAt: revokedDaysAgo === undefined ? null : ago(revokedDaysAgo),
+        })
         .returning();
       await t.db
         .insert(schema.refreshTokens)
@@ -467,6 +471,9 @@ describe('retention', () => {
     const longGone = await session(31);
     const lately = await session(10);
     const live = await session(-1);
+    // Signed out long before it would have expired: it ended then, and goes as an expired one would.
+    const signedOutLongAgo = await session(-20, 31);
+    const signedOutLately = await session(-20, 10);
     const answer = async (expiredDaysAgo: number) => {
       const [made] = await t.db
         .insert(schema.idempotencyKeys)
@@ -500,13 +507,13 @@ describe('retention', () => {
         await t.db
           .select({ id: schema.userSessions.id })
           .from(schema.userSessions)
-          .where(inArray(schema.userSessions.id, [longGone, lately, live]))
+          .where(inArray(schema.userSessions.id, [longGone, lately, live, signedOutLongAgo, signedOutLately]))
       )
         .map((s) => s.id)
         .sort();
 
     await run();
-    expect(await sessionsLeft()).toEqual([lately, live].sort());
+    expect(await sessionsLeft()).toEqual([lately, live, signedOutLately].sort());
     const tokens = await t.db
       .select({ sessionId: schema.refreshTokens.sessionId })
       .from(schema.refreshTokens)

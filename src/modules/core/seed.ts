@@ -205,7 +205,8 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
   {
     key: 'session_retention_days',
     value: 30,
-    description: 'Days an expired session (device, address, times) is kept, with its tokens',
+    description:
+      'Days an ended session (expired, signed out or revoked: device, address, times) is kept, with its tokens',
     isPublic: false,
   },
   {

@@ -379,10 +379,15 @@ export function userDataRights({
   });
 }
 
-/** Expired sessions go with their refresh tokens, which reference them, in one statement. */
+/**
+ * Ended sessions go with their refresh tokens, which reference them, in one statement. A session ends when
+ * it expires or, earlier, when it is signed out or revoked: a session ended that way keeps its device and
+ * address no longer than one that ran out (`least` passes over a null `revoked_at`).
+ */
 function purgeSessions(cutoff: ReturnType<typeof sql>, limit: ReturnType<typeof sql>) {
   return sql`with expired as (
-      select ${userSessions.id} as id from ${userSessions} where ${userSessions.expiresAt} < ${cutoff} limit ${limit}),
+      select ${userSessions.id} as id from ${userSessions}
+      where least(${userSessions.revokedAt}, ${userSessions.expiresAt}) < ${cutoff} limit ${limit}),
     tokens as (delete from ${refreshTokens} where ${refreshTokens.sessionId} in (select id from expired))
     delete from ${userSessions} where ${userSessions.id} in (select id from expired)
     returning 1`;
