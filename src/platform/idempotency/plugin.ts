@@ -12,7 +12,7 @@ const TTL_HOURS = 24;
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** `required` where money moves: a POST without the header is refused. */
-    /** `off` for answers that carry credentials: they must never be stored or replayed. */
+    /** `off` for requests or answers that carry credentials: they must never be stored or replayed. */
     idempotency?: 'optional' | 'required' | 'off';
   }
   interface FastifyRequest {
