@@ -7,7 +7,7 @@ import { Reauthentication, ReauthenticationBody } from './contract.ts';
 import type { PrivacyService } from './privacy-service.ts';
 
 const CONFIRMATION =
-  'Asks for re-authentication, so that an access token alone, which may have been stolen, is not enough: send the account’s `password`, or `otp_code`, a fresh one-time code sent to the account’s phone by `POST /auth/otp/request` (the only way for an account without a password). Without either: 401 `reauthentication_required`, its detail saying which the account can use. A wrong password: 403 `wrong_password`, counted as a wrong sign-in is, so five of them lock the password for a while (429 `login_throttled`); a wrong or spent code: 403 `otp_wrong_code`, `otp_attempts_exceeded` or `otp_invalid`. Never kept for an `Idempotency-Key` replay: the request carries a credential.';
+  'Asks for re-authentication, so that an access token alone, which may have been stolen, is not enough: send the account’s `password`, or `otp_code`, a fresh one-time code sent to the account’s phone by `POST /auth/otp/request` (the only way for an account without a password). Without either: 401 `reauthentication_required`, its detail saying which the account can use; both: 400. A wrong password: 403 `wrong_password`, counted as a wrong sign-in is, so five of them lock the password for a while (429 `login_throttled`); a wrong or spent code: 403 `otp_wrong_code`, `otp_attempts_exceeded` or `otp_invalid`. Never kept for an `Idempotency-Key` replay: the request carries a credential.';
 
 /**
  * Routes that take the password or a one-time code in their body: it reaches no store (an Idempotency-Key's
