@@ -280,6 +280,43 @@ describe('the sweep of unattached uploads', () => {
   });
 });
 
+describe.runIf(process.env.DATABASE_URL)('the sweep beside an attachment, on PostgreSQL', () => {
+  it('leaves an upload that is being attached at that moment, and it stays attached', async () => {
+    const photo = await k.uploadPhoto(client);
+    await age([photo]);
+    const actor = { userId: client.user.id, sessionId: null, roles: ['client'] as const, requestId: null };
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = () => {};
+    const attachedNow = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    // Another request's transaction that has attached the file and not yet committed.
+    const attaching = t.db.transaction(async () => {
+      await t.app.services.files.attach(actor, [photo], 'order_photo', {
+        entity: 'test_rows',
+        id: MISSING,
+        field: 'photo_file_ids',
+      });
+      locked();
+      await held;
+    });
+    await attachedNow;
+    await t.app.services.files.sweepUnattached();
+    release();
+    await attaching;
+    expect(await isAttached(photo)).toBe(true);
+    expect((await download(client, photo)).status).toBe(200);
+    await t.app.services.files.attach(actor, [], 'order_photo', {
+      entity: 'test_rows',
+      id: MISSING,
+      field: 'photo_file_ids',
+    });
+  });
+});
+
 describe('erasure takes every file the person uploaded', () => {
   it('profile photo, verification evidence, order and completion photos, dispute evidence: no staff can download any, no name or note stays in the trail', async () => {
     const person = await k.provider('Эрмек Эркинов');
