@@ -233,9 +233,11 @@ export async function buildApp(options: AppOptions) {
   const files = createFileService({
     db: database.db,
     storage,
+    jobs,
     quotaBytes: () => catalog.getSettingValue('storage_quota_bytes', DEFAULT_STORAGE_QUOTA_BYTES),
   });
   files.registerAttachments(...userAttachments(database.db), ...orderAttachments(database.db));
+  jobs.register(files.deleteObjectsJob, files.sweepJob);
   const vocabulary = createSearchVocabulary({ cache });
   const profiles = createProfileService({
     db: database.db,
@@ -269,7 +271,7 @@ export async function buildApp(options: AppOptions) {
   dataRights.register(
     userDataRights({ db: database.db, accounts, profiles, vocabulary }),
     orderDataRights({ db: database.db, cipher }),
-    platformDataRights(database.db),
+    platformDataRights({ db: database.db, files }),
   );
   const privacy = createPrivacyService({
     db: database.db,

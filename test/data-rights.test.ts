@@ -348,8 +348,8 @@ describe('POST /me/erase', () => {
     // Work still agreed keeps its address: the provider needs it.
     const [working] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, disputed));
     expect(working?.addressEncrypted).not.toBeNull();
-    const [file] = await t.db.select().from(schema.files).where(eq(schema.files.id, photoId));
-    expect(file?.originalName).toBeNull();
+    // The photo went with the rest of the person's uploads, name and all.
+    expect(await t.db.select().from(schema.files).where(eq(schema.files.id, photoId))).toEqual([]);
     const fileTrail = await t.db.select().from(schema.auditLog).where(eq(schema.auditLog.entityId, photoId));
     expect(JSON.stringify(fileTrail)).not.toContain('кухня');
     const [session] = await t.db

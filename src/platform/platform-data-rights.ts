@@ -1,4 +1,4 @@
-import { and, desc, eq, isNotNull } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditLog } from './audit/schema.ts';
 import { listAudit } from './audit/service.ts';
@@ -7,8 +7,8 @@ import type { Db } from './db.ts';
 import { idempotencyKeys } from './idempotency/schema.ts';
 import { searchWords } from './search/schema.ts';
 import { FileResponse } from './storage/routes.ts';
-import { files } from './storage/schema.ts';
-import { fileView } from './storage/service.ts';
+import { fileAttachments, files } from './storage/schema.ts';
+import { type FileService, fileView } from './storage/service.ts';
 
 const ActivityEntry = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
@@ -29,8 +29,18 @@ const auditOf = (userId: string) => eq(auditLog.actorId, userId);
 const filesOf = (userId: string) => eq(files.ownerId, userId);
 const storedAnswersOf = (userId: string) => eq(idempotencyKeys.scope, userId);
 
-/** The platform's own tables: the audit trail, uploads, stored answers to retried requests, search words. */
-export function platformDataRights(db: Db) {
+/**
+ * The platform's own tables: the audit trail, uploads and what refers to them, stored answers to retried
+ * requests, search words. Registered last: the modules have cleared their references to the person's files
+ * by the time the files go.
+ */
+export function platformDataRights({
+  db,
+  files: fileService,
+}: {
+  db: Db;
+  files: Pick<FileService, 'eraseOwnedBy'>;
+}) {
   return defineDataRights({
     module: 'platform',
     section: PlatformSection,
@@ -50,7 +60,21 @@ export function platformDataRights(db: Db) {
         table: files,
         rowsOf: filesOf,
         export: ['files'],
-        erasure: { action: 'anonymise', detail: 'the original file names are removed' },
+        erasure: {
+          action: 'delete',
+          detail:
+            'every file the person uploaded (profile photo, verification and dispute evidence, order and completion photos): the row with its original name, and the bytes in storage a moment later; no one can download them from the erasure on',
+        },
+        archived: false,
+      },
+      {
+        table: fileAttachments,
+        rowsOf: (userId) =>
+          sql`${fileAttachments.fileId} in (select ${files.id} from ${files} where ${filesOf(userId)})`,
+        export: {
+          omitted: 'which rows refer to the person’s files: those rows are in their modules’ sections',
+        },
+        erasure: { action: 'delete', detail: 'with the files' },
         archived: false,
       },
       {
@@ -94,12 +118,8 @@ export function platformDataRights(db: Db) {
     },
 
     async erase({ userId }, erasure) {
-      const named = await db
-        .update(files)
-        .set({ originalName: null })
-        .where(filesOf(userId))
-        .returning({ id: files.id });
-      erasure.forget(named.map((f) => f.id));
+      // The upload's own trail holds no name (the file service records none); its values go all the same.
+      erasure.forget(await fileService.eraseOwnedBy(userId));
       // The request being answered, when it carries a key, holds its own row until it commits: not yet an answer.
       await db
         .delete(idempotencyKeys)

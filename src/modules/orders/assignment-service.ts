@@ -150,12 +150,11 @@ export function createAssignmentService({
       await db.transaction(async (tx) => {
         const { assignment: before } = await lockForProvider(tx, actor, orderId);
         if (input.completion_photo_file_ids) {
-          await files.assertOwnedFiles(
-            actor,
-            input.completion_photo_file_ids,
-            'order_photo',
-            'completion_photo_file_ids',
-          );
+          await files.attach(actor, input.completion_photo_file_ids, 'order_photo', {
+            entity: 'order_assignments',
+            id: before.id,
+            field: 'completion_photo_file_ids',
+          });
         }
         const [after] = await tx
           .update(orderAssignments)

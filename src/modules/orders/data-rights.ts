@@ -255,8 +255,8 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
         rowsOf: photosOf,
         export: ['orders'],
         erasure: {
-          action: 'keep',
-          detail: 'kept with the order they show; the files’ names go with the files (platform)',
+          action: 'delete',
+          detail: 'the photos of the person’s orders; their files go with the person’s uploads (platform)',
         },
         archived: false,
       },
@@ -289,7 +289,7 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
         erasure: {
           action: 'keep',
           detail:
-            'agreed work: the record behind its price, invoice and payment, which the business must keep',
+            'agreed work: the record behind its price, invoice and payment, which the business must keep; the completion photos the person took as its provider are removed, their files going with the person’s uploads (platform)',
         },
         archived: false,
       },
@@ -309,7 +309,8 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
         export: ['disputes'],
         erasure: {
           action: 'keep',
-          detail: 'the record of a ruling over agreed work, which may have moved money',
+          detail:
+            'the record of a ruling over agreed work, which may have moved money; the evidence the person gave is removed, its files going with the person’s uploads (platform)',
         },
         archived: false,
       },
@@ -386,7 +387,7 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
       };
     },
 
-    async erase({ userId }) {
+    async erase({ userId }, erasure) {
       await db
         .update(orders)
         .set({ addressEncrypted: null, locationEncrypted: null })
@@ -398,6 +399,17 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
           ),
         );
       await db.update(orderSearches).set({ userId: null }).where(searchesOf(userId));
+      // What refers to the person's uploads, which the platform erases after every module.
+      const photos = await db.delete(orderPhotos).where(photosOf(userId)).returning({ id: orderPhotos.id });
+      erasure.forget(photos.map((p) => p.id));
+      await db
+        .update(orderAssignments)
+        .set({ completionPhotoFileIds: [] })
+        .where(eq(orderAssignments.providerUserId, userId));
+      await db
+        .update(orderDisputes)
+        .set({ evidenceFileIds: [] })
+        .where(eq(orderDisputes.openedByUserId, userId));
     },
   });
 }

@@ -86,7 +86,7 @@ export function createDisputeService({
   db: Db;
   events: OrderEvents;
   profiles: Pick<ProfileService, 'adjustClientCounters' | 'recordProviderCompletedOrder'>;
-  files: Pick<FileService, 'assertOwnedFiles'>;
+  files: Pick<FileService, 'attach'>;
   catalog: Pick<CatalogService, 'getSettingValue'>;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
 }) {
@@ -191,7 +191,6 @@ export function createDisputeService({
             );
           }
           const evidence = input.evidence_file_ids ?? [];
-          await files.assertOwnedFiles(actor, evidence, 'dispute_evidence', 'evidence_file_ids');
 
           const [created] = await tx
             .insert(orderDisputes)
@@ -205,6 +204,11 @@ export function createDisputeService({
             })
             .returning();
           const dispute = created!;
+          await files.attach(actor, evidence, 'dispute_evidence', {
+            entity: 'order_disputes',
+            id: dispute.id,
+            field: 'evidence_file_ids',
+          });
           await writeAudit(tx, actor, [
             { action: 'create', entity: 'order_disputes', entityId: dispute.id, after: dispute },
           ]);

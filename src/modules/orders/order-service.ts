@@ -417,7 +417,13 @@ export function createOrderService({
     if (fileIds === undefined && primaryId === undefined) return;
     const current = await livePhotos(tx, orderId);
     const wanted = fileIds ?? current.map((p) => p.fileId);
-    if (fileIds) await files.assertOwnedFiles(actor, fileIds, 'order_photo', 'photo_file_ids');
+    if (fileIds) {
+      await files.attach(actor, fileIds, 'order_photo', {
+        entity: 'orders',
+        id: orderId,
+        field: 'photo_file_ids',
+      });
+    }
     if (primaryId !== undefined && !wanted.includes(primaryId)) {
       throw new RuleViolationError('invalid_primary_photo', 'the primary photo must be one of the photos', [
         { in: 'body', field: 'primary_photo_id', message: 'is not one of the order’s photos' },
@@ -849,7 +855,11 @@ export function createOrderService({
         }
         const photoIds = input?.completion_photo_file_ids;
         if (photoIds) {
-          await files.assertOwnedFiles(actor, photoIds, 'order_photo', 'completion_photo_file_ids');
+          await files.attach(actor, photoIds, 'order_photo', {
+            entity: 'order_assignments',
+            id: assignment.id,
+            field: 'completion_photo_file_ids',
+          });
         }
         const [after] = await tx
           .update(orders)

@@ -169,7 +169,8 @@ export function userDataRights({
         export: ['profile'],
         erasure: {
           action: 'anonymise',
-          detail: 'bio, gender, photo, contact details, address and preferences removed; the profile deleted',
+          detail:
+            'bio, gender, photo (its file with the person’s uploads, platform), contact details, address and preferences removed; the profile deleted',
         },
         archived: false,
       },
@@ -218,7 +219,7 @@ export function userDataRights({
         erasure: {
           action: 'anonymise',
           detail:
-            'the person’s note and the evidence removed; type, status and dates kept; the record deleted',
+            'only what the business must keep stays: type, status and dates; the person’s note, the staff’s notes and the evidence go (the evidence files with the person’s uploads, platform); the record deleted',
         },
         archived: false,
       },
@@ -302,7 +303,7 @@ export function userDataRights({
       erasure.forget(ids(favorites));
       const verifications = await db
         .update(userVerifications)
-        .set({ userNote: null, evidenceFileIds: [], isDeleted: true })
+        .set({ userNote: null, publicNote: null, adminNotes: null, evidenceFileIds: [], isDeleted: true })
         .where(verificationsOf(userId))
         .returning({ id: userVerifications.id });
       erasure.forget(ids(verifications));

@@ -387,9 +387,6 @@ export function createProfileService({
           ]);
         }
       }
-      if (input.photo_file_id) {
-        await files.assertOwnedFiles(actor, [input.photo_file_id], 'profile_photo', 'photo_file_id');
-      }
       if (
         input.service_area_id &&
         (await catalog.existingServiceAreaIds([input.service_area_id])).length === 0
@@ -400,6 +397,13 @@ export function createProfileService({
       }
       return db.transaction(async (tx) => {
         const before = await ensureProfile(tx, actor);
+        if (input.photo_file_id !== undefined) {
+          await files.attach(actor, input.photo_file_id ? [input.photo_file_id] : [], 'profile_photo', {
+            entity: 'user_profiles',
+            id: before.id,
+            field: 'photo_file_id',
+          });
+        }
         const changes: Partial<typeof userProfiles.$inferInsert> = {
           // Set here, not left to $onUpdateFn: a PATCH of the name alone leaves every other column undefined,
           // and Drizzle refuses an update with nothing to set. The name is shown as part of the profile, so

@@ -148,7 +148,6 @@ export function createVerificationService({
           ],
         );
       }
-      await files.assertOwnedFiles(actor, given, 'verification_evidence', 'evidence_file_ids');
       try {
         return await db.transaction(async (tx) => {
           const profile = await profiles.ensureProfile(tx, actor, userId);
@@ -164,6 +163,11 @@ export function createVerificationService({
               userNote: input.note ?? null,
             })
             .returning();
+          await files.attach(actor, given, 'verification_evidence', {
+            entity: 'user_verifications',
+            id: created!.id,
+            field: 'evidence_file_ids',
+          });
           const audit: AuditEntry[] = [
             { action: 'create', entity: 'user_verifications', entityId: created!.id, after: created },
           ];

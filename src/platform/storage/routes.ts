@@ -26,6 +26,10 @@ export const FileResponse = Type.Object({
   content_type: Type.String({ description: 'Detected from the bytes' }),
   size_bytes: Type.Integer(),
   original_name: Nullable(Type.String({ description: 'The `X-File-Name` given at upload; metadata only' })),
+  attached: Type.Boolean({
+    description:
+      'Whether something refers to the file (a profile, an order, a verification, a dispute). An upload attached to nothing is removed a day after it was made, and its owner may delete it',
+  }),
   created_at: Type.String({ format: 'date-time' }),
 });
 
@@ -107,7 +111,8 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           "An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); " +
           'an upload beyond it is 413 `storage_quota_exceeded`. ' +
           'The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. ' +
-          "The answer's `id` is what profile photo and verification requests refer to.",
+          "The answer's `id` is what profile photo, verification, order, completion and dispute requests refer " +
+          'to. An upload that nothing refers to a day after it was made is removed.',
         consumes: UPLOAD_CONTENT_TYPES,
         querystring: Type.Object({ purpose: Type.Enum(UPLOAD_PURPOSES) }),
         headers: Type.Object({
@@ -163,6 +168,36 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         cacheControl: 'private, max-age=3600, immutable',
         disposition: contentDisposition(opened.file),
       });
+    },
+  );
+
+  app.delete(
+    '/files/:id',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['files'],
+        operationId: 'deleteFile',
+        summary: 'Delete an upload of mine that nothing uses',
+        description:
+          'The owner deletes one of their uploads that nothing refers to (`attached` false): one they did not ' +
+          'use, or took off what used it. The file is gone at once (downloads are 404) and its bytes are ' +
+          'removed from storage a moment later; the space counts against the quota no more. A file that ' +
+          'something refers to (a profile photo, an order’s or a completion photo, verification or dispute ' +
+          'evidence) is 409 `file_attached`: take it off there first. Anyone else’s file is 404 ' +
+          '`file_not_found`, as an unknown one is. Unused uploads are removed a day after they were made ' +
+          'anyway.',
+        params: IdParams,
+        response: {
+          204: Type.Null({ description: 'Deleted' }),
+          404: Type.Ref('Problem'),
+          409: Type.Ref('Problem'),
+        },
+      },
+    },
+    async (request, reply) => {
+      await files.deleteUnattached(actorOf(request), request.params.id);
+      return reply.status(204).send(null);
     },
   );
 };

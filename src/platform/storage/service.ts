@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Actor } from '../actor.ts';
+import { and, asc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { type Actor, systemActor } from '../actor.ts';
 import { writeAudit } from '../audit/service.ts';
 import type { Db } from '../db.ts';
-import { AppError, NotFoundError, RuleViolationError } from '../errors.ts';
-import { type FILE_PURPOSES, files } from './schema.ts';
+import { AppError, ConflictError, NotFoundError, RuleViolationError } from '../errors.ts';
+import { defineJob, type Jobs } from '../jobs.ts';
+import { type FILE_PURPOSES, fileAttachments, files } from './schema.ts';
 import { decodeImage, mediaTypeEssence, pdfIsComplete, type SniffedType, sniffContentType } from './sniff.ts';
 import { type FileStorage, newStorageKey } from './storage.ts';
 
@@ -78,7 +79,16 @@ export interface AttachmentKind {
   /** Who sees it, in words, for the documentation. */
   visibleTo: string;
   /** Whether `actor`, who is not the file's owner, may see it through some row of this kind. */
-  canSee(actor: Actor, file: Pick<FileRow, 'id' | 'ownerId'>): Promise<boolean>;
+  canSee(actor: Actor, file: { id: string; ownerId: string }): Promise<boolean>;
+}
+
+/** The row of a module that refers to files, and which of its fields does: one set of files per field. */
+export interface AttachedTo {
+  /** The row's table (`user_profiles`). */
+  entity: string;
+  id: string;
+  /** The field of the request and of the row that names the files (`photo_file_id`). */
+  field: string;
 }
 
 export interface FileView {
@@ -87,6 +97,7 @@ export interface FileView {
   content_type: string;
   size_bytes: number;
   original_name: string | null;
+  attached: boolean;
   created_at: string;
 }
 
@@ -96,8 +107,29 @@ export const fileView = (row: FileRow): FileView => ({
   content_type: row.contentType,
   size_bytes: row.sizeBytes,
   original_name: row.originalName,
+  attached: row.attachedAt !== null,
   created_at: row.createdAt.toISOString(),
 });
+
+/**
+ * What the audit trail records of a file: never its name, which is the person's own text (a passport scan's
+ * name is often the person's name), nor the key to its bytes.
+ */
+const auditedFile = (row: FileRow) => ({
+  ownerId: row.ownerId,
+  purpose: row.purpose,
+  contentType: row.contentType,
+  sizeBytes: row.sizeBytes,
+});
+
+const DAY_MS = 86_400_000;
+/** How long an upload may stay attached to nothing before the sweep takes it: a day to use it in. */
+export const UNATTACHED_GRACE_MS = DAY_MS;
+/** Files one sweep statement takes, and statements per run: the next run takes the rest. */
+const SWEEP_BATCH = 500;
+const SWEEP_BATCHES_PER_RUN = 20;
+/** Storage keys per job of the object deletions: one erasure of many files is several jobs. */
+const KEYS_PER_JOB = 1_000;
 
 /** The client's file name as metadata: no directories, no control characters, at most 255 characters. */
 export function cleanOriginalName(name: string | undefined): string | null {
@@ -169,14 +201,62 @@ export type FileService = ReturnType<typeof createFileService>;
 export function createFileService({
   db,
   storage,
+  jobs,
   quotaBytes,
 }: {
   db: Db;
   storage: FileStorage;
+  jobs: Pick<Jobs, 'enqueue'>;
   /** The `storage_quota_bytes` setting, read for each upload. */
   quotaBytes: () => Promise<number>;
 }) {
   const attachments: AttachmentKind[] = [];
+
+  /**
+   * The bytes of files whose rows are gone. A job, enqueued in the transaction that took the rows: the bytes
+   * go once the rows surely have, and a deletion that fails is retried, so no object outlives its row for
+   * long. Until then nothing reaches it: only a row names its random key.
+   */
+  const deleteObjects = defineJob<{ keys: string[] }>({
+    name: 'platform.delete-file-objects',
+    async handle({ keys }) {
+      for (const key of keys) await storage.delete(key);
+    },
+  });
+
+  async function deleteObjectsLater(tx: Db, keys: string[]) {
+    for (let i = 0; i < keys.length; i += KEYS_PER_JOB) {
+      await jobs.enqueue(tx, deleteObjects, { keys: keys.slice(i, i + KEYS_PER_JOB) });
+    }
+  }
+
+  /** Takes people's uploads attached to nothing since before `cutoff`, a batch in one transaction. */
+  async function sweepBatch(cutoff: Date) {
+    return db.transaction(async (tx) => {
+      // Locked and skipped when locked: an upload being attached this moment is left for the next run.
+      const stale = tx
+        .select({ id: files.id })
+        .from(files)
+        .where(and(isNull(files.attachedAt), isNotNull(files.ownerId), lt(files.createdAt, cutoff)))
+        .orderBy(asc(files.createdAt))
+        .limit(SWEEP_BATCH)
+        .for('update', { skipLocked: true });
+      const gone = await tx
+        .delete(files)
+        .where(and(inArray(files.id, stale), isNull(files.attachedAt)))
+        .returning();
+      await writeAudit(
+        tx,
+        systemActor(),
+        gone.map((f) => ({ action: 'delete', entity: 'files', entityId: f.id, before: auditedFile(f) })),
+      );
+      await deleteObjectsLater(
+        tx,
+        gone.map((f) => f.storageKey),
+      );
+      return gone.length;
+    });
+  }
 
   async function findFile(id: string) {
     const [row] = await db.select().from(files).where(eq(files.id, id)).limit(1);
@@ -184,9 +264,12 @@ export function createFileService({
   }
 
   async function mayRead(actor: Actor, row: FileRow) {
-    if (row.ownerId === actor.userId) return true;
+    const ownerId = row.ownerId;
+    // The platform's own files are no one's to download.
+    if (ownerId === null) return false;
+    if (ownerId === actor.userId) return true;
     for (const kind of attachments) {
-      if (kind.purpose === row.purpose && (await kind.canSee(actor, row))) return true;
+      if (kind.purpose === row.purpose && (await kind.canSee(actor, { id: row.id, ownerId }))) return true;
     }
     return false;
   }
@@ -207,7 +290,36 @@ export function createFileService({
     }
   }
 
+  /**
+   * Removes people's uploads that have been attached to nothing for a day (UNATTACHED_GRACE_MS), counted
+   * from the upload: in batches, each its own transaction, at most SWEEP_BATCHES_PER_RUN a run. The
+   * platform's own files (archives) are never taken. Answers how many went.
+   */
+  async function sweepUnattached(now = new Date()) {
+    const cutoff = new Date(now.getTime() - UNATTACHED_GRACE_MS);
+    let swept = 0;
+    for (let batch = 0; batch < SWEEP_BATCHES_PER_RUN; batch++) {
+      const gone = await sweepBatch(cutoff);
+      swept += gone;
+      if (gone < SWEEP_BATCH) break;
+    }
+    return swept;
+  }
+
+  const sweepJob = defineJob<Record<string, never>>({
+    name: 'platform.sweep-unattached-files',
+    cron: '25 * * * *',
+    async handle(_data, { log }) {
+      log.info({ swept: await sweepUnattached() }, 'unattached uploads swept');
+    },
+  });
+
   return {
+    /** Deletes the bytes of files whose rows are gone; registered in app.ts. */
+    deleteObjectsJob: deleteObjects,
+    /** The hourly sweep of unattached uploads; registered in app.ts. */
+    sweepJob,
+
     /** Called in app.ts with each module's kinds, before the routes are registered. */
     registerAttachments(...kinds: AttachmentKind[]) {
       attachments.push(...kinds);
@@ -267,7 +379,7 @@ export function createFileService({
             })
             .returning();
           await writeAudit(tx, actor, [
-            { action: 'create', entity: 'files', entityId: created!.id, after: created },
+            { action: 'create', entity: 'files', entityId: created!.id, after: auditedFile(created!) },
           ]);
           return created!;
         });
@@ -281,43 +393,131 @@ export function createFileService({
     /** One of the caller's own files; anyone else's is "not found". */
     async getOwned(actor: Actor, id: string): Promise<FileRow> {
       const row = await findFile(id);
-      if (!row || row.ownerId !== actor.userId) throw new NotFoundError('file');
+      if (!row || !actor.userId || row.ownerId !== actor.userId) throw new NotFoundError('file');
       return row;
     },
 
     /**
-     * For other modules that attach files to their records: every id must be one of the caller's files
-     * of `purpose`. Anything else (someone else's file, a photo given as evidence, an unknown id) is a 422
-     * naming the offending entries of `field`.
+     * The one call a module makes when a row of its own refers to files: `ids` become the files that the
+     * row's field refers to, in place of those it did (none, the first time; an empty list takes them all
+     * off). Every id must be one of the caller's files of `purpose`: anything else (someone else's file, a
+     * photo given as evidence, an unknown id) is a 422 naming the offending entries of the field. Made in
+     * the caller's transaction, so the references commit with its row or not at all; the files are locked
+     * meanwhile, so an owner's delete or the sweep of one of them waits, then finds it attached, or has taken
+     * it first and the call answers 422. A file stays attached while any row refers to it.
      */
-    async assertOwnedFiles(actor: Actor, ids: readonly string[], purpose: FilePurpose, field = 'file_ids') {
-      if (ids.length === 0) return;
-      const owned = await db
-        .select({ id: files.id })
-        .from(files)
-        .where(
-          and(inArray(files.id, [...ids]), eq(files.ownerId, actor.userId ?? ''), eq(files.purpose, purpose)),
-        );
-      const found = new Set(owned.map((f) => f.id));
-      const errors = ids.flatMap((id, i) =>
-        found.has(id)
-          ? []
-          : [
-              {
-                in: 'body',
-                field: `${field}.${i}`,
-                message: `is not one of your ${purpose.replaceAll('_', ' ')} files`,
-              },
-            ],
+    async attach(actor: Actor, ids: readonly string[], purpose: FilePurpose, to: AttachedTo) {
+      const wanted = [...new Set(ids)];
+      const ref = and(
+        eq(fileAttachments.entity, to.entity),
+        eq(fileAttachments.entityId, to.id),
+        eq(fileAttachments.field, to.field),
       );
-      if (errors.length > 0) {
-        throw new RuleViolationError(
-          'invalid_file',
-          `some files cannot be used as ${purpose.replaceAll('_', ' ')}`,
-          errors,
+      await db.transaction(async (tx) => {
+        const held = (
+          await tx.select({ fileId: fileAttachments.fileId }).from(fileAttachments).where(ref)
+        ).map((r) => r.fileId);
+        const touched = [...new Set([...wanted, ...held])];
+        if (touched.length === 0) return;
+        // In id order, so two calls touching the same files cannot wait on each other.
+        const locked = await tx
+          .select({ id: files.id, ownerId: files.ownerId, purpose: files.purpose })
+          .from(files)
+          .where(inArray(files.id, touched))
+          .orderBy(asc(files.id))
+          .for('no key update');
+        const usable = new Set(
+          locked.filter((f) => f.ownerId === actor.userId && f.purpose === purpose).map((f) => f.id),
         );
-      }
+        const errors = ids.flatMap((id, i) =>
+          usable.has(id)
+            ? []
+            : [
+                {
+                  in: 'body',
+                  field: `${to.field}.${i}`,
+                  message: `is not one of your ${purpose.replaceAll('_', ' ')} files`,
+                },
+              ],
+        );
+        if (errors.length > 0) {
+          throw new RuleViolationError(
+            'invalid_file',
+            `some files cannot be used as ${purpose.replaceAll('_', ' ')}`,
+            errors,
+          );
+        }
+        const dropped = held.filter((id) => !wanted.includes(id));
+        if (dropped.length > 0) {
+          await tx.delete(fileAttachments).where(and(ref, inArray(fileAttachments.fileId, dropped)));
+        }
+        if (wanted.length > 0) {
+          await tx
+            .insert(fileAttachments)
+            .values(wanted.map((fileId) => ({ fileId, entity: to.entity, entityId: to.id, field: to.field })))
+            .onConflictDoNothing();
+        }
+        // A new statement under the locks: it sees every other row's references to these files.
+        await tx
+          .update(files)
+          .set({
+            attachedAt: sql`case when exists (select 1 from file_attachments a where a.file_id = files.id)
+              then coalesce(files.attached_at, now()) end`,
+          })
+          .where(inArray(files.id, touched));
+      });
     },
+
+    /**
+     * The owner deletes an upload of theirs that nothing refers to (one they did not use, or took off what
+     * used it): the row now, its bytes a moment later (deleteObjects). Anyone else's file, or the platform's,
+     * is "not found"; an attached one is 409 `file_attached`.
+     */
+    async deleteUnattached(actor: Actor, id: string) {
+      if (!actor.userId) throw new NotFoundError('file');
+      const ownerId = actor.userId;
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .select()
+          .from(files)
+          .where(and(eq(files.id, id), eq(files.ownerId, ownerId)))
+          .for('update');
+        if (!row) throw new NotFoundError('file');
+        if (row.attachedAt) {
+          throw new ConflictError(
+            'file_attached',
+            'the file is in use: something of yours refers to it (a profile, an order, a verification, a dispute); take it off there first',
+          );
+        }
+        await tx.delete(files).where(eq(files.id, id));
+        await writeAudit(tx, actor, [
+          { action: 'delete', entity: 'files', entityId: id, before: auditedFile(row) },
+        ]);
+        await deleteObjectsLater(tx, [row.storageKey]);
+      });
+    },
+
+    /**
+     * For erasure: every file the person uploaded goes, with what refers to it, in the caller's transaction;
+     * the bytes a moment later (deleteObjects). Answers the files' ids, whose audit trail the erasure settles.
+     */
+    async eraseOwnedBy(ownerId: string): Promise<string[]> {
+      return db.transaction(async (tx) => {
+        const owned = tx.select({ id: files.id }).from(files).where(eq(files.ownerId, ownerId));
+        await tx.delete(fileAttachments).where(inArray(fileAttachments.fileId, owned));
+        const gone = await tx
+          .delete(files)
+          .where(eq(files.ownerId, ownerId))
+          .returning({ id: files.id, storageKey: files.storageKey });
+        await deleteObjectsLater(
+          tx,
+          gone.map((f) => f.storageKey),
+        );
+        return gone.map((f) => f.id);
+      });
+    },
+
+    sweepUnattached,
 
     /**
      * A file that is public by where it is used (a provider's profile photo in the directory): the caller

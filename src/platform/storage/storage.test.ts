@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp, testConfig } from '../../../test/helper.ts';
@@ -120,6 +120,7 @@ describe('POST /api/v1/files', () => {
         content_type: type,
         size_bytes: SAMPLES[kind].length,
         original_name: `my ${kind}.${kind}`,
+        attached: false,
         created_at: expect.any(String),
       });
       const [row] = await t.db.select().from(files).where(eq(files.id, body.id));
@@ -136,6 +137,13 @@ describe('POST /api/v1/files', () => {
         .from(auditLog)
         .where(and(eq(auditLog.entity, 'files'), eq(auditLog.entityId, body.id)));
       expect(audit).toMatchObject({ action: 'create', actorId: owner.user.id });
+      // The trail keeps what was stored, never its name nor the key to its bytes.
+      expect(Object.keys(audit!.changes).sort()).toEqual([
+        'content_type',
+        'owner_id',
+        'purpose',
+        'size_bytes',
+      ]);
     }
     // Nothing on disk is named after what the client called it.
     expect(storedObjects().every((p) => /^[0-9a-f]{2}\/[0-9a-f]{64}$/.test(p))).toBe(true);
@@ -406,23 +414,27 @@ describe('GET /api/v1/files/{id}', () => {
 });
 
 describe('file service for other modules', () => {
-  it('accepts only the caller’s files of the purpose', async () => {
+  it('attaches only the caller’s files of the purpose, and replaces what a field refers to', async () => {
     const { files: service } = t.app.services;
     const actor = { userId: owner.user.id, sessionId: null, roles: ['client'] as const, requestId: null };
     const evidence = (await upload(owner, SAMPLES.png, 'image/png', 'verification_evidence')).json();
+    const more = (await upload(owner, SAMPLES.png, 'image/png', 'verification_evidence')).json();
     const photo = (await upload(owner, SAMPLES.png, 'image/png', 'profile_photo')).json();
     const theirs = (await upload(stranger, SAMPLES.png, 'image/png', 'verification_evidence')).json();
+    const to = { entity: 'test_rows', id: '0195f0c2-0000-7000-8000-00000000000a', field: 'evidence' };
+    const attached = async () =>
+      Object.fromEntries(
+        (
+          await t.db
+            .select({ id: files.id, attachedAt: files.attachedAt })
+            .from(files)
+            .where(inArray(files.id, [evidence.id, more.id, photo.id, theirs.id]))
+        ).map((f) => [f.id, f.attachedAt !== null]),
+      );
 
+    await expect(service.attach(actor, [evidence.id], 'verification_evidence', to)).resolves.toBeUndefined();
     await expect(
-      service.assertOwnedFiles(actor, [evidence.id], 'verification_evidence'),
-    ).resolves.toBeUndefined();
-    await expect(
-      service.assertOwnedFiles(
-        actor,
-        [evidence.id, photo.id, theirs.id],
-        'verification_evidence',
-        'evidence',
-      ),
+      service.attach(actor, [more.id, photo.id, theirs.id], 'verification_evidence', to),
     ).rejects.toMatchObject({
       status: 422,
       code: 'invalid_file',
@@ -431,6 +443,21 @@ describe('file service for other modules', () => {
         { in: 'body', field: 'evidence.2', message: expect.any(String) },
       ],
     });
+    expect(await attached()).toEqual({
+      [evidence.id]: true,
+      [more.id]: false,
+      [photo.id]: false,
+      [theirs.id]: false,
+    });
+    await service.attach(actor, [more.id], 'verification_evidence', to);
+    expect(await attached()).toMatchObject({ [evidence.id]: false, [more.id]: true });
+    // The same file referred to by another row stays attached while either does.
+    await service.attach(actor, [more.id], 'verification_evidence', { ...to, field: 'other' });
+    await service.attach(actor, [], 'verification_evidence', to);
+    expect(await attached()).toMatchObject({ [more.id]: true });
+    await service.attach(actor, [], 'verification_evidence', { ...to, field: 'other' });
+    expect(await attached()).toMatchObject({ [more.id]: false });
+
     await expect(service.getOwned(actor, photo.id)).resolves.toMatchObject({ id: photo.id });
     await expect(service.getOwned(actor, theirs.id)).rejects.toMatchObject({ status: 404 });
   });
