@@ -310,7 +310,15 @@ export async function buildApp(options: AppOptions) {
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
-  const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
+  const disputes = createDisputeService({
+    db: database.db,
+    events,
+    profiles,
+    files,
+    catalog,
+    cases,
+    reviews,
+  });
   jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
