@@ -209,11 +209,24 @@ describe('GET /me/export', () => {
   });
 });
 
+/** Staff rule the dispute over `orderId` (work completed): agreed work no longer stands in an erasure's way. */
+async function ruled(orderId: string, client: SignedIn) {
+  const [dispute] = (await call('GET', `/api/v1/orders/${orderId}/disputes`, client.auth)).body.data;
+  const moderator = await k.user(['moderator']);
+  const resolved = await call('POST', `/api/v1/admin/disputes/${dispute.id}/resolve`, moderator.auth, {
+    resolution: 'Работа выполнена',
+    outcome: 'completed',
+    refund: false,
+  });
+  expect(resolved.status).toBe(200);
+}
+
 describe('POST /me/erase', () => {
   it('runs every module’s part in one transaction: when one fails, nothing is erased', async () => {
     const client = await phoneClient('Жылдыз Орозова');
     const p = await k.provider('Эркин Мастер');
-    const { completed } = await dealings(client, p);
+    const { completed, disputed } = await dealings(client, p);
+    await ruled(disputed, client);
     const before = await everythingOf(client.user.id, completed);
 
     const failing = rights().register(
@@ -241,6 +254,7 @@ describe('POST /me/erase', () => {
     const client = await phoneClient('Асель Бекова');
     const p = await k.provider('Нурбек Сантехник');
     const { completed, disputed, photoId } = await dealings(client, p);
+    await ruled(disputed, client);
     const deleting = rights()
       .tables()
       .filter((d) => d.erasure.action === 'delete' && d.rowsOf);
@@ -264,9 +278,8 @@ describe('POST /me/erase', () => {
     }
     const [finished] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, completed));
     expect(finished).toMatchObject({ addressEncrypted: null, locationEncrypted: null, status: 'completed' });
-    // Work still agreed keeps its address: the provider needs it.
-    const [working] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, disputed));
-    expect(working?.addressEncrypted).not.toBeNull();
+    const [ruledOrder] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, disputed));
+    expect(ruledOrder).toMatchObject({ addressEncrypted: null, status: 'completed' });
     const [file] = await t.db.select().from(schema.files).where(eq(schema.files.id, photoId));
     expect(file?.originalName).toBeNull();
     const fileTrail = await t.db.select().from(schema.auditLog).where(eq(schema.auditLog.entityId, photoId));
