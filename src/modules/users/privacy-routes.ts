@@ -19,7 +19,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
         operationId: 'deactivateMe',
         summary: 'Close my account',
         description:
-          'Deactivates the account, ends every session and hides the profile, provider profile and services. Support can reopen it; use /me/erase to remove personal data for good.',
+          'Deactivates the account, ends every session and hides the profile, provider profile and services. A moment later the orders still looking for a provider (draft, published, bidding) are cancelled with the reason `account_closed`, their bidders told, and the pending bids are withdrawn; agreed work goes on. Support can reopen the account, but not those orders and bids; use /me/erase to remove personal data for good.',
         response: { 204: Type.Null() },
       },
     },
@@ -57,9 +57,9 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
         operationId: 'eraseMe',
         summary: 'Erase my personal data irreversibly',
         description:
-          'Overwrites name, email, phone, password, contact details, address, photo, notes and descriptions; deletes favorites, sign-in tokens and the answers stored for retried requests; removes the names of uploaded files and the address and location of finished orders; and signs out everywhere. Records the business must keep (orders, bids, agreed work, reviews, disputes) stay under an id that names no one. Send `{"confirm": "ERASE"}`.',
+          'Overwrites name, email, phone, password, contact details, address, photo, notes and descriptions; deletes favorites, sign-in tokens and the answers stored for retried requests; removes the names of uploaded files and the address and location of the orders; and signs out everywhere. A moment later the orders still looking for a provider are cancelled (reason `account_erased`, their bidders told) and the pending bids withdrawn. Records the business must keep (orders, bids, agreed work, reviews, disputes) stay under an id that names no one. Refused, with nothing erased, while agreed work is not finished (assigned, in progress or disputed, as client or provider: 409 `work_in_progress`): finish or cancel it first. Send `{"confirm": "ERASE"}`.',
         body: Type.Object({ confirm: Type.Literal('ERASE') }, { additionalProperties: false }),
-        response: { 204: Type.Null() },
+        response: { 204: Type.Null(), 409: Type.Ref('Problem') },
       },
     },
     async (request, reply) => {
