@@ -12,6 +12,7 @@ import { catalogRoutes } from './modules/core/routes.ts';
 import { catalogCascades } from './modules/core/schema.ts';
 import { createCatalogService } from './modules/core/service.ts';
 import { dealingsBetween } from './modules/orders/access.ts';
+import { accountSubscription, createAccountSettlement } from './modules/orders/account-settlement.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
 import { createAssignmentService } from './modules/orders/assignment-service.ts';
 import { orderAttachments } from './modules/orders/attachments.ts';
@@ -31,12 +32,14 @@ import { createOrderService } from './modules/orders/order-service.ts';
 import { reviewRoutes } from './modules/orders/review-routes.ts';
 import { createReviewService } from './modules/orders/review-service.ts';
 import { orderCascades, orderEncryptedColumns } from './modules/orders/schema.ts';
+import { createSettling } from './modules/orders/settling.ts';
 import { userAdminRoutes } from './modules/users/admin-routes.ts';
 import { createUserAdminService } from './modules/users/admin-service.ts';
 import { userAttachments } from './modules/users/attachments.ts';
 import { userDataRights } from './modules/users/data-rights.ts';
 import { createDirectoryService } from './modules/users/directory-service.ts';
 import { ACCOUNT_EVENTS } from './modules/users/events.ts';
+import { createAccountExtensions } from './modules/users/extensions.ts';
 import { privacyRoutes } from './modules/users/privacy-routes.ts';
 import { createPrivacyService } from './modules/users/privacy-service.ts';
 import { profileRoutes } from './modules/users/profile-routes.ts';
@@ -273,6 +276,8 @@ export async function buildApp(options: AppOptions) {
     orderDataRights({ db: database.db, cipher }),
     platformDataRights({ db: database.db, files }),
   );
+  // Later modules may refuse an erasure here (orders: agreed work not finished).
+  const accountExtensions = createAccountExtensions();
   const privacy = createPrivacyService({
     db: database.db,
     accounts,
@@ -281,9 +286,11 @@ export async function buildApp(options: AppOptions) {
     cases,
     events,
     softDeletes,
+    extensions: accountExtensions,
   });
   const userAdmin = createUserAdminService({ db: database.db, cipher, accounts, cases });
   const rotateKeys = rotateEncryptionKeysJob(database.db, cipher, encryptedColumns);
+  const settling = createSettling({ events, vocabulary, profiles });
   const orders = createOrderService({
     db: database.db,
     cipher,
@@ -294,11 +301,17 @@ export async function buildApp(options: AppOptions) {
     vocabulary,
     cases,
     softDeletes,
+    settling,
   });
   jobs.register(...orderJobs(orders));
   // A subcategory taken off the catalog takes the orders still looking for a provider in it.
   const withdrawals = createCatalogWithdrawals({ db: database.db, softDeletes, catalog, vocabulary, events });
   events.subscribe(catalogSubscription(withdrawals));
+  // A closed, erased or blocked account's open orders are cancelled and its pending bids withdrawn; an
+  // erasure over agreed work not finished is refused in its own transaction.
+  const settlement = createAccountSettlement({ db: database.db, settling });
+  events.subscribe(accountSubscription(settlement));
+  accountExtensions.accountErasure.register('orders', settlement.refuseErasureOverWork);
   // Later modules register their work in orders' transactions here (chat and payments on accept).
   const orderExtensions = createOrderExtensions();
   const bids = createBidService({
@@ -308,11 +321,20 @@ export async function buildApp(options: AppOptions) {
     directory,
     accounts,
     extensions: orderExtensions,
+    settling,
   });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
-  const disputes = createDisputeService({ db: database.db, events, profiles, files, catalog, cases });
+  const disputes = createDisputeService({
+    db: database.db,
+    events,
+    profiles,
+    files,
+    catalog,
+    cases,
+    reviews,
+  });
   jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
@@ -386,6 +408,7 @@ export async function buildApp(options: AppOptions) {
       partitions,
       dataRights,
       orderExtensions,
+      accountExtensions,
       softDeletes,
     },
   });

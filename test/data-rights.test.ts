@@ -279,11 +279,24 @@ describe('POST /me/export', () => {
   });
 });
 
+/** Staff rule the dispute over `orderId` (work completed): agreed work no longer stands in an erasure's way. */
+async function ruled(orderId: string, client: SignedIn) {
+  const [dispute] = (await call('GET', `/api/v1/orders/${orderId}/disputes`, client.auth)).body.data;
+  const moderator = await k.user(['moderator']);
+  const resolved = await call('POST', `/api/v1/admin/disputes/${dispute.id}/resolve`, moderator.auth, {
+    resolution: 'Работа выполнена',
+    outcome: 'completed',
+    refund: false,
+  });
+  expect(resolved.status).toBe(200);
+}
+
 describe('POST /me/erase', () => {
   it('runs every module’s part in one transaction: when one fails, nothing is erased', async () => {
     const client = await phoneClient('Жылдыз Орозова');
     const p = await k.provider('Эркин Мастер');
-    const { completed } = await dealings(client, p);
+    const { completed, disputed } = await dealings(client, p);
+    await ruled(disputed, client);
     // The right password clears the sign-in throttle, as a sign-in does: confirmed once first, so that what
     // is compared below is the erasure's doing alone.
     expect((await call('POST', '/api/v1/me/export', client.auth, client.reauth)).status).toBe(200);
@@ -317,6 +330,7 @@ describe('POST /me/erase', () => {
     const client = await phoneClient('Асель Бекова');
     const p = await k.provider('Нурбек Сантехник');
     const { completed, disputed, photoId } = await dealings(client, p);
+    await ruled(disputed, client);
     const deleting = rights()
       .tables()
       .filter((d) => d.erasure.action === 'delete' && d.rowsOf);
@@ -345,9 +359,8 @@ describe('POST /me/erase', () => {
     }
     const [finished] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, completed));
     expect(finished).toMatchObject({ addressEncrypted: null, locationEncrypted: null, status: 'completed' });
-    // Work still agreed keeps its address: the provider needs it.
-    const [working] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, disputed));
-    expect(working?.addressEncrypted).not.toBeNull();
+    const [ruledOrder] = await t.db.select().from(schema.orders).where(eq(schema.orders.id, disputed));
+    expect(ruledOrder).toMatchObject({ addressEncrypted: null, status: 'completed' });
     // The photo went with the rest of the person's uploads, name and all.
     expect(await t.db.select().from(schema.files).where(eq(schema.files.id, photoId))).toEqual([]);
     const fileTrail = await t.db.select().from(schema.auditLog).where(eq(schema.auditLog.entityId, photoId));

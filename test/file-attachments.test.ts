@@ -397,7 +397,10 @@ describe('erasure takes every file the person uploaded', () => {
     for (const name of names) expect(await trailText()).not.toContain(name);
     expect(await trailText()).toContain(note);
 
-    const erased = await k.call('POST', '/api/v1/me/erase', person.auth, { confirm: 'ERASE', ...person.reauth });
+    const erased = await k.call('POST', '/api/v1/me/erase', person.auth, {
+      confirm: 'ERASE',
+      ...person.reauth,
+    });
     expect(erased.status, JSON.stringify(erased.body)).toBe(204);
 
     const staff = [admin, moderator, await k.user(['finance']), await k.user(['analyst'])];

@@ -97,6 +97,8 @@ export const bidRoutes: RoutesPlugin<{
         tags,
         operationId: 'withdrawBid',
         summary: 'Withdraw my pending bid; I may bid on the order again',
+        description:
+          'Only a pending bid (409 `bid_is_<status>` otherwise). The order’s bid count goes down and its client is told.',
         params: IdParams,
         response: { 200: BidResponse, 404: problem, 409: problem },
       },
@@ -131,7 +133,7 @@ export const bidRoutes: RoutesPlugin<{
         operationId: 'acceptBid',
         summary: 'Accept a pending bid on my order',
         description:
-          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`. A provider whose account is blocked or closed cannot be chosen: 409 `provider_unavailable`, and nothing changes (the order’s bid list says so in `provider_available`).',
+          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`. A provider whose account is blocked or closed cannot be chosen: 409 `provider_unavailable`, and nothing changes (the order’s bid list says so in `provider_available`); nor can a client whose own account was closed, blocked or erased while the request was on its way (409 `client_unavailable`).',
         params: IdParams,
         body: AcceptBidBody,
         response: { 200: AssignmentResponse, 404: problem, 409: problem },

@@ -45,6 +45,7 @@ import {
   orderStatusHistory,
   orders,
 } from './schema.ts';
+import type { Settling } from './settling.ts';
 
 export type BidRow = typeof bids.$inferSelect;
 
@@ -118,10 +119,12 @@ export function createBidService({
   directory,
   accounts,
   extensions,
+  settling,
 }: {
   db: Db;
   events: OrderEvents;
   extensions: OrderExtensions;
+  settling: Pick<Settling, 'withdrawBids'>;
   catalog: CatalogService;
   directory: DirectoryService;
   accounts: Pick<AccountService, 'lockStanding' | 'standings'>;
@@ -423,13 +426,8 @@ export function createBidService({
         await loadOrder(tx, own.orderId, { forUpdate: true }).catch(asBidNotFound);
         const before = await loadOwnBid(tx, actor, bidId);
         if (before.status !== 'pending') throw bidNotPending(before.status);
-        const after = await decidePending(tx, before, { status: 'withdrawn' });
-        await writeAudit(tx, actor, [{ action: 'update', entity: 'bids', entityId: bidId, before, after }]);
-        // bid_count counts the bids the order has had, less the withdrawn ones.
-        await tx
-          .update(orders)
-          .set({ bidCount: sql`greatest(${orders.bidCount} - 1, 0)` })
-          .where(eq(orders.id, own.orderId));
+        const [after] = await settling.withdrawBids(tx, actor, [before]);
+        if (!after) throw bidNotPending(before.status);
         return bidView(after);
       });
     },
@@ -464,10 +462,19 @@ export function createBidService({
     async acceptBid(actor: Actor, bidId: string, input: AcceptBidInput): Promise<{ orderId: string }> {
       try {
         return await db.transaction(async (tx) => {
+          // Both accounts share-locked until commit: a block, a closing or an erasure of either party
+          // lands before this accept (and refuses it) or after it, never in between; an erasure after it
+          // finds the agreed work and is refused (account-settlement.ts). The caller's (the client's, or
+          // the bid is not found below) before the order: an erasure locks the account, then its orders.
+          const clientStanding = await accounts.lockStanding(tx, actor.userId ?? '');
           const { bid, order } = await lockClientBid(tx, actor, bidId);
           assertState(order, ALLOWED_FROM.accept);
-          // Share-locked until commit: a block or a closing of the provider lands before this accept (and
-          // refuses it) or after it, never in between.
+          if (clientStanding !== 'active') {
+            throw new ConflictError(
+              'client_unavailable',
+              `your account is ${clientStanding}; it can no longer agree to work`,
+            );
+          }
           const standing = await accounts.lockStanding(tx, bid.providerUserId);
           if (standing !== 'active') {
             throw new ConflictError(

@@ -318,8 +318,9 @@ describe('changing, withdrawing and rejecting a bid', () => {
     expect(await snapshot(o.id)).toBe(before);
   });
 
-  it('withdrawing: only a pending bid, once; the count goes down', async () => {
-    const o = await newOrder(await client(), { publish: true });
+  it('withdrawing: only a pending bid, once; the count goes down; the client is told', async () => {
+    const owner = await client();
+    const o = await newOrder(owner, { publish: true });
     const p = await provider('Уходящий');
     const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
     expect((await orderRow(o.id)).bidCount).toBe(1);
@@ -327,6 +328,12 @@ describe('changing, withdrawing and rejecting a bid', () => {
     expect(withdrawn.status).toBe(200);
     expect(withdrawn.body.status).toBe('withdrawn');
     expect(await orderRow(o.id)).toMatchObject({ bidCount: 0, status: 'bidding' });
+    expect(await eventsOf(o.id)).toContainEqual({
+      type: 'bid_withdrawn',
+      order_id: o.id,
+      bid_id: bid.id,
+      recipient_user_ids: [owner.user.id],
+    });
 
     const before = await snapshot(o.id);
     const again = await call('POST', `/api/v1/bids/${bid.id}/withdraw`, p.auth);

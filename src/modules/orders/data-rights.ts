@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, notInArray, or, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { FieldCipher } from '../../platform/crypto.ts';
 import { defineDataRights, EXPORT_LIMIT } from '../../platform/data-rights.ts';
@@ -10,6 +10,7 @@ import { BidResponse } from './bid-contract.ts';
 import { bidView } from './bid-service.ts';
 import { DisputeResponse } from './dispute-contract.ts';
 import { disputeView } from './dispute-service.ts';
+import { WORK_IN_PROGRESS } from './lifecycle.ts';
 import {
   Location,
   type LocationValue,
@@ -45,7 +46,7 @@ const ExportedOrder = Type.Object({
   title: order.title,
   description: order.description,
   service_area_id: order.service_area_id,
-  address: Nullable(Type.String({ description: 'Null once removed (an erased client’s finished order)' })),
+  address: Nullable(Type.String({ description: 'Null once removed (an erased client’s order)' })),
   location: Nullable(Location),
   service_date: order.service_date,
   time_from: order.time_from,
@@ -236,7 +237,7 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
         erasure: {
           action: 'anonymise',
           detail:
-            'the address and location are removed from the person’s orders that are finished (completed, cancelled) or deleted; the rest of each order stays as the marketplace’s record, its client an id that names no one',
+            'the address and location are removed from the person’s orders (agreed work not finished refuses the erasure); the rest of each order stays as the marketplace’s record, its client an id that names no one',
         },
         archived: false,
       },
@@ -388,13 +389,16 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
     },
 
     async erase({ userId }, erasure) {
+      // The address and location leave all the person's orders but agreed work not finished, which refuses
+      // the erasure (account-settlement.ts): finished and deleted ones, and the open ones, which the
+      // erasure's event cancels a moment later and whose address no one but staff sees before agreement.
       await db
         .update(orders)
         .set({ addressEncrypted: null, locationEncrypted: null })
         .where(
           and(
             ordersOf(userId),
-            or(inArray(orders.status, ['completed', 'cancelled']), eq(orders.isDeleted, true)),
+            or(notInArray(orders.status, [...WORK_IN_PROGRESS]), eq(orders.isDeleted, true)),
             or(isNotNull(orders.addressEncrypted), isNotNull(orders.locationEncrypted)),
           ),
         );

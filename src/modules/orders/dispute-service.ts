@@ -19,6 +19,7 @@ import type {
 } from './dispute-contract.ts';
 import type { OrderEvents } from './events.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import type { ReviewService } from './review-service.ts';
 import { type DISPUTE_STATUSES, orderDisputes } from './schema.ts';
 
 type DisputeRow = typeof orderDisputes.$inferSelect;
@@ -82,6 +83,7 @@ export function createDisputeService({
   files,
   catalog,
   cases,
+  reviews,
 }: {
   db: Db;
   events: OrderEvents;
@@ -89,6 +91,7 @@ export function createDisputeService({
   files: Pick<FileService, 'attach'>;
   catalog: Pick<CatalogService, 'getSettingValue'>;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
+  reviews: Pick<ReviewService, 'hideReviewsOfRuledOrder'>;
 }) {
   /**
    * A pending dispute locked for a staff decision, with its order locked too. Staff who are a party of the
@@ -286,7 +289,10 @@ export function createDisputeService({
       });
     },
 
-    /** A ruling: the order leaves `disputed` for the outcome, and both parties hear of it. */
+    /**
+     * A ruling: the order leaves `disputed` for the outcome, and both parties hear of it. Ruled cancelled,
+     * its reviews are hidden and leave the averages.
+     */
     async resolve(actor: Actor, id: string, input: ResolveDisputeInput): Promise<AdminDisputeView> {
       return db.transaction(async (tx) => {
         const { dispute, order, assignment, providerUserId } = await loadForDecision(tx, actor, id);
@@ -314,6 +320,8 @@ export function createDisputeService({
           input.outcome,
           assignment?.providerProfileId ?? null,
         );
+        // Work ruled cancelled was not the work its reviews rated (DECISIONS.md).
+        if (input.outcome === 'cancelled') await reviews.hideReviewsOfRuledOrder(tx, actor, order);
         await tellParties(after, order, providerUserId);
         return adminDisputeView(after);
       });

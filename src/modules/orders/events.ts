@@ -5,6 +5,8 @@ export const ORDER_EVENTS = [
   'bid_received',
   'bid_accepted',
   'bid_rejected',
+  /** The provider took back a pending bid (or their account was closed, erased or blocked): to the client. */
+  'bid_withdrawn',
   'order_assigned',
   'order_status_changed',
   /** The provider marked the work done: the client should confirm (or it is confirmed for them later). */

@@ -26,6 +26,9 @@ export const ALLOWED_FROM = {
 /** Open for bids: what the feed and search show (schema.ts OPEN_ORDERS). */
 export const OPEN: readonly OrderStatus[] = ['published', 'bidding'];
 
+/** Agreed work not finished: an erasure waits until it is (DECISIONS.md, "People and their data"). */
+export const WORK_IN_PROGRESS: readonly OrderStatus[] = ['assigned', 'in_progress', 'disputed'];
+
 /**
  * While the work is agreed, the two parties see how to reach each other; a cancelled order hides them again.
  */

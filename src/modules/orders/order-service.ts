@@ -42,7 +42,6 @@ import {
   bids,
   OPEN_ORDER_WORDS,
   ORDER_SEARCH_SCOPE,
-  openOrderTextsHold,
   orderAddons,
   orderAssignments,
   orderPhotos,
@@ -50,6 +49,7 @@ import {
   orderStatusHistory,
   orders,
 } from './schema.ts';
+import type { Settling } from './settling.ts';
 
 type SubcategoryTerms = NonNullable<Awaited<ReturnType<CatalogService['subcategoryTerms']>>>;
 
@@ -158,6 +158,7 @@ export function createOrderService({
   vocabulary,
   cases,
   softDeletes,
+  settling,
 }: {
   db: Db;
   cipher: FieldCipher;
@@ -168,6 +169,7 @@ export function createOrderService({
   vocabulary: SearchVocabulary;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
   softDeletes: SoftDeletes;
+  settling: Settling;
 }) {
   const encryptLocation = (value: LocationValue | null) =>
     value === null ? null : cipher.encrypt(JSON.stringify(value));
@@ -244,15 +246,7 @@ export function createOrderService({
     }
   }
 
-  /**
-   * The order's words leave the vocabulary, but those other open orders hold, once its client took it
-   * down or replaced its text. Orders never published brought none.
-   */
-  async function dropOrderWords(tx: Db, order: OrderRow) {
-    if (order.publishedAt) {
-      await vocabulary.dropWords(tx, ORDER_SEARCH_SCOPE, orderSearchText(order), openOrderTextsHold);
-    }
-  }
+  const { dropOrderWords } = settling;
 
   /**
    * An order, locked for the rest of the transaction, and how the caller stands to it. Who may not even
@@ -787,41 +781,11 @@ export function createOrderService({
               : undefined;
         if (!allowed) throw notYourOrder();
         assertState(order, allowed);
-        const { reason } = input;
-        const now = new Date();
-        const after = await changeOrderStatus(tx, actor, events, order, 'cancelled', {
+        const after = await settling.cancelOrder(tx, actor, order, {
           from: allowed,
-          reason,
-          set: { cancelledAt: now, cancelReason: reason },
+          reason: input.reason,
           providerUserId: assignment?.providerUserId,
         });
-        await dropOrderWords(tx, order);
-        // Providers still waiting for an answer get one.
-        const rejected = await tx
-          .update(bids)
-          .set({ status: 'rejected', decidedAt: now, rejectReason: 'order_cancelled' })
-          .where(and(eq(bids.orderId, order.id), eq(bids.status, 'pending'), eq(bids.isDeleted, false)))
-          .returning();
-        await writeAudit(
-          tx,
-          actor,
-          rejected.map((b) => ({
-            action: 'update' as const,
-            entity: 'bids',
-            entityId: b.id,
-            before: { status: 'pending', decidedAt: null, rejectReason: null },
-            after: { status: b.status, decidedAt: b.decidedAt, rejectReason: b.rejectReason },
-          })),
-        );
-        await events.emit(
-          ...rejected.map((bid) => ({
-            type: 'bid_rejected' as const,
-            order_id: order.id,
-            bid_id: bid.id,
-            recipient_user_ids: [bid.providerUserId],
-          })),
-        );
-        await profiles.adjustClientCounters(order.clientUserId, { cancelled: 1 });
         return orderView(tx, actor, after, role, assignment);
       });
     },

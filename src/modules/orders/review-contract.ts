@@ -1,7 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
 import { Text } from '../../platform/validation.ts';
-import { REVIEW_DIRECTIONS } from './schema.ts';
+import { REVIEW_DIRECTIONS, REVIEW_HIDDEN_REASONS } from './schema.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const DateTime = Type.String({ format: 'date-time' });
@@ -31,6 +31,12 @@ export const OrderReviewResponse = Type.Object({
   updated_at: DateTime,
   is_deleted: Type.Boolean({ description: 'Removed by staff; only staff see removed reviews' }),
   deleted_at: Nullable(DateTime),
+  hidden_reason: Nullable(
+    Type.Enum(REVIEW_HIDDEN_REASONS, {
+      description:
+        '`order_cancelled_by_ruling`: a dispute ruling cancelled the order, so the review shows to no one but staff and is out of the average and count. Null for a review that shows',
+    }),
+  ),
 });
 export type OrderReviewView = Static<typeof OrderReviewResponse>;
 

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -37,6 +37,7 @@ export const orderReviewView = (r: ReviewRow): OrderReviewView => ({
   updated_at: r.updatedAt.toISOString(),
   is_deleted: r.isDeleted,
   deleted_at: r.deletedAt?.toISOString() ?? null,
+  hidden_reason: r.hiddenReason,
 });
 
 /** What others may know of a person from their account name: the first word of it. */
@@ -47,7 +48,8 @@ export type ReviewService = ReturnType<typeof createReviewService>;
 /**
  * Ratings after an order is completed: the client rates the assigned provider, the provider rates the
  * client, each once. The subject's average and count (kept by the users module) move in the same
- * transaction as the review, and move back when staff remove it.
+ * transaction as the review, and move back when staff remove it or a dispute ruling cancels the order
+ * (the review is then hidden: kept for staff, shown to no one else).
  */
 export function createReviewService({
   db,
@@ -186,6 +188,7 @@ export function createReviewService({
           and(
             eq(orderReviews.orderId, orderId),
             role === 'staff' ? undefined : eq(orderReviews.isDeleted, false),
+            role === 'staff' ? undefined : isNull(orderReviews.hiddenReason),
             page.where,
           ),
         )
@@ -211,6 +214,7 @@ export function createReviewService({
             eq(orderAssignments.providerProfileId, providerId),
             eq(orderReviews.direction, 'client_to_provider'),
             eq(orderReviews.isDeleted, false),
+            isNull(orderReviews.hiddenReason),
             page.where,
           ),
         )
@@ -238,6 +242,32 @@ export function createReviewService({
       };
     },
 
+    /**
+     * In the ruling's transaction, the order locked and now cancelled: its reviews are hidden, each out of
+     * its subject's average and count (a removed one is out already), and stay for staff.
+     */
+    async hideReviewsOfRuledOrder(tx: Db, actor: Actor, order: Pick<OrderRow, 'id' | 'clientProfileId'>) {
+      const hidden = await tx
+        .update(orderReviews)
+        .set({ hiddenReason: 'order_cancelled_by_ruling' })
+        .where(and(eq(orderReviews.orderId, order.id), isNull(orderReviews.hiddenReason)))
+        .returning();
+      if (hidden.length === 0) return;
+      const assignment = await loadAssignment(tx, order.id);
+      const audit: AuditEntry[] = [];
+      for (const review of hidden) {
+        audit.push({
+          action: 'update',
+          entity: 'order_reviews',
+          entityId: review.id,
+          before: { hiddenReason: null },
+          after: { hiddenReason: review.hiddenReason },
+        });
+        if (!review.isDeleted) audit.push(...(await countReview(tx, review, order, assignment, -1)));
+      }
+      await writeAudit(tx, actor, audit);
+    },
+
     /** Staff take a review down: it stops counting in the subject's average and count. */
     async removeReview(actor: Actor, reviewId: string) {
       await db.transaction(async (tx) => {
@@ -246,17 +276,20 @@ export function createReviewService({
           throw new ConflictError('review_already_removed', 'this review has already been removed');
         }
         await softDeletes.softDelete(tx, actor, orderReviews, [review.id]);
-        await writeAudit(tx, actor, await countReview(tx, review, order, assignment, -1));
+        // A hidden review already left the average.
+        if (review.hiddenReason === null)
+          await writeAudit(tx, actor, await countReview(tx, review, order, assignment, -1));
       });
     },
 
-    /** Staff put a removed review back: it counts again. */
+    /** Staff put a removed review back: it counts again, unless it is hidden (its order ruled cancelled). */
     async restoreReview(actor: Actor, reviewId: string): Promise<OrderReviewView> {
       try {
         return await db.transaction(async (tx) => {
           const { review, order, assignment } = await loadReviewForDecision(tx, actor, reviewId);
           await softDeletes.restore(tx, actor, orderReviews, review.id, 'review');
-          await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
+          if (review.hiddenReason === null)
+            await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
           const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));
           return orderReviewView(after!);
         });

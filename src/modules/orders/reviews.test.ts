@@ -355,3 +355,104 @@ describe('staff moderation', () => {
     expect([notFoundRestore.status, notFoundRestore.body.code]).toEqual([404, 'review_not_found']);
   });
 });
+
+describe('a review of an order a dispute ruling cancelled', () => {
+  /** A completed order disputed by its client and ruled by staff; the ruling's answer. */
+  async function rule(orderId: string, c: Client, outcome: 'cancelled' | 'completed') {
+    const opened = await call('POST', `/api/v1/orders/${orderId}/disputes`, c.auth, {
+      dispute_type: 'quality_issue',
+      description: 'Кран снова течёт после ремонта',
+    });
+    expect(opened.status).toBe(201);
+    const ruled = await call('POST', `/api/v1/admin/disputes/${opened.body.id}/resolve`, moderator.auth, {
+      resolution: 'Работа не выполнена, заказ отменён',
+      outcome,
+      refund: outcome === 'cancelled',
+    });
+    expect(ruled.status, JSON.stringify(ruled.body)).toBe(200);
+  }
+
+  it('is hidden from the provider’s public reviews, average and count, and from the client’s; staff still see it, flagged', async () => {
+    const [c, other] = [await client('Айгуль'), await client('Другая')];
+    const p = await provider('Мастер Отменённый');
+    const ruledOut = await orderIn(c, 'completed', p);
+    const kept = await orderIn(other, 'completed', p);
+    expect((await review(ruledOut, c, { rating: 5, comment: 'Сначала казалось отлично' })).status).toBe(201);
+    expect((await review(ruledOut, p, { rating: 2 })).status).toBe(201);
+    expect((await review(kept, other, { rating: 3 })).status).toBe(201);
+    expect(await providerRating(p)).toEqual({ rating_avg: 4, review_count: 2 });
+    expect(await clientRating(c)).toEqual({ rating_avg: 2, review_count: 1 });
+
+    await rule(ruledOut, c, 'cancelled');
+
+    expect(await providerRating(p)).toEqual({ rating_avg: 3, review_count: 1 });
+    expect(await clientRating(c)).toEqual({ rating_avg: null, review_count: 0 });
+    const listed = await call('GET', `/api/v1/providers/${p.providerId}/reviews`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((r: { rating: number }) => r.rating)).toEqual([3]);
+    // The parties see none of it; staff see both, with why they are hidden.
+    for (const party of [c, p]) {
+      const theirs = await call('GET', `/api/v1/orders/${ruledOut}/reviews`, party.auth);
+      expect(theirs.status).toBe(200);
+      expect(theirs.body.data).toEqual([]);
+    }
+    const staff = await call('GET', `/api/v1/orders/${ruledOut}/reviews`, moderator.auth);
+    expect(staff.body.data).toHaveLength(2);
+    expect(staff.body.data).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          rating: 5,
+          comment: 'Сначала казалось отлично',
+          is_deleted: false,
+          hidden_reason: 'order_cancelled_by_ruling',
+        }),
+        expect.objectContaining({ rating: 2, hidden_reason: 'order_cancelled_by_ruling' }),
+      ]),
+    );
+    const [clientsReview] = await t.db
+      .select()
+      .from(orderReviews)
+      .where(and(eq(orderReviews.orderId, ruledOut), eq(orderReviews.direction, 'client_to_provider')));
+    const [assignment] = await t.db
+      .select()
+      .from(orderAssignments)
+      .where(eq(orderAssignments.orderId, ruledOut));
+    expect(assignment?.clientRating).toBeNull();
+    const trail = await t.db.select().from(auditLog).where(eq(auditLog.entityId, clientsReview!.id));
+    expect(trail.at(-1)).toMatchObject({ action: 'update', actorId: moderator.user.id });
+
+    // Staff removing and restoring a hidden review moves nothing: it is out of the average already.
+    expect((await call('DELETE', `/api/v1/admin/reviews/${clientsReview!.id}`, moderator.auth)).status).toBe(
+      204,
+    );
+    expect(await providerRating(p)).toEqual({ rating_avg: 3, review_count: 1 });
+    const restored = await call('POST', `/api/v1/admin/reviews/${clientsReview!.id}/restore`, moderator.auth);
+    expect(restored.status).toBe(200);
+    expect(restored.body).toMatchObject({ is_deleted: false, hidden_reason: 'order_cancelled_by_ruling' });
+    expect(await providerRating(p)).toEqual({ rating_avg: 3, review_count: 1 });
+    expect((await call('GET', `/api/v1/providers/${p.providerId}/reviews`)).body.data).toHaveLength(1);
+  });
+
+  it('a removed review stays out once its order is ruled cancelled, and a ruling that completes keeps reviews shown', async () => {
+    const c = await client('Асель');
+    const p = await provider('Мастер Оставшийся');
+    const removedFirst = await orderIn(c, 'completed', p);
+    const upheld = await orderIn(c, 'completed', p);
+    const removed = await review(removedFirst, c, { rating: 1 });
+    expect((await review(upheld, c, { rating: 4 })).status).toBe(201);
+    expect((await call('DELETE', `/api/v1/admin/reviews/${removed.body.id}`, moderator.auth)).status).toBe(
+      204,
+    );
+    expect(await providerRating(p)).toEqual({ rating_avg: 4, review_count: 1 });
+
+    await rule(removedFirst, c, 'cancelled');
+    await rule(upheld, c, 'completed');
+
+    expect(await providerRating(p)).toEqual({ rating_avg: 4, review_count: 1 });
+    expect((await call('GET', `/api/v1/providers/${p.providerId}/reviews`)).body.data).toMatchObject([
+      { rating: 4 },
+    ]);
+    const shown = await call('GET', `/api/v1/orders/${upheld}/reviews`, c.auth);
+    expect(shown.body.data).toMatchObject([{ rating: 4, hidden_reason: null }]);
+  });
+});

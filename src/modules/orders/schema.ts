@@ -39,6 +39,11 @@ export const DISPUTE_TYPES = [
 export const DISPUTE_STATUSES = ['open', 'under_review', 'resolved', 'closed'] as const;
 /** Who rates whom after an order: each direction at most once per order. */
 export const REVIEW_DIRECTIONS = ['client_to_provider', 'provider_to_client'] as const;
+/**
+ * Why a review no longer shows and no longer counts although staff did not remove it: a dispute ruling
+ * cancelled its order (DECISIONS.md, "People and their data"). Staff still see it, with the reason.
+ */
+export const REVIEW_HIDDEN_REASONS = ['order_cancelled_by_ruling'] as const;
 
 const live = sql`not is_deleted`;
 
@@ -270,6 +275,7 @@ export const orderReviews = pgTable(
     subjectUserId: uuid('subject_user_id').notNull(),
     rating: integer('rating').notNull(),
     comment: text('comment'),
+    hiddenReason: text('hidden_reason', { enum: REVIEW_HIDDEN_REASONS }),
     ...softDeleteColumns(),
   },
   (t) => [

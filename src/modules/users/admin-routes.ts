@@ -83,7 +83,7 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         operationId: 'adminRestoreUser',
         summary: 'Reopen a deactivated account with exactly what its closing hid',
         description:
-          'Not one’s own, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 `own_case`). An account that holds a staff role only by an admin (403 `staff_account_admin_only`).',
+          'Brings back what the closing took of the account (profiles, services, verifications); the orders and bids it cancelled and withdrew stay so. Not one’s own, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 `own_case`). An account that holds a staff role only by an admin (403 `staff_account_admin_only`).',
         params: IdParams,
         response: {
           200: Type.Object({ user: UserResponse, restored: Type.Record(Type.String(), Type.Integer()) }),

@@ -44,7 +44,7 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
         tags,
         operationId: 'closeMe',
         summary: 'Close my account',
-        description: `Deactivates the account, ends every session and hides the profile, provider profile and services. Support can reopen it; use /me/erase to remove personal data for good. ${CONFIRMATION}`,
+        description: `Deactivates the account, ends every session and hides the profile, provider profile and services. A moment later the orders still looking for a provider (draft, published, bidding) are cancelled with the reason \`account_closed\`, their bidders told, and the pending bids are withdrawn; agreed work goes on. Support can reopen the account, but not those orders and bids; use /me/erase to remove personal data for good. ${CONFIRMATION}`,
         body: ReauthenticationBody,
         response: { 204: Type.Null(), ...refusals },
       },
@@ -118,12 +118,12 @@ export const privacyRoutes: RoutesPlugin<{ privacy: PrivacyService; exportDocume
         tags,
         operationId: 'eraseMe',
         summary: 'Erase my personal data irreversibly',
-        description: `Overwrites name, email, phone, password, contact details, address, photo, notes and descriptions; deletes favorites, sign-in tokens and the answers stored for retried requests; removes the names of uploaded files and the address and location of finished orders; and signs out everywhere. Records the business must keep (orders, bids, agreed work, reviews, disputes) stay under an id that names no one. Send \`{"confirm": "ERASE"}\` with the confirmation. ${CONFIRMATION}`,
+        description: `Overwrites name, email, phone, password, contact details, address, photo, notes and descriptions; deletes favorites, sign-in tokens and the answers stored for retried requests; removes the names of uploaded files and the address and location of the orders; and signs out everywhere. A moment later the orders still looking for a provider are cancelled (reason \`account_erased\`, their bidders told) and the pending bids withdrawn. Records the business must keep (orders, bids, agreed work, reviews, disputes) stay under an id that names no one. Refused, with nothing erased, while agreed work is not finished (assigned, in progress or disputed, as client or provider: 409 \`work_in_progress\`): finish or cancel it first. Send \`{"confirm": "ERASE"}\` with the confirmation. \${CONFIRMATION}`,
         body: Type.Object(
           { confirm: Type.Literal('ERASE'), ...Reauthentication },
           { additionalProperties: false },
         ),
-        response: { 204: Type.Null(), ...refusals },
+        response: { 204: Type.Null(), 409: Type.Ref('Problem'), ...refusals },
       },
     },
     async (request, reply) => {

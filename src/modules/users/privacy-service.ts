@@ -8,6 +8,7 @@ import type { CaseRules } from '../../platform/own-case.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ReauthenticationInput } from './contract.ts';
 import type { AccountEvents } from './events.ts';
+import type { AccountExtensions } from './extensions.ts';
 import type { ProfileService } from './profile-service.ts';
 import { userProfiles, users } from './schema.ts';
 import type { AccountService } from './service.ts';
@@ -23,6 +24,7 @@ export function createPrivacyService({
   cases,
   events,
   softDeletes,
+  extensions,
 }: {
   db: Db;
   accounts: AccountService;
@@ -31,12 +33,14 @@ export function createPrivacyService({
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
   events: AccountEvents;
   softDeletes: SoftDeletes;
+  extensions: Pick<AccountExtensions, 'accountErasure'>;
 }) {
-  async function liveUser(tx: Db, userId: string) {
-    const [user] = await tx
+  async function liveUser(tx: Db, userId: string, lock?: 'update') {
+    const query = tx
       .select()
       .from(users)
       .where(and(eq(users.id, userId), eq(users.isDeleted, false)));
+    const [user] = await (lock ? query.for(lock) : query);
     if (!user) throw new NotFoundError('user');
     return user;
   }
@@ -112,13 +116,16 @@ export function createPrivacyService({
     /**
      * `POST /me/erase`, once the person has confirmed it is them: personal data is removed for good, by
      * every module as its declarations say (platform/data-rights.ts), in one transaction with the check
-     * that the account is there to erase.
+     * that the account is there to erase. The account's row is locked first, then every module may refuse
+     * (`accountErasure`) before anything is erased: an action of another module that share-locks the
+     * account cannot slip in between.
      */
     async eraseAccount(actor: Actor, confirmation: ReauthenticationInput) {
       await accounts.reauthenticate(actor, confirmation);
       const userId = actor.userId ?? '';
       await db.transaction(async (tx) => {
-        await liveUser(tx, userId);
+        await liveUser(tx, userId, 'update');
+        await extensions.accountErasure.run({ actor, userId });
         await dataRights.erase({ userId, actor });
         await writeAudit(tx, actor, [
           {

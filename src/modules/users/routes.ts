@@ -280,8 +280,11 @@ export const accountRoutes: RoutesPlugin<{
           tags: ['admin'],
           operationId: `adminUser${action === 'block' ? 'Block' : 'Unblock'}`,
           summary: action === 'block' ? 'Block an account and end its sessions' : 'Unblock an account',
-          description:
-            'Not one’s own account, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 `own_case`). A staff account only by an admin (403 `staff_account_admin_only`).',
+          description: `${
+            action === 'block'
+              ? 'A moment later the account’s orders still looking for a provider are cancelled (reason `account_blocked`, their bidders told) and its pending bids withdrawn; unblocking reopens none of them. '
+              : ''
+          }Not one’s own account, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 \`own_case\`). A staff account only by an admin (403 \`staff_account_admin_only\`).`,
           params: IdParams,
           response: { 200: UserResponse, 403: Type.Ref('Problem'), 404: Type.Ref('Problem') },
         },

@@ -1,0 +1,1 @@
+ALTER TABLE "order_reviews" ADD COLUMN "hidden_reason" text;
