@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,21 @@ describe('the worker’s own port (in process)', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('npm run worker, refused', () => {
+  it('stops with one line naming WORKER_PORT when the port is in use, before opening the database', async () => {
+    const port = await freePort();
+    const taken = createServer().listen(port, '127.0.0.1');
+    cleanups.push(() => new Promise((resolve) => taken.close(resolve)));
+    const dir = dataDir();
+    const worker = startMain('worker', { ...SECRETS, DATA_DIR: dir, WORKER_PORT: String(port) });
+    expect(await worker.exited).toBe(1);
+    expect(worker.stderr().trim()).toBe(
+      `cannot listen on 127.0.0.1:${port} (HOST, WORKER_PORT): the port is already in use`,
+    );
+    expect(existsSync(join(dir, 'pgdata'))).toBe(false);
   });
 });
 
