@@ -66,6 +66,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
     files.receive(payload, {
       purpose: (request.query as { purpose?: unknown }).purpose,
       contentLength: Number(request.headers['content-length'] ?? 0),
+      ownerId: request.actor?.userId ?? undefined,
     }),
   );
   // A body received but not made a file (a refusal, a replayed key, a bad query) leaves nothing behind; before

@@ -260,8 +260,7 @@ export function createFileService({
     if (!body || body.size === 0) throw new RuleViolationError('empty_file', 'the file is empty');
     if (body.size > rule.maxBytes) throw tooLarge(purpose, rule.maxBytes);
     const contentType = checkContent(purpose, rule, declared, body.content);
-    const setting = await quotaBytes();
-    const quota = Number.isFinite(setting) && setting >= 0 ? setting : DEFAULT_STORAGE_QUOTA_BYTES;
+    const quota = await currentQuota();
     await checkQuota(db, actor.userId, body.size, quota);
 
     const row = await db.transaction(async (tx) => {
@@ -290,6 +289,11 @@ export function createFileService({
     return fileView(row);
   }
 
+  async function currentQuota() {
+    const setting = await quotaBytes();
+    return Number.isFinite(setting) && setting >= 0 ? setting : DEFAULT_STORAGE_QUOTA_BYTES;
+  }
+
   async function discard(upload: ReceivedUpload) {
     if (upload.state !== 'received') return;
     upload.state = 'discarded';
@@ -301,16 +305,23 @@ export function createFileService({
      * Streams an upload's body to storage under a new key as it arrives, hashing and inspecting it on the way
      * (`createContentInspector`), so that a file of any size takes a few kilobytes of memory and its head.
      * Past the purpose's limit (the largest of all for a purpose not known) it stops with 413
-     * `file_too_large`, before reading the body when its Content-Length says so, and stores nothing.
+     * `file_too_large`, before reading the body when its Content-Length says so, and stores nothing. An
+     * owner whose files already fill the quota, with the Content-Length on top, is refused (413
+     * `storage_quota_exceeded`) before a byte is stored; `upload` checks the quota again with the real size.
      */
     async receive(
       body: Readable,
-      { purpose, contentLength }: { purpose: unknown; contentLength: number },
+      {
+        purpose,
+        contentLength,
+        ownerId,
+      }: { purpose: unknown; contentLength: number; ownerId: string | undefined },
     ): Promise<ReceivedUpload> {
       const rule = UPLOAD_RULES[purpose as UploadPurpose] as UploadRule | undefined;
       const known = rule ? (purpose as UploadPurpose) : undefined;
       const maxBytes = rule?.maxBytes ?? MAX_UPLOAD_BYTES;
       if (contentLength > maxBytes) throw tooLarge(known, maxBytes);
+      if (ownerId) await checkQuota(db, ownerId, contentLength || 0, await currentQuota());
       const hash = createHash('sha256');
       const inspector = createContentInspector();
       let size = 0;
