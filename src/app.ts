@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -67,12 +66,12 @@ import {
   TooManyRequestsError,
 } from './platform/errors.ts';
 import { createEventBus, logEvents, purgeEventDeliveries } from './platform/events.ts';
-import { registerHealth } from './platform/health.ts';
+import { type ReadinessProbes, registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
 import { registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
-import { registerMetrics } from './platform/metrics.ts';
+import { createMetrics, registerMetrics } from './platform/metrics.ts';
 import { createCaseRules } from './platform/own-case.ts';
 import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
@@ -80,7 +79,8 @@ import { createSearchVocabulary } from './platform/search/service.ts';
 import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
-import { createLocalStorage, probeWritable } from './platform/storage/storage.ts';
+import { createStorage, probeWritable } from './platform/storage/storage.ts';
+import { registerTracing } from './platform/trace.ts';
 import { validatorCompiler } from './platform/validation.ts';
 
 export interface AppOptions {
@@ -146,6 +146,8 @@ export async function buildApp(options: AppOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   requireAccess(app);
+  // Before any route, so that every handler runs in the trace context its request came with.
+  registerTracing(app);
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -159,7 +161,8 @@ export async function buildApp(options: AppOptions) {
         subscriber: new Redis(config.redisUrl, { lazyConnect: false }),
       }
     : undefined;
-  const cache = createCache({ redis, keyPrefix: config.redisKeyPrefix });
+  const metrics = createMetrics({ database });
+  const cache = createCache({ redis, keyPrefix: config.redisKeyPrefix, onLookup: metrics.cacheLookup });
 
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
@@ -172,8 +175,10 @@ export async function buildApp(options: AppOptions) {
     global: false,
     redis: redis?.publisher,
     nameSpace: `${config.redisKeyPrefix}rate:`,
-    errorResponseBuilder: (_request, context) =>
-      new TooManyRequestsError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    errorResponseBuilder: (request, context) => {
+      metrics.rateLimited(request.routeOptions.url ?? 'unmatched');
+      return new TooManyRequestsError(Math.max(1, Math.ceil(context.ttl / 1000)));
+    },
   });
 
   app.addSchema(Problem);
@@ -225,14 +230,14 @@ export async function buildApp(options: AppOptions) {
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
   const work = options.work ?? config.runWorker;
-  const jobs = createJobs({ database, log: app.log, work, ...options.jobs });
+  const jobs = createJobs({ database, log: app.log, work, observe: metrics.observeJob, ...options.jobs });
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
   // Every module's subscriptions are wired below, before anything emits.
   const events = createEventBus({ db: database.db, jobs });
   events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
   const softDeletes = createSoftDeletes(cascades);
   const catalog = createCatalogService({ db: database.db, cache, softDeletes, events });
-  const storage = createLocalStorage(join(config.dataDir, 'files'));
+  const storage = await createStorage(config);
   const files = createFileService({
     db: database.db,
     storage,
@@ -342,14 +347,15 @@ export async function buildApp(options: AppOptions) {
 
   registerAuth(app, signer, accounts.isSessionLive);
   registerIdempotency(app, database.db);
-  registerMetrics(app, { token: config.metricsToken });
-  registerHealth(app, {
+  registerMetrics(app, metrics, { token: config.metricsToken });
+  const readiness: ReadinessProbes = {
     database: () => database.sql.query('select 1'),
     // The embedded database lives in the data directory: a full disk there stops every write.
     ...(database.kind === 'pglite' && { data_dir: () => probeWritable(config.dataDir) }),
     file_storage: () => storage.check(),
     ...(work && { job_queue: () => jobs.check() }),
-  });
+  };
+  registerHealth(app, readiness);
 
   await app.register(catalogRoutes, { prefix: '/api/v1', catalog });
   await app.register(accountRoutes, {
@@ -393,12 +399,15 @@ export async function buildApp(options: AppOptions) {
   });
 
   return Object.assign(app, {
+    /** What a worker process serves on its own port (`buildWorkerOperations`). */
+    operations: { metrics, readiness },
     services: {
       catalog,
       accounts,
       profiles,
       directory,
       files,
+      storage,
       jobs,
       events,
       cache,
@@ -415,6 +424,31 @@ export async function buildApp(options: AppOptions) {
 }
 
 export type BuiltApp = Awaited<ReturnType<typeof buildApp>>;
+
+/**
+ * What a worker process serves on its own port (WORKER_PORT): liveness, readiness (the checks of `app`, the
+ * job queue among them) and the metrics, under the same METRICS_TOKEN; none of the API.
+ */
+export async function buildWorkerOperations(app: BuiltApp, config: Config) {
+  // The app's onReady starts its job queue.
+  await app.ready();
+  const ops = Fastify({
+    loggerInstance: app.log.child({ server: 'worker-operations' }),
+    forceCloseConnections: true,
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
+  }).withTypeProvider<TypeBoxTypeProvider>() as App;
+  // A probe or a scrape every few seconds is not news: only warnings (a failed check) are logged.
+  ops.addHook('onRoute', (route) => {
+    route.logLevel = 'warn';
+  });
+  registerErrorHandling(ops);
+  ops.addSchema(Problem);
+  registerHealth(ops, app.operations.readiness);
+  registerMetrics(ops, app.operations.metrics, { token: config.metricsToken, observeRequests: false });
+  await ops.ready();
+  return ops;
+}
 
 /**
  * Every route is documented the same way: the problem answers it can give, and its security.

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { type BuiltApp, buildApp, encryptedColumns } from './app.ts';
+import { type BuiltApp, buildApp, buildWorkerOperations, encryptedColumns } from './app.ts';
 import { seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
 import { type Config, ConfigError, dataDirError, loadConfig, saveDevSecret } from './platform/config.ts';
@@ -30,26 +30,36 @@ const LISTEN_REASONS: Record<string, string> = {
   EADDRNOTAVAIL: 'the address is not one of this machine’s',
 };
 
-function listenError(config: Config, error: unknown): Error {
+/** Where a command listens: the API on PORT, a worker's health and metrics on WORKER_PORT. */
+const listenerOf = (command: string, config: Config) =>
+  command === 'worker'
+    ? { host: config.host, port: config.workerPort, names: 'HOST, WORKER_PORT' }
+    : { host: config.host, port: config.port, names: 'HOST, PORT' };
+
+type Listener = ReturnType<typeof listenerOf>;
+
+function listenError(listener: Listener, error: unknown): Error {
   const { code } = error as NodeJS.ErrnoException;
   const reason = code && LISTEN_REASONS[code];
   if (!reason) return error as Error;
-  return new StartupError(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${reason}`);
+  return new StartupError(
+    `cannot listen on ${listener.host}:${listener.port} (${listener.names}): ${reason}`,
+  );
 }
 
 /**
  * Taking the port for a moment, so that a port in use stops the start before the database is opened,
  * locked or migrated. Fastify's own listen later can still lose a race for it; that failure reads the same.
  */
-async function assertPortFree(config: Config) {
+async function assertPortFree(listener: Listener) {
   const server = createServer();
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: config.port, host: config.host, exclusive: true }, resolve);
+      server.listen({ port: listener.port, host: listener.host, exclusive: true }, resolve);
     });
   } catch (error) {
-    throw listenError(config, error);
+    throw listenError(listener, error);
   }
   await new Promise((resolve) => server.close(resolve));
 }
@@ -99,7 +109,7 @@ async function main(argv: string[]) {
   }
   // Checked before the database is opened (and so before its lock is taken or any migration runs).
   if (command === 'serve' || command === 'worker' || !config.databaseUrl) await assertDataDirWritable(config);
-  if (command === 'serve') await assertPortFree(config);
+  if (command === 'serve' || command === 'worker') await assertPortFree(listenerOf(command, config));
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -161,27 +171,30 @@ async function run(command: string, rest: string[], config: Config, database: Da
       if (database.kind === 'pglite') await migrate();
       const worker = command === 'worker';
       const app = await buildApp({ config, database, work: worker ? true : config.runWorker });
+      const listener = listenerOf(command, config);
+      let operations: Awaited<ReturnType<typeof buildWorkerOperations>> | undefined;
       const grace = closeWithGrace(
         { delay: config.shutdownGraceMs, skip: ['unhandledRejection'] },
         async ({ signal, err }) => {
           if (err) app.log.error({ err }, 'stopping after an error');
           else app.log.info({ signal }, 'stopping: draining requests and jobs');
+          await operations?.close();
           await app.close();
           await database.close();
         },
       );
       survivingConnectionLoss(app);
       try {
-        if (worker) {
-          await app.ready();
-          app.log.info('worker started');
-        } else {
-          await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
-            throw listenError(config, error);
-          });
-        }
+        if (worker) operations = await buildWorkerOperations(app, config);
+        const server = operations ?? app;
+        await server.listen({ port: listener.port, host: listener.host }).catch((error: unknown) => {
+          throw listenError(listener, error);
+        });
+        if (worker)
+          app.log.info({ port: listener.port }, 'worker started: health and metrics on WORKER_PORT');
       } catch (error) {
         grace.uninstall();
+        await operations?.close().catch(() => undefined);
         await app.close().catch(() => undefined);
         throw error;
       }

@@ -237,6 +237,8 @@ describe.skipIf(!onPostgres)(
         const worker = startMain('worker', {
           DATABASE_URL: withApplicationName(dbUrl, workerName),
           DATA_DIR: newDataDir(),
+          // Its health and metrics: a port of its own, not the default another process may hold.
+          WORKER_PORT: String(await freePort()),
           LOG_LEVEL: 'info',
         });
         await worker.line(/worker started/);

@@ -13,8 +13,15 @@ export interface Cache {
 }
 
 export function createCache(
-  options: { maxEntries?: number; redis?: { publisher: Redis; subscriber: Redis }; keyPrefix?: string } = {},
+  options: {
+    maxEntries?: number;
+    redis?: { publisher: Redis; subscriber: Redis };
+    keyPrefix?: string;
+    /** Told of every look-up, for the metrics. */
+    onLookup?: (key: string, hit: boolean) => void;
+  } = {},
 ): Cache {
+  const onLookup = options.onLookup ?? (() => {});
   const invalidationChannel = `${options.keyPrefix ?? 'kg:'}cache:invalidate`;
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, { value: unknown; expiresAt: number }>();
@@ -33,11 +40,16 @@ export function createCache(
   return {
     get<T>(key: string) {
       const entry = entries.get(key);
-      if (!entry) return undefined;
-      if (entry.expiresAt < Date.now()) {
-        entries.delete(key);
+      if (!entry) {
+        onLookup(key, false);
         return undefined;
       }
+      if (entry.expiresAt < Date.now()) {
+        entries.delete(key);
+        onLookup(key, false);
+        return undefined;
+      }
+      onLookup(key, true);
       return entry.value as T;
     },
     set(key, value, ttlSeconds) {

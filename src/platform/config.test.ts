@@ -47,10 +47,50 @@ describe('invalid values', () => {
     ['NODE_ENV', 'staging', /NODE_ENV must be one of development, production, test/],
     ['TRUST_PROXY', 'maybe', /TRUST_PROXY must be boolean/],
     ['BODY_LIMIT_BYTES', '10', /BODY_LIMIT_BYTES must be >= 1024/],
+    ['WORKER_PORT', 'http', /WORKER_PORT must be integer/],
+    ['STORAGE_URL', 'https://bucket.example/x', /STORAGE_URL /],
+    ['STORAGE_URL', 's3://Bad_Bucket', /STORAGE_URL /],
+    ['S3_ENDPOINT', 'minio:9000', /S3_ENDPOINT /],
+    ['S3_FORCE_PATH_STYLE', 'sometimes', /S3_FORCE_PATH_STYLE must be boolean/],
   ])('refuses %s=%s, naming the variable', (name, value, expected) => {
     const message = refusal({ [name]: value });
     expect(message).toMatch(/^invalid configuration: /);
     expect(message).toMatch(expected);
+  });
+
+  it('takes an S3 bucket with its prefix, endpoint and both keys or neither; local disk without STORAGE_URL', () => {
+    const config = (env: NodeJS.ProcessEnv) => loadConfig({ DATA_DIR: dataDir(), ...SECRETS, ...env });
+    expect(config({}).storage).toEqual({ kind: 'local' });
+    expect(config({}).workerPort).toBe(3001);
+    expect(
+      config({
+        STORAGE_URL: 's3://kg-files/uploads/',
+        S3_ENDPOINT: 'http://127.0.0.1:9000',
+        S3_ACCESS_KEY_ID: 'id',
+        S3_SECRET_ACCESS_KEY: 'secret',
+      }).storage,
+    ).toEqual({
+      kind: 's3',
+      bucket: 'kg-files',
+      prefix: 'uploads/',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+    });
+    expect(config({ STORAGE_URL: 's3://kg-files', S3_REGION: 'eu-central-1' }).storage).toMatchObject({
+      prefix: '',
+      endpoint: undefined,
+      region: 'eu-central-1',
+      forcePathStyle: false,
+      credentials: undefined,
+    });
+    expect(refusal({ STORAGE_URL: 's3://kg-files', S3_ACCESS_KEY_ID: 'id' })).toMatch(
+      /S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together/,
+    );
+    const secret = refusal({ STORAGE_URL: 's3://kg-files', S3_SECRET_ACCESS_KEY: 'hunter2-s3-secret' });
+    expect(secret).toMatch(/set together/);
+    expect(secret).not.toContain('hunter2');
   });
 
   it('never echoes a secret, and masks the password of a database URL', () => {

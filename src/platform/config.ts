@@ -10,6 +10,8 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const EnvSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
   PORT: Port,
+  /** Where `worker` serves /health/live, /health/ready and /metrics. */
+  WORKER_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
@@ -37,9 +39,35 @@ const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[\\x21-\\x7e]+$' })),
   /** Swagger UI at `/docs` and the OpenAPI document at `/docs/json`; on unless NODE_ENV=production. */
   DOCS_ENABLED: Type.Optional(Type.Boolean()),
+  /** Unset: uploads on local disk under DATA_DIR/files. `s3://bucket` or `s3://bucket/prefix`: in that bucket. */
+  STORAGE_URL: Type.Optional(
+    Type.String({ pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()/-]*)?$' }),
+  ),
+  /** An S3-compatible service's URL (MinIO, R2, ...); unset, AWS S3 itself. */
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  /** Both or neither; neither leaves the credentials to the AWS SDK's own chain (AWS_* variables, a role). */
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** Bucket in the path, not the host name; on by default where S3_ENDPOINT is set. */
+  S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean()),
 });
 
 type Env = Static<typeof EnvSchema>;
+
+/** Where uploaded files live. */
+export type StorageConfig =
+  | { kind: 'local' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Put before every key: '' or a path ending in `/`. */
+      prefix: string;
+      endpoint: string | undefined;
+      region: string;
+      forcePathStyle: boolean;
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    };
 
 export interface Secrets {
   jwtSecret: string;
@@ -50,6 +78,8 @@ export interface Secrets {
 export interface Config {
   env: Env['NODE_ENV'];
   port: number;
+  /** The port of a worker process's health and metrics. */
+  workerPort: number;
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -69,6 +99,7 @@ export interface Config {
   /** The bearer token `/metrics` requires; open to anyone when unset. */
   metricsToken: string | undefined;
   docsEnabled: boolean;
+  storage: StorageConfig;
   secrets: Secrets;
 }
 
@@ -89,9 +120,15 @@ export function dataDirError(dataDir: string, error: unknown): ConfigError {
   return new ConfigError(`invalid configuration: DATA_DIR ${dataDir} is not writable (${fsReason(error)})`);
 }
 
-const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER', 'DOCS_ENABLED']);
+const BOOLEAN_VARS = new Set(['TRUST_PROXY', 'RUN_WORKER', 'DOCS_ENABLED', 'S3_FORCE_PATH_STYLE']);
 /** Never echoed in an error: a malformed secret is still likely a real one. */
-const SECRET_VARS = new Set(['JWT_SECRET', 'ENCRYPTION_KEYS', 'BLIND_INDEX_KEY', 'METRICS_TOKEN']);
+const SECRET_VARS = new Set([
+  'JWT_SECRET',
+  'ENCRYPTION_KEYS',
+  'BLIND_INDEX_KEY',
+  'METRICS_TOKEN',
+  'S3_SECRET_ACCESS_KEY',
+]);
 
 /** The value as an error message may show it: secrets left out, URL passwords masked, one line. */
 function shownValue(name: string, raw: string): string {
@@ -196,6 +233,27 @@ function loadOrCreateDevSecrets(dataDir: string): DevSecretsFile {
   return secrets;
 }
 
+function storageOf(env: Env): StorageConfig {
+  if (env.STORAGE_URL === undefined) return { kind: 'local' };
+  const { hostname: bucket, pathname } = new URL(env.STORAGE_URL);
+  const path = pathname.replace(/^\/+|\/+$/g, '');
+  const { S3_ACCESS_KEY_ID: accessKeyId, S3_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(
+      'invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together or not at all',
+    );
+  }
+  return {
+    kind: 's3',
+    bucket,
+    prefix: path ? `${path}/` : '',
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  };
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = readEnv(source);
   const dataDir = resolve(env.DATA_DIR);
@@ -211,6 +269,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: env.NODE_ENV,
     port: env.PORT,
+    workerPort: env.WORKER_PORT,
     host: env.HOST,
     dataDir,
     databaseUrl: env.DATABASE_URL,
@@ -231,6 +290,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.METRICS_TOKEN,
     // The API's whole surface is no one's business in production unless the operator says so.
     docsEnabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production',
+    storage: storageOf(env),
     secrets: {
       jwtSecret: pick('JWT_SECRET'),
       encryptionKeys: parseEncryptionKeys(pick('ENCRYPTION_KEYS')),

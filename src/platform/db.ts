@@ -4,11 +4,12 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { fillPlaceholders, type SQL } from 'drizzle-orm';
+import { fillPlaceholders, Placeholder, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { currentTraceparent, TRACE_KEY } from './trace.ts';
 
 /**
  * A database handle or an open transaction: both run the same queries. It knows no module's tables: a
@@ -31,7 +32,16 @@ export interface Database {
   db: Db;
   /** Runs one statement, or several when there are no values (the way pg-boss sends its DDL). */
   sql: SqlClient;
+  /** The connection pool's state, for the metrics; the embedded database has one connection and no pool. */
+  pool?: () => PoolState;
   close(): Promise<void>;
+}
+
+export interface PoolState {
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 export class DatabaseLockedError extends Error {}
@@ -183,6 +193,7 @@ export function openPostgres(url: string, poolSize: number): Database {
     kind: 'postgres',
     db: joiningTransactions(drizzlePg(pool) as unknown as Db),
     sql: joiningSqlClient(pool as unknown as SqlClient),
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => pool.end(),
   };
 }
@@ -257,14 +268,16 @@ const dialect = new PgDialect();
  * executor's values, or a query built from optional parts, whose every shape gets a statement of its own.
  * The name is a hash of the text, so equal shapes share a statement and different ones never collide.
  * Rows come back as the driver parses them, with the column names the SQL gives. PGlite runs it unnamed:
- * one connection, and nothing there is measured for speed.
+ * one connection, and nothing there is measured for speed. A placeholder named `TRACE_KEY` (a statement
+ * that enqueues jobs, `events.emitSql`) is filled with the trace context of the call.
  */
 export function prepareSql<Row>(db: Db, query: SQL) {
   const { sql: text, params } = dialect.sqlToQuery(query);
   const name = `q_${createHash('sha1').update(text).digest('base64url')}`;
+  const traced = params.some((p) => p instanceof Placeholder && p.name === TRACE_KEY);
   return async (values: Record<string, unknown> = {}): Promise<Row[]> => {
     const client = rawClientOf(db);
-    const args = fillPlaceholders(params, values);
+    const args = fillPlaceholders(params, traced ? { [TRACE_KEY]: currentTraceparent(), ...values } : values);
     const result = isPglite(client)
       ? await client.query(text, args)
       : await client.query({ name, text, values: args });

@@ -183,10 +183,11 @@ describe('an event with two subscribers', () => {
     const { events, alpha, beta, a, b } = await twoSubscribers();
 
     const event = thing();
-    await database.db.execute(
+    await prepareSql(
+      database.db,
       sql`with told as (${events.emitSql(['thing_happened'], sql`select ${JSON.stringify(event)}::jsonb`)})
         select 1`,
-    );
+    )();
     await until(async () => (await effects(alpha, event.id)) === 1 && (await effects(beta, event.id)) === 1);
     expect(a.runs).toEqual([event.id]);
     expect(b.runs).toEqual([event.id]);

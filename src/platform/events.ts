@@ -3,6 +3,7 @@ import { firstIdAt, newId } from './columns.ts';
 import { type Db, prepareSql } from './db.ts';
 import { eventDeliveries } from './events-schema.ts';
 import { defineJob, type JobContext, type Jobs } from './jobs.ts';
+import { TRACE_KEY } from './trace.ts';
 
 /**
  * Something that happened in a module, told to every module that subscribed to its type. The emitter
@@ -27,7 +28,8 @@ export interface Emitter<E extends DomainEvent> {
   /**
    * `emit` inside a statement that makes the change: the SQL of a data-modifying CTE that emits one event
    * for each row of `rows`, a query of one jsonb column, the whole event (id and type included). `types`
-   * names every type the rows can have.
+   * names every type the rows can have. The statement is run through `prepareSql`, which fills in the
+   * trace context its jobs carry.
    */
   emitSql(types: readonly E['type'][], rows: SQL): SQL;
 }
@@ -134,6 +136,7 @@ export function createEventBus({ db, jobs }: { db: Db; jobs: Jobs }) {
         fanOut.map((f) => f.queue),
         sql`select s.queue, e.data from (${rows}) e (data)
           join (values ${pairs}) s (type, queue) on s.type = e.data->>'type'`,
+        sql`${sql.placeholder(TRACE_KEY)}`,
       );
     },
   };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
@@ -9,6 +9,7 @@ import { FILE_PURPOSES } from './schema.ts';
 import {
   type FileRow,
   type FileService,
+  isReceivedUpload,
   MAX_IMAGE_PIXELS,
   MAX_IMAGE_SIDE,
   MAX_UPLOAD_BYTES,
@@ -38,16 +39,6 @@ const limits = UPLOAD_PURPOSES.map((p) => {
   return `\`${p}\`: ${rule.types.join(', ')}, at most ${rule.maxBytes / 1024 / 1024} MB`;
 }).join('; ');
 
-/**
- * The body is kept as raw bytes. Its JSON form (what the idempotency check hashes) is its digest, so an
- * `Idempotency-Key` retry of a 10 MB upload is compared by hash, not by a 40 MB array of numbers.
- */
-function rawBody(bytes: Buffer): Buffer {
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  Object.defineProperty(bytes, 'toJSON', { value: () => ({ sha256: digest, size: bytes.length }) });
-  return bytes;
-}
-
 /** Percent-encoded UTF-8 is how a non-ASCII name fits in a header; a bare name is taken as it is. */
 function fileNameHeader(request: FastifyRequest): string | undefined {
   const raw = request.headers['x-file-name'];
@@ -71,13 +62,23 @@ function contentDisposition(file: FileRow) {
 }
 
 export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { files }) => {
-  // Only this plugin's routes take raw file bodies; JSON and text are not uploads.
+  // Only this plugin's routes take raw file bodies; JSON and text are not uploads. The body goes to storage
+  // as it arrives, before the handler runs: its JSON form, what the idempotency check hashes, is the digest
+  // of its bytes, so an `Idempotency-Key` retry of a 10 MB upload is compared by hash.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    UPLOAD_CONTENT_TYPES,
-    { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES },
-    (_request, body, done) => done(null, rawBody(body as Buffer)),
+  app.addContentTypeParser(UPLOAD_CONTENT_TYPES, (request: FastifyRequest, payload: Readable) =>
+    files.receive(payload, {
+      purpose: (request.query as { purpose?: unknown }).purpose,
+      contentLength: Number(request.headers['content-length'] ?? 0),
+      ownerId: request.actor?.userId ?? undefined,
+    }),
   );
+  // A body received but not made a file (a refusal, a replayed key, a bad query) leaves nothing behind; before
+  // the answer goes, so that a client who hears it finds nothing stored.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (isReceivedUpload(request.body)) await files.discard(request.body);
+    return payload;
+  });
 
   app.post(
     '/files',
@@ -106,7 +107,9 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           'another type is 415 `file_type_mismatch`. ' +
           `An image may be at most ${MAX_IMAGE_SIDE} pixels a side and ${MAX_IMAGE_PIXELS / 1_000_000} megapixels ` +
           '(else 422 `image_too_large`). ' +
-          `Limits per purpose: ${limits}; larger is 413 \`file_too_large\`. ` +
+          `Limits per purpose: ${limits}; larger is 413 \`file_too_large\`, as soon as the Content-Length ` +
+          'or the bytes received say so. The body is stored as it arrives; one that ends before its ' +
+          'Content-Length is 400 `upload_incomplete`. ' +
           'A full disk is 507 `insufficient_storage` (nothing is stored; retry later). ' +
           "An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); " +
           'an upload beyond it is 413 `storage_quota_exceeded`. ' +
@@ -134,9 +137,8 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
       const declaredType = request.headers['content-type'];
       if (!declaredType)
         throw new UnsupportedMediaTypeError('send the file as the body, with its Content-Type');
-      const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const file = await files.upload(actorOf(request), request.query.purpose, {
-        bytes,
+        received: isReceivedUpload(request.body) ? request.body : undefined,
         declaredType,
         originalName: fileNameHeader(request),
       });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { and, asc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { type Actor, systemActor } from '../actor.ts';
 import { writeAudit } from '../audit/service.ts';
@@ -7,7 +7,12 @@ import type { Db } from '../db.ts';
 import { AppError, ConflictError, NotFoundError, RuleViolationError } from '../errors.ts';
 import { defineJob, type Jobs } from '../jobs.ts';
 import { type FILE_PURPOSES, fileAttachments, files } from './schema.ts';
-import { decodeImage, mediaTypeEssence, pdfIsComplete, type SniffedType, sniffContentType } from './sniff.ts';
+import {
+  createContentInspector,
+  type InspectedContent,
+  mediaTypeEssence,
+  type SniffedType,
+} from './sniff.ts';
 import { type FileStorage, newStorageKey } from './storage.ts';
 
 export type FilePurpose = (typeof FILE_PURPOSES)[number];
@@ -157,14 +162,11 @@ function checkContent(
   purpose: UploadPurpose,
   rule: UploadRule,
   declared: string,
-  bytes: Buffer,
+  { sniffed, decoded, image }: InspectedContent,
 ): SniffedType {
-  const sniffed = sniffContentType(bytes);
   if (!sniffed || !rule.types.includes(sniffed)) {
     throw new UnsupportedMediaTypeError(`the file is not ${rule.accepts}`);
   }
-  const image = sniffed === 'application/pdf' ? undefined : decodeImage(bytes);
-  const decoded = sniffed === 'application/pdf' ? (pdfIsComplete(bytes) ? sniffed : undefined) : image?.type;
   if (!decoded) {
     throw new UnsupportedMediaTypeError(
       `the file does not decode as ${sniffed}: it is damaged or incomplete`,
@@ -189,8 +191,41 @@ function checkContent(
   return decoded;
 }
 
+/**
+ * An upload's bytes, stored as they arrived under a new key, with what was learnt of them on the way. The
+ * object is removed again unless `upload` makes a file of it (`discard`, when the request ends).
+ */
+export interface ReceivedUpload {
+  storageKey: string;
+  size: number;
+  sha256: string;
+  content: InspectedContent;
+  state: 'received' | 'stored' | 'discarded';
+  /** What the idempotency check hashes: a retry is the same upload when its bytes are. */
+  toJSON(): { sha256: string; size: number };
+}
+
+const received = new WeakSet<object>();
+export const isReceivedUpload = (value: unknown): value is ReceivedUpload =>
+  typeof value === 'object' && value !== null && received.has(value);
+
+const tooLarge = (purpose: string | undefined, maxBytes: number) =>
+  new AppError(
+    413,
+    'file_too_large',
+    `${purpose ? `a ${purpose.replaceAll('_', ' ')}` : 'an upload'} may be at most ${maxBytes / MiB} MB`,
+  );
+
+/** The request's body ended before it was whole: the client went away or the connection broke. */
+class UploadCutShortError extends AppError {
+  constructor() {
+    super(400, 'upload_incomplete', 'the upload ended before all of its bytes arrived');
+  }
+}
+
 export interface UploadInput {
-  bytes: Buffer;
+  /** The body, as `receive` stored it; none when the request had no body. */
+  received: ReceivedUpload | undefined;
   /** The Content-Type the client sent; checked against what the bytes are. */
   declaredType: string | undefined;
   originalName?: string;
@@ -314,11 +349,130 @@ export function createFileService({
     },
   });
 
+  /**
+   * Makes a file of a received upload: the declared type must be one the purpose accepts, the bytes must
+   * decode as that type (checkContent), the size must be within the purpose's limit and the account's quota.
+   * The row and its audit entry commit together; the bytes are kept only then (`upload` discards them on any
+   * refusal). The quota is checked again in the transaction, under a lock per account, so uploads racing each
+   * other cannot pass it together.
+   */
+  async function store(actor: Actor, purpose: UploadPurpose, input: UploadInput): Promise<FileView> {
+    if (!actor.userId) throw new NotFoundError('user');
+    const rule: UploadRule = UPLOAD_RULES[purpose];
+    const declared = mediaTypeEssence(input.declaredType);
+    if (!rule.types.includes(declared as SniffedType)) {
+      throw new UnsupportedMediaTypeError(`a ${purpose.replaceAll('_', ' ')} must be ${rule.accepts}`);
+    }
+    const body = input.received;
+    if (!body || body.size === 0) throw new RuleViolationError('empty_file', 'the file is empty');
+    if (body.size > rule.maxBytes) throw tooLarge(purpose, rule.maxBytes);
+    const contentType = checkContent(purpose, rule, declared, body.content);
+    const quota = await currentQuota();
+    await checkQuota(db, actor.userId, body.size, quota);
+
+    const row = await db.transaction(async (tx) => {
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtextextended(${`kg-job-portal:files:${actor.userId}`}, 0))`,
+      );
+      await checkQuota(tx, actor.userId!, body.size, quota);
+      const [created] = await tx
+        .insert(files)
+        .values({
+          ownerId: actor.userId!,
+          purpose,
+          storageKey: body.storageKey,
+          contentType,
+          sizeBytes: body.size,
+          sha256: body.sha256,
+          originalName: cleanOriginalName(input.originalName),
+        })
+        .returning();
+      await writeAudit(tx, actor, [
+        { action: 'create', entity: 'files', entityId: created!.id, after: auditedFile(created!) },
+      ]);
+      return created!;
+    });
+    body.state = 'stored';
+    return fileView(row);
+  }
+
+  async function currentQuota() {
+    const setting = await quotaBytes();
+    return Number.isFinite(setting) && setting >= 0 ? setting : DEFAULT_STORAGE_QUOTA_BYTES;
+  }
+
+  async function discard(upload: ReceivedUpload) {
+    if (upload.state !== 'received') return;
+    upload.state = 'discarded';
+    await storage.delete(upload.storageKey).catch(() => undefined);
+  }
+
   return {
     /** Deletes the bytes of files whose rows are gone; registered in app.ts. */
     deleteObjectsJob: deleteObjects,
     /** The hourly sweep of unattached uploads; registered in app.ts. */
     sweepJob,
+    /**
+     * Streams an upload's body to storage under a new key as it arrives, hashing and inspecting it on the way
+     * (`createContentInspector`), so that a file of any size takes a few kilobytes of memory and its head.
+     * Past the purpose's limit (the largest of all for a purpose not known) it stops with 413
+     * `file_too_large`, before reading the body when its Content-Length says so, and stores nothing. An
+     * owner whose files already fill the quota, with the Content-Length on top, is refused (413
+     * `storage_quota_exceeded`) before a byte is stored; `upload` checks the quota again with the real size.
+     */
+    async receive(
+      body: Readable,
+      {
+        purpose,
+        contentLength,
+        ownerId,
+      }: { purpose: unknown; contentLength: number; ownerId: string | undefined },
+    ): Promise<ReceivedUpload> {
+      const rule = UPLOAD_RULES[purpose as UploadPurpose] as UploadRule | undefined;
+      const known = rule ? (purpose as UploadPurpose) : undefined;
+      const maxBytes = rule?.maxBytes ?? MAX_UPLOAD_BYTES;
+      if (contentLength > maxBytes) throw tooLarge(known, maxBytes);
+      if (ownerId) await checkQuota(db, ownerId, contentLength || 0, await currentQuota());
+      const hash = createHash('sha256');
+      const inspector = createContentInspector();
+      let size = 0;
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          if (size > maxBytes) return done(tooLarge(known, maxBytes));
+          hash.update(chunk);
+          inspector.push(chunk);
+          done(null, chunk);
+        },
+      });
+      // Piped, not pipelined: a refusal must leave the request open for its 413 (Fastify then closes it).
+      const cutShort = () => {
+        if (!body.readableEnded) counted.destroy(new UploadCutShortError());
+      };
+      body.once('error', cutShort).once('close', cutShort);
+      body.pipe(counted);
+      const storageKey = newStorageKey();
+      try {
+        await storage.put(storageKey, counted);
+      } finally {
+        body.unpipe(counted);
+        body.removeListener('error', cutShort).removeListener('close', cutShort);
+      }
+      const sha256 = hash.digest('hex');
+      const upload: ReceivedUpload = {
+        storageKey,
+        size,
+        sha256,
+        content: inspector.finish(),
+        state: 'received',
+        toJSON: () => ({ sha256, size }),
+      };
+      received.add(upload);
+      return upload;
+    },
+
+    /** Removes a received upload's bytes unless a file was made of them; safe to call more than once. */
+    discard,
 
     /** Called in app.ts with each module's kinds, before the routes are registered. */
     registerAttachments(...kinds: AttachmentKind[]) {
@@ -338,55 +492,11 @@ export function createFileService({
      * account, so uploads racing each other cannot pass it together.
      */
     async upload(actor: Actor, purpose: UploadPurpose, input: UploadInput): Promise<FileView> {
-      if (!actor.userId) throw new NotFoundError('user');
-      const rule: UploadRule = UPLOAD_RULES[purpose];
-      const declared = mediaTypeEssence(input.declaredType);
-      if (!rule.types.includes(declared as SniffedType)) {
-        throw new UnsupportedMediaTypeError(`a ${purpose.replaceAll('_', ' ')} must be ${rule.accepts}`);
-      }
-      if (input.bytes.length === 0) throw new RuleViolationError('empty_file', 'the file is empty');
-      if (input.bytes.length > rule.maxBytes) {
-        throw new AppError(
-          413,
-          'file_too_large',
-          `a ${purpose.replaceAll('_', ' ')} may be at most ${rule.maxBytes / MiB} MB`,
-        );
-      }
-      const contentType = checkContent(purpose, rule, declared, input.bytes);
-      const setting = await quotaBytes();
-      const quota = Number.isFinite(setting) && setting >= 0 ? setting : DEFAULT_STORAGE_QUOTA_BYTES;
-      // Before the bytes are written: an account at its quota costs no disk.
-      await checkQuota(db, actor.userId, input.bytes.length, quota);
-
-      const storageKey = newStorageKey();
-      await storage.put(storageKey, input.bytes);
+      const { received: body } = input;
       try {
-        const row = await db.transaction(async (tx) => {
-          await tx.execute(
-            sql`select pg_advisory_xact_lock(hashtextextended(${`kg-job-portal:files:${actor.userId}`}, 0))`,
-          );
-          await checkQuota(tx, actor.userId!, input.bytes.length, quota);
-          const [created] = await tx
-            .insert(files)
-            .values({
-              ownerId: actor.userId!,
-              purpose,
-              storageKey,
-              contentType,
-              sizeBytes: input.bytes.length,
-              sha256: createHash('sha256').update(input.bytes).digest('hex'),
-              originalName: cleanOriginalName(input.originalName),
-            })
-            .returning();
-          await writeAudit(tx, actor, [
-            { action: 'create', entity: 'files', entityId: created!.id, after: auditedFile(created!) },
-          ]);
-          return created!;
-        });
-        return fileView(row);
-      } catch (error) {
-        await storage.delete(storageKey).catch(() => undefined);
-        throw error;
+        return await store(actor, purpose, input);
+      } finally {
+        if (body) await discard(body);
       }
     },
 

@@ -41,18 +41,73 @@ export const mediaTypeEssence = (contentType: string | undefined) =>
 
 const DECODED_TYPES: Record<string, ImageType> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 
-const u32be = (bytes: Uint8Array, at: number) =>
-  ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+/**
+ * The last bytes of a stream from some offset on: a walker over a file's structure keeps only what it has yet
+ * to read, so an upload of any size is checked in a few bytes of memory.
+ */
+class ByteWindow {
+  start = 0;
+  bytes: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer) {
+    this.bytes = this.bytes.length === 0 ? chunk : Buffer.concat([this.bytes, chunk]);
+  }
+
+  get end() {
+    return this.start + this.bytes.length;
+  }
+
+  has(at: number, length: number) {
+    return at >= this.start && at + length <= this.end;
+  }
+
+  at(offset: number) {
+    return this.bytes[offset - this.start]!;
+  }
+
+  /** Forgets every byte before `offset`. */
+  drop(offset: number) {
+    const cut = Math.min(Math.max(0, offset - this.start), this.bytes.length);
+    this.bytes = this.bytes.subarray(cut);
+    this.start += cut;
+  }
+}
+
+/** Reads a file's structure as its bytes arrive; `complete` once they all have, given how many there were. */
+interface StructureWalker {
+  push(chunk: Buffer): void;
+  complete(total: number, head: Buffer): boolean;
+}
 
 /** A PNG's chunks follow one another to IEND (what comes after it is ignored, as decoders do). */
-function pngIsComplete(bytes: Uint8Array) {
+function pngWalker(): StructureWalker {
+  const window = new ByteWindow();
   let at = PNG.length;
-  while (at + 12 <= bytes.length) {
-    const type = ascii(bytes, at + 4, at + 8);
-    at += 12 + u32be(bytes, at);
-    if (type === 'IEND') return at <= bytes.length;
-  }
-  return false;
+  let end = -1;
+  return {
+    push(chunk) {
+      if (end >= 0) return;
+      window.push(chunk);
+      while (end < 0 && window.has(at, 12)) {
+        const length =
+          ((window.at(at) << 24) |
+            (window.at(at + 1) << 16) |
+            (window.at(at + 2) << 8) |
+            window.at(at + 3)) >>>
+          0;
+        const type = String.fromCharCode(
+          window.at(at + 4),
+          window.at(at + 5),
+          window.at(at + 6),
+          window.at(at + 7),
+        );
+        at += 12 + length;
+        if (type === 'IEND') end = at;
+      }
+      window.drop(at);
+    },
+    complete: (total) => end >= 0 && end <= total,
+  };
 }
 
 /**
@@ -60,43 +115,69 @@ function pngIsComplete(bytes: Uint8Array) {
  * 0xFFD9 (0xFF is stuffed there), so the first one after the scan starts is the end. Data after EOI (the
  * video of a phone's motion photo) is allowed.
  */
-function jpegIsComplete(bytes: Uint8Array) {
+function jpegWalker(): StructureWalker {
+  const window = new ByteWindow();
   let at = 2;
-  while (at + 4 <= bytes.length) {
-    if (bytes[at] !== 0xff) return false;
-    const marker = bytes[at + 1]!;
-    // Fill bytes and the markers that carry no length.
-    if (marker === 0xff) {
-      at += 1;
-      continue;
-    }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      at += 2;
-      continue;
-    }
-    if (marker === 0xd9) return false;
-    const segmentEnd = at + 2 + ((bytes[at + 2]! << 8) | bytes[at + 3]!);
-    if (marker === 0xda) return segmentEnd < bytes.length && findEoi(bytes, segmentEnd);
-    at = segmentEnd;
-  }
-  return false;
-}
+  let state: 'segments' | 'scan' | 'complete' | 'broken' = 'segments';
 
-function findEoi(bytes: Uint8Array, from: number) {
-  for (let at = bytes.indexOf(0xff, from); at !== -1; at = bytes.indexOf(0xff, at + 1)) {
-    if (bytes[at + 1] === 0xd9) return true;
-  }
-  return false;
+  const segments = () => {
+    while (state === 'segments' && window.has(at, 4)) {
+      if (window.at(at) !== 0xff) {
+        state = 'broken';
+        return;
+      }
+      const marker = window.at(at + 1);
+      // Fill bytes and the markers that carry no length.
+      if (marker === 0xff) at += 1;
+      else if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) at += 2;
+      else if (marker === 0xd9) state = 'broken';
+      else {
+        at += 2 + ((window.at(at + 2) << 8) | window.at(at + 3));
+        if (marker === 0xda) state = 'scan';
+      }
+    }
+  };
+
+  const scan = () => {
+    // An 0xFF that ends what has arrived may begin the EOI: it stays.
+    for (let ff = window.bytes.indexOf(0xff, Math.max(0, at - window.start)); ff !== -1; ) {
+      if (ff + 1 >= window.bytes.length) {
+        at = window.start + ff;
+        return;
+      }
+      if (window.bytes[ff + 1] === 0xd9) {
+        state = 'complete';
+        return;
+      }
+      ff = window.bytes.indexOf(0xff, ff + 1);
+    }
+    at = Math.max(at, window.end);
+  };
+
+  return {
+    push(chunk) {
+      if (state === 'complete' || state === 'broken') return;
+      window.push(chunk);
+      if (state === 'segments') segments();
+      if (state === 'scan') scan();
+      window.drop(at);
+    },
+    complete: () => state === 'complete',
+  };
 }
 
 /** A WebP's RIFF container holds as many bytes as its header says. */
-const webpIsComplete = (bytes: Uint8Array) =>
-  bytes.length >= (8 + (bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24))) >>> 0;
+const webpWalker = (): StructureWalker => ({
+  push() {},
+  complete: (total, head) =>
+    head.length >= 8 &&
+    total >= (8 + (head[4]! | (head[5]! << 8) | (head[6]! << 16) | (head[7]! << 24))) >>> 0,
+});
 
-const IS_COMPLETE: Record<ImageType, (bytes: Uint8Array) => boolean> = {
-  'image/jpeg': jpegIsComplete,
-  'image/png': pngIsComplete,
-  'image/webp': webpIsComplete,
+const WALKERS: Record<ImageType, () => StructureWalker> = {
+  'image/jpeg': jpegWalker,
+  'image/png': pngWalker,
+  'image/webp': webpWalker,
 };
 
 export interface DecodedImage {
@@ -107,13 +188,12 @@ export interface DecodedImage {
 
 /**
  * What an image's header says it is and how large, read by `image-size` (the type from the header's own
- * structure, the dimensions from IHDR, SOFn or the VP8 frame), and only if the file is complete as far as
- * its structure shows without decoding the pixels. `undefined` when it does not decode.
+ * structure, the dimensions from IHDR, SOFn or the VP8 frame). `undefined` when it does not decode.
  */
-export function decodeImage(bytes: Uint8Array): DecodedImage | undefined {
+function decodeHeader(head: Uint8Array): DecodedImage | undefined {
   let size: ReturnType<typeof imageSize>;
   try {
-    size = imageSize(bytes);
+    size = imageSize(head);
   } catch {
     return undefined;
   }
@@ -122,11 +202,82 @@ export function decodeImage(bytes: Uint8Array): DecodedImage | undefined {
   if (!type || !(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) {
     return undefined;
   }
-  return IS_COMPLETE[type](bytes) ? { type, width, height } : undefined;
+  return { type, width, height };
 }
 
+/**
+ * How much of the start of a file is kept for its header: an image's size is read there (a JPEG's frame
+ * header comes after its metadata segments, each at most 64 KB: EXIF, XMP, an ICC profile).
+ */
+export const HEAD_BYTES = 1024 * 1024;
 /** A PDF ends with `%%EOF`; readers look for it in the last kilobyte, which trailing bytes may follow. */
-export const pdfIsComplete = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    .subarray(Math.max(0, bytes.length - 1024))
-    .includes('%%EOF');
+const PDF_TAIL_BYTES = 1024;
+
+export interface InspectedContent {
+  /** What the first bytes say the file is. */
+  sniffed: SniffedType | undefined;
+  /** The type the whole file decodes as, when it is complete as far as its structure shows. */
+  decoded: SniffedType | undefined;
+  /** An image's header. */
+  image: DecodedImage | undefined;
+}
+
+/**
+ * Inspects a file as its bytes arrive, keeping its head, its last kilobyte and what its structure still
+ * owes: what it is (`sniffContentType`), what its header says, and whether it is complete without decoding
+ * the pixels.
+ */
+export function createContentInspector() {
+  const headChunks: Buffer[] = [];
+  let headLength = 0;
+  let tail = Buffer.alloc(0);
+  let total = 0;
+  // Chunks that came before the 16 bytes sniffing reads: the walker takes them once it is chosen.
+  let pending: Buffer[] | undefined = [];
+  let walker: StructureWalker | undefined;
+  let sniffed: SniffedType | undefined;
+
+  const sniff = (bytes: Buffer) => {
+    pending = undefined;
+    sniffed = sniffContentType(bytes);
+    if (sniffed && sniffed !== 'application/pdf') {
+      walker = WALKERS[sniffed]();
+      walker.push(bytes);
+    }
+  };
+
+  return {
+    push(chunk: Buffer) {
+      total += chunk.length;
+      if (headLength < HEAD_BYTES) {
+        const part = chunk.subarray(0, HEAD_BYTES - headLength);
+        headChunks.push(part);
+        headLength += part.length;
+      }
+      tail = Buffer.concat([tail, chunk.subarray(-PDF_TAIL_BYTES)]).subarray(-PDF_TAIL_BYTES);
+      if (!pending) walker?.push(chunk);
+      else {
+        pending.push(chunk);
+        if (total >= 16) sniff(Buffer.concat(pending));
+      }
+    },
+
+    finish(): InspectedContent {
+      if (pending) sniff(Buffer.concat(pending));
+      if (sniffed === 'application/pdf') {
+        return { sniffed, decoded: tail.includes('%%EOF') ? sniffed : undefined, image: undefined };
+      }
+      const head = Buffer.concat(headChunks);
+      const image = sniffed ? decodeHeader(head) : undefined;
+      const complete = image?.type === sniffed && walker?.complete(total, head);
+      return { sniffed, decoded: complete ? image?.type : undefined, image };
+    },
+  };
+}
+
+/** Inspects a whole file at once. */
+export function inspectContent(bytes: Uint8Array): InspectedContent {
+  const inspector = createContentInspector();
+  inspector.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return inspector.finish();
+}

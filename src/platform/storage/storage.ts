@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { Config } from '../config.ts';
 import { InsufficientStorageError } from '../errors.ts';
 
 /**
  * Where the bytes of uploaded files live. Keys are made by the file service (random, never from user
- * input); a backend may still refuse a key that does not look like one. Local disk by default; an
- * S3-compatible backend implements the same three calls.
+ * input); a backend may still refuse a key that does not look like one. Local disk by default
+ * (`createLocalStorage`); an S3-compatible bucket with `STORAGE_URL=s3://bucket` (`createS3Storage`).
  */
 export interface FileStorage {
-  /** Stores the bytes under `key`; the object is complete or absent, never half written. */
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Stores the bytes under `key`, given whole or as a stream read as it arrives (an upload of any size takes
+   * a bounded amount of memory). The object is complete or absent, never half written: a stream that fails
+   * (a size limit broken half-way) stores nothing, and `put` rejects with the stream's error.
+   */
+  put(key: string, body: Uint8Array | Readable): Promise<void>;
   /** A stream of the object's bytes; `StorageObjectMissingError` when there is none. */
   get(key: string): Promise<Readable>;
   /** Removes the object; removing one that is not there is not an error, so it is safe to retry. */
@@ -32,18 +37,21 @@ const KEY = /^[0-9a-f]{32,128}$/;
 /** A fresh storage key: 256 random bits in hex. */
 export const newStorageKey = () => randomBytes(32).toString('hex');
 
-function checkKey(key: string) {
+export function checkKey(key: string) {
   if (!KEY.test(key)) throw new Error('invalid storage key');
 }
 
 /** The file system has no room, or the quota is used up. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 
-/** Writes `bytes` to a new file at `path` and flushes it: the write is on disk or it failed. */
-async function writeFileDurably(path: string, bytes: Uint8Array) {
+/** Writes `body` to a new file at `path` and flushes it: the write is on disk or it failed. */
+async function writeFileDurably(path: string, body: Uint8Array | Readable) {
   const handle = await open(path, 'wx', 0o600);
   try {
-    await handle.writeFile(bytes);
+    if (body instanceof Readable) {
+      // One chunk at a time: the next is read once this one is written.
+      for await (const chunk of body) await handle.write(chunk as Buffer);
+    } else await handle.writeFile(body);
     await handle.sync();
   } finally {
     await handle.close();
@@ -76,13 +84,13 @@ export function createLocalStorage(dir: string): FileStorage {
   };
 
   return {
-    async put(key, bytes) {
+    async put(key, body) {
       const target = pathOf(key);
       const tmp = join(tmpDir, `${randomBytes(16).toString('hex')}.part`);
       try {
         await mkdir(tmpDir, { recursive: true });
         await mkdir(dirname(target), { recursive: true });
-        await writeFileDurably(tmp, bytes);
+        await writeFileDurably(tmp, body);
         await rename(tmp, target);
       } catch (error) {
         await rm(tmp, { force: true });
@@ -110,4 +118,12 @@ export function createLocalStorage(dir: string): FileStorage {
 
     check: () => probeWritable(tmpDir),
   };
+}
+
+/** The storage the configuration names: local disk under `DATA_DIR/files` unless `STORAGE_URL` is set. */
+export async function createStorage(config: Pick<Config, 'dataDir' | 'storage'>): Promise<FileStorage> {
+  if (config.storage.kind === 'local') return createLocalStorage(join(config.dataDir, 'files'));
+  // Loaded only where it is used: the S3 client is a large import for a start that does not need it.
+  const { createS3Storage } = await import('./s3.ts');
+  return createS3Storage(config.storage);
 }
