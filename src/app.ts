@@ -53,6 +53,7 @@ import { createTokenSigner, publicRoutes, registerAuth, requireAccess } from './
 import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
+import { registerContract } from './platform/contract.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
@@ -73,6 +74,8 @@ import { registerMetrics } from './platform/metrics.ts';
 import { createCaseRules } from './platform/own-case.ts';
 import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
+import { createFrameRegistry } from './platform/realtime/frames.ts';
+import { registerRealtimeDocs } from './platform/realtime/routes.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
@@ -89,6 +92,9 @@ export interface AppOptions {
   jobs?: Pick<JobsOptions, 'pollingIntervalSeconds' | 'cronMonitorIntervalSeconds'>;
   logger?: boolean;
 }
+
+/** The version of both documents, OpenAPI and AsyncAPI: what `/api/v1` promises. */
+const API_VERSION = '1.0.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -144,7 +150,8 @@ export async function buildApp(options: AppOptions) {
 
   requireAccess(app);
   app.setValidatorCompiler(validatorCompiler);
-  registerErrorHandling(app);
+  const allowedMethods = registerContract(app);
+  registerErrorHandling(app, { allowedMethods });
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
@@ -174,12 +181,14 @@ export async function buildApp(options: AppOptions) {
   });
 
   app.addSchema(Problem);
+  // The realtime protocol's frames, registered by the modules below; documented beside the OpenAPI document.
+  const frames = createFrameRegistry();
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'kg-job-portal API',
-        version: '1.0.0',
+        version: API_VERSION,
         description:
           'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
       },
@@ -217,6 +226,7 @@ export async function buildApp(options: AppOptions) {
       publicRoutes(docs);
       await docs.register(swaggerUi, { routePrefix: '/docs' });
     });
+    registerRealtimeDocs(app, frames, API_VERSION);
   }
   documentDefaults(app);
 
@@ -351,6 +361,7 @@ export async function buildApp(options: AppOptions) {
   await app.register(feedRoutes, { prefix: '/api/v1', feed });
 
   app.addHook('onReady', async () => {
+    frames.seal();
     // Before any request: a row whose period has no partition yet could not be written.
     await partitions.createAhead();
     await jobs.start();
@@ -385,6 +396,7 @@ export async function buildApp(options: AppOptions) {
       dataRights,
       orderExtensions,
       softDeletes,
+      frames,
     },
   });
 }

@@ -70,7 +70,7 @@ describe('personal data at rest', () => {
       phone: '+996700123456',
       code,
     });
-    expect(phoneUser.status).toBe(200);
+    expect(phoneUser.status).toBe(201);
     await call('POST', '/api/v1/auth/register', undefined, {
       email: 'plain.text@example.kg',
       password: 'correct horse battery',
