@@ -238,6 +238,12 @@ describe('a body that is not JSON', () => {
       415,
       'unsupported_media_type',
     );
+    // A body without a Content-Type is no JSON either.
+    problem(
+      await inject({ method: 'POST', url: '/api/v1/orders', headers: owner.auth, payload: body }),
+      415,
+      'unsupported_media_type',
+    );
     expect((await call('GET', '/api/v1/me/orders', owner.auth)).body.data).toEqual([]);
     const json = await inject({
       method: 'POST',
