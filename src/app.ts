@@ -55,6 +55,7 @@ import { createTokenSigner, publicRoutes, registerAuth, requireAccess } from './
 import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
+import { registerContract } from './platform/contract.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
@@ -75,6 +76,8 @@ import { createMetrics, registerMetrics } from './platform/metrics.ts';
 import { createCaseRules } from './platform/own-case.ts';
 import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
+import { createFrameRegistry } from './platform/realtime/frames.ts';
+import { registerRealtimeDocs } from './platform/realtime/routes.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
@@ -92,6 +95,9 @@ export interface AppOptions {
   jobs?: Pick<JobsOptions, 'pollingIntervalSeconds' | 'cronMonitorIntervalSeconds'>;
   logger?: boolean;
 }
+
+/** The version of both documents, OpenAPI and AsyncAPI: what `/api/v1` promises. */
+const API_VERSION = '1.0.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -149,7 +155,8 @@ export async function buildApp(options: AppOptions) {
   // Before any route, so that every handler runs in the trace context its request came with.
   registerTracing(app);
   app.setValidatorCompiler(validatorCompiler);
-  registerErrorHandling(app);
+  const allowedMethods = registerContract(app);
+  registerErrorHandling(app, { allowedMethods });
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
@@ -182,12 +189,14 @@ export async function buildApp(options: AppOptions) {
   });
 
   app.addSchema(Problem);
+  // The realtime protocol's frames, registered by the modules below; documented beside the OpenAPI document.
+  const frames = createFrameRegistry();
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'kg-job-portal API',
-        version: '1.0.0',
+        version: API_VERSION,
         description:
           'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
       },
@@ -225,6 +234,7 @@ export async function buildApp(options: AppOptions) {
       publicRoutes(docs);
       await docs.register(swaggerUi, { routePrefix: '/docs' });
     });
+    registerRealtimeDocs(app, frames, API_VERSION);
   }
   documentDefaults(app);
 
@@ -381,6 +391,7 @@ export async function buildApp(options: AppOptions) {
   await app.register(feedRoutes, { prefix: '/api/v1', feed });
 
   app.addHook('onReady', async () => {
+    frames.seal();
     // Before any request: a row whose period has no partition yet could not be written.
     await partitions.createAhead();
     await jobs.start();
@@ -419,6 +430,7 @@ export async function buildApp(options: AppOptions) {
       orderExtensions,
       accountExtensions,
       softDeletes,
+      frames,
     },
   });
 }

@@ -49,7 +49,7 @@ async function phoneClient(name: string): Promise<SignedIn & { phone: string }> 
   const phone = uniquePhone();
   expect((await post('/api/v1/auth/otp/request', { phone })).statusCode).toBe(202);
   const signedUp = await post('/api/v1/auth/otp/verify', { phone, code: t.sms.lastCodeFor(phone) });
-  expect(signedUp.statusCode).toBe(200);
+  expect(signedUp.statusCode).toBe(201);
   const token = signedUp.json().access_token as string;
   const auth = { authorization: `Bearer ${token}` };
   expect((await call('PUT', '/api/v1/me/password', auth, { new_password: PASSWORD })).status).toBe(204);

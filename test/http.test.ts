@@ -134,7 +134,9 @@ describe('bad requests', () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/no-such-thing?x=1' });
     const body = problem(res, 404, 'route_not_found');
     expect(body.detail).toBe('no route GET /api/v1/no-such-thing');
-    problem(await t.app.inject({ method: 'DELETE', url: '/api/v1/categories' }), 404, 'route_not_found');
+    problem(await t.app.inject({ method: 'POST', url: '/api/v1/no-such-thing' }), 404, 'route_not_found');
+    // A known path asked with another method is a 405 (test/strict-requests.test.ts).
+    problem(await t.app.inject({ method: 'DELETE', url: '/api/v1/categories' }), 405, 'method_not_allowed');
   });
 
   it('answers a missing or bad token with 401 and a wrong role with 403', async () => {

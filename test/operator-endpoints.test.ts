@@ -80,9 +80,17 @@ describe('/metrics without METRICS_TOKEN', () => {
 });
 
 describe('DOCS_ENABLED=false', () => {
-  it('takes /docs and /docs/json away, and nothing else', async () => {
+  it('takes /docs, /docs/json and /docs/asyncapi.json away, and nothing else', async () => {
     const t = await appWith({ DOCS_ENABLED: 'false' });
-    for (const url of ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/index.html']) {
+    const docs = [
+      '/docs',
+      '/docs/',
+      '/docs/json',
+      '/docs/yaml',
+      '/docs/static/index.html',
+      '/docs/asyncapi.json',
+    ];
+    for (const url of docs) {
       const res = await t.app.inject({ url });
       expect(res.statusCode, url).toBe(404);
       expect(res.json()).toMatchObject({ code: 'route_not_found' });

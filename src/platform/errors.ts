@@ -199,8 +199,15 @@ const PARTS: Record<string, string> = {
 };
 
 function validationErrors(error: FastifyError): FieldErrorItem[] {
-  const part = PARTS[error.validationContext ?? 'body'] ?? 'body';
-  return reportableErrors(error.validation ?? []).map((v) => {
+  return fieldErrors(PARTS[error.validationContext ?? 'body'] ?? 'body', error.validation ?? []);
+}
+
+/** Ajv's errors of one part of a request (`body`, `query`, a realtime `frame`) as the client reads them. */
+export function fieldErrors(
+  part: string,
+  errors: readonly { keyword: string; instancePath: string; params: object; message?: string }[],
+): FieldErrorItem[] {
+  return reportableErrors(errors).map((v) => {
     const params = v.params as { missingProperty?: string; additionalProperty?: string };
     const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const extra = params.missingProperty ?? params.additionalProperty;
@@ -406,20 +413,38 @@ export function handleClientError(error: NodeJS.ErrnoException, socket: Socket) 
   socket.destroy(error);
 }
 
-export function registerErrorHandling(app: FastifyInstance) {
+export interface ErrorHandlingOptions {
+  /** The methods a path has routes for (platform/contract.ts), to answer a wrong one 405 rather than 404. */
+  allowedMethods?: (path: string) => string[];
+}
+
+export function registerErrorHandling(app: FastifyInstance, { allowedMethods }: ErrorHandlingOptions = {}) {
   app.setErrorHandler(answerError);
   // The route's own handler comes first and the app's second, so an error while answering an error (an
   // onSend hook that fails again) reaches this handler a second time, not Fastify's default one.
   app.addHook('onRoute', (route) => {
     route.errorHandler ??= answerError;
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, {
-      status: 404,
-      code: 'route_not_found',
-      detail: `no route ${request.method} ${request.url.split('?')[0]}`,
-    }),
-  );
+  // The router's not-found, and what a route hands back to it (OPTIONS while CORS is off). Only the path
+  // decides between 404 and 405, before anyone is authenticated and without looking at any object: the
+  // answer is the same for every caller and every id (ARCHITECTURE.md, "Strict requests").
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    const allowed = allowedMethods?.(path) ?? [];
+    if (allowed.length === 0 || allowed.includes(request.method)) {
+      return sendProblem(request, reply, {
+        status: 404,
+        code: 'route_not_found',
+        detail: `no route ${request.method} ${path}`,
+      });
+    }
+    reply.header('allow', allowed.join(', '));
+    return sendProblem(request, reply, {
+      status: 405,
+      code: 'method_not_allowed',
+      detail: `${path} takes ${allowed.join(', ')}, not ${request.method}`,
+    });
+  });
 }
 
 /** True when `error` is PostgreSQL's unique violation, of the named constraint when one is given. */

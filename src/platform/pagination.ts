@@ -21,11 +21,10 @@ export interface PageRequest {
 
 /**
  * The query string of every list route: its filters (a multi-valued one declared with `OneOrMore`, the
- * order with `Sort`), then `limit` and `cursor`. A parameter the list does not declare is a 400, so a
- * misspelt or retired one (`order`) is never silently ignored.
+ * order with `Sort`), then `limit` and `cursor`. A parameter the list does not declare is a 400, as on
+ * every route (platform/contract.ts), so a misspelt or retired one (`order`) is never silently ignored.
  */
-export const ListQuery = <P extends TProperties>(filters: P) =>
-  Type.Object({ ...filters, ...PageParams }, { additionalProperties: false });
+export const ListQuery = <P extends TProperties>(filters: P) => Type.Object({ ...filters, ...PageParams });
 
 /**
  * A list's `sort`: the orders it offers, each a word (`newest`, `oldest`, `rating`, `price`, ...), never a

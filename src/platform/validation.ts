@@ -244,8 +244,17 @@ function sizeFirst(node: Node, where: string, insideJson = false): Node {
 /** JSON bodies must carry the right types; query strings and path params are text, so they are coerced. */
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart, method, url }) => {
   const where = `${method} ${url} ${httpPart ?? 'body'}`;
-  return (httpPart === 'body' ? strict : coercing).compile(sizeFirst(schema as Node, where));
+  return httpPart === 'body'
+    ? compileJsonSchema(schema, where)
+    : coercing.compile(sizeFirst(schema as Node, where));
 };
+
+/**
+ * The validator of a JSON value a client sends, as a request body gets it: the right types, no coercion,
+ * sizes first; `where` names the schema when it does not bound its input. Realtime frames use it too.
+ */
+export const compileJsonSchema = (schema: object, where: string) =>
+  strict.compile(sizeFirst(schema as Node, where));
 
 const BLANK = '\\S';
 const HTTP_URL = '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]';

@@ -390,7 +390,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     app.post(
       `/admin/${name}`,
       {
-        config,
+        config: { ...config, location: `/admin/${name}/{id}` },
         schema: { ...base, operationId: `adminCreate${singular}`, body: Create, response: { 201: Row } },
       },
       async (request, reply) => {

@@ -327,7 +327,7 @@ describe('an accept at the same moment as an erasure', () => {
     async (erasing) => {
       const r = await racers(erasing);
       const [accepted, erased] = await heldOpen('accept', r.accept, r.erase);
-      expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
       expect(erased.status, JSON.stringify(erased.body)).toBe(409);
       expect(erased.body.code).toBe('work_in_progress');
       expect((await orderRow(r.orderId)).status).toBe('assigned');

@@ -41,7 +41,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
   app.post(
     '/orders/:id/assignment/notes',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/orders/{order_id}/assignment' },
       schema: {
         tags,
         operationId: 'addAssignmentProgressNote',

@@ -243,7 +243,7 @@ describe('GET /me/assignments', () => {
     const accept = { amount: 50_000 };
     expect(
       (await call('POST', `/api/v1/bids/${bid.body.id}/accept`, first.provider.auth, accept)).status,
-    ).toBe(200);
+    ).toBe(201);
 
     const mine = await call('GET', '/api/v1/me/assignments', first.provider.auth);
     expect(mine.status).toBe(200);

@@ -32,6 +32,7 @@ export const bidRoutes: RoutesPlugin<{
     {
       config: {
         access: 'user',
+        location: '/bids/{id}',
         // Per user, so checked once the caller is known (preHandler runs after authentication).
         rateLimit: {
           max: bidsPerMinute,
@@ -71,6 +72,22 @@ export const bidRoutes: RoutesPlugin<{
       },
     },
     async (request) => bids.listOrderBids(actorOf(request), request.params.id, request.query),
+  );
+
+  app.get(
+    '/bids/:id',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        operationId: 'getBid',
+        summary: 'One bid (its bidder, the order’s client, staff)',
+        description: 'The `Location` of a new bid. Anyone else gets 404.',
+        params: IdParams,
+        response: { 200: BidResponse, 404: problem },
+      },
+    },
+    async (request) => bids.getBid(actorOf(request), request.params.id),
   );
 
   app.patch(
@@ -127,22 +144,23 @@ export const bidRoutes: RoutesPlugin<{
   app.post(
     '/bids/:id/accept',
     {
-      config: { access: 'user' },
+      // The accept makes the order's assignment.
+      config: { access: 'user', location: '/orders/{order_id}/assignment' },
       schema: {
         tags,
         operationId: 'acceptBid',
         summary: 'Accept a pending bid on my order',
         description:
-          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers with the assignment, which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`. A provider whose account is blocked or closed cannot be chosen: 409 `provider_unavailable`, and nothing changes (the order’s bid list says so in `provider_available`); nor can a client whose own account was closed, blocked or erased while the request was on its way (409 `client_unavailable`).',
+          'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers 201 with the assignment it made (its `Location`), which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`. A provider whose account is blocked or closed cannot be chosen: 409 `provider_unavailable`, and nothing changes (the order’s bid list says so in `provider_available`); nor can a client whose own account was closed, blocked or erased while the request was on its way (409 `client_unavailable`).',
         params: IdParams,
         body: AcceptBidBody,
-        response: { 200: AssignmentResponse, 404: problem, 409: problem },
+        response: { 201: AssignmentResponse, 404: problem, 409: problem },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const actor = actorOf(request);
       const { orderId } = await bids.acceptBid(actor, request.params.id, request.body);
-      return assignments.getAssignment(actor, orderId);
+      return reply.status(201).send(await assignments.getAssignment(actor, orderId));
     },
   );
 

@@ -661,6 +661,20 @@ export function createBidService({
       };
     },
 
+    /** One bid, for those who see it among the order's bids: its bidder, the order's client, staff. */
+    async getBid(actor: Actor, bidId: string): Promise<BidView> {
+      const bid = await loadBid(db, bidId);
+      const order = await loadOrder(db, bid.orderId).catch(asBidNotFound);
+      const isClient = order.clientUserId === actor.userId;
+      const sees =
+        bid.providerUserId === actor.userId ||
+        isClient ||
+        // A draft is its client's alone (access.ts canSee), even to staff.
+        (isStaff(actor) && order.status !== 'draft');
+      if (!sees) throw new NotFoundError('bid');
+      return bidView(bid);
+    },
+
     /** The caller's bids as a provider, newest first, each with what they need to know of the order. */
     async listMyBids(actor: Actor, filter: MyBidsFilter): Promise<PageResult<MyBidView>> {
       const page = myBidPages(filter);

@@ -159,7 +159,7 @@ describe('POST /orders/{id}/bids', () => {
         call('POST', `/api/v1/bids/${firstBid.id}/accept`, owner.auth, { amount: firstBid.amount }),
         call('POST', `/api/v1/orders/${o.id}/bids`, late.auth, bidBody(70_000)),
       ]);
-      expect(accept.status).toBe(200);
+      expect(accept.status).toBe(201);
       const rows = await bidsOf(o.id);
       if (bid.status === 201) {
         expect(rows.find((r) => r.id === bid.body.id)?.status).toBe('rejected');
@@ -399,7 +399,7 @@ describe('POST /bids/{id}/accept', () => {
     expect((await call('POST', `/api/v1/bids/${bidC.id}/withdraw`, c.auth)).status).toBe(200);
 
     const accepted = await call('POST', `/api/v1/bids/${bidA.id}/accept`, owner.auth, { amount: 80_000 });
-    expect(accepted.status).toBe(200);
+    expect(accepted.status).toBe(201);
     expect(accepted.body).toMatchObject({
       order_id: o.id,
       my_role: 'client',
@@ -486,7 +486,7 @@ describe('POST /bids/{id}/accept', () => {
     expect(await snapshot(o.id)).toBe(before);
   });
 
-  it('concurrent accepts (two bids, and one bid twice) give one 200 and one accepted bid, five rounds', async () => {
+  it('concurrent accepts (two bids, and one bid twice) give one 201 and one accepted bid, five rounds', async () => {
     const results: number[][] = [];
     for (let round = 0; round < 5; round++) {
       const owner = await client(`Спешащий ${round}`);
@@ -504,7 +504,7 @@ describe('POST /bids/{id}/accept', () => {
       const statuses = answers.map((a) => a.status);
       results.push(statuses);
       expect(
-        statuses.filter((s) => s === 200),
+        statuses.filter((s) => s === 201),
         JSON.stringify(statuses),
       ).toHaveLength(1);
       expect(statuses.filter((s) => s === 409)).toHaveLength(3);
@@ -513,7 +513,7 @@ describe('POST /bids/{id}/accept', () => {
       }
 
       const rows = await bidsOf(o.id);
-      const winner = answers.find((a) => a.status === 200)!.body.bid.id as string;
+      const winner = answers.find((a) => a.status === 201)!.body.bid.id as string;
       expect(rows.filter((r) => r.status === 'accepted').map((r) => r.id)).toEqual([winner]);
       expect(rows.filter((r) => r.status === 'rejected')).toHaveLength(1);
       const assignments = await t.db
@@ -548,7 +548,7 @@ describe('POST /bids/{id}/accept', () => {
     expect(await snapshot(o.id)).toBe(before);
 
     const fresh = await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: 95_000 });
-    expect(fresh.status).toBe(200);
+    expect(fresh.status).toBe(201);
     expect(fresh.body.order).toMatchObject({ status: 'assigned', final_price: 95_000 });
   });
 
@@ -563,7 +563,7 @@ describe('POST /bids/{id}/accept', () => {
         call('PATCH', `/api/v1/bids/${bid.id}`, p.auth, { amount: 120_000 }),
       ]);
       const order = await orderRow(o.id);
-      if (accept.status === 200) {
+      if (accept.status === 201) {
         expect([change.status, change.body.code]).toEqual([409, 'bid_is_accepted']);
         expect(order).toMatchObject({ status: 'assigned', finalPrice: 80_000 });
       } else {
@@ -584,13 +584,16 @@ describe('POST /bids/{id}/accept', () => {
         call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount }),
         call('POST', `/api/v1/bids/${bid.id}/withdraw`, p.auth),
       ]);
-      expect([accept.status, withdraw.status].sort()).toEqual([200, 409]);
+      expect([
+        [201, 409],
+        [409, 200],
+      ]).toContainEqual([accept.status, withdraw.status]);
       const [row] = await bidsOf(o.id);
       const assignments = await t.db
         .select()
         .from(orderAssignments)
         .where(eq(orderAssignments.orderId, o.id));
-      if (accept.status === 200) {
+      if (accept.status === 201) {
         expect(row?.status).toBe('accepted');
         expect(assignments).toHaveLength(1);
       } else {
@@ -673,7 +676,7 @@ describe('a provider who can no longer take the work', () => {
       const accepted = await call('POST', `/api/v1/bids/${stayingBid.id}/accept`, owner.auth, {
         amount: 90_000,
       });
-      expect(accepted.status).toBe(200);
+      expect(accepted.status).toBe(201);
       expect((await orderRow(o.id)).status).toBe('assigned');
     },
   );
@@ -691,7 +694,7 @@ describe('a provider who can no longer take the work', () => {
     expect((await listed(o.id, owner)).get(p.providerId)).toMatchObject({ provider_available: true });
     expect(
       (await call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount })).status,
-    ).toBe(200);
+    ).toBe(201);
   });
 
   describe.runIf(process.env.DATABASE_URL)('on PostgreSQL, with a connection the test holds', () => {
@@ -760,7 +763,7 @@ describe('a provider who can no longer take the work', () => {
         expect(await lockWaiters(2)).toBe(true);
         expect(blockDone).toBe(false);
         await held.query('commit');
-        expect((await accept).status).toBe(200);
+        expect((await accept).status).toBe(201);
         expect((await blocking).status).toBe(200);
       } finally {
         await held.query('rollback').catch(() => {});

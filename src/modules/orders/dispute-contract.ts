@@ -76,3 +76,8 @@ export const AdminDisputesQuery = ListQuery({
   }),
 });
 export type AdminDisputesFilter = Static<typeof AdminDisputesQuery>;
+
+export const OrderDisputeParams = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'The order' }),
+  dispute_id: Type.String({ format: 'uuid', description: 'The dispute' }),
+});

@@ -8,6 +8,7 @@ import {
   CloseDisputeBody,
   DisputeResponse,
   OpenDisputeBody,
+  OrderDisputeParams,
   ResolveDisputeBody,
 } from './dispute-contract.ts';
 import { DISPUTE_READERS, type DisputeService } from './dispute-service.ts';
@@ -22,7 +23,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
   app.post(
     '/orders/:id/disputes',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/orders/{order_id}/disputes/{id}' },
       schema: {
         tags,
         operationId: 'openOrderDispute',
@@ -57,6 +58,23 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
       },
     },
     async (request) => disputes.listOrderDisputes(actorOf(request), request.params.id, request.query),
+  );
+
+  app.get(
+    '/orders/:id/disputes/:dispute_id',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        operationId: 'getOrderDispute',
+        summary: 'One dispute of an order (its two parties and dispute staff)',
+        description: `The \`Location\` of an opened dispute. Other staff than ${DISPUTE_READERS.join(', ')} get 403 \`not_dispute_staff\`.`,
+        params: OrderDisputeParams,
+        response: { 200: DisputeResponse, 403: problem, 404: problem },
+      },
+    },
+    async (request) =>
+      disputes.getOrderDispute(actorOf(request), request.params.id, request.params.dispute_id),
   );
 
   app.get(

@@ -162,6 +162,16 @@ export function createDisputeService({
     });
   }
 
+  /** The order's two parties and dispute staff read its disputes; anyone else does not see the order. */
+  async function checkReader(actor: Actor, orderId: string) {
+    const order = await loadOrder(db, orderId);
+    const role = roleOf(actor, order, await loadAssignment(db, orderId));
+    if (role === 'other') throw new NotFoundError('order');
+    if (role === 'staff' && !actor.roles.some((r) => DISPUTE_READERS.includes(r))) {
+      throw new ForbiddenError('not_dispute_staff', 'only the parties and dispute staff read disputes');
+    }
+  }
+
   return {
     /**
      * A party disputes an assigned, started or completed order; a completed one only within
@@ -242,12 +252,7 @@ export function createDisputeService({
       request: PageRequest,
     ): Promise<PageResult<DisputeView>> {
       const page = orderDisputePages(request);
-      const order = await loadOrder(db, orderId);
-      const role = roleOf(actor, order, await loadAssignment(db, orderId));
-      if (role === 'other') throw new NotFoundError('order');
-      if (role === 'staff' && !actor.roles.some((r) => DISPUTE_READERS.includes(r))) {
-        throw new ForbiddenError('not_dispute_staff', 'only the parties and dispute staff read disputes');
-      }
+      await checkReader(actor, orderId);
       const rows = await db
         .select()
         .from(orderDisputes)
@@ -255,6 +260,17 @@ export function createDisputeService({
         .orderBy(page.orderBy)
         .limit(page.limit);
       return page.page(rows, (d) => d.id, disputeView);
+    },
+
+    /** One of an order's disputes, for whoever reads the order's disputes. */
+    async getOrderDispute(actor: Actor, orderId: string, disputeId: string): Promise<DisputeView> {
+      await checkReader(actor, orderId);
+      const [row] = await db
+        .select()
+        .from(orderDisputes)
+        .where(and(eq(orderDisputes.orderId, orderId), eq(orderDisputes.id, disputeId)));
+      if (!row) throw disputeNotFound();
+      return disputeView(row);
     },
 
     async adminList(filter: AdminDisputesFilter): Promise<PageResult<AdminDisputeView>> {

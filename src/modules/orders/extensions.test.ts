@@ -129,7 +129,7 @@ describe('orders’ events reach every subscriber', () => {
   it('the accept’s events, emitted by a service call: accepted, rejected and assigned to each subscriber', async () => {
     const { owner, order, first, secondBid, firstBid } = await biddedOrder();
     const answer = await call('POST', `/api/v1/bids/${firstBid}/accept`, owner.auth, { amount: 500_000 });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
 
     const decided = (module: string) =>
       heardOf(module, order.id).filter((e) => e.type !== 'bid_received' && e.type !== 'order_status_changed');
@@ -154,7 +154,7 @@ describe('bidAccepted: work inside the accept transaction', () => {
     const { owner, order, first, firstBid } = await biddedOrder();
     onAccept = 'write';
     const answer = await call('POST', `/api/v1/bids/${firstBid}/accept`, owner.auth, { amount: 500_000 });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(accepted).toEqual([
       {
         actor: expect.objectContaining({ userId: owner.user.id }),
@@ -193,7 +193,7 @@ describe('bidAccepted: work inside the accept transaction', () => {
       // The handler mended, the same accept goes through.
       onAccept = 'nothing';
       const again = await call('POST', `/api/v1/bids/${firstBid}/accept`, owner.auth, { amount: 500_000 });
-      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      expect(again.status, JSON.stringify(again.body)).toBe(201);
     });
   }
 });

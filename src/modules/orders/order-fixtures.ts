@@ -192,7 +192,7 @@ export function orderFixtures(app: () => TestApp) {
     const amount = options.amount ?? 500_000;
     const bidId = await placeBid(orderId, p, amount);
     const accepted = await call('POST', `/api/v1/bids/${bidId}/accept`, owner.auth, { amount });
-    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
     if (state === 'assigned') return bidId;
     await act(orderId, 'start', p);
     if (state === 'in_progress') return bidId;

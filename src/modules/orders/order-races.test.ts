@@ -120,7 +120,7 @@ describe('an order acted on twice at once', () => {
       const moves = await movesOf(orderId);
       const added = await eventsSince(orderId, eventsBefore);
 
-      if (accept.status === 200) {
+      if (accept.status === 201) {
         expect(accept.body.bid).toMatchObject({ id: bid!.id, status: 'accepted' });
         // Assigned, then cancelled: the history says both, and the assignment stays as a record.
         expect(moves).toEqual([
@@ -363,7 +363,7 @@ describe('an order acted on twice at once', () => {
       const rows = await bidsOf(orderId);
       const assignments = await assignmentsOf(orderId);
       const added = await eventsSince(orderId, eventsBefore);
-      if (accept.status === 200) {
+      if (accept.status === 201) {
         expect(order).toMatchObject({ status: 'assigned', finalPrice: bid!.amount });
         expect(rows).toMatchObject([{ status: 'accepted' }]);
         expect(assignments).toHaveLength(1);
@@ -376,7 +376,7 @@ describe('an order acted on twice at once', () => {
         expect(added).toEqual({});
       }
       expect(await movesOf(orderId)).toEqual(
-        accept.status === 200
+        accept.status === 201
           ? ['null>draft', 'draft>published', 'published>bidding', 'bidding>assigned']
           : ['null>draft', 'draft>published', 'published>bidding'],
       );

@@ -33,7 +33,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
   app.post(
     '/orders',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/orders/{id}' },
       schema: {
         tags,
         operationId: 'createOrder',

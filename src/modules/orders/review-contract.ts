@@ -50,3 +50,8 @@ export const PublicReviewResponse = Type.Object({
   created_at: DateTime,
 });
 export type PublicReviewView = Static<typeof PublicReviewResponse>;
+
+export const OrderReviewParams = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'The order' }),
+  review_id: Type.String({ format: 'uuid', description: 'The review' }),
+});

@@ -2,7 +2,12 @@ import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
-import { CreateReviewBody, OrderReviewResponse, PublicReviewResponse } from './review-contract.ts';
+import {
+  CreateReviewBody,
+  OrderReviewParams,
+  OrderReviewResponse,
+  PublicReviewResponse,
+} from './review-contract.ts';
 import type { ReviewService } from './review-service.ts';
 
 const problem = Type.Ref('Problem');
@@ -14,7 +19,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.post(
     '/orders/:id/reviews',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/orders/{order_id}/reviews/{id}' },
       schema: {
         tags,
         operationId: 'createOrderReview',
@@ -47,6 +52,23 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
       },
     },
     async (request) => reviews.listOrderReviews(actorOf(request), request.params.id, request.query),
+  );
+
+  app.get(
+    '/orders/:id/reviews/:review_id',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        operationId: 'getOrderReview',
+        summary: 'One review of an order (its two parties and staff)',
+        description:
+          'The `Location` of a written review. Staff also see a review they removed (`is_deleted`).',
+        params: OrderReviewParams,
+        response: { 200: OrderReviewResponse, 404: problem },
+      },
+    },
+    async (request) => reviews.getOrderReview(actorOf(request), request.params.id, request.params.review_id),
   );
 
   app.get(

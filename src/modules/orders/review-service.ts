@@ -110,6 +110,21 @@ export function createReviewService({
     return { review, order, assignment: await loadAssignment(tx, review.orderId) };
   }
 
+  /**
+   * The reviews of an order the caller reads: its two parties the live ones, staff removed ones too; anyone
+   * else does not see the order.
+   */
+  async function readableReviews(actor: Actor, orderId: string) {
+    const order = await loadOrder(db, orderId);
+    const role = roleOf(actor, order, await loadAssignment(db, orderId));
+    if (role === 'other') throw new NotFoundError('order');
+    return and(
+      eq(orderReviews.orderId, orderId),
+      role === 'staff' ? undefined : eq(orderReviews.isDeleted, false),
+      role === 'staff' ? undefined : isNull(orderReviews.hiddenReason),
+    );
+  }
+
   return {
     /**
      * The caller rates the other party of a completed order. The order row is locked, so two reviews sent
@@ -178,23 +193,23 @@ export function createReviewService({
       request: PageRequest,
     ): Promise<PageResult<OrderReviewView>> {
       const page = orderReviewPages(request);
-      const order = await loadOrder(db, orderId);
-      const role = roleOf(actor, order, await loadAssignment(db, orderId));
-      if (role === 'other') throw new NotFoundError('order');
       const rows = await db
         .select()
         .from(orderReviews)
-        .where(
-          and(
-            eq(orderReviews.orderId, orderId),
-            role === 'staff' ? undefined : eq(orderReviews.isDeleted, false),
-            role === 'staff' ? undefined : isNull(orderReviews.hiddenReason),
-            page.where,
-          ),
-        )
+        .where(and(await readableReviews(actor, orderId), page.where))
         .orderBy(page.orderBy)
         .limit(page.limit);
       return page.page(rows, (r) => r.id, orderReviewView);
+    },
+
+    /** One review of an order, for whoever reads the order's reviews. */
+    async getOrderReview(actor: Actor, orderId: string, reviewId: string): Promise<OrderReviewView> {
+      const [row] = await db
+        .select()
+        .from(orderReviews)
+        .where(and(await readableReviews(actor, orderId), eq(orderReviews.id, reviewId)));
+      if (!row) throw new NotFoundError('review');
+      return orderReviewView(row);
     },
 
     /** Anyone: the live reviews clients wrote of a provider (by provider profile id), newest first. */

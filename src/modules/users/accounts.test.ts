@@ -84,7 +84,7 @@ async function phoneUser(phone = uniquePhone()) {
     url: '/api/v1/auth/otp/verify',
     payload: { phone, code },
   });
-  expect(res.statusCode).toBe(200);
+  expect(res.statusCode).toBe(201);
   return { phone, ...res.json<TokenBody>() };
 }
 

@@ -62,6 +62,9 @@ export const TokenResponse = Type.Object({
   refresh_expires_at: DateTime,
   user: UserResponse,
 });
+
+/** A sign-in with a one-time code, which makes the account when the phone had none. */
+export const OtpSignIn = Type.Object({ ...TokenResponse.properties, is_new_user: Type.Boolean() });
 export type Tokens = Static<typeof TokenResponse>;
 
 export const OtpSentResponse = Type.Object({

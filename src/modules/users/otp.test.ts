@@ -123,7 +123,7 @@ describe('requesting a code', () => {
     expect(smsTo(phone)).toHaveLength(1);
     expect(await codeRows(phone)).toHaveLength(1);
     // The first code still works.
-    expect((await verify(phone, code)).statusCode).toBe(200);
+    expect((await verify(phone, code)).statusCode).toBe(201);
   });
 
   it('sends one code when two requests for one phone come at once', async () => {
@@ -154,7 +154,7 @@ describe('requesting a code', () => {
     expect(failed.body).not.toContain('10.0.0.9');
     expect(await codeRows(phone)).toHaveLength(1);
     // The code sent before is still the one that works.
-    expect((await verify(phone, earlier)).statusCode).toBe(200);
+    expect((await verify(phone, earlier)).statusCode).toBe(201);
 
     const other = uniquePhone();
     t.sms.send = async () => {
@@ -207,7 +207,8 @@ describe('verifying a code', () => {
   it('creates the account for a new phone, then signs the same account in next time', async () => {
     const phone = uniquePhone();
     const first = await verify(phone, await sentCode(phone), { full_name: 'Нурлан Бекович' });
-    expect(first.statusCode).toBe(200);
+    expect(first.statusCode).toBe(201);
+    expect(first.headers.location).toBe('/api/v1/me');
     const created = first.json<VerifyBody>();
     expect(created.is_new_user).toBe(true);
     expect(created.user).toMatchObject({ phone, phone_verified: true, full_name: 'Нурлан Бекович' });
@@ -227,6 +228,7 @@ describe('verifying a code', () => {
     await age(phone, 61);
     const second = await verify(phone, await sentCode(phone));
     expect(second.statusCode).toBe(200);
+    expect(second.headers.location).toBeUndefined();
     expect(second.json<VerifyBody>()).toMatchObject({ is_new_user: false, user: { id: created.user.id } });
     expect(await usersWithPhone(phone)).toHaveLength(1);
   });
@@ -234,7 +236,7 @@ describe('verifying a code', () => {
   it('accepts a code once: a second verify of it is 401', async () => {
     const phone = uniquePhone();
     const code = await sentCode(phone);
-    expect((await verify(phone, code)).statusCode).toBe(200);
+    expect((await verify(phone, code)).statusCode).toBe(201);
     const again = await verify(phone, code);
     expect(again.statusCode).toBe(401);
     expect(again.json<ProblemBody>().code).toBe('otp_invalid');
@@ -248,7 +250,7 @@ describe('verifying a code', () => {
     const headers = { 'idempotency-key': `otp-verify-${phone.slice(1)}` };
     const payload = { phone, code };
     const first = await t.app.inject({ method: 'POST', url: '/api/v1/auth/otp/verify', headers, payload });
-    expect(first.statusCode).toBe(200);
+    expect(first.statusCode).toBe(201);
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/auth/otp/verify', headers, payload });
     expect(again.statusCode).toBe(401);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
@@ -261,7 +263,7 @@ describe('verifying a code', () => {
     const phone = uniquePhone();
     const code = await sentCode(phone);
     const results = await Promise.all([verify(phone, code), verify(phone, code)]);
-    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+    expect(results.map((r) => r.statusCode).sort()).toEqual([201, 401]);
     const users = await usersWithPhone(phone);
     expect(users).toHaveLength(1);
     expect(await t.db.select().from(userSessions).where(eq(userSessions.userId, users[0]!.id))).toHaveLength(
@@ -312,7 +314,7 @@ describe('verifying a code', () => {
       const res = await verify(phone, older);
       expect(res.statusCode).toBe(401);
     }
-    expect((await verify(phone, newer)).statusCode).toBe(200);
+    expect((await verify(phone, newer)).statusCode).toBe(201);
   });
 
   it('answers 400 to a malformed code or phone', async () => {

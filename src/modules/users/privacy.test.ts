@@ -75,7 +75,7 @@ describe('personal data at rest', () => {
       phone: '+996700123456',
       code,
     });
-    expect(phoneUser.status).toBe(200);
+    expect(phoneUser.status).toBe(201);
     await call('POST', '/api/v1/auth/register', undefined, {
       email: 'plain.text@example.kg',
       password: PASSWORD,
@@ -245,7 +245,7 @@ describe('confirming it is them', () => {
     const phone = uniquePhone();
     expect((await post('/api/v1/auth/otp/request', { phone })).statusCode).toBe(202);
     const signedUp = await post('/api/v1/auth/otp/verify', { phone, code: t.sms.lastCodeFor(phone) });
-    expect(signedUp.statusCode).toBe(200);
+    expect(signedUp.statusCode).toBe(201);
     return {
       phone,
       userId: signedUp.json().user.id as string,

@@ -66,7 +66,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/client-profile',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/me/client-profile' },
       schema: {
         tags,
         operationId: 'createMyClientProfile',
@@ -111,7 +111,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/provider-profile',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/me/provider-profile' },
       schema: {
         tags,
         operationId: 'createMyProviderProfile',
@@ -173,7 +173,7 @@ export const profileRoutes: RoutesPlugin<{
   app.post(
     '/me/services',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/me/services/{id}' },
       schema: {
         tags: ['provider services'],
         operationId: 'createMyService',
@@ -264,7 +264,7 @@ export const profileRoutes: RoutesPlugin<{
   app.put(
     '/me/favorites/:provider_id',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/me/favorites/{provider_id}' },
       schema: {
         tags: ['favorites'],
         operationId: 'addFavorite',

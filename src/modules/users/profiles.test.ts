@@ -522,7 +522,7 @@ describe('phone-only accounts', () => {
       code: t.sms.lastCodeFor(phone),
       full_name: 'Телефон Мастер',
     });
-    expect(signIn.status).toBe(200);
+    expect(signIn.status).toBe(201);
     expect(signIn.body.user.email).toBeNull();
     const auth = { authorization: `Bearer ${signIn.body.access_token}` };
     expect((await call('PATCH', '/api/v1/me/profile', auth, { bio: 'Без почты' })).status).toBe(200);

@@ -12,6 +12,7 @@ import {
   GivenPassword,
   OtpCode,
   OtpSentResponse,
+  OtpSignIn,
   Password,
   Phone,
   SessionResponse,
@@ -50,7 +51,8 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/register',
     {
-      config: issuesTokens,
+      // The account is the caller's own from now on.
+      config: { ...issuesTokens, location: '/me' },
       schema: {
         tags,
         operationId: 'register',
@@ -127,23 +129,26 @@ export const accountRoutes: RoutesPlugin<{
   app.post(
     '/auth/otp/verify',
     {
-      config: issuesTokens,
+      // A new phone makes an account: 201, the caller's own from now on.
+      config: { ...issuesTokens, location: '/me' },
       schema: {
         tags,
         operationId: 'verifyOtp',
         summary: 'Sign in with a one-time code; creates the account when the phone is new',
-        description: 'At most 5 tries per code. `is_new_user` tells the app to ask for a profile.',
+        description:
+          'At most 5 tries per code. A phone that had no account answers 201 (the account made, `Location: /api/v1/me`) ' +
+          'and `is_new_user: true`, which tells the app to ask for a profile; a known one answers 200.',
         body: Type.Object(
           { phone: Phone, code: OtpCode, full_name: Type.Optional(FullName), device_name: DeviceName },
           { additionalProperties: false },
         ),
-        response: {
-          200: Type.Object({ ...TokenResponse.properties, is_new_user: Type.Boolean() }),
-          403: Type.Ref('Problem'),
-        },
+        response: { 200: OtpSignIn, 201: OtpSignIn, 403: Type.Ref('Problem') },
       },
     },
-    async (request) => accounts.verifyOtp(request.body, clientOf(request, request.body.device_name)),
+    async (request, reply) => {
+      const signedIn = await accounts.verifyOtp(request.body, clientOf(request, request.body.device_name));
+      return reply.status(signedIn.is_new_user ? 201 : 200).send(signedIn);
+    },
   );
 
   app.post(

@@ -182,7 +182,7 @@ async function phoneAccountWithPassword() {
   const phone = uniquePhone();
   expect((await post('/api/v1/auth/otp/request', { phone })).statusCode).toBe(202);
   const signedUp = await post('/api/v1/auth/otp/verify', { phone, code: t.sms.lastCodeFor(phone) });
-  expect(signedUp.statusCode).toBe(200);
+  expect(signedUp.statusCode).toBe(201);
   const set = await t.app.inject({
     method: 'PUT',
     url: '/api/v1/me/password',

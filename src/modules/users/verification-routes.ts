@@ -49,7 +49,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
   app.post(
     '/me/verifications',
     {
-      config: { access: 'user' },
+      config: { access: 'user', location: '/me/verifications/{id}' },
       schema: {
         tags: ['verification'],
         operationId: 'submitVerification',

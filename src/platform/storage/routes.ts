@@ -86,6 +86,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
       bodyLimit: MAX_UPLOAD_BYTES,
       config: {
         access: 'user',
+        location: '/files/{id}',
         // Per user, so one account cannot fill the disk; generous for an app uploading a few photos.
         rateLimit: {
           max: 60,
