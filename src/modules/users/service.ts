@@ -315,6 +315,14 @@ export function createAccountService({
     .limit(1)
     .prepare('session_live');
 
+  /** What GET /me reads on every call, prepared as the session check is. */
+  const liveUserById = db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, sql.placeholder('id')), eq(users.isDeleted, false)))
+    .limit(1)
+    .prepare('live_user_by_id');
+
   return {
     view,
 
@@ -342,13 +350,15 @@ export function createAccountService({
       return new Map(rows.map((r) => [r.id, standingOf(r)]));
     },
 
-    async isSessionLive(sessionId: string): Promise<boolean> {
+    /** The cached answer as it is, without a promise: the auth hook then admits the request in its own turn. */
+    isSessionLive(sessionId: string): boolean | Promise<boolean> {
       const key = `session:${sessionId}`;
       const cached = cache.get<boolean>(key);
       if (cached !== undefined) return cached;
-      const [row] = await liveSession.execute({ id: sessionId });
-      cache.set(key, row !== undefined, SESSION_CACHE_SECONDS);
-      return row !== undefined;
+      return liveSession.execute({ id: sessionId }).then(([row]) => {
+        cache.set(key, row !== undefined, SESSION_CACHE_SECONDS);
+        return row !== undefined;
+      });
     },
 
     async register(input: { email: string; password: string; full_name: string }, client: ClientInfo) {
@@ -572,7 +582,7 @@ export function createAccountService({
     },
 
     async me(actor: Actor) {
-      const user = await findLiveUser(eq(users.id, actor.userId ?? ''));
+      const [user] = await liveUserById.execute({ id: actor.userId ?? '' });
       if (!user) throw new NotFoundError('user');
       return view(user);
     },

@@ -49,7 +49,7 @@ async function anotherDevice(email: string, device_name: string) {
 }
 
 async function sessionRow(accessToken: string) {
-  const { sessionId } = await t.app.services.signer.verify(accessToken);
+  const { sessionId } = t.app.services.signer.verify(accessToken);
   const [row] = await t.db.select().from(userSessions).where(eq(userSessions.id, sessionId));
   return row!;
 }
