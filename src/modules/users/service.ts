@@ -68,6 +68,20 @@ export interface ClientInfo {
 type UserRow = typeof users.$inferSelect;
 type UserStatus = UserRow['status'];
 
+/** The columns an account's view is made of: what a read that only shows the account selects. */
+const viewColumns = {
+  id: users.id,
+  emailEncrypted: users.emailEncrypted,
+  phoneEncrypted: users.phoneEncrypted,
+  fullName: users.fullName,
+  roles: users.roles,
+  status: users.status,
+  emailVerifiedAt: users.emailVerifiedAt,
+  phoneVerifiedAt: users.phoneVerifiedAt,
+  passwordHash: users.passwordHash,
+  createdAt: users.createdAt,
+};
+
 const standingOf = (row: Pick<UserRow, 'status' | 'isDeleted'>): AccountStanding =>
   row.isDeleted || row.status === 'deactivated' ? 'closed' : row.status;
 
@@ -110,7 +124,7 @@ export function createAccountService({
     requestId: client.requestId,
   });
 
-  function view(user: UserRow): UserView {
+  function view(user: Pick<UserRow, keyof typeof viewColumns>): UserView {
     return {
       id: user.id,
       email: user.emailEncrypted ? cipher.decrypt(user.emailEncrypted) : null,
@@ -315,9 +329,9 @@ export function createAccountService({
     .limit(1)
     .prepare('session_live');
 
-  /** What GET /me reads on every call, prepared as the session check is. */
+  /** What GET /me reads on every call, prepared as the session check is, and no column more than it shows. */
   const liveUserById = db
-    .select()
+    .select(viewColumns)
     .from(users)
     .where(and(eq(users.id, sql.placeholder('id')), eq(users.isDeleted, false)))
     .limit(1)
