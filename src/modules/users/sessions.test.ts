@@ -202,6 +202,22 @@ describe('sessions', () => {
     expect((await refresh(theirs.refresh_token)).statusCode).toBe(200);
   });
 
+  it('an ended session is refused at once though it was cached live; a public route still answers it, as a bad token', async () => {
+    const phone = await account();
+    // Answered from the session cache from here on, without asking the database.
+    expect((await me(phone.access_token)).statusCode).toBe(200);
+    expect((await me(phone.access_token)).statusCode).toBe(200);
+    await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(phone.access_token) });
+
+    const refused = await me(phone.access_token);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json<ProblemBody>().code).toBe('session_revoked');
+    for (const authorization of [`Bearer ${phone.access_token}`, 'Bearer not-a-token', 'Basic abc']) {
+      const res = await t.app.inject({ url: '/api/v1/categories', headers: { authorization } });
+      expect(res.statusCode, authorization).toBe(200);
+    }
+  });
+
   it('logs out this device only', async () => {
     const phone = await account();
     const laptop = await anotherDevice(phone.email, 'Laptop');
