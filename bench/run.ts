@@ -3,7 +3,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import type { BareRoute } from './bare-server.ts';
+import type { BareRoute, BareSetup } from './bare-server.ts';
 import { runDataScenarios } from './data-runner.ts';
 import { dataScenarios } from './data-scenarios.ts';
 import {
@@ -14,6 +14,7 @@ import {
   firstMessage,
   forkScript,
   freePort,
+  machineSeconds,
   pinToCpus,
   positive,
   runScript,
@@ -21,6 +22,7 @@ import {
   startScript,
   stopChild,
   waitForStatus,
+  yardstickMs,
 } from './processes.ts';
 import { type Scenario, scenarios } from './scenarios.ts';
 
@@ -35,6 +37,9 @@ const settings = {
   strict: process.env.BENCH_STRICT === '1',
   only: process.env.BENCH_ONLY,
   pin: process.env.BENCH_PIN !== '0',
+  // As data-runner.ts's: the API's pool and the `me` ceiling's alike.
+  poolSize: positive('BENCH_POOL_SIZE', 2 * cpus().length + 1, true),
+  apiNodeOptions: process.env.BENCH_API_NODE_OPTIONS,
 };
 
 const { values: args } = parseArgs({ options: { scenario: { type: 'string' } }, strict: false });
@@ -89,6 +94,8 @@ interface Run {
    * whether the server or the load generator was the bottleneck, nor much on other work on the machine.
    */
   cpu_us_per_request: number | null;
+  /** Share of the machine's CPU time the hypervisor gave other guests during the measured rounds. */
+  steal_pct: number | null;
   errors: number;
   non2xx: number;
   /** req/s of each round, to show how steady the machine was. */
@@ -159,6 +166,7 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
       headers: replayed,
       body,
       serializePerRequest: scenario.serializePerRequest,
+      ceiling: scenario.ceiling ?? 'replay',
     };
     prepared.push({ scenario, headers, route });
   }
@@ -175,6 +183,7 @@ class Sample {
   private bytes = 0;
   private seconds = 0;
   private cpuSeconds: number | null = 0;
+  private machine: { stolen: number; total: number } | null = { stolen: 0, total: 0 };
   private errors = 0;
   private non2xx = 0;
   private roundRps: number[] = [];
@@ -193,8 +202,13 @@ class Sample {
     responsesBefore: number,
     result: { duration: number; errors: number; non2xx: number },
     cpuSeconds: number | undefined,
+    machine: { stolen: number; total: number } | undefined,
   ) {
     this.seconds += result.duration;
+    this.machine =
+      this.machine === null || machine === undefined
+        ? null
+        : { stolen: this.machine.stolen + machine.stolen, total: this.machine.total + machine.total };
     this.cpuSeconds =
       this.cpuSeconds === null || cpuSeconds === undefined ? null : this.cpuSeconds + cpuSeconds;
     this.errors += result.errors;
@@ -220,6 +234,10 @@ class Sample {
         this.cpuSeconds === null || this.responses === 0
           ? null
           : Math.round((this.cpuSeconds * 1e6) / this.responses),
+      steal_pct:
+        this.machine === null || this.machine.total === 0
+          ? null
+          : Math.round((1000 * this.machine.stolen) / this.machine.total) / 10,
       errors: this.errors,
       non2xx: this.non2xx,
       round_rps: this.roundRps,
@@ -236,6 +254,7 @@ interface Target {
 /** One autocannon run; responses are added to `sample` when given (warm-up passes none). */
 async function load(target: Target, { scenario, headers }: Prepared, seconds: number, sample?: Sample) {
   const cpuBefore = await cpuSeconds(target.pid);
+  const machineBefore = await machineSeconds();
   const instance = autocannon({
     url: new URL(scenario.path, target.url).toString(),
     method: scenario.method,
@@ -252,8 +271,19 @@ async function load(target: Target, { scenario, headers }: Prepared, seconds: nu
     const result = await instance;
     signal.throwIfAborted();
     const cpuAfter = await cpuSeconds(target.pid);
+    const machineAfter = await machineSeconds();
     const cpuUsed = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
-    sample?.endRound(before, result, cpuUsed);
+    sample?.endRound(
+      before,
+      result,
+      cpuUsed,
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : {
+            stolen: machineAfter.stolen - machineBefore.stolen,
+            total: machineAfter.total - machineBefore.total,
+          },
+    );
   } finally {
     signal.removeEventListener('abort', stop);
   }
@@ -290,6 +320,7 @@ function printTable(outcomes: Outcome[]) {
     'p99 ms',
     'bytes/resp',
     'cpu us/req',
+    'steal %',
     'errors',
     'non-2xx',
     'real/bare',
@@ -319,6 +350,7 @@ function printTable(outcomes: Outcome[]) {
       run.p99_ms.toFixed(2),
       String(run.bytes_per_response),
       String(run.cpu_us_per_request ?? ''),
+      run.steal_pct === null ? '' : run.steal_pct.toFixed(1),
       String(run.errors),
       String(run.non2xx),
       ratio,
@@ -333,7 +365,7 @@ function printTable(outcomes: Outcome[]) {
   for (const row of cells.slice(1)) console.log(line(row));
 }
 
-async function writeResults(outcomes: Outcome[]) {
+async function writeResults(outcomes: Outcome[], yardstick: number) {
   const dir = new URL('./results/', import.meta.url);
   await mkdir(dir, { recursive: true });
   const json = `${JSON.stringify(
@@ -347,6 +379,8 @@ async function writeResults(outcomes: Outcome[]) {
         node: process.version,
         cpus: cpus().length,
         load_average_at_start: loadAtStart,
+        yardstick_ms: yardstick,
+        pool_size: settings.poolSize,
         pinned: pinned ? pinning : null,
       },
       scenarios: outcomes,
@@ -365,6 +399,8 @@ async function main(): Promise<boolean> {
       `load average ${loadAtStart.toFixed(2)} on ${cpus().length} cores: other work is running; req/s will be noisy, cpu us/req less so`,
     );
   if (pinning) pinned = pinToCpus(process.pid, pinning.load_generator);
+  const yardstick = yardstickMs();
+  console.log(`yardstick: ${yardstick} ms for a fixed piece of work on one core (lower is faster)`);
   const databaseName = `kg_bench_${stamp}`;
   const children: ReturnType<typeof startScript>[] = [];
   let databaseCreated = false;
@@ -373,12 +409,12 @@ async function main(): Promise<boolean> {
     const databaseUrl = await createDatabase(settings.adminUrl, databaseName);
     databaseCreated = true;
     const port = await freePort();
-    const env = apiEnv(databaseUrl, port, dataDir);
+    const env = apiEnv(databaseUrl, port, dataDir, { DATABASE_POOL_SIZE: String(settings.poolSize) });
     const apiUrl = `http://127.0.0.1:${port}`;
 
     console.log(`database ${databaseName}: migrating`);
     await runScript('src/main.ts', ['migrate'], env, signal);
-    const api = startScript('src/main.ts', ['serve'], env);
+    const api = startScript('src/main.ts', ['serve'], { ...env, NODE_OPTIONS: settings.apiNodeOptions });
     if (pinning) pinned &&= pinToCpus(api.pid, pinning.servers);
     children.push(api);
     await waitForStatus(`${apiUrl}/health/ready`, 200, api, signal);
@@ -393,7 +429,15 @@ async function main(): Promise<boolean> {
           : 'could not bind processes to CPUs (taskset missing?): running unpinned',
       );
     children.push(bare);
-    bare.send(prepared.map((p) => p.route));
+    bare.send({
+      routes: prepared.map((p) => p.route),
+      database: {
+        databaseUrl,
+        poolSize: settings.poolSize,
+        jwtSecret: env.JWT_SECRET!,
+        encryptionKeys: env.ENCRYPTION_KEYS!,
+      },
+    } satisfies BareSetup);
     const { port: barePort } = await firstMessage<{ port: number }>(bare, signal);
     const bareUrl = `http://127.0.0.1:${barePort}`;
 
@@ -431,7 +475,7 @@ async function main(): Promise<boolean> {
     }
 
     printTable(outcomes);
-    await writeResults(outcomes);
+    await writeResults(outcomes, yardstick);
     return outcomes.every((o) => o.pass !== false);
   } finally {
     for (const child of children.reverse()) await stopChild(child);

@@ -13,13 +13,19 @@ describe('createTokenSigner', () => {
   it('refuses a token once it expires, though it was verified (and cached) before', async () => {
     const signer = createTokenSigner(SECRET, 1);
     const token = await signer.sign(claims);
-    await expect(signer.verify(token)).resolves.toEqual(claims);
-    await expect(signer.verify(token)).resolves.toEqual(claims);
+    expect(signer.verify(token)).toEqual(claims);
+    expect(signer.verify(token)).toEqual(claims);
 
     const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
     await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
 
-    const refusal = await signer.verify(token).catch((error: unknown) => error);
+    const refusal = (() => {
+      try {
+        return signer.verify(token);
+      } catch (error) {
+        return error;
+      }
+    })();
     expect(refusal).toBeInstanceOf(TokenError);
     expect((refusal as TokenError).code).toBe(TokenError.codes.expired);
   });
@@ -28,10 +34,10 @@ describe('createTokenSigner', () => {
     const signer = createTokenSigner(SECRET, 600);
     const other = createTokenSigner(`${SECRET}-other`, 600);
     const token = await signer.sign(claims);
-    await signer.verify(token);
+    signer.verify(token);
 
     const forged = await other.sign({ ...claims, roles: ['admin'] });
-    await expect(signer.verify(forged)).rejects.toBeInstanceOf(TokenError);
+    expect(() => signer.verify(forged)).toThrow(TokenError);
   });
 });
 

@@ -1,5 +1,5 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { type Actor, ROLES, type Role } from './actor.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
@@ -25,7 +25,8 @@ export interface AccessClaims {
 
 export interface TokenSigner {
   sign(claims: AccessClaims): Promise<string>;
-  verify(token: string): Promise<AccessClaims>;
+  /** Synchronous, so that a signed-in request whose token and session are cached waits on no promise. */
+  verify(token: string): AccessClaims;
   ttlSeconds: number;
 }
 
@@ -55,7 +56,7 @@ export function createTokenSigner(secret: string, ttlSeconds: number): TokenSign
   return {
     ttlSeconds,
     sign: async ({ userId, sessionId, roles }) => signToken({ sub: userId, sid: sessionId, roles }),
-    async verify(token) {
+    verify(token) {
       const known = verified.get(token);
       if (known) return known;
       const payload = verifyToken(token) as { sub?: unknown; sid?: unknown; roles?: unknown; exp?: unknown };
@@ -75,28 +76,27 @@ export function createTokenSigner(secret: string, ttlSeconds: number): TokenSign
   };
 }
 
-/** Sessions belong to the users module; the platform only asks whether one is still live. */
-export type SessionCheck = (sessionId: string) => Promise<boolean>;
+/**
+ * Sessions belong to the users module; the platform only asks whether one is still live. A boolean when the
+ * answer is at hand (cached), so that the request goes on without waiting on a promise.
+ */
+export type SessionCheck = (sessionId: string) => boolean | Promise<boolean>;
 
-async function actorFrom(request: FastifyRequest, signer: TokenSigner, isSessionLive: SessionCheck) {
+/** The claims of the request's bearer token; null without an Authorization header. */
+function claimsFrom(request: FastifyRequest, signer: TokenSigner): AccessClaims | null {
   const header = request.headers.authorization;
   if (!header) return null;
   const [scheme, token] = header.split(' ');
   if (scheme?.toLowerCase() !== 'bearer' || !token) {
     throw new UnauthorizedError('invalid_token', 'the Authorization header must be "Bearer <access token>"');
   }
-  let claims: AccessClaims;
   try {
-    claims = await signer.verify(token);
+    return signer.verify(token);
   } catch (error) {
     if (error instanceof TokenError && error.code === TokenError.codes.expired)
       throw new UnauthorizedError('token_expired', 'the access token has expired');
     throw new UnauthorizedError('invalid_token', 'the access token is not valid');
   }
-  if (!(await isSessionLive(claims.sessionId))) {
-    throw new UnauthorizedError('session_revoked', 'this session has ended; sign in again');
-  }
-  return { userId: claims.userId, sessionId: claims.sessionId, roles: claims.roles, requestId: request.id };
 }
 
 /**
@@ -143,27 +143,52 @@ const accessOf = (request: FastifyRequest): Access => {
 
 export function registerAuth(app: FastifyInstance, signer: TokenSigner, isSessionLive: SessionCheck) {
   app.decorateRequest('actor', null);
-  app.addHook('onRequest', (request, _reply, done) => {
-    // Most public calls carry no token: answer them without a promise.
-    if (!request.headers.authorization && accessOf(request) === 'public') return done();
-    authenticate(request).then(() => done(), done);
-  });
 
-  async function authenticate(request: FastifyRequest) {
-    const access = accessOf(request);
-    if (access === 'public') {
-      // A public route still knows who calls it when a token comes along, but a bad token does not block it.
-      request.actor = await actorFrom(request, signer, isSessionLive).catch(() => null);
-      return;
+  /** Sets the actor when the session is live and the route admits it; else the refusal, for `done`. */
+  function admit(request: FastifyRequest, access: Access, claims: AccessClaims, live: boolean) {
+    if (!live)
+      return refusal(
+        access,
+        new UnauthorizedError('session_revoked', 'this session has ended; sign in again'),
+      );
+    if (access !== 'public' && access !== 'user' && !claims.roles.some((r) => access.includes(r))) {
+      return new ForbiddenError('forbidden', `this needs one of the roles: ${access.join(', ')}`);
     }
-    const actor = await actorFrom(request, signer, isSessionLive);
-    if (!actor) throw new UnauthorizedError();
-    if (access !== 'user' && !actor.roles.some((r) => access.includes(r))) {
-      throw new ForbiddenError('forbidden', `this needs one of the roles: ${access.join(', ')}`);
-    }
-    request.actor = actor;
+    request.actor = { ...claims, requestId: request.id };
+    return undefined;
   }
+
+  // Without a promise unless the session check has to ask the database: a signed-in request whose token and
+  // session are cached, as most are, is admitted in the hook's own turn.
+  app.addHook('onRequest', (request, _reply, done) => {
+    let access: Access | undefined;
+    let claims: AccessClaims | null;
+    let live: boolean | Promise<boolean>;
+    try {
+      access = accessOf(request);
+      // Most public calls carry no token.
+      if (!request.headers.authorization && access === 'public') return done();
+      claims = claimsFrom(request, signer);
+      if (!claims) return done(refusal(access, new UnauthorizedError()));
+      live = isSessionLive(claims.sessionId);
+    } catch (error) {
+      return done(refusal(access, error));
+    }
+    const known = { access, claims };
+    if (typeof live === 'boolean') return done(admit(request, known.access, known.claims, live));
+    live.then(
+      (answer) => done(admit(request, known.access, known.claims, answer)),
+      (error: unknown) => done(refusal(known.access, error)),
+    );
+  });
 }
+
+/**
+ * What `done` gets for a request that cannot be signed in: nothing on a public route, which still knows who
+ * calls it when a token comes along but is not blocked by a bad one; the error on every other.
+ */
+const refusal = (access: Access | undefined, error: unknown) =>
+  access === 'public' ? undefined : (error as FastifyError);
 
 /** The actor of a route whose access is not public. */
 export function actorOf(request: FastifyRequest): Actor {

@@ -68,6 +68,20 @@ export interface ClientInfo {
 type UserRow = typeof users.$inferSelect;
 type UserStatus = UserRow['status'];
 
+/** The columns an account's view is made of: what a read that only shows the account selects. */
+const viewColumns = {
+  id: users.id,
+  emailEncrypted: users.emailEncrypted,
+  phoneEncrypted: users.phoneEncrypted,
+  fullName: users.fullName,
+  roles: users.roles,
+  status: users.status,
+  emailVerifiedAt: users.emailVerifiedAt,
+  phoneVerifiedAt: users.phoneVerifiedAt,
+  passwordHash: users.passwordHash,
+  createdAt: users.createdAt,
+};
+
 const standingOf = (row: Pick<UserRow, 'status' | 'isDeleted'>): AccountStanding =>
   row.isDeleted || row.status === 'deactivated' ? 'closed' : row.status;
 
@@ -110,7 +124,7 @@ export function createAccountService({
     requestId: client.requestId,
   });
 
-  function view(user: UserRow): UserView {
+  function view(user: Pick<UserRow, keyof typeof viewColumns>): UserView {
     return {
       id: user.id,
       email: user.emailEncrypted ? cipher.decrypt(user.emailEncrypted) : null,
@@ -315,6 +329,14 @@ export function createAccountService({
     .limit(1)
     .prepare('session_live');
 
+  /** What GET /me reads on every call, prepared as the session check is, and no column more than it shows. */
+  const liveUserById = db
+    .select(viewColumns)
+    .from(users)
+    .where(and(eq(users.id, sql.placeholder('id')), eq(users.isDeleted, false)))
+    .limit(1)
+    .prepare('live_user_by_id');
+
   return {
     view,
 
@@ -342,13 +364,15 @@ export function createAccountService({
       return new Map(rows.map((r) => [r.id, standingOf(r)]));
     },
 
-    async isSessionLive(sessionId: string): Promise<boolean> {
+    /** The cached answer as it is, without a promise: the auth hook then admits the request in its own turn. */
+    isSessionLive(sessionId: string): boolean | Promise<boolean> {
       const key = `session:${sessionId}`;
       const cached = cache.get<boolean>(key);
       if (cached !== undefined) return cached;
-      const [row] = await liveSession.execute({ id: sessionId });
-      cache.set(key, row !== undefined, SESSION_CACHE_SECONDS);
-      return row !== undefined;
+      return liveSession.execute({ id: sessionId }).then(([row]) => {
+        cache.set(key, row !== undefined, SESSION_CACHE_SECONDS);
+        return row !== undefined;
+      });
     },
 
     async register(input: { email: string; password: string; full_name: string }, client: ClientInfo) {
@@ -572,7 +596,7 @@ export function createAccountService({
     },
 
     async me(actor: Actor) {
-      const user = await findLiveUser(eq(users.id, actor.userId ?? ''));
+      const [user] = await liveUserById.execute({ id: actor.userId ?? '' });
       if (!user) throw new NotFoundError('user');
       return view(user);
     },
