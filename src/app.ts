@@ -78,7 +78,7 @@ import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
 import { createLocalStorage, probeWritable } from './platform/storage/storage.ts';
-import { validatorCompiler } from './platform/validation.ts';
+import { lazySerializers, validatorCompiler } from './platform/validation.ts';
 
 export interface AppOptions {
   config: Config;
@@ -140,6 +140,7 @@ export async function buildApp(options: AppOptions) {
     // A URL the router cannot even parse, or a request that is not HTTP, still gets problem+json.
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   requireAccess(app);
