@@ -84,7 +84,7 @@ import { fileRoutes } from './platform/storage/routes.ts';
 import { createFileService, DEFAULT_STORAGE_QUOTA_BYTES } from './platform/storage/service.ts';
 import { createStorage, probeWritable } from './platform/storage/storage.ts';
 import { registerTracing } from './platform/trace.ts';
-import { validatorCompiler } from './platform/validation.ts';
+import { lazySerializers, validatorCompiler } from './platform/validation.ts';
 
 export interface AppOptions {
   config: Config;
@@ -149,6 +149,7 @@ export async function buildApp(options: AppOptions) {
     // A URL the router cannot even parse, or a request that is not HTTP, still gets problem+json.
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   requireAccess(app);

@@ -1,15 +1,16 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
+import { type Logger, pino } from 'pino';
 import { type BuiltApp, buildApp, buildWorkerOperations, encryptedColumns } from './app.ts';
-import { seedCatalog } from './modules/core/seed.ts';
+import { isCatalogSeeded, seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
 import { type Config, ConfigError, dataDirError, loadConfig, saveDevSecret } from './platform/config.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { type Database, DatabaseLockedError, openDatabase } from './platform/db.ts';
 import { isDatabaseUnavailable } from './platform/errors.ts';
 import { keyRingSpec, rotateEncryptionKeys, withNewKey } from './platform/key-rotation.ts';
-import { migrateDatabase } from './platform/migrate.ts';
+import { isMigrated, migrateDatabase } from './platform/migrate.ts';
 import { probeWritable } from './platform/storage/storage.ts';
 
 const USAGE = `usage: kg-job-portal <command>
@@ -20,6 +21,8 @@ const USAGE = `usage: kg-job-portal <command>
   keys:rotate    [--new-key]: re-encrypt personal data with the newest key of ENCRYPTION_KEYS`;
 
 const COMMANDS = ['serve', 'worker', 'migrate', 'admin:create', 'keys:rotate'];
+/** The commands that log each step of their start. */
+const STEPPED_COMMANDS = ['serve', 'worker', 'migrate'];
 
 /** A reason the process cannot start that the operator can fix; printed as one line. */
 class StartupError extends Error {}
@@ -110,13 +113,21 @@ async function main(argv: string[]) {
   // Checked before the database is opened (and so before its lock is taken or any migration runs).
   if (command === 'serve' || command === 'worker' || !config.databaseUrl) await assertDataDirWritable(config);
   if (command === 'serve' || command === 'worker') await assertPortFree(listenerOf(command, config));
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.databasePoolSize,
-  });
+  // Commands that print their own answer (admin:create, keys:rotate) keep their output to that answer.
+  const log = pino({ level: STEPPED_COMMANDS.includes(command) ? config.logLevel : 'silent' });
+  // No line before the database is open: a start that cannot succeed says so in its one line on stderr.
+  const opened = config.databaseUrl
+    ? 'PostgreSQL pool opened'
+    : `embedded database opened in ${config.dataDir}`;
+  const database = await step(log, opened, () =>
+    openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }),
+  );
   try {
-    await run(command, rest, config, database);
+    await run(command, rest, config, database, log);
   } catch (error) {
     // Never leave the embedded database's lock behind a failed start.
     await database.close().catch(() => undefined);
@@ -124,10 +135,17 @@ async function main(argv: string[]) {
   }
 }
 
-async function run(command: string, rest: string[], config: Config, database: Database) {
+async function run(command: string, rest: string[], config: Config, database: Database, log: Logger) {
   const migrate = async () => {
-    await migrateDatabase(database);
-    await seedCatalog(database.db);
+    await step(log, 'migrations applied', () => migrateDatabase(database));
+    await step(log, 'catalog seeded', () => seedCatalog(database.db));
+  };
+  // What a start of the embedded database runs: a warm start finds nothing to do in two queries.
+  const migrateIfChanged = async () => {
+    if (await isMigrated(database)) log.info('migrations up to date: skipped');
+    else await step(log, 'migrations applied', () => migrateDatabase(database));
+    if (await isCatalogSeeded(database.db)) log.info('catalog seeded before: skipped');
+    else await step(log, 'catalog seeded', () => seedCatalog(database.db));
   };
 
   switch (command) {
@@ -143,7 +161,7 @@ async function run(command: string, rest: string[], config: Config, database: Da
         options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
       });
       try {
-        if (database.kind === 'pglite') await migrate();
+        if (database.kind === 'pglite') await migrateIfChanged();
         const admin = await createAdmin(database, config, values);
         console.log(
           `admin ${admin.email} ${admin.created ? 'created' : 'already existed; has the admin role'} (id ${admin.id})`,
@@ -155,7 +173,7 @@ async function run(command: string, rest: string[], config: Config, database: Da
     }
     case 'keys:rotate': {
       try {
-        if (database.kind === 'pglite') await migrate();
+        if (database.kind === 'pglite') await migrateIfChanged();
         const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
         const result = await rotateEncryptionKeys(database.db, cipher, encryptedColumns);
         console.log(
@@ -168,39 +186,88 @@ async function run(command: string, rest: string[], config: Config, database: Da
     }
     case 'serve':
     case 'worker': {
-      if (database.kind === 'pglite') await migrate();
+      if (database.kind === 'pglite') await migrateIfChanged();
       const worker = command === 'worker';
-      const app = await buildApp({ config, database, work: worker ? true : config.runWorker });
+      const app = await step(log, 'app built', () =>
+        buildApp({ config, database, work: worker ? true : config.runWorker }),
+      );
       const listener = listenerOf(command, config);
       let operations: Awaited<ReturnType<typeof buildWorkerOperations>> | undefined;
       const grace = closeWithGrace(
-        { delay: config.shutdownGraceMs, skip: ['unhandledRejection'] },
-        async ({ signal, err }) => {
+        { delay: config.shutdownGraceMs, skip: ['unhandledRejection', ...STOP_SIGNALS] },
+        async ({ err }) => {
           if (err) app.log.error({ err }, 'stopping after an error');
-          else app.log.info({ signal }, 'stopping: draining requests and jobs');
           await operations?.close();
           await app.close();
           await database.close();
         },
       );
+      const ignoreStopSignals = onStopSignal((signal) => {
+        app.log.info({ signal }, 'stopping: draining requests and jobs');
+        void grace.close();
+      });
       survivingConnectionLoss(app);
       try {
+        await step(log, 'app ready: partitions made ahead, job queue started', async () => {
+          await app.ready();
+        });
         if (worker) operations = await buildWorkerOperations(app, config);
         const server = operations ?? app;
         await server.listen({ port: listener.port, host: listener.host }).catch((error: unknown) => {
           throw listenError(listener, error);
         });
-        if (worker)
-          app.log.info({ port: listener.port }, 'worker started: health and metrics on WORKER_PORT');
       } catch (error) {
         grace.uninstall();
+        ignoreStopSignals();
         await operations?.close().catch(() => undefined);
         await app.close().catch(() => undefined);
         throw error;
       }
+      // From the process's own start: what an operator waits for, module loading included.
+      log.info(
+        { ms: Math.round(performance.now()), ...(worker ? { port: listener.port } : {}) },
+        worker ? 'worker started: health and metrics on WORKER_PORT' : 'serving',
+      );
       return;
     }
   }
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** How far apart two signals are still one: npm's relay follows the terminal's at once. */
+const SAME_SIGNAL_MS = 1000;
+
+/**
+ * SIGTERM or SIGINT starts the drain. A second one soon after is the same Ctrl-C again: a terminal signals
+ * every process of its foreground job, `npm start` and the server both, and npm relays its own to the
+ * server. A later one stops at once, as close-with-grace does. Returns the way to stop listening.
+ */
+function onStopSignal(stop: (signal: NodeJS.Signals) => void): () => void {
+  let first: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (first === undefined) {
+      first = performance.now();
+      stop(signal);
+    } else if (performance.now() - first > SAME_SIGNAL_MS) {
+      console.error(`second ${signal}, exiting`);
+      process.exit(1);
+    }
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  return () => {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  };
+}
+
+/**
+ * Runs one step of start-up and logs it with how long it took, so that a start shows its progress and a slow
+ * one shows where the time went.
+ */
+async function step<T>(log: Logger, message: string, run: () => Promise<T>): Promise<T> {
+  const began = performance.now();
+  const result = await run();
+  log.info({ ms: Math.round(performance.now() - began) }, message);
+  return result;
 }
 
 /** One line, whatever the error: an operator reads it in a terminal or a unit's status. */

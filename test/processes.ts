@@ -1,5 +1,6 @@
 /** The service as an operator runs it, `src/main.ts <command>` in a child process, for tests of start, stop and faults. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -25,31 +26,58 @@ export interface Started {
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-const started: ChildProcess[] = [];
+const started: { child: ChildProcess; group: boolean }[] = [];
 
-/** Kills whatever a test file started and left running. */
+/** Kills whatever a test file started and left running, with the process groups it started. */
 export function killStarted() {
-  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const { child, group } of started.splice(0)) {
+    if (group && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone.
+      }
+    } else if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
-/**
- * `node --import tsx src/main.ts <command>` (tsx's loader in one process, so a signal reaches the server itself)
- * with `env` on top of the test's own environment minus the databases: a test names the ones it wants.
- */
+/** The test's own environment minus the databases, with `env` on top: a test names the ones it wants. */
+function environment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info' };
+  delete base.DATABASE_URL;
+  delete base.REDIS_URL;
+  return { ...base, ...env };
+}
+
+/** `node --import tsx src/main.ts <command>`: tsx's loader in one process, so a signal reaches the server itself. */
 export function startMain(
   command: string,
   env: NodeJS.ProcessEnv,
   options: { wrapper?: string[] } = {},
 ): Started {
-  const base: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info' };
-  delete base.DATABASE_URL;
-  delete base.REDIS_URL;
   const args = ['--import', 'tsx', 'src/main.ts', command];
   const [program, ...wrapperArgs] = options.wrapper ?? [];
-  const child = program
-    ? spawn(program, [...wrapperArgs, process.execPath, ...args], { cwd: ROOT, env: { ...base, ...env } })
-    : spawn(process.execPath, args, { cwd: ROOT, env: { ...base, ...env } });
-  started.push(child);
+  return program
+    ? startCommand([program, ...wrapperArgs, process.execPath, ...args], env)
+    : startCommand([process.execPath, ...args], env);
+}
+
+/**
+ * A command as an operator types it in the repository root (`npm start`), with the environment of
+ * `startMain`. `group` starts it in a process group of its own, as a shell does a job, so that a test can
+ * signal the whole group as a terminal's Ctrl-C does.
+ */
+export function startCommand(
+  [program, ...args]: string[],
+  env: NodeJS.ProcessEnv,
+  options: { group?: boolean } = {},
+): Started {
+  const child = spawn(program as string, args, {
+    cwd: ROOT,
+    env: environment(env),
+    detached: options.group ?? false,
+  });
+  started.push({ child, group: options.group ?? false });
   let output = '';
   let stderr = '';
   const watchers = new Set<() => void>();
@@ -91,6 +119,34 @@ export function startMain(
       });
     },
   };
+}
+
+/** `npm run build`: `npm start` runs the compiled dist/, which must be of the code under test. */
+export function buildDist() {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
+}
+
+/** The pids a process started, from Linux's /proc. */
+export function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+}
+
+/** A process's command line, from Linux's /proc. */
+export function commandLineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Polls `url` until it answers `status`; fails after `timeoutMs`. */

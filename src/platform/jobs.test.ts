@@ -298,6 +298,36 @@ describe('schedules', () => {
 });
 
 describe('starting and stopping', () => {
+  it('on a restart, writes a queue and a schedule only where the code changed them', async () => {
+    const name = jobName('settings');
+    const first = jobsOn(database, false);
+    first.register(defineJob({ name, retryLimit: 3, cron: '0 3 * * *', async handle() {} }));
+    await first.start();
+    await first.stop();
+    const queue = await first.boss.getQueue(name);
+    const scheduled = (await first.boss.getSchedules()).find((s) => s.name === name);
+    expect(queue).toMatchObject({ retryLimit: 3 });
+
+    // The same code again: nothing written, so nothing is newer.
+    const same = jobsOn(database, false);
+    same.register(defineJob({ name, retryLimit: 3, cron: '0 3 * * *', async handle() {} }));
+    await same.start();
+    await same.stop();
+    expect(await same.boss.getQueue(name)).toEqual(queue);
+    expect((await same.boss.getSchedules()).find((s) => s.name === name)).toEqual(scheduled);
+
+    // Another retry limit and another cron: both written.
+    const changed = jobsOn(database, false);
+    changed.register(defineJob({ name, retryLimit: 7, cron: '0 4 * * *', async handle() {} }));
+    await changed.start();
+    await changed.stop();
+    expect(await changed.boss.getQueue(name)).toMatchObject({ retryLimit: 7 });
+    expect((await changed.boss.getSchedules()).find((s) => s.name === name)).toMatchObject({
+      cron: '0 4 * * *',
+      timezone: PLATFORM_TIME_ZONE,
+    });
+  });
+
   it('stops the queue even when start() failed half way, so the process can exit', async () => {
     const jobs = jobsOn(database);
     jobs.register(defineJob({ name: jobName('bad-cron'), cron: 'every now and then', async handle() {} }));

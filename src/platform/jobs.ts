@@ -177,6 +177,15 @@ export function createJobs(options: JobsOptions) {
       await boss.start();
       // From here on the boss runs timers: stop() must stop it even when the rest of start() fails.
       started = true;
+      // Read once and written only where they differ: a start that changes nothing costs two queries, not
+      // three for each job kind (on the embedded database, a second of a warm start).
+      const queues = new Map((await boss.getQueues()).map((queue) => [queue.name, queue]));
+      const schedules = new Map(
+        ((await boss.getSchedules()) as (PgBoss.Schedule & { timezone: string })[]).map((schedule) => [
+          schedule.name,
+          schedule,
+        ]),
+      );
       for (const def of definitions.values()) {
         const queue = {
           name: def.name,
@@ -185,16 +194,22 @@ export function createJobs(options: JobsOptions) {
           retryBackoff: def.retryBackoff ?? true,
           expireInSeconds: def.expireInSeconds ?? 15 * 60,
         };
-        await retryWhenRacing(async () => {
-          if (await boss.getQueue(def.name)) await boss.updateQueue(def.name, queue);
-          else await boss.createQueue(def.name, queue);
-          if (def.cron) await boss.schedule(def.name, def.cron, {}, { tz: PLATFORM_TIME_ZONE });
-          else await boss.unschedule(def.name);
+        const schedule = schedules.get(def.name);
+        await retryWhenRacing(async (attempt) => {
+          // After a race, the other process's queue is what there is.
+          const existing = attempt === 1 ? queues.get(def.name) : await boss.getQueue(def.name);
+          if (!existing) await boss.createQueue(def.name, queue);
+          else if (!sameQueue(existing, queue)) await boss.updateQueue(def.name, queue);
+          if (def.cron) {
+            if (schedule?.cron !== def.cron || schedule.timezone !== PLATFORM_TIME_ZONE) {
+              await boss.schedule(def.name, def.cron, {}, { tz: PLATFORM_TIME_ZONE });
+            }
+          } else if (schedule) await boss.unschedule(def.name);
         });
       }
       if (options.work) {
         // A schedule of a job kind this version no longer has would queue jobs that nothing works.
-        for (const { name } of await boss.getSchedules()) {
+        for (const name of schedules.keys()) {
           if (!definitions.has(name)) await boss.unschedule(name);
         }
         for (const def of definitions.values()) {
@@ -251,6 +266,14 @@ export function createJobs(options: JobsOptions) {
   };
 }
 
+type QueueSettings = Pick<PgBoss.Queue, 'retryLimit' | 'retryDelay' | 'retryBackoff' | 'expireInSeconds'>;
+
+const sameQueue = (a: QueueSettings, b: QueueSettings) =>
+  a.retryLimit === b.retryLimit &&
+  a.retryDelay === b.retryDelay &&
+  a.retryBackoff === b.retryBackoff &&
+  a.expireInSeconds === b.expireInSeconds;
+
 /** Errors of two processes setting up the same queue at once: a deadlock, or the other one was first. */
 const RACE_CODES = new Set(['40P01', '40001', '23505', '42P07']);
 
@@ -258,10 +281,10 @@ const RACE_CODES = new Set(['40P01', '40001', '23505', '42P07']);
  * API and worker processes start together and each makes sure every queue exists; pg-boss's queue DDL
  * can deadlock or collide between them. The loser waits a moment and finds the queue made.
  */
-async function retryWhenRacing(setUp: () => Promise<void>, attempts = 6) {
+async function retryWhenRacing(setUp: (attempt: number) => Promise<void>, attempts = 6) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await setUp();
+      return await setUp(attempt);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (attempt >= attempts || !code || !RACE_CODES.has(code)) throw error;

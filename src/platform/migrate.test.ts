@@ -4,10 +4,14 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { withDatabase } from '../../test/global-setup.ts';
+import { isCatalogSeeded, seedCatalog } from '../modules/core/seed.ts';
 import { type Database, fromPglite, openPostgres } from './db.ts';
-import { migrateDatabase } from './migrate.ts';
+import { isMigrated, migrateDatabase } from './migrate.ts';
 
-/** `migrate` runs on every start in embedded mode, so running it on a migrated database must change nothing. */
+/**
+ * `migrate` runs on every start in embedded mode that finds it has work to do (isMigrated), so running it on
+ * a migrated database must change nothing, and the check must see a migration or a job schema still to come.
+ */
 
 /** What migrating leaves behind: every table and index outside the system schemas, and the migration bookkeeping. */
 async function shapeOf(database: Database) {
@@ -32,7 +36,9 @@ async function shapeOf(database: Database) {
 }
 
 async function expectMigratingTwiceToChangeNothing(database: Database) {
+  expect(await isMigrated(database)).toBe(false);
   await migrateDatabase(database);
+  expect(await isMigrated(database)).toBe(true);
   const first = await shapeOf(database);
   expect(first.tables).toContain('public.idempotency_keys');
   expect(first.tables).toContain('pgboss.job');
@@ -43,11 +49,32 @@ async function expectMigratingTwiceToChangeNothing(database: Database) {
   expect(await shapeOf(database)).toEqual(first);
 }
 
+/** What a warm start's two queries must not miss: a migration newer than the newest applied, an old job schema, no seed. */
+async function expectTheStartCheckToSeeWhatIsLeft(database: Database) {
+  const newest = 'created_at = (select max(created_at) from drizzle.__drizzle_migrations)';
+  await database.sql.query(
+    `update drizzle.__drizzle_migrations set created_at = created_at - 1 where ${newest}`,
+  );
+  expect(await isMigrated(database)).toBe(false);
+  await database.sql.query(
+    `update drizzle.__drizzle_migrations set created_at = created_at + 1 where ${newest}`,
+  );
+  await database.sql.query('update pgboss.version set version = version - 1');
+  expect(await isMigrated(database)).toBe(false);
+  await database.sql.query('update pgboss.version set version = version + 1');
+  expect(await isMigrated(database)).toBe(true);
+
+  expect(await isCatalogSeeded(database.db)).toBe(false);
+  await seedCatalog(database.db);
+  expect(await isCatalogSeeded(database.db)).toBe(true);
+}
+
 describe('migrating', () => {
   it('creates the schema on a fresh PGlite and does nothing the second time', async () => {
     const database = fromPglite(await PGlite.create({ extensions: { pg_trgm } }));
     try {
       await expectMigratingTwiceToChangeNothing(database);
+      await expectTheStartCheckToSeeWhatIsLeft(database);
     } finally {
       await database.close();
     }
@@ -64,6 +91,7 @@ describe('migrating', () => {
       const database = openPostgres(withDatabase(url, name), 2);
       try {
         await expectMigratingTwiceToChangeNothing(database);
+        await expectTheStartCheckToSeeWhatIsLeft(database);
       } finally {
         await database.close();
         await admin.query(`drop database if exists ${name} with (force)`);

@@ -1,3 +1,4 @@
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import {
   _,
   Ajv,
@@ -5,6 +6,7 @@ import {
   type FuncKeywordDefinition,
   type KeywordCxt,
   type SchemaValidateFunction,
+  type ValidateFunction,
 } from 'ajv';
 import { and, type Name } from 'ajv/dist/compile/codegen/index.js';
 import addFormatsModule from 'ajv-formats';
@@ -241,12 +243,44 @@ function sizeFirst(node: Node, where: string, insideJson = false): Node {
   return guarded;
 }
 
-/** JSON bodies must carry the right types; query strings and path params are text, so they are coerced. */
+/**
+ * JSON bodies must carry the right types; query strings and path params are text, so they are coerced.
+ * The schema is checked when the route is registered and compiled when the route is first called: Ajv's
+ * code generation for every part of every route was a third of a start's time (bench/startup.ts).
+ */
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart, method, url }) => {
   const where = `${method} ${url} ${httpPart ?? 'body'}`;
-  return httpPart === 'body'
-    ? compileJsonSchema(schema, where)
-    : coercing.compile(sizeFirst(schema as Node, where));
+  const sized = sizeFirst(schema as Node, where);
+  let validate: ValidateFunction | undefined;
+  // Fastify reads a failed validation's `errors` from the function it was given.
+  const lazy = Object.assign(
+    (data: unknown) => {
+      validate ??= (httpPart === 'body' ? strict : coercing).compile(sized);
+      const valid = validate(data);
+      lazy.errors = validate.errors;
+      return valid;
+    },
+    { errors: null as ValidateFunction['errors'] },
+  );
+  return lazy;
+};
+
+const buildSerializer = SerializerSelector();
+
+/**
+ * Fastify's own response serializers (fast-json-stringify), each compiled when its route first answers with
+ * that status: a route documents six problem answers it seldom gives, and compiling them all at start took
+ * as long as the request validators.
+ */
+export const lazySerializers: typeof buildSerializer = (externalSchemas, options) => {
+  const compile = buildSerializer(externalSchemas, options);
+  return (route) => {
+    let serialize: ReturnType<typeof compile> | undefined;
+    return (data) => {
+      serialize ??= compile(route);
+      return serialize(data);
+    };
+  };
 };
 
 /**

@@ -243,6 +243,21 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
 ];
 
 /**
+ * Whether every group has been seeded, in one query: each has rows (the seed is one transaction, and a
+ * group is only seeded when its table is empty). A start that finds so skips `seedCatalog`'s lock and
+ * transaction.
+ */
+export async function isCatalogSeeded(db: Db): Promise<boolean> {
+  const tables = [languages, serviceCategories, serviceAreas, systemSettings];
+  const query = sql`select ${sql.join(
+    tables.map((table) => sql`exists (select from ${table})`),
+    sql` and `,
+  )} as seeded`;
+  const { rows } = (await db.execute(query)) as unknown as { rows: { seeded: boolean }[] };
+  return rows[0]?.seeded === true;
+}
+
+/**
  * Seeds the catalog on first start. Each group is seeded only when its table has no rows at all,
  * so staff edits and deletions are never undone by a restart.
  */
