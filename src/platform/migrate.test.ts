@@ -4,7 +4,6 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { withDatabase } from '../../test/global-setup.ts';
-import { isCatalogSeeded, seedCatalog } from '../modules/core/seed.ts';
 import { type Database, fromPglite, openPostgres } from './db.ts';
 import { isMigrated, migrateDatabase } from './migrate.ts';
 
@@ -49,7 +48,7 @@ async function expectMigratingTwiceToChangeNothing(database: Database) {
   expect(await shapeOf(database)).toEqual(first);
 }
 
-/** What a warm start's two queries must not miss: a migration newer than the newest applied, an old job schema, no seed. */
+/** What a warm start's query must not miss: a migration newer than the newest applied, an old job schema (the seed's check is the catalog's: core/seed.test.ts). */
 async function expectTheStartCheckToSeeWhatIsLeft(database: Database) {
   const newest = 'created_at = (select max(created_at) from drizzle.__drizzle_migrations)';
   await database.sql.query(
@@ -63,10 +62,6 @@ async function expectTheStartCheckToSeeWhatIsLeft(database: Database) {
   expect(await isMigrated(database)).toBe(false);
   await database.sql.query('update pgboss.version set version = version + 1');
   expect(await isMigrated(database)).toBe(true);
-
-  expect(await isCatalogSeeded(database.db)).toBe(false);
-  await seedCatalog(database.db);
-  expect(await isCatalogSeeded(database.db)).toBe(true);
 }
 
 describe('migrating', () => {
