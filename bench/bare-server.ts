@@ -7,6 +7,7 @@
  * goes back the same way, so no port has to be guessed and no body is squeezed through argv or env.
  */
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import Fastify, { type HTTPMethods } from 'fastify';
 
 export interface BareRoute {
@@ -22,6 +23,16 @@ export interface BareRoute {
   serializePerRequest: boolean;
 }
 
+/**
+ * An answer the real API compressed (its `content-encoding`) is compressed here too, on every request, with
+ * @fastify/compress's settings (brotli at quality 4, gzip at zlib's default level), so both servers put the
+ * same bytes on the wire and the ceiling pays for compressing them as a plain server would.
+ */
+const compressors: Record<string, (body: Buffer) => Buffer> = {
+  br: (body) => brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }),
+  gzip: (body) => gzipSync(body),
+};
+
 // Exit with the orchestrator, even when it is killed without a chance to stop us.
 process.once('disconnect', () => process.exit(0));
 
@@ -29,10 +40,15 @@ process.once('message', async (routes: BareRoute[]) => {
   const app = Fastify({ logger: false });
   for (const route of routes) {
     const payload: unknown = route.serializePerRequest ? JSON.parse(route.body) : route.body;
+    const compress = compressors[route.headers['content-encoding'] ?? ''];
+    const bytes = Buffer.from(route.body);
+    const body = compress
+      ? () => compress(route.serializePerRequest ? Buffer.from(JSON.stringify(payload)) : bytes)
+      : () => payload;
     app.route({
       method: route.method,
       url: route.path,
-      handler: async (_request, reply) => reply.headers(route.headers).send(payload),
+      handler: async (_request, reply) => reply.headers(route.headers).send(body()),
     });
   }
   await app.listen({ port: 0, host: '127.0.0.1' });

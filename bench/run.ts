@@ -14,6 +14,7 @@ import {
   firstMessage,
   forkScript,
   freePort,
+  machineSeconds,
   pinToCpus,
   positive,
   runScript,
@@ -21,6 +22,7 @@ import {
   startScript,
   stopChild,
   waitForStatus,
+  yardstickMs,
 } from './processes.ts';
 import { type Scenario, scenarios } from './scenarios.ts';
 
@@ -75,6 +77,9 @@ const pinning =
 /** 1-minute load average before anything starts: recorded, since other work on the machine skews req/s. */
 const loadAtStart = loadavg()[0]!;
 
+/** A fixed piece of work on one core, measured before the loads (processes.ts): compare runs whose yardsticks agree. */
+let yardstick: number | null = null;
+
 /** Whether every pin took: false when taskset is missing or refused. */
 let pinned = false;
 
@@ -89,6 +94,8 @@ interface Run {
    * whether the server or the load generator was the bottleneck, nor much on other work on the machine.
    */
   cpu_us_per_request: number | null;
+  /** Share of the machine's CPU time the hypervisor gave other guests during the measured rounds. */
+  steal_pct: number | null;
   errors: number;
   non2xx: number;
   /** req/s of each round, to show how steady the machine was. */
@@ -175,6 +182,7 @@ class Sample {
   private bytes = 0;
   private seconds = 0;
   private cpuSeconds: number | null = 0;
+  private machine: { stolen: number; total: number } | null = { stolen: 0, total: 0 };
   private errors = 0;
   private non2xx = 0;
   private roundRps: number[] = [];
@@ -193,10 +201,15 @@ class Sample {
     responsesBefore: number,
     result: { duration: number; errors: number; non2xx: number },
     cpuSeconds: number | undefined,
+    machine: { stolen: number; total: number } | undefined,
   ) {
     this.seconds += result.duration;
     this.cpuSeconds =
       this.cpuSeconds === null || cpuSeconds === undefined ? null : this.cpuSeconds + cpuSeconds;
+    this.machine =
+      this.machine === null || machine === undefined
+        ? null
+        : { stolen: this.machine.stolen + machine.stolen, total: this.machine.total + machine.total };
     this.errors += result.errors;
     this.non2xx += result.non2xx;
     this.roundRps.push(Math.round((this.responses - responsesBefore) / result.duration));
@@ -220,6 +233,10 @@ class Sample {
         this.cpuSeconds === null || this.responses === 0
           ? null
           : Math.round((this.cpuSeconds * 1e6) / this.responses),
+      steal_pct:
+        this.machine === null || this.machine.total === 0
+          ? null
+          : Math.round((1000 * this.machine.stolen) / this.machine.total) / 10,
       errors: this.errors,
       non2xx: this.non2xx,
       round_rps: this.roundRps,
@@ -236,6 +253,7 @@ interface Target {
 /** One autocannon run; responses are added to `sample` when given (warm-up passes none). */
 async function load(target: Target, { scenario, headers }: Prepared, seconds: number, sample?: Sample) {
   const cpuBefore = await cpuSeconds(target.pid);
+  const machineBefore = await machineSeconds();
   const instance = autocannon({
     url: new URL(scenario.path, target.url).toString(),
     method: scenario.method,
@@ -252,8 +270,19 @@ async function load(target: Target, { scenario, headers }: Prepared, seconds: nu
     const result = await instance;
     signal.throwIfAborted();
     const cpuAfter = await cpuSeconds(target.pid);
+    const machineAfter = await machineSeconds();
     const cpuUsed = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
-    sample?.endRound(before, result, cpuUsed);
+    sample?.endRound(
+      before,
+      result,
+      cpuUsed,
+      machineBefore === undefined || machineAfter === undefined
+        ? undefined
+        : {
+            stolen: machineAfter.stolen - machineBefore.stolen,
+            total: machineAfter.total - machineBefore.total,
+          },
+    );
   } finally {
     signal.removeEventListener('abort', stop);
   }
@@ -290,6 +319,7 @@ function printTable(outcomes: Outcome[]) {
     'p99 ms',
     'bytes/resp',
     'cpu us/req',
+    'steal %',
     'errors',
     'non-2xx',
     'real/bare',
@@ -319,6 +349,7 @@ function printTable(outcomes: Outcome[]) {
       run.p99_ms.toFixed(2),
       String(run.bytes_per_response),
       String(run.cpu_us_per_request ?? ''),
+      run.steal_pct === null ? '' : run.steal_pct.toFixed(1),
       String(run.errors),
       String(run.non2xx),
       ratio,
@@ -347,6 +378,7 @@ async function writeResults(outcomes: Outcome[]) {
         node: process.version,
         cpus: cpus().length,
         load_average_at_start: loadAtStart,
+        yardstick_ms: yardstick,
         pinned: pinned ? pinning : null,
       },
       scenarios: outcomes,
@@ -365,6 +397,8 @@ async function main(): Promise<boolean> {
       `load average ${loadAtStart.toFixed(2)} on ${cpus().length} cores: other work is running; req/s will be noisy, cpu us/req less so`,
     );
   if (pinning) pinned = pinToCpus(process.pid, pinning.load_generator);
+  yardstick = yardstickMs();
+  console.log(`yardstick: ${yardstick} ms for a fixed piece of work on one core (lower is faster)`);
   const databaseName = `kg_bench_${stamp}`;
   const children: ReturnType<typeof startScript>[] = [];
   let databaseCreated = false;
@@ -431,6 +465,11 @@ async function main(): Promise<boolean> {
     }
 
     printTable(outcomes);
+    const stolen = Math.max(...outcomes.flatMap((o) => [o.bare.steal_pct ?? 0, o.real.steal_pct ?? 0]));
+    if (stolen > 3)
+      console.warn(
+        `\nthe hypervisor took up to ${stolen.toFixed(1)}% of the CPU during the loads (steal %): these figures are not comparable with a quiet machine's`,
+      );
     await writeResults(outcomes);
     return outcomes.every((o) => o.pass !== false);
   } finally {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import cors from '@fastify/cors';
+import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -53,6 +53,7 @@ import { createTokenSigner, publicRoutes, registerAuth, requireAccess } from './
 import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
+import { registerCors } from './platform/cors.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
@@ -66,6 +67,7 @@ import {
 import { createEventBus, logEvents, purgeEventDeliveries } from './platform/events.ts';
 import { registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
+import { registerHttpCache } from './platform/http-cache.ts';
 import { registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
@@ -118,6 +120,11 @@ const SECURITY_HEADERS = {
   'x-xss-protection': '0',
 };
 
+/**
+ * Answers smaller than this go out as they are: a few hundred bytes fit in the packet the headers take anyway.
+ */
+const COMPRESSION_THRESHOLD_BYTES = 1024;
+
 export async function buildApp(options: AppOptions) {
   const { config, database } = options;
   const app = Fastify({
@@ -162,9 +169,15 @@ export async function buildApp(options: AppOptions) {
     reply.headers(SECURITY_HEADERS);
     done();
   });
-  // Its preflight route (OPTIONS *) answers anyone.
-  publicRoutes(app, (route) => route.method === 'OPTIONS' && route.url === '*');
-  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
+  await registerCors(app, config.corsOrigins);
+  registerHttpCache(app);
+  // Before any route: the plugin adds its hook to each route as it is registered, the docs' included.
+  await app.register(compress, {
+    encodings: ['br', 'gzip'],
+    threshold: COMPRESSION_THRESHOLD_BYTES,
+    // Request bodies stay uncompressed: nothing sends big ones, and each would be one more way to a bomb.
+    globalDecompression: false,
+  });
   await app.register(rateLimit, {
     global: false,
     redis: redis?.publisher,
