@@ -121,6 +121,11 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+if (!hasChromium && !browserRequired)
+  console.warn(
+    `test/cors.test.ts: the browser tests are SKIPPED: no ${CHROMIUM} (apt-get install -y chromium)`,
+  );
+
 describe.runIf(!hasChromium)('a real browser', () => {
   it.runIf(browserRequired)(`fails: BROWSER_TESTS=required and there is no ${CHROMIUM}`, () => {
     throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium)`);
