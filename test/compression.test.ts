@@ -43,6 +43,9 @@ describe('compression', () => {
     });
     expect([unchanged.statusCode, unchanged.rawPayload.length]).toEqual([304, 0]);
     expect(unchanged.headers['content-encoding']).toBeUndefined();
+    // The Vary the 200 had, Accept-Encoding included (RFC 9110, 15.4.5), and it only once.
+    expect(unchanged.headers.vary).toBe(packed.headers.vary);
+    expect(String(packed.headers.vary).match(/accept-encoding/gi)).toHaveLength(1);
   });
 
   it('leaves small answers, unknown encodings and problem answers under the threshold as they are', async () => {

@@ -32,7 +32,8 @@ export function addVary(reply: FastifyReply, field: string) {
 
 /**
  * Conditional requests on the routes that declare `config.shared` (RFC 9110, section 13): each 200 answer
- * gets an ETag (the route's own, or a tag of its bytes), `Cache-Control: public`, and `Vary: Accept-Language`;
+ * gets an ETag (the route's own, or a tag of its bytes), `Cache-Control: public`, and `Vary: Accept-Language`
+ * (and Accept-Encoding);
  * `If-None-Match` is evaluated by `fresh` (a list of tags, `*`, weak comparison), and a match answers 304
  * with the same validators and no body. Registered before the compression plugin, whose per-route hook then
  * runs after this one, so a 304 is never compressed and the tag is that of the uncompressed JSON.
@@ -55,7 +56,11 @@ export function registerHttpCache(app: App) {
       'cache-control',
       shared.maxAgeSeconds > 0 ? `public, max-age=${shared.maxAgeSeconds}` : 'public, no-cache',
     );
-    addVary(reply, 'Accept-Language');
+    // Accept-Encoding too, though compression adds it only to what it compresses: a 304 must carry the Vary
+    // its 200 would have (RFC 9110, 15.4.5), and it is never compressed. Lower case, as the compression
+    // plugin looks for it.
+    addVary(reply, 'accept-language');
+    addVary(reply, 'accept-encoding');
     let etag = reply.getHeader('etag') as string | undefined;
     if (etag === undefined) {
       if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);
