@@ -21,6 +21,8 @@ export interface BareRoute {
   body: string;
   /** Mirror how the real route builds its body: a cached string sent as is, or an object serialized per request. */
   serializePerRequest: boolean;
+  /** The scenario's Accept-Encoding: scenarios on one path are told apart by it. */
+  acceptEncoding?: string;
 }
 
 /**
@@ -38,6 +40,8 @@ process.once('disconnect', () => process.exit(0));
 
 process.once('message', async (routes: BareRoute[]) => {
   const app = Fastify({ logger: false });
+  /** The answers of each method and path, by the Accept-Encoding their scenario sends ('' for none). */
+  const answers = new Map<string, Map<string, { headers: Record<string, string>; body: () => unknown }>>();
   for (const route of routes) {
     const payload: unknown = route.serializePerRequest ? JSON.parse(route.body) : route.body;
     const compress = compressors[route.headers['content-encoding'] ?? ''];
@@ -45,10 +49,18 @@ process.once('message', async (routes: BareRoute[]) => {
     const body = compress
       ? () => compress(route.serializePerRequest ? Buffer.from(JSON.stringify(payload)) : bytes)
       : () => payload;
+    const key = `${route.method} ${route.path}`;
+    const variants = answers.get(key) ?? new Map();
+    variants.set(route.acceptEncoding ?? '', { headers: route.headers, body });
+    if (answers.has(key)) continue;
+    answers.set(key, variants);
     app.route({
       method: route.method,
       url: route.path,
-      handler: async (_request, reply) => reply.headers(route.headers).send(body()),
+      handler: async (request, reply) => {
+        const answer = variants.get(request.headers['accept-encoding'] ?? '')!;
+        return reply.headers(answer.headers).send(answer.body());
+      },
     });
   }
   await app.listen({ port: 0, host: '127.0.0.1' });

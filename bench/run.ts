@@ -148,7 +148,8 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
     const headers = { ...scenario.headers, ...(await scenario.setup?.(apiUrl)) };
     const response = await fetch(new URL(scenario.path, apiUrl), {
       method: scenario.method,
-      headers,
+      // fetch asks for gzip unless told otherwise; autocannon sends only the scenario's headers.
+      headers: { 'accept-encoding': 'identity', ...headers },
       signal,
     });
     const body = await response.text();
@@ -166,6 +167,7 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
       headers: replayed,
       body,
       serializePerRequest: scenario.serializePerRequest,
+      acceptEncoding: headers['accept-encoding'],
     };
     prepared.push({ scenario, headers, route });
   }
