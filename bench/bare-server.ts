@@ -26,9 +26,10 @@ export interface BareRoute {
 }
 
 /**
- * An answer the real API compressed (its `content-encoding`) is compressed here too, on every request, with
- * @fastify/compress's settings (brotli at quality 4, gzip at zlib's default level), so both servers put the
- * same bytes on the wire and the ceiling pays for compressing them as a plain server would.
+ * An answer the real API compressed (its `content-encoding`) is compressed here too, once, with
+ * @fastify/compress's settings (brotli at quality 4, gzip at zlib's default level): the same bytes on the wire.
+ * Once and not per request, because the API keeps its compressed shared answers (platform/http-cache.ts); an
+ * answer it compresses on each request has `serializePerRequest`, and so is compressed here on each too.
  */
 const compressors: Record<string, (body: Buffer) => Buffer> = {
   br: (body) => brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }),
@@ -46,9 +47,12 @@ process.once('message', async (routes: BareRoute[]) => {
     const payload: unknown = route.serializePerRequest ? JSON.parse(route.body) : route.body;
     const compress = compressors[route.headers['content-encoding'] ?? ''];
     const bytes = Buffer.from(route.body);
-    const body = compress
-      ? () => compress(route.serializePerRequest ? Buffer.from(JSON.stringify(payload)) : bytes)
-      : () => payload;
+    const once = compress && !route.serializePerRequest ? compress(bytes) : undefined;
+    const body = once
+      ? () => once
+      : compress
+        ? () => compress(Buffer.from(JSON.stringify(payload)))
+        : () => payload;
     const key = `${route.method} ${route.path}`;
     const variants = answers.get(key) ?? new Map();
     variants.set(route.acceptEncoding ?? '', { headers: route.headers, body });

@@ -67,7 +67,7 @@ import {
 import { createEventBus, logEvents, purgeEventDeliveries } from './platform/events.ts';
 import { registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
-import { registerHttpCache } from './platform/http-cache.ts';
+import { COMPRESSION_THRESHOLD_BYTES, registerHttpCache } from './platform/http-cache.ts';
 import { registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
@@ -119,11 +119,6 @@ const SECURITY_HEADERS = {
   'x-permitted-cross-domain-policies': 'none',
   'x-xss-protection': '0',
 };
-
-/**
- * Answers smaller than this go out as they are: a few hundred bytes fit in the packet the headers take anyway.
- */
-const COMPRESSION_THRESHOLD_BYTES = 1024;
 
 export async function buildApp(options: AppOptions) {
   const { config, database } = options;
