@@ -148,7 +148,8 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
     const headers = { ...scenario.headers, ...(await scenario.setup?.(apiUrl)) };
     const response = await fetch(new URL(scenario.path, apiUrl), {
       method: scenario.method,
-      headers,
+      // fetch asks for gzip unless told otherwise; autocannon sends only the scenario's headers.
+      headers: { 'accept-encoding': 'identity', ...headers },
       signal,
     });
     const body = await response.text();
@@ -167,6 +168,7 @@ async function prepare(apiUrl: string): Promise<Prepared[]> {
       body,
       serializePerRequest: scenario.serializePerRequest,
       ceiling: scenario.ceiling ?? 'replay',
+      acceptEncoding: headers['accept-encoding'],
     };
     prepared.push({ scenario, headers, route });
   }
@@ -475,6 +477,11 @@ async function main(): Promise<boolean> {
     }
 
     printTable(outcomes);
+    const stolen = Math.max(...outcomes.flatMap((o) => [o.bare.steal_pct ?? 0, o.real.steal_pct ?? 0]));
+    if (stolen > 3)
+      console.warn(
+        `\nthe hypervisor took up to ${stolen.toFixed(1)}% of the CPU during the loads (steal %): these figures are not comparable with a quiet machine's`,
+      );
     await writeResults(outcomes, yardstick);
     return outcomes.every((o) => o.pass !== false);
   } finally {

@@ -56,6 +56,24 @@ export const scenarios: Scenario[] = [
     minRatio: 0.6,
   },
   {
+    // As a browser asks for it (Chromium's Accept-Encoding): br where the API compresses, else as above.
+    name: 'categories (ru, br)',
+    method: 'GET',
+    path: '/api/v1/categories',
+    headers: { 'accept-language': 'ru', 'accept-encoding': 'gzip, deflate, br, zstd' },
+    serializePerRequest: false,
+    minRatio: 0.75,
+  },
+  {
+    // As curl and most HTTP libraries ask for it.
+    name: 'categories (ru, gzip)',
+    method: 'GET',
+    path: '/api/v1/categories',
+    headers: { 'accept-language': 'ru', 'accept-encoding': 'gzip' },
+    serializePerRequest: false,
+    minRatio: 0.75,
+  },
+  {
     name: 'me',
     method: 'GET',
     path: '/api/v1/me',

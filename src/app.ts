@@ -1,4 +1,4 @@
-import cors from '@fastify/cors';
+import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -56,6 +56,7 @@ import { createCache } from './platform/cache.ts';
 import { newId } from './platform/columns.ts';
 import type { Config } from './platform/config.ts';
 import { registerContract } from './platform/contract.ts';
+import { registerCors } from './platform/cors.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
@@ -69,6 +70,7 @@ import {
 import { createEventBus, logEvents, purgeEventDeliveries } from './platform/events.ts';
 import { type ReadinessProbes, registerHealth } from './platform/health.ts';
 import type { App } from './platform/http.ts';
+import { COMPRESSION_THRESHOLD_BYTES, registerHttpCache } from './platform/http-cache.ts';
 import { registerIdempotency } from './platform/idempotency/plugin.ts';
 import { createJobs, type JobsOptions } from './platform/jobs.ts';
 import { rotateEncryptionKeysJob } from './platform/key-rotation.ts';
@@ -176,9 +178,15 @@ export async function buildApp(options: AppOptions) {
     reply.headers(SECURITY_HEADERS);
     done();
   });
-  // Its preflight route (OPTIONS *) answers anyone.
-  publicRoutes(app, (route) => route.method === 'OPTIONS' && route.url === '*');
-  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
+  await registerCors(app, config.corsOrigins);
+  registerHttpCache(app);
+  // Before any route: the plugin adds its hook to each route as it is registered, the docs' included.
+  await app.register(compress, {
+    encodings: ['br', 'gzip'],
+    threshold: COMPRESSION_THRESHOLD_BYTES,
+    // Request bodies stay uncompressed: nothing sends big ones, and each would be one more way to a bomb.
+    globalDecompression: false,
+  });
   await app.register(rateLimit, {
     global: false,
     redis: redis?.publisher,

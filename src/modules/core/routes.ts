@@ -189,13 +189,9 @@ const RestoreResult = Type.Object({
   }),
 });
 
-function sendCached(request: FastifyRequest, reply: FastifyReply, answer: CachedAnswer) {
-  reply
-    .header('etag', answer.etag)
-    .header('cache-control', 'public, max-age=60')
-    .header('vary', 'accept-language');
-  if (request.headers['if-none-match'] === answer.etag) return reply.code(304).send();
-  return reply.type('application/json; charset=utf-8').send(answer.body);
+/** A cached answer with the tag made when it was cached; the platform answers If-None-Match (http-cache.ts). */
+function sendCached(reply: FastifyReply, answer: CachedAnswer) {
+  return reply.header('etag', answer.etag).type('application/json; charset=utf-8').send(answer.body);
 }
 
 export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (app, { catalog }) => {
@@ -205,13 +201,13 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     'accept-language': Type.Optional(Type.String({ description: 'ru, ky or en; default from settings' })),
   });
   const publicRoute = (operationId: string, summary: string, ok: TSchema) => ({
-    config: { access: 'public' as const },
+    config: { access: 'public' as const, shared: { maxAgeSeconds: 60 } },
     schema: {
       tags: ['catalog'],
       operationId,
       summary,
       headers: AcceptLanguage,
-      response: { 200: ok, 304: Type.Null() },
+      response: { 200: ok },
     },
   });
   const publicRouteById = (operationId: string, summary: string, ok: TSchema) => {
@@ -236,9 +232,8 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       LanguageResponse,
       'one row for each language the platform has texts in (ru, ky, en); staff cannot add another, so it is at most three.',
     ),
-    async (request, reply) =>
+    async (_request, reply) =>
       sendCached(
-        request,
         reply,
         await catalog.cachedAnswer(
           'languages',
@@ -263,7 +258,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
         () => catalog.listCategories(language, request.query),
         (b) => reply.serialize(b) as string,
       );
-      return sendCached(request, reply, answer);
+      return sendCached(reply, answer);
     },
   );
 
@@ -277,7 +272,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
         () => catalog.getCategory(request.params.id, language),
         (b) => reply.serialize(b) as string,
       );
-      return sendCached(request, reply, answer);
+      return sendCached(reply, answer);
     },
   );
 
@@ -291,7 +286,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
         () => catalog.getSubcategory(request.params.id, language),
         (b) => reply.serialize(b) as string,
       );
-      return sendCached(request, reply, answer);
+      return sendCached(reply, answer);
     },
   );
 
@@ -310,7 +305,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
         () => catalog.listServiceAreas(language, request.query),
         (b) => reply.serialize(b) as string,
       );
-      return sendCached(request, reply, answer);
+      return sendCached(reply, answer);
     },
   );
 
@@ -322,9 +317,8 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       SettingResponse,
       'one row per rule the platform has a number or text for (a dozen today), added only by an admin, never by users.',
     ),
-    async (request, reply) =>
+    async (_request, reply) =>
       sendCached(
-        request,
         reply,
         await catalog.cachedAnswer(
           'settings',

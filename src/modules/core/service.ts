@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, getTableName, gt, inArray, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
@@ -7,6 +6,7 @@ import { writeAudit } from '../../platform/audit/service.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Db } from '../../platform/db.ts';
 import { NotFoundError, RuleViolationError } from '../../platform/errors.ts';
+import { entityTag } from '../../platform/http-cache.ts';
 import { DEFAULT_LANGUAGE, type LanguageCode, translate } from '../../platform/i18n.ts';
 import { idPages, type ListCursor, listCursor, type PageRequest } from '../../platform/pagination.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
@@ -155,7 +155,7 @@ export function createCatalogService({
 
   const answerOf = (serialized: string | Buffer): CachedAnswer => {
     const body = serialized.toString();
-    return { etag: `"${createHash('sha1').update(body).digest('base64url')}"`, body };
+    return { etag: entityTag(body), body };
   };
 
   /**

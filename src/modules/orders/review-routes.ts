@@ -74,7 +74,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
   app.get(
     '/providers/:id/reviews',
     {
-      config: { access: 'public' },
+      config: { access: 'public', shared: { maxAgeSeconds: 0 } },
       schema: {
         tags: ['reviews', 'directory'],
         operationId: 'listProviderReviews',

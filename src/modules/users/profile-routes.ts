@@ -301,7 +301,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/providers',
     {
-      config: { access: 'public' },
+      config: { access: 'public', shared: { maxAgeSeconds: 0 } },
       schema: {
         tags: ['directory'],
         operationId: 'searchProviders',
@@ -316,7 +316,7 @@ export const profileRoutes: RoutesPlugin<{
   app.get(
     '/providers/:id',
     {
-      config: { access: 'public' },
+      config: { access: 'public', shared: { maxAgeSeconds: 0 } },
       schema: {
         tags: ['directory'],
         operationId: 'getProvider',
