@@ -43,7 +43,8 @@ async function expectMigratingTwiceToChangeNothing(database: Database) {
   expect(await shapeOf(database)).toEqual(first);
 }
 
-describe('migrating', () => {
+// Migrating runs every migration and pg-boss's schema: on a loaded machine that is minutes, not seconds.
+describe('migrating', { timeout: 240_000 }, () => {
   it('creates the schema on a fresh PGlite and does nothing the second time', async () => {
     const database = fromPglite(await PGlite.create({ extensions: { pg_trgm } }));
     try {
