@@ -8,13 +8,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq, inArray, isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  orderFixtures,
-  PDF,
-  PNG,
-  type Provider,
-  type SignedIn,
-} from '../src/modules/orders/order-fixtures.ts';
 import { orderPhotos } from '../src/modules/orders/schema.ts';
 import { userVerifications } from '../src/modules/users/schema.ts';
 import { auditLog } from '../src/platform/audit/schema.ts';
@@ -22,6 +15,7 @@ import type { Config } from '../src/platform/config.ts';
 import { fileAttachments, files } from '../src/platform/storage/schema.ts';
 import { createLocalStorage, newStorageKey } from '../src/platform/storage/storage.ts';
 import { createTestApp, type TestApp, testConfig } from './helper.ts';
+import { orderFixtures, PDF, PNG, type Provider, type SignedIn } from './order-fixtures.ts';
 
 let t: TestApp;
 let config: Config;

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bishkekDate } from '../src/modules/orders/order-fixtures.ts';
 import { createTestDatabaseUrl } from './helper.ts';
+import { bishkekDate } from './order-fixtures.ts';
 import { callJson, freePort, killStarted, startMain, waitForStatus } from './processes.ts';
 
 /**

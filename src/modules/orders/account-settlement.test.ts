@@ -8,8 +8,8 @@ import {
   type TestApp,
 } from '../../../test/helper.ts';
 import type { Answer } from '../../../test/http.ts';
+import { type Client, orderFixtures, type Provider, type SignedIn } from '../../../test/order-fixtures.ts';
 import type { AccountEvent } from '../users/events.ts';
-import { type Client, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 import { orderAssignments } from './schema.ts';
 
 /**

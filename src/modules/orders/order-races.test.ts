@@ -8,9 +8,9 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { type Client, orderFixtures, type Provider } from '../../../test/order-fixtures.ts';
 import { raceInOrder } from '../../../test/races.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
-import { type Client, orderFixtures, type Provider } from './order-fixtures.ts';
 import { bids, orderAssignments, orderDisputes, orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;
