@@ -110,3 +110,33 @@ describe('the platform', () => {
     ]);
   });
 });
+
+/** Each source under src, not a test, that imports vitest: test code, which belongs under test/. */
+function testCodeInSource(files: { path: string; source: string }[]) {
+  return files
+    .filter(({ path }) => !path.endsWith('.test.ts'))
+    .filter(({ source }) =>
+      ts.preProcessFile(source, true, true).importedFiles.some((f) => f.fileName === 'vitest'),
+    )
+    .map(({ path }) => at(path));
+}
+
+describe('test code', () => {
+  it('under src is only tests: fixtures that import vitest live under test/', () => {
+    expect(testCodeInSource(read(filesUnder(SRC)))).toEqual([]);
+  });
+
+  it('the check finds a fixture under src that imports vitest, and not a test or a plain fixture', () => {
+    const orders = join(SRC, 'modules', 'orders');
+    expect(
+      testCodeInSource([
+        { path: join(orders, 'order-fixtures.ts'), source: "import { expect } from 'vitest';" },
+        { path: join(orders, 'orders.test.ts'), source: "import { it } from 'vitest';" },
+        {
+          path: join(SRC, 'modules', 'core', 'catalog-fixtures.ts'),
+          source: "import { eq } from 'drizzle-orm';",
+        },
+      ]),
+    ).toEqual(['src/modules/orders/order-fixtures.ts']);
+  });
+});

@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROCESS_TEST_TIMEOUT } from './processes.ts';
 
 /**
  * `.ci/check-migrations`, which `.ci/run` calls: on this repository, and on scratch repositories whose
@@ -30,7 +31,13 @@ function git(cwd: string, ...args: string[]) {
 }
 
 function check(cwd: string) {
-  const result = spawnSync('bash', [script], { cwd, env: gitEnv, encoding: 'utf8', timeout: 30_000 });
+  // Bounded only so a hung script fails the test: it is awaited, however long a loaded machine takes.
+  const result = spawnSync('bash', [script], {
+    cwd,
+    env: gitEnv,
+    encoding: 'utf8',
+    timeout: PROCESS_TEST_TIMEOUT,
+  });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
@@ -69,7 +76,7 @@ function addMigration(dir: string, idx: number, name: string) {
   git(dir, 'add', 'migrations');
 }
 
-describe('.ci/check-migrations', () => {
+describe('.ci/check-migrations', { timeout: PROCESS_TEST_TIMEOUT }, () => {
   it('passes on this repository', () => {
     const result = check(process.cwd());
     expect(result.out).toContain('as they landed; the journal only grew');

@@ -216,7 +216,7 @@ describe.skipIf(!onPostgres)(
       expect(api.output()).not.toContain('stopping after an error');
       // Some writes were in flight at a cut; the count varies with timing, so it is only shown.
       console.info(`${created.length} orders created, ${unavailable} answers 503 across 108 cuts`);
-    }, 120_000);
+    }, 240_000);
 
     it('a worker survives its backends being terminated, also while it completes a job, and keeps working jobs', async () => {
       const suffix = randomBytes(4).toString('hex');
@@ -275,6 +275,6 @@ describe.skipIf(!onPostgres)(
       } finally {
         await db.end();
       }
-    }, 120_000);
+    }, 240_000);
   },
 );

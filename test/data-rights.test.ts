@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptedColumns } from '../src/app.ts';
 import * as schema from '../src/db-schema.ts';
 import { DEFAULT_SETTINGS } from '../src/modules/core/seed.ts';
-import { orderFixtures, PNG, type Provider, type SignedIn } from '../src/modules/orders/order-fixtures.ts';
 import {
   defineDataRights,
   tablesHoldingPersonalData,
   undeclaredTables,
 } from '../src/platform/data-rights.ts';
 import { createTestApp, type TestApp } from './helper.ts';
+import { orderFixtures, PNG, type Provider, type SignedIn } from './order-fixtures.ts';
 
 /**
  * Every module's data rights as app.ts wires them (ARCHITECTURE.md, "Data rights"): each table that holds

@@ -8,13 +8,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq, inArray, isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  orderFixtures,
-  PDF,
-  PNG,
-  type Provider,
-  type SignedIn,
-} from '../src/modules/orders/order-fixtures.ts';
 import { orderPhotos } from '../src/modules/orders/schema.ts';
 import { userVerifications } from '../src/modules/users/schema.ts';
 import { auditLog } from '../src/platform/audit/schema.ts';
@@ -22,6 +15,8 @@ import type { Config } from '../src/platform/config.ts';
 import { fileAttachments, files } from '../src/platform/storage/schema.ts';
 import { createLocalStorage, newStorageKey } from '../src/platform/storage/storage.ts';
 import { createTestApp, type TestApp, testConfig } from './helper.ts';
+import { orderFixtures, PDF, PNG, type Provider, type SignedIn } from './order-fixtures.ts';
+import { raceInOrder } from './races.ts';
 
 let t: TestApp;
 let config: Config;
@@ -198,18 +193,26 @@ describe('DELETE /api/v1/files/{id}', () => {
     expect((await deleteFile(client, photo)).status).toBe(204);
   });
 
-  it('a delete racing the attachment: one wins, never both', async () => {
-    for (let round = 0; round < 4; round++) {
-      const photo = await k.uploadPhoto(client, 'profile_photo');
-      const [attach, remove] = await Promise.all([setPhoto(client, photo), deleteFile(client, photo)]);
-      const row = await fileRow(photo);
-      if (attach.status === 200) {
-        expect([remove.status, remove.body.code]).toEqual([409, 'file_attached']);
-        expect(row?.attachedAt).toBeInstanceOf(Date);
-      } else {
-        expect([attach.status, attach.body.code, remove.status]).toEqual([422, 'invalid_file', 204]);
-        expect(row).toBeUndefined();
-      }
+  it.each([
+    ['attach', 'the photo is set, and the delete is 409 file_attached'],
+    ['delete', 'the file is gone, and the attach is 422 invalid_file'],
+  ] as const)('a delete racing the attachment, the %s first: %s', async (first, _outcome) => {
+    const race = await raceInOrder({
+      setup: () => k.uploadPhoto(client, 'profile_photo'),
+      a: (photo) => setPhoto(client, photo),
+      b: (photo) => deleteFile(client, photo),
+      first: first === 'attach' ? 'a' : 'b',
+      landed: (attach) => (attach.status === 200) === (first === 'attach'),
+    });
+    const { a: attach, b: remove, state: photo } = race;
+    const row = await fileRow(photo);
+    if (first === 'attach') {
+      expect([remove.status, remove.body.code]).toEqual([409, 'file_attached']);
+      expect(row?.attachedAt).toBeInstanceOf(Date);
+      expect((await download(client, photo)).status).toBe(200);
+    } else {
+      expect([attach.status, attach.body.code, remove.status]).toEqual([422, 'invalid_file', 204]);
+      expect(row).toBeUndefined();
     }
     expect((await setPhoto(client, null)).status).toBe(200);
   });
@@ -269,7 +272,12 @@ describe('the sweep of unattached uploads', () => {
     for (const key of keys.values()) expect(existsSync(objectPath(key))).toBe(false);
     expect(existsSync(objectPath(archiveKey))).toBe(true);
 
-    const trail = await t.db.select().from(auditLog).where(eq(auditLog.entityId, unused));
+    // Oldest first: without an order PostgreSQL may answer the two rows either way.
+    const trail = await t.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.entityId, unused))
+      .orderBy(auditLog.id);
     expect(trail.map((a) => [a.action, a.actorId])).toEqual([
       ['create', client.user.id],
       ['delete', null],

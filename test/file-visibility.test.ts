@@ -3,8 +3,8 @@
  * module owning that row says. Every kind of attachment against every kind of caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderFixtures, type Provider, type SignedIn } from '../src/modules/orders/order-fixtures.ts';
 import { createTestApp, type TestApp } from './helper.ts';
+import { orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 
 let t: TestApp;
 const k = orderFixtures(() => t);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bishkekDate, MISSING, orderFixtures } from '../src/modules/orders/order-fixtures.ts';
 import { ROLES } from '../src/platform/actor.ts';
 import { validatorCompiler } from '../src/platform/validation.ts';
 import { createTestApp, type TestApp, testConfig } from './helper.ts';
+import { bishkekDate, MISSING, orderFixtures } from './order-fixtures.ts';
 
 /**
  * No body makes the API answer 5xx. Every route that takes a JSON body, as read from the OpenAPI document,

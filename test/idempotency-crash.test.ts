@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bishkekDate } from '../src/modules/orders/order-fixtures.ts';
 import { createTestDatabaseUrl } from './helper.ts';
+import { bishkekDate } from './order-fixtures.ts';
 import { callJson, freePort, killStarted, startMain, waitForStatus } from './processes.ts';
 
 /**
@@ -35,7 +35,7 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
     const call = (method: string, path: string, options?: Parameters<typeof callJson>[3]) =>
       callJson(base, method, path, options);
     const first = startMain('serve', env);
-    await waitForStatus(`${base}/health/ready`, 200, 90_000);
+    await waitForStatus(`${base}/health/ready`);
 
     // Three clients, so no one reaches the drafts a client may keep (max_drafts_per_client, 20).
     const tokens: string[] = [];
@@ -102,7 +102,7 @@ describe('Idempotency-Key when the server is killed mid-burst', () => {
     expect(acknowledged.size).toBeLessThan(REQUESTS);
 
     const second = startMain('serve', env);
-    await waitForStatus(`${base}/health/ready`, 200, 90_000);
+    await waitForStatus(`${base}/health/ready`);
     const retried = await Promise.all(requests.map((_, i) => create(i)));
     for (const [i, res] of retried.entries()) {
       expect(res.status, `request ${i}: ${JSON.stringify(res.body)}`).toBe(201);

@@ -6,17 +6,12 @@
  */
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Client,
-  orderFixtures,
-  type Provider,
-  type SignedIn,
-} from '../src/modules/orders/order-fixtures.ts';
 import { orderDisputes, orderReviews } from '../src/modules/orders/schema.ts';
 import { users, userVerifications } from '../src/modules/users/schema.ts';
 import { auditLog } from '../src/platform/audit/schema.ts';
 import { createTestApp, type TestApp } from './helper.ts';
 import type { Answer } from './http.ts';
+import { type Client, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 
 let t: TestApp;
 const { call, user, client, provider, orderIn, insertAgreedOrder, snapshot } = orderFixtures(() => t);

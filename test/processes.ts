@@ -6,6 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * The bound of a test that starts processes. A process is awaited for what it does (a line, an exit, an
+ * answer), never for a fixed time; this only stops a test that hangs. Generous: on a loaded machine
+ * starting `tsx src/main.ts` alone can take half a minute.
+ */
+export const PROCESS_TEST_TIMEOUT = 240_000;
+
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -17,7 +24,7 @@ export function freePort(): Promise<number> {
 
 export interface Started {
   child: ChildProcess;
-  /** The exit code, once the process has exited. */
+  /** The exit code, once the process has exited; null when a signal ended it (then named in `output()`). */
   exited: Promise<number | null>;
   /** stdout and stderr so far. */
   output(): string;
@@ -88,13 +95,18 @@ export function startCommand(
   };
   child.stdout?.on('data', (d: Buffer) => take(d, false));
   child.stderr?.on('data', (d: Buffer) => take(d, true));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      if (signal) output += `\n[ended by ${signal}]\n`;
+      resolve(code);
+    }),
+  );
   return {
     child,
     exited,
     output: () => output,
     stderr: () => stderr,
-    line(pattern, timeoutMs = 60_000) {
+    line(pattern, timeoutMs = PROCESS_TEST_TIMEOUT) {
       return new Promise((resolve, reject) => {
         const finish = (error?: Error, found?: string) => {
           watchers.delete(check);
@@ -150,7 +162,7 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Polls `url` until it answers `status`; fails after `timeoutMs`. */
-export async function waitForStatus(url: string, status = 200, timeoutMs = 60_000) {
+export async function waitForStatus(url: string, status = 200, timeoutMs = PROCESS_TEST_TIMEOUT) {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

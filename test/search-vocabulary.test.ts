@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderFixtures, type SignedIn } from '../src/modules/orders/order-fixtures.ts';
 import { orders } from '../src/modules/orders/schema.ts';
 import { searchWords } from '../src/platform/search/schema.ts';
 import { MAX_NEW_WORDS_PER_TEXT, MAX_WORD_LENGTH } from '../src/platform/search/service.ts';
 import { createTestApp, type TestApp } from './helper.ts';
+import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 
 let t: TestApp;
 const k = orderFixtures(() => t);

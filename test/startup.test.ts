@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl } from './helper.ts';
-import { freePort, killStarted, startMain } from './processes.ts';
+import { freePort, killStarted, PROCESS_TEST_TIMEOUT, startMain } from './processes.ts';
 
 /**
  * A start that cannot succeed stops at once with one line on stderr and exit code 1: no stack trace, nothing
@@ -67,7 +67,7 @@ function occupy(port: number): Promise<Server> {
   });
 }
 
-describe('start-up failures', () => {
+describe('start-up failures', { timeout: PROCESS_TEST_TIMEOUT }, () => {
   it('stops with one line naming the port when it is in use, before opening or migrating the database', async () => {
     const port = await freePort();
     await occupy(port);
@@ -103,7 +103,7 @@ describe('start-up failures', () => {
   it.skipIf(onPostgres)(
     'stops with one line naming the lock and its holder when another live process holds the embedded database (embedded only)',
     async () => {
-      const holder: ChildProcess = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+      const holder: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)']);
       cleanup.push(() => holder.kill('SIGKILL'));
       const dataDir = newDataDir();
       const lock = join(dataDir, 'pgdata.lock');

@@ -1,7 +1,7 @@
 import Fastify, { type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MISSING, orderFixtures, PDF } from '../src/modules/orders/order-fixtures.ts';
+import { MISSING, orderFixtures, PDF } from './order-fixtures.ts';
 import { registerContract } from '../src/platform/contract.ts';
 import { createTestApp, type TestApp, testConfig } from './helper.ts';
 

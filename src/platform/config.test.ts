@@ -1,13 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killStarted, PROCESS_TEST_TIMEOUT, startMain } from '../../test/processes.ts';
 import { ConfigError, loadConfig } from './config.ts';
 
 /** The environment is read once, checked whole, and a mistake stops the start with one line that names it. */
 const dirs: string[] = [];
 afterAll(() => {
+  killStarted();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -204,25 +205,17 @@ describe('secrets', () => {
 });
 
 describe('the command line', () => {
-  it('exits 1 with a single line on stderr naming PORT when PORT is not a number', async () => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PORT: 'abc',
-      DATA_DIR: dataDir(),
-      NODE_ENV: 'development',
-    };
-    delete env.DATABASE_URL;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-      env,
-      stdio: 'pipe',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(1);
-    expect(stdout).toBe('');
-    expect(stderr.trim().split('\n')).toEqual(['invalid configuration: PORT must be integer (got "abc")']);
-  });
+  it(
+    'exits 1 with a single line on stderr naming PORT when PORT is not a number',
+    async () => {
+      const server = startMain('serve', { PORT: 'abc', DATA_DIR: dataDir() });
+      // Awaits the exit, however long a loaded machine takes to start the process.
+      expect(await server.exited, server.output()).toBe(1);
+      expect(server.output()).toBe(server.stderr());
+      expect(server.stderr().trim().split('\n')).toEqual([
+        'invalid configuration: PORT must be integer (got "abc")',
+      ]);
+    },
+    PROCESS_TEST_TIMEOUT,
+  );
 });

@@ -76,7 +76,7 @@ describe('the embedded database lock', () => {
 
   it('refuses a directory that a live process holds, naming the process and the lock file', async () => {
     const dir = dataDir();
-    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)']);
     try {
       writeFileSync(join(dir, 'pgdata.lock'), String(holder.pid));
       const open = openPglite(dir);

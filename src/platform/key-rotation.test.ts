@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, testConfig } from '../../test/helper.ts';
+import { PROCESS_TEST_TIMEOUT } from '../../test/processes.ts';
 import { encryptedColumns } from '../app.ts';
 import { createFieldCipher } from './crypto.ts';
 import { rotateEncryptionKeys } from './key-rotation.ts';
@@ -99,7 +100,6 @@ describe('npm run keys:rotate', () => {
       const run = (...args: string[]) =>
         promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
           env,
-          timeout: 60_000,
         });
       await run('admin:create', '--email', 'root@example.kg', '--password', 'correct horse battery');
       const rotated = await run('keys:rotate', '--new-key');
@@ -108,6 +108,6 @@ describe('npm run keys:rotate', () => {
       const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
       expect(secrets.ENCRYPTION_KEYS.split(',')).toHaveLength(2);
     },
-    90_000,
+    PROCESS_TEST_TIMEOUT,
   );
 });

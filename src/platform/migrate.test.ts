@@ -64,7 +64,8 @@ async function expectTheStartCheckToSeeWhatIsLeft(database: Database) {
   expect(await isMigrated(database)).toBe(true);
 }
 
-describe('migrating', () => {
+// Migrating runs every migration and pg-boss's schema: on a loaded machine that is minutes, not seconds.
+describe('migrating', { timeout: 240_000 }, () => {
   it('creates the schema on a fresh PGlite and does nothing the second time', async () => {
     const database = fromPglite(await PGlite.create({ extensions: { pg_trgm } }));
     try {

@@ -4,12 +4,12 @@ import {
   createTestApp,
   deliverQueuedEvents,
   queuedEvents,
-  sleep,
   type TestApp,
+  until,
 } from '../../../test/helper.ts';
 import type { Answer } from '../../../test/http.ts';
+import { type Client, orderFixtures, type Provider, type SignedIn } from '../../../test/order-fixtures.ts';
 import type { AccountEvent } from '../users/events.ts';
-import { type Client, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 import { orderAssignments } from './schema.ts';
 
 /**
@@ -301,6 +301,20 @@ describe('an accept at the same moment as an erasure', () => {
     return { orderId, eraser, accept, erase: () => erase(eraser) };
   }
   /**
+   * On PostgreSQL, until a request of this database waits on a lock (the second one, on the first's):
+   * however long a loaded machine takes to get it there. PGlite runs one transaction at a time, so the
+   * second cannot begin before the first ends and there is no wait to see.
+   */
+  async function waitingOnALock() {
+    if (t.database.kind === 'pglite') return;
+    await until(async () => {
+      const { rows } = await t.database.sql.query(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+      );
+      return (rows[0] as { n: number }).n > 0;
+    }, 120_000);
+  }
+  /**
    * `first` runs to its hook and is held there with its locks; `second` starts and must wait for them;
    * then `first` goes on. Both answers, in that order.
    */
@@ -315,7 +329,7 @@ describe('an accept at the same moment as an erasure', () => {
     const firstAnswer = first();
     await held.reached;
     const secondAnswer = second();
-    await sleep(300);
+    await waitingOnALock();
     held.release();
     return Promise.all([firstAnswer, secondAnswer]);
   }

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { orderFixtures, PNG } from '../../../test/order-fixtures.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { orderFixtures, PNG } from './order-fixtures.ts';
 import { type OrderStatus, orderAssignments, orders } from './schema.ts';
 
 let t: TestApp;

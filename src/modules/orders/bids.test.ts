@@ -2,10 +2,11 @@ import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { type Client, orderFixtures, type Provider } from '../../../test/order-fixtures.ts';
+import { raceInOrder } from '../../../test/races.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { diffFields } from '../../platform/audit/service.ts';
 import { bidView } from './bid-service.ts';
-import { type Client, orderFixtures, type Provider } from './order-fixtures.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
 
 let t: TestApp;
@@ -148,28 +149,38 @@ describe('POST /orders/{id}/bids', () => {
     expect(events.filter((e) => e.to_status === 'bidding')).toHaveLength(1);
   });
 
-  it('a bid racing an accept: it lands before the accept (and is turned down by it) or gets 409', async () => {
-    for (let round = 0; round < 3; round++) {
-      const owner = await client();
-      const o = await newOrder(owner, { publish: true });
-      const first = await provider(`Первый ${round}`);
-      const firstBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, first.auth, bidBody())).body;
-      const late = await provider(`Догоняющий ${round}`);
-      const [accept, bid] = await Promise.all([
-        call('POST', `/api/v1/bids/${firstBid.id}/accept`, owner.auth, { amount: firstBid.amount }),
-        call('POST', `/api/v1/orders/${o.id}/bids`, late.auth, bidBody(70_000)),
-      ]);
-      expect(accept.status).toBe(201);
-      const rows = await bidsOf(o.id);
-      if (bid.status === 201) {
-        expect(rows.find((r) => r.id === bid.body.id)?.status).toBe('rejected');
-      } else {
-        expect(bid.status).toBe(409);
-        expect(bid.body.code).toBe('order_is_assigned');
-        expect(rows).toHaveLength(1);
-      }
-      expect(rows.filter((r) => r.status === 'pending')).toEqual([]);
+  it.each([
+    ['bid', 'it lands, and the accept turns it down'],
+    ['accept', 'the bid is 409 order_is_assigned'],
+  ] as const)('a bid racing an accept, the %s first: %s', async (first, _outcome) => {
+    const race = await raceInOrder({
+      async setup(attempt) {
+        const owner = await client();
+        const o = await newOrder(owner, { publish: true });
+        const early = await provider(`Первый ${first} ${attempt}`);
+        const firstBid = (await call('POST', `/api/v1/orders/${o.id}/bids`, early.auth, bidBody())).body;
+        return { owner, o, firstBid, late: await provider(`Догоняющий ${first} ${attempt}`) };
+      },
+      a: (s) =>
+        call('POST', `/api/v1/bids/${s.firstBid.id}/accept`, s.owner.auth, { amount: s.firstBid.amount }),
+      b: (s) => call('POST', `/api/v1/orders/${s.o.id}/bids`, s.late.auth, bidBody(70_000)),
+      first: first === 'accept' ? 'a' : 'b',
+      landed: (_, bid) => (bid.status === 201) === (first === 'bid'),
+    });
+    const { a: accept, b: bid } = race;
+    expect(accept.status).toBe(201);
+    const rows = await bidsOf(race.state.o.id);
+    if (first === 'bid') {
+      expect(rows.find((r) => r.id === bid.body.id)).toMatchObject({
+        status: 'rejected',
+        rejectReason: 'another bid was accepted',
+      });
+      expect(rows).toHaveLength(2);
+    } else {
+      expect([bid.status, bid.body.code]).toEqual([409, 'order_is_assigned']);
+      expect(rows).toHaveLength(1);
     }
+    expect(rows.filter((r) => r.status === 'pending')).toEqual([]);
   });
 
   it('audits the bid as made and the order as it changed, with the request id', async () => {
@@ -552,55 +563,72 @@ describe('POST /bids/{id}/accept', () => {
     expect(fresh.body.order).toMatchObject({ status: 'assigned', final_price: 95_000 });
   });
 
-  it('an accept racing a price change: the order is never assigned at a price the client did not send', async () => {
-    for (let round = 0; round < 5; round++) {
-      const owner = await client();
-      const o = await newOrder(owner, { publish: true });
-      const p = await provider(`Торгующийся ${round}`);
-      const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(80_000))).body;
-      const [accept, change] = await Promise.all([
-        call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: 80_000 }),
-        call('PATCH', `/api/v1/bids/${bid.id}`, p.auth, { amount: 120_000 }),
-      ]);
-      const order = await orderRow(o.id);
-      if (accept.status === 201) {
-        expect([change.status, change.body.code]).toEqual([409, 'bid_is_accepted']);
-        expect(order).toMatchObject({ status: 'assigned', finalPrice: 80_000 });
-      } else {
-        expect([accept.status, accept.body.code, change.status]).toEqual([409, 'bid_changed', 200]);
-        expect(order).toMatchObject({ status: 'bidding', finalPrice: null });
-        expect((await bidsOf(o.id))[0]).toMatchObject({ status: 'pending', amount: 120_000 });
-      }
+  it.each([
+    ['accept', 'assigned at the price sent, and the change is 409 bid_is_accepted'],
+    ['change', 'the accept is 409 bid_changed, and the bid waits at the new price'],
+  ] as const)('an accept racing a price change, the %s first: %s', async (first, _outcome) => {
+    const race = await raceInOrder({
+      async setup(attempt) {
+        const owner = await client();
+        const o = await newOrder(owner, { publish: true });
+        const p = await provider(`Торгующийся ${first} ${attempt}`);
+        const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody(80_000))).body;
+        return { owner, o, p, bid };
+      },
+      a: (s) => call('POST', `/api/v1/bids/${s.bid.id}/accept`, s.owner.auth, { amount: 80_000 }),
+      b: (s) => call('PATCH', `/api/v1/bids/${s.bid.id}`, s.p.auth, { amount: 120_000 }),
+      first: first === 'accept' ? 'a' : 'b',
+      landed: (accept) => (accept.status === 201) === (first === 'accept'),
+    });
+    const { a: accept, b: change } = race;
+    const order = await orderRow(race.state.o.id);
+    if (first === 'accept') {
+      expect([change.status, change.body.code]).toEqual([409, 'bid_is_accepted']);
+      expect(order).toMatchObject({ status: 'assigned', finalPrice: 80_000 });
+      expect((await bidsOf(race.state.o.id))[0]).toMatchObject({ status: 'accepted', amount: 80_000 });
+    } else {
+      expect([accept.status, accept.body.code, change.status]).toEqual([409, 'bid_changed', 200]);
+      expect(order).toMatchObject({ status: 'bidding', finalPrice: null });
+      expect((await bidsOf(race.state.o.id))[0]).toMatchObject({ status: 'pending', amount: 120_000 });
     }
   });
 
-  it('an accept racing a withdraw of the same bid: never an assignment on a withdrawn bid', async () => {
-    for (let round = 0; round < 3; round++) {
-      const owner = await client();
-      const o = await newOrder(owner, { publish: true });
-      const p = await provider(`Передумавший ${round}`);
-      const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
-      const [accept, withdraw] = await Promise.all([
-        call('POST', `/api/v1/bids/${bid.id}/accept`, owner.auth, { amount: bid.amount }),
-        call('POST', `/api/v1/bids/${bid.id}/withdraw`, p.auth),
-      ]);
-      expect([
-        [201, 409],
-        [409, 200],
-      ]).toContainEqual([accept.status, withdraw.status]);
-      const [row] = await bidsOf(o.id);
-      const assignments = await t.db
-        .select()
-        .from(orderAssignments)
-        .where(eq(orderAssignments.orderId, o.id));
-      if (accept.status === 201) {
-        expect(row?.status).toBe('accepted');
-        expect(assignments).toHaveLength(1);
-      } else {
-        expect(row?.status).toBe('withdrawn');
-        expect(assignments).toHaveLength(0);
-        expect((await orderRow(o.id)).status).toBe('bidding');
-      }
+  it.each([
+    ['accept', 'assigned, and the withdraw is 409'],
+    ['withdraw', 'withdrawn, and the accept is 409'],
+  ] as const)('an accept racing a withdraw of the same bid, the %s first: %s', async (first, _outcome) => {
+    const race = await raceInOrder({
+      async setup(attempt) {
+        const owner = await client();
+        const o = await newOrder(owner, { publish: true });
+        const p = await provider(`Передумавший ${first} ${attempt}`);
+        const bid = (await call('POST', `/api/v1/orders/${o.id}/bids`, p.auth, bidBody())).body;
+        return { owner, o, p, bid };
+      },
+      a: (s) => call('POST', `/api/v1/bids/${s.bid.id}/accept`, s.owner.auth, { amount: s.bid.amount }),
+      b: (s) => call('POST', `/api/v1/bids/${s.bid.id}/withdraw`, s.p.auth),
+      first: first === 'accept' ? 'a' : 'b',
+      landed: (accept) => (accept.status === 201) === (first === 'accept'),
+    });
+    const { a: accept, b: withdraw } = race;
+    const orderId = race.state.o.id;
+    const [row] = await bidsOf(orderId);
+    const assignments = await t.db
+      .select()
+      .from(orderAssignments)
+      .where(eq(orderAssignments.orderId, orderId));
+    if (first === 'accept') {
+      expect(accept.status).toBe(201);
+      expect([withdraw.status, withdraw.body.code]).toEqual([409, 'bid_is_accepted']);
+      expect(row?.status).toBe('accepted');
+      expect(assignments).toHaveLength(1);
+      expect((await orderRow(orderId)).status).toBe('assigned');
+    } else {
+      expect(withdraw.status).toBe(200);
+      expect([accept.status, accept.body.code]).toEqual([409, 'bid_is_withdrawn']);
+      expect(row?.status).toBe('withdrawn');
+      expect(assignments).toHaveLength(0);
+      expect((await orderRow(orderId)).status).toBe('bidding');
     }
   });
 });

@@ -1,9 +1,15 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import {
+  type Client,
+  MISSING,
+  orderFixtures,
+  type Provider,
+  type SignedIn,
+} from '../../../test/order-fixtures.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
-import { type Client, MISSING, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 import { orderDisputes, orderStatusHistory, orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;

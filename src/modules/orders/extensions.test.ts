@@ -1,13 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, sleep, type TestApp, until } from '../../../test/helper.ts';
+import { orderFixtures } from '../../../test/order-fixtures.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import { ConflictError, ForbiddenError } from '../../platform/errors.ts';
 import { subscribe } from '../../platform/events.ts';
 import type { OrderEvent } from './events.ts';
 import type { BidAccepted } from './extensions.ts';
-import { orderFixtures } from './order-fixtures.ts';
 
 /**
  * What later modules add to orders without orders knowing them: subscribers hear orders' events, each on its

@@ -1,7 +1,7 @@
 import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
-import { orderFixtures } from './order-fixtures.ts';
+import { orderFixtures } from '../../../test/order-fixtures.ts';
 import { orderSearches, orders } from './schema.ts';
 
 let t: TestApp;

@@ -1,10 +1,10 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, deliverQueuedEvents, type TestApp } from '../../../test/helper.ts';
+import { orderFixtures, type SignedIn } from '../../../test/order-fixtures.ts';
 import { systemActor } from '../../platform/actor.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { CATALOG_EVENTS, type CatalogEventType } from '../core/events.ts';
-import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 import { bids, orderAddons, orderPhotos, orders } from './schema.ts';
 
 let t: TestApp;

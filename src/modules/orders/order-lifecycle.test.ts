@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { orderFixtures, type SignedIn } from '../../../test/order-fixtures.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
-import { orderFixtures, type SignedIn } from './order-fixtures.ts';
 import { bids, orders } from './schema.ts';
 
 let t: TestApp;

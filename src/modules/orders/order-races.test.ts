@@ -1,14 +1,16 @@
 /**
- * Two requests on one order at the same moment, several rounds each. On PGlite the two run one after the
- * other (one connection); on PostgreSQL they interleave, and either may take the order's lock first. Each
- * test names every outcome the code allows and checks the rows each leaves: the order, its bids, its
- * assignment, its status history, its queued events and the parties' counters.
+ * Two requests on one order at the same moment. On PGlite the two run one after the other (one
+ * connection); on PostgreSQL they interleave, and either may take the order's lock first. Each order of the
+ * two is forced (`raceInOrder`: started together, then staggered until the one started first lands first)
+ * and its whole outcome checked: the order, its bids, its assignment, its status history, its queued
+ * events and the parties' counters.
  */
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { type Client, orderFixtures, type Provider } from '../../../test/order-fixtures.ts';
+import { raceInOrder } from '../../../test/races.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
-import { type Client, orderFixtures, type Provider } from './order-fixtures.ts';
 import { bids, orderAssignments, orderDisputes, orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;
@@ -68,115 +70,123 @@ async function counters(c: Client, p?: Provider) {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Both requests in flight together, the second started `lagMs` after the first (a negative lag starts the
- * first later). A round's lag decides which tends to reach the order's lock first: at 0 to a few ms the two
- * overlap and PostgreSQL picks, while a lag longer than a request makes one land clearly first, so each
- * allowed outcome is checked on every run, PGlite (which runs one transaction at a time) included.
- */
-async function atOnce<A, B>(a: () => Promise<A>, b: () => Promise<B>, lagMs: number): Promise<[A, B]> {
-  const after = async <T>(ms: number, f: () => Promise<T>) => {
-    if (ms > 0) await sleep(ms);
-    return f();
-  };
-  return Promise.all([after(-lagMs, a), after(lagMs, b)]);
-}
-
-/** Longer than any one request takes here: the request started first lands first. */
-const CLEARLY = 30;
-
 const runAutoConfirm = () =>
   autoConfirmOrdersJob(t.app.services.orders).handle({}, { log: t.app.log, jobId: 'test', retryCount: 0 });
 
 describe('an order acted on twice at once', () => {
-  it('the client cancels while accepting: the accept lands and the cancel follows, or the accept is 409', async () => {
-    for (let round = 0; round < 5; round++) {
-      const c = await client(`Торопливый клиент ${round}`);
-      const p = await provider(`Мастер на отмене ${round}`);
-      const orderId = await orderIn(c, 'bidding', p);
-      const [bid] = await bidsOf(orderId);
-      const eventsBefore = await eventTally(orderId);
-      const countersBefore = await counters(c);
+  it.each([
+    ['accept', 'the accept lands, and the cancel cancels the agreed work'],
+    ['cancel', 'the cancel lands and rejects the bid, and the accept is 409 order_is_cancelled'],
+  ] as const)('the client cancels while accepting, the %s first: %s', async (first, _outcome) => {
+    const race = await raceInOrder({
+      async setup(attempt) {
+        const c = await client(`Торопливый клиент ${first} ${attempt}`);
+        const p = await provider(`Мастер на отмене ${first} ${attempt}`);
+        const orderId = await orderIn(c, 'bidding', p);
+        const [bid] = await bidsOf(orderId);
+        return {
+          c,
+          p,
+          orderId,
+          bid: bid!,
+          eventsBefore: await eventTally(orderId),
+          countersBefore: await counters(c),
+        };
+      },
+      a: (s) => call('POST', `/api/v1/bids/${s.bid.id}/accept`, s.c.auth, { amount: s.bid.amount }),
+      b: (s) =>
+        call('POST', `/api/v1/orders/${s.orderId}/cancel`, s.c.auth, { reason: 'Передумал, сделаю сам' }),
+      first: first === 'accept' ? 'a' : 'b',
+      landed: (accept) => (accept.status === 201) === (first === 'accept'),
+    });
+    const { c, p, orderId, bid, eventsBefore, countersBefore } = race.state;
+    const { a: accept, b: cancel } = race;
 
-      // The cancel starts 0, 3 and -3 ms after the accept (overlapping), then clearly after, clearly before.
-      const [accept, cancel] = await atOnce(
-        () => call('POST', `/api/v1/bids/${bid!.id}/accept`, c.auth, { amount: bid!.amount }),
-        () => call('POST', `/api/v1/orders/${orderId}/cancel`, c.auth, { reason: 'Передумал, сделаю сам' }),
-        [0, 3, -3, CLEARLY, -CLEARLY][round]!,
-      );
+    // The client may cancel from bidding and from assigned (DOMAIN.md), so the cancel lands whichever
+    // request takes the order's lock first.
+    expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+    expect(cancel.body.status).toBe('cancelled');
+    const order = await orderRow(orderId);
+    expect(order.status).toBe('cancelled');
+    expect(order.cancelledAt).not.toBeNull();
+    const rows = await bidsOf(orderId);
+    expect(rows).toHaveLength(1);
+    const assignments = await assignmentsOf(orderId);
+    const moves = await movesOf(orderId);
+    const added = await eventsSince(orderId, eventsBefore);
 
-      // The client may cancel from bidding and from assigned (DOMAIN.md), so the cancel lands whichever
-      // request takes the order's lock first.
-      expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
-      expect(cancel.body.status).toBe('cancelled');
-      const order = await orderRow(orderId);
-      expect(order.status).toBe('cancelled');
-      expect(order.cancelledAt).not.toBeNull();
-      const rows = await bidsOf(orderId);
-      expect(rows).toHaveLength(1);
-      const assignments = await assignmentsOf(orderId);
-      const moves = await movesOf(orderId);
-      const added = await eventsSince(orderId, eventsBefore);
-
-      if (accept.status === 201) {
-        expect(accept.body.bid).toMatchObject({ id: bid!.id, status: 'accepted' });
-        // Assigned, then cancelled: the history says both, and the assignment stays as a record.
-        expect(moves).toEqual([
-          'null>draft',
-          'draft>published',
-          'published>bidding',
-          'bidding>assigned',
-          'assigned>cancelled',
-        ]);
-        expect(rows[0]).toMatchObject({ status: 'accepted', isDeleted: false });
-        expect(assignments).toHaveLength(1);
-        expect(assignments[0]?.bidId).toBe(bid!.id);
-        expect(order.finalPrice).toBe(bid!.amount);
-        expect(order.assignedAt).not.toBeNull();
-        expect(added).toEqual({
-          bid_accepted: 1,
-          order_assigned: 1,
-          'order_status_changed:assigned': 1,
-          'order_status_changed:cancelled': 1,
-        });
-        // The provider the work was agreed with hears of the cancel.
-        const cancelled = (await eventsOf(orderId)).find((e) => e.to_status === 'cancelled');
-        expect(cancelled?.recipient_user_ids).toEqual([p.user.id]);
-      } else {
-        expect([accept.status, accept.body.code]).toEqual([409, 'order_is_cancelled']);
-        expect(moves).toEqual(['null>draft', 'draft>published', 'published>bidding', 'bidding>cancelled']);
-        // The bid waiting for an answer got one; nothing was agreed.
-        expect(rows[0]).toMatchObject({ status: 'rejected', rejectReason: 'order_cancelled' });
-        expect(assignments).toEqual([]);
-        expect(order.finalPrice).toBeNull();
-        expect(order.assignedAt).toBeNull();
-        expect(added).toEqual({ bid_rejected: 1, 'order_status_changed:cancelled': 1 });
-      }
-      // Never an assignment the history does not show, and the cancel counted once either way.
-      expect(moves.includes('bidding>assigned')).toBe(assignments.length === 1);
-      expect(await counters(c)).toEqual({ ...countersBefore, cancelled: countersBefore.cancelled + 1 });
+    if (first === 'accept') {
+      expect(accept.status, JSON.stringify(accept.body)).toBe(201);
+      expect(accept.body.bid).toMatchObject({ id: bid.id, status: 'accepted' });
+      // Assigned, then cancelled: the history says both, and the assignment stays as a record.
+      expect(moves).toEqual([
+        'null>draft',
+        'draft>published',
+        'published>bidding',
+        'bidding>assigned',
+        'assigned>cancelled',
+      ]);
+      expect(rows[0]).toMatchObject({ status: 'accepted', isDeleted: false });
+      expect(assignments).toHaveLength(1);
+      expect(assignments[0]?.bidId).toBe(bid.id);
+      expect(order.finalPrice).toBe(bid.amount);
+      expect(order.assignedAt).not.toBeNull();
+      expect(added).toEqual({
+        bid_accepted: 1,
+        order_assigned: 1,
+        'order_status_changed:assigned': 1,
+        'order_status_changed:cancelled': 1,
+      });
+      // The provider the work was agreed with hears of the cancel.
+      const cancelled = (await eventsOf(orderId)).find((e) => e.to_status === 'cancelled');
+      expect(cancelled?.recipient_user_ids).toEqual([p.user.id]);
+    } else {
+      expect([accept.status, accept.body.code]).toEqual([409, 'order_is_cancelled']);
+      expect(moves).toEqual(['null>draft', 'draft>published', 'published>bidding', 'bidding>cancelled']);
+      // The bid waiting for an answer got one; nothing was agreed.
+      expect(rows[0]).toMatchObject({ status: 'rejected', rejectReason: 'order_cancelled' });
+      expect(assignments).toEqual([]);
+      expect(order.finalPrice).toBeNull();
+      expect(order.assignedAt).toBeNull();
+      expect(added).toEqual({ bid_rejected: 1, 'order_status_changed:cancelled': 1 });
     }
+    // The cancel counted once either way.
+    expect(await counters(c)).toEqual({ ...countersBefore, cancelled: countersBefore.cancelled + 1 });
   });
 
-  it('the client deletes the order while a provider bids: the bid goes with the order, or it is 404', async () => {
-    for (let round = 0; round < 5; round++) {
-      const c = await client(`Удаляющий клиент ${round}`);
-      // Odd rounds: another provider bid earlier, so the order is bidding and that bid goes with it too.
-      const early = round % 2 === 1 ? await provider(`Ранний мастер ${round}`) : undefined;
-      const orderId = await orderIn(c, early ? 'bidding' : 'published', early);
-      const late = await provider(`Поздний мастер ${round}`);
-      const earlier = (await bidsOf(orderId)).map((b) => b.id);
-      const movesBefore = await movesOf(orderId);
-      const eventsBefore = await eventTally(orderId);
-
-      // The bid starts with the delete, 3 ms before it, then clearly before it.
-      const [deleted, bid] = await atOnce(
-        () => call('DELETE', `/api/v1/orders/${orderId}`, c.auth),
-        () => call('POST', `/api/v1/orders/${orderId}/bids`, late.auth, { amount: 450_000 }),
-        [0, 0, -3, -CLEARLY, -CLEARLY][round]!,
-      );
+  it.each([
+    ['bid', 'published', 'the bid goes with the order'],
+    ['bid', 'bidding', 'the bid goes with the order'],
+    ['delete', 'published', 'the bid is 404 order_not_found'],
+    ['delete', 'bidding', 'the bid is 404 order_not_found'],
+  ] as const)(
+    'the client deletes the order while a provider bids, the %s first on a %s order: %s',
+    async (first, status, _outcome) => {
+      const race = await raceInOrder({
+        async setup(attempt) {
+          const c = await client(`Удаляющий клиент ${first} ${status} ${attempt}`);
+          // A bidding order: another provider bid earlier, and that bid goes with it too.
+          const early =
+            status === 'bidding' ? await provider(`Ранний мастер ${first} ${attempt}`) : undefined;
+          const orderId = await orderIn(c, status, early);
+          const late = await provider(`Поздний мастер ${first} ${status} ${attempt}`);
+          return {
+            c,
+            orderId,
+            late,
+            earlier: (await bidsOf(orderId)).map((b) => b.id),
+            movesBefore: await movesOf(orderId),
+            eventsBefore: await eventTally(orderId),
+          };
+        },
+        a: (s) => call('DELETE', `/api/v1/orders/${s.orderId}`, s.c.auth),
+        b: (s) => call('POST', `/api/v1/orders/${s.orderId}/bids`, s.late.auth, { amount: 450_000 }),
+        first: first === 'delete' ? 'a' : 'b',
+        landed: (_, bid) => (bid.status === 201) === (first === 'bid'),
+      });
+      const { orderId, late, earlier, movesBefore, eventsBefore } = race.state;
+      const { a: deleted, b: bid } = race;
+      const early = status === 'bidding';
 
       // Deleting is allowed from published and from bidding, with or without the new bid.
       expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
@@ -189,7 +199,8 @@ describe('an order acted on twice at once', () => {
         expect(row).toMatchObject({ isDeleted: true, deletionId, status: 'pending' });
       }
 
-      if (bid.status === 201) {
+      if (first === 'bid') {
+        expect(bid.status, JSON.stringify(bid.body)).toBe(201);
         expect(rows.map((r) => r.id)).toEqual([...earlier, bid.body.id]);
         expect(deleted.body.counts).toEqual({ orders: 1, bids: rows.length });
         expect(order).toMatchObject({ status: 'bidding', bidCount: rows.length });
@@ -202,38 +213,50 @@ describe('an order acted on twice at once', () => {
         expect([bid.status, bid.body.code]).toEqual([404, 'order_not_found']);
         expect(rows.map((r) => r.id)).toEqual(earlier);
         expect(deleted.body.counts).toEqual(early ? { orders: 1, bids: 1 } : { orders: 1 });
-        expect(order).toMatchObject({ status: early ? 'bidding' : 'published', bidCount: earlier.length });
+        expect(order).toMatchObject({ status, bidCount: earlier.length });
         expect(await movesOf(orderId)).toEqual(movesBefore);
         expect(await eventsSince(orderId, eventsBefore)).toEqual({});
       }
       expect(await assignmentsOf(orderId)).toEqual([]);
-      // The late provider has no bid to show for it.
+      // The late provider has no live bid to show for it.
       const mine = await call('GET', '/api/v1/me/bids', late.auth);
       expect(mine.status).toBe(200);
       expect(mine.body.data).toEqual([]);
-    }
-  });
+    },
+  );
 
-  it('the client confirms while the auto-confirm job runs: one completion, counted once', async () => {
-    for (let round = 0; round < 5; round++) {
-      const c = await client(`Клиент с подтверждением ${round}`);
-      const p = await provider(`Мастер с подтверждением ${round}`);
-      const orderId = await orderIn(c, 'work_done', p);
-      // The routes mark the work done now; the job confirms only work marked done longer ago than
-      // `order_auto_confirm_days` (3 by default), and no route dates it back: four days ago, in the table.
-      await t.db
-        .update(orders)
-        .set({ workDoneAt: new Date(Date.now() - 4 * DAY_MS) })
-        .where(eq(orders.id, orderId));
-      const eventsBefore = await eventTally(orderId);
-      const countersBefore = await counters(c, p);
-
-      // The job starts with the confirm, 3 and 6 ms before it, then clearly before it.
-      const [confirm] = await atOnce(
-        () => call('POST', `/api/v1/orders/${orderId}/confirm`, c.auth),
-        runAutoConfirm,
-        [0, 0, -3, -6, -CLEARLY][round]!,
-      );
+  it.each([
+    ['confirm', 'the client’s completion, and the job finds nothing'],
+    ['job', 'the job’s completion, and the confirm is 409 order_is_completed'],
+  ] as const)(
+    'the client confirms while the auto-confirm job runs, the %s first: %s, counted once',
+    async (first, _outcome) => {
+      const race = await raceInOrder({
+        async setup(attempt) {
+          const c = await client(`Клиент с подтверждением ${first} ${attempt}`);
+          const p = await provider(`Мастер с подтверждением ${first} ${attempt}`);
+          const orderId = await orderIn(c, 'work_done', p);
+          // The routes mark the work done now; the job confirms only work marked done longer ago than
+          // `order_auto_confirm_days` (3 by default), and no route dates it back: four days ago, in the table.
+          await t.db
+            .update(orders)
+            .set({ workDoneAt: new Date(Date.now() - 4 * DAY_MS) })
+            .where(eq(orders.id, orderId));
+          return {
+            c,
+            p,
+            orderId,
+            eventsBefore: await eventTally(orderId),
+            countersBefore: await counters(c, p),
+          };
+        },
+        a: (s) => call('POST', `/api/v1/orders/${s.orderId}/confirm`, s.c.auth),
+        b: () => runAutoConfirm(),
+        first: first === 'confirm' ? 'a' : 'b',
+        landed: (confirm) => (confirm.status === 200) === (first === 'confirm'),
+      });
+      const { c, p, orderId, eventsBefore, countersBefore } = race.state;
+      const confirm = race.a;
 
       const order = await orderRow(orderId);
       expect(order.status).toBe('completed');
@@ -241,7 +264,7 @@ describe('an order acted on twice at once', () => {
       const completions = (await historyOf(orderId)).filter((h) => h.to === 'completed');
       expect(completions).toHaveLength(1);
       expect(completions[0]?.from).toBe('in_progress');
-      if (confirm.status === 200) {
+      if (first === 'confirm') {
         expect(confirm.body.status).toBe('completed');
         expect(completions[0]).toMatchObject({ actor: c.user.id, reason: null });
       } else {
@@ -267,30 +290,45 @@ describe('an order acted on twice at once', () => {
       });
       // A later run finds nothing left to confirm.
       expect(await t.app.services.orders.autoConfirmOrders()).toBe(0);
-    }
-  });
+    },
+  );
 
-  it('a dispute opened while the client confirms: it follows the completion, or the confirm is 409', async () => {
-    for (let round = 0; round < 5; round++) {
-      const c = await client(`Клиент в споре ${round}`);
-      const p = await provider(`Мастер в споре ${round}`);
-      const orderId = await orderIn(c, 'work_done', p);
-      // Even rounds the provider disputes (say, over payment), odd rounds the client from another device.
-      const opener = round % 2 === 0 ? p : c;
-      const movesBefore = await movesOf(orderId);
-      const eventsBefore = await eventTally(orderId);
-      const countersBefore = await counters(c, p);
-
-      // The confirm starts with the dispute, 4 ms after it, then clearly after it.
-      const [dispute, confirm] = await atOnce(
-        () =>
-          call('POST', `/api/v1/orders/${orderId}/disputes`, opener.auth, {
+  // The provider disputes (say, over payment), or the client from another device.
+  it.each([
+    ['confirm', 'provider', 'it follows the completion'],
+    ['confirm', 'client', 'it follows the completion'],
+    ['dispute', 'provider', 'the confirm is 409 order_is_disputed'],
+    ['dispute', 'client', 'the confirm is 409 order_is_disputed'],
+  ] as const)(
+    'a dispute opened while the client confirms, the %s first, by the %s: %s',
+    async (first, by, _outcome) => {
+      const race = await raceInOrder({
+        async setup(attempt) {
+          const c = await client(`Клиент в споре ${first} ${by} ${attempt}`);
+          const p = await provider(`Мастер в споре ${first} ${by} ${attempt}`);
+          const orderId = await orderIn(c, 'work_done', p);
+          const opener: Client | Provider = by === 'provider' ? p : c;
+          return {
+            c,
+            p,
+            orderId,
+            opener,
+            movesBefore: await movesOf(orderId),
+            eventsBefore: await eventTally(orderId),
+            countersBefore: await counters(c, p),
+          };
+        },
+        a: (s) =>
+          call('POST', `/api/v1/orders/${s.orderId}/disputes`, s.opener.auth, {
             dispute_type: 'payment_dispute',
             description: 'Договорились о другой сумме, чем указано в заказе',
           }),
-        () => call('POST', `/api/v1/orders/${orderId}/confirm`, c.auth),
-        [0, 0, 4, CLEARLY, CLEARLY][round]!,
-      );
+        b: (s) => call('POST', `/api/v1/orders/${s.orderId}/confirm`, s.c.auth),
+        first: first === 'dispute' ? 'a' : 'b',
+        landed: (_, confirm) => (confirm.status === 200) === (first === 'confirm'),
+      });
+      const { c, p, orderId, opener, movesBefore, eventsBefore, countersBefore } = race.state;
+      const { a: dispute, b: confirm } = race;
 
       // A completed order can be disputed within the window (7 days by default): the dispute always lands.
       expect(dispute.status, JSON.stringify(dispute.body)).toBe(201);
@@ -309,7 +347,7 @@ describe('an order acted on twice at once', () => {
         expect.objectContaining({ dispute_id: dispute.body.id, recipient_user_ids: [other] }),
       ]);
 
-      if (confirm.status === 200) {
+      if (first === 'confirm') {
         expect(confirm.body.status).toBe('completed');
         expect(disputes[0]?.orderStatusBefore).toBe('completed');
         expect(order.completedAt).not.toBeNull();
@@ -340,46 +378,62 @@ describe('an order acted on twice at once', () => {
         });
         expect(await counters(c, p)).toEqual(countersBefore);
       }
-    }
-  });
+    },
+  );
 
-  it('staff block the provider while the client accepts their bid: the accept lands and the block follows, or the accept is 409', async () => {
-    for (let round = 0; round < 5; round++) {
-      const c = await client(`Клиент блока ${round}`);
-      const p = await provider(`Мастер под блоком ${round}`);
-      const orderId = await orderIn(c, 'bidding', p);
-      const [bid] = await bidsOf(orderId);
-      const moderator = await user(['moderator']);
-      const eventsBefore = await eventTally(orderId);
-
-      const [accept, block] = await atOnce(
-        () => call('POST', `/api/v1/bids/${bid!.id}/accept`, c.auth, { amount: bid!.amount }),
-        () => call('POST', `/api/v1/admin/users/${p.user.id}/block`, moderator.auth),
-        [0, 3, -3, CLEARLY, -CLEARLY][round]!,
-      );
+  it.each([
+    ['accept', 'the accept lands and the block follows'],
+    ['block', 'the accept is 409 provider_unavailable'],
+  ] as const)(
+    'staff block the provider while the client accepts their bid, the %s first: %s',
+    async (first, _outcome) => {
+      const race = await raceInOrder({
+        async setup(attempt) {
+          const c = await client(`Клиент блока ${first} ${attempt}`);
+          const p = await provider(`Мастер под блоком ${first} ${attempt}`);
+          const orderId = await orderIn(c, 'bidding', p);
+          const [bid] = await bidsOf(orderId);
+          return {
+            c,
+            p,
+            orderId,
+            bid: bid!,
+            moderator: await user(['moderator']),
+            eventsBefore: await eventTally(orderId),
+          };
+        },
+        a: (s) => call('POST', `/api/v1/bids/${s.bid.id}/accept`, s.c.auth, { amount: s.bid.amount }),
+        b: (s) => call('POST', `/api/v1/admin/users/${s.p.user.id}/block`, s.moderator.auth),
+        first: first === 'accept' ? 'a' : 'b',
+        landed: (accept) => (accept.status === 201) === (first === 'accept'),
+      });
+      const { orderId, bid, eventsBefore } = race.state;
+      const { a: accept, b: block } = race;
 
       expect(block.status, JSON.stringify(block.body)).toBe(200);
       const order = await orderRow(orderId);
       const rows = await bidsOf(orderId);
       const assignments = await assignmentsOf(orderId);
       const added = await eventsSince(orderId, eventsBefore);
-      if (accept.status === 201) {
-        expect(order).toMatchObject({ status: 'assigned', finalPrice: bid!.amount });
+      if (first === 'accept') {
+        expect(order).toMatchObject({ status: 'assigned', finalPrice: bid.amount });
         expect(rows).toMatchObject([{ status: 'accepted' }]);
         expect(assignments).toHaveLength(1);
         expect(added).toEqual({ bid_accepted: 1, order_assigned: 1, 'order_status_changed:assigned': 1 });
+        expect(await movesOf(orderId)).toEqual([
+          'null>draft',
+          'draft>published',
+          'published>bidding',
+          'bidding>assigned',
+        ]);
       } else {
         expect([accept.status, accept.body.code]).toEqual([409, 'provider_unavailable']);
         expect(order).toMatchObject({ status: 'bidding', finalPrice: null, assignedAt: null });
         expect(rows).toMatchObject([{ status: 'pending', decidedAt: null }]);
         expect(assignments).toEqual([]);
         expect(added).toEqual({});
+        expect(await movesOf(orderId)).toEqual(['null>draft', 'draft>published', 'published>bidding']);
       }
-      expect(await movesOf(orderId)).toEqual(
-        accept.status === 201
-          ? ['null>draft', 'draft>published', 'published>bidding', 'bidding>assigned']
-          : ['null>draft', 'draft>published', 'published>bidding'],
-      );
-    }
-  });
+    },
+  );
 });

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { orderFixtures, type Provider, type SignedIn } from '../../../test/order-fixtures.ts';
 import { autoConfirmOrdersJob } from './jobs.ts';
-import { orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 import { orders } from './schema.ts';
 
 const DAY_MS = 86_400_000;

@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { bishkekDate, orderFixtures, PNG } from '../../../test/order-fixtures.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { repriceAddon } from '../core/catalog-fixtures.ts';
-import { bishkekDate, orderFixtures, PNG } from './order-fixtures.ts';
 import { orderAddons, orderPhotos, orderStatusHistory, orders } from './schema.ts';
 
 let t: TestApp;

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { type Client, orderFixtures, type Provider, type SignedIn } from '../../../test/order-fixtures.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
-import { type Client, orderFixtures, type Provider, type SignedIn } from './order-fixtures.ts';
 import { orderAssignments, orderReviews } from './schema.ts';
 
 let t: TestApp;

@@ -1,8 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedInUser } from '../../../test/factories.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { caller } from '../../../test/http.ts';
+import { auditLog } from '../../platform/audit/schema.ts';
 import { users } from './schema.ts';
 
 let t: TestApp;
@@ -12,6 +13,16 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const call = caller(() => t);
+
+/** The audit rows of an account, oldest first: who did what, and which fields changed how. */
+async function auditOf(userId: string) {
+  const rows = await t.db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.entity, 'users'), eq(auditLog.entityId, userId)))
+    .orderBy(auditLog.id);
+  return rows.map((r) => ({ actorId: r.actorId, action: r.action, changes: r.changes }));
+}
 
 async function register(email: string, fullName: string) {
   const answer = await call('POST', '/api/v1/auth/register', undefined, {
@@ -62,7 +73,12 @@ describe('staff find accounts', () => {
       `/api/v1/admin/users?limit=2&cursor=${page.body.next_cursor}`,
       moderator.auth,
     );
-    expect(next.body.data[0].id).not.toBe(page.body.data[1].id);
+    expect(next.status).toBe(200);
+    // The next page goes on where the first ended: together they are the start of the whole list.
+    const ids = (answer: { body: { data: { id: string }[] } }) => answer.body.data.map((u) => u.id);
+    const whole = await call('GET', '/api/v1/admin/users?limit=100', moderator.auth);
+    expect(ids(next).length).toBeGreaterThan(0);
+    expect([...ids(page), ...ids(next)]).toEqual(ids(whole).slice(0, 2 + ids(next).length));
 
     const one = await call('GET', `/api/v1/admin/users/${aida.id}`, moderator.auth);
     expect(one.body).toMatchObject({ id: aida.id, full_name: 'Аида Маматова', status: 'active' });
@@ -89,9 +105,11 @@ describe('roles', () => {
     const refused = await call('PUT', `/api/v1/admin/users/${target.id}/roles`, moderator.auth, {
       roles: ['admin'],
     });
-    expect(refused.status).toBe(403);
+    expect([refused.status, refused.body.code]).toEqual([403, 'forbidden']);
     const [unchanged] = await t.db.select().from(users).where(eq(users.id, target.id));
     expect(unchanged?.roles).toEqual(['client']);
+    const created = await auditOf(target.id);
+    expect(created.map((a) => a.action)).toEqual(['create']);
 
     const admin = await signedInUser(t, ['admin']);
     const granted = await call('PUT', `/api/v1/admin/users/${target.id}/roles`, admin.auth, {
@@ -99,6 +117,13 @@ describe('roles', () => {
     });
     expect(granted.status).toBe(200);
     expect(granted.body.roles).toEqual(['client', 'moderator']);
+    expect((await auditOf(target.id)).slice(1)).toEqual([
+      {
+        actorId: admin.user.id,
+        action: 'update',
+        changes: expect.objectContaining({ roles: { before: ['client'], after: ['client', 'moderator'] } }),
+      },
+    ]);
     expect((await call('GET', '/api/v1/me', target.auth)).status).toBe(200);
 
     const taken = await call('PUT', `/api/v1/admin/users/${target.id}/roles`, admin.auth, {
@@ -108,16 +133,26 @@ describe('roles', () => {
     const afterwards = await call('GET', '/api/v1/me', target.auth);
     expect(afterwards.status).toBe(401);
     expect(afterwards.body.code).toBe('session_revoked');
+    expect((await auditOf(target.id)).slice(2)).toEqual([
+      {
+        actorId: admin.user.id,
+        action: 'update',
+        changes: expect.objectContaining({ roles: { before: ['client', 'moderator'], after: ['client'] } }),
+      },
+    ]);
 
     const bad = await call('PUT', `/api/v1/admin/users/${target.id}/roles`, admin.auth, {
       roles: ['superuser'],
     });
-    expect(bad.status).toBe(400);
+    expect([bad.status, bad.body.code]).toEqual([400, 'validation_failed']);
     const self = await call('PUT', `/api/v1/admin/users/${admin.user.id}/roles`, admin.auth, {
       roles: ['client'],
     });
     expect(self.status).toBe(403);
     expect(self.body.code).toBe('own_case');
+    // Refused changes leave no trace but the three above.
+    expect(await auditOf(target.id)).toHaveLength(3);
+    expect(await auditOf(admin.user.id)).toEqual([]);
   });
 });
 
@@ -129,10 +164,19 @@ describe('blocking staff', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.code).toBe('staff_account_admin_only');
     expect((await call('GET', '/api/v1/me', admin.auth)).status).toBe(200);
+    expect(await auditOf(admin.user.id)).toEqual([]);
 
     const blocked = await call('POST', `/api/v1/admin/users/${moderator.user.id}/block`, admin.auth);
     expect(blocked.status).toBe(200);
     expect(blocked.body.status).toBe('blocked');
-    expect((await call('GET', '/api/v1/me', moderator.auth)).status).toBe(401);
+    const signedOut = await call('GET', '/api/v1/me', moderator.auth);
+    expect([signedOut.status, signedOut.body.code]).toEqual([401, 'session_revoked']);
+    expect(await auditOf(moderator.user.id)).toEqual([
+      {
+        actorId: admin.user.id,
+        action: 'update',
+        changes: expect.objectContaining({ status: { before: 'active', after: 'blocked' } }),
+      },
+    ]);
   });
 });

@@ -323,7 +323,9 @@ describe('confirming it is them', () => {
     const right = await call('POST', '/api/v1/me/export', me.auth, { password: PASSWORD });
     expect(right.status).toBe(429);
     expect(right.body.code).toBe('login_throttled');
-    expect(right.headers['retry-after']).toBeDefined();
+    // The first lock is a minute: the client is told to wait that long at most, and not 0.
+    expect(Number(right.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(right.headers['retry-after'])).toBeLessThanOrEqual(60);
     const signIn = await post('/api/v1/auth/login', { email, password: PASSWORD });
     expect(signIn.statusCode).toBe(429);
     // The password kept its guesses from the other door too: PUT /me/password counts its wrong current one.

@@ -13,12 +13,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { validate, version } from 'uuid';
 import { expect } from 'vitest';
-import { signedInUser } from '../../../test/factories.ts';
-import { queuedEvents, type TestApp } from '../../../test/helper.ts';
-import { caller } from '../../../test/http.ts';
-import type { Role } from '../../platform/actor.ts';
-import { makeAddon, type SeededCatalog, seededCatalog } from '../core/catalog-fixtures.ts';
-import type { OrderEvent } from './events.ts';
+import { makeAddon, type SeededCatalog, seededCatalog } from '../src/modules/core/catalog-fixtures.ts';
+import type { OrderEvent } from '../src/modules/orders/events.ts';
 import {
   bids,
   type OrderStatus,
@@ -26,7 +22,11 @@ import {
   orderStatusHistory,
   orders,
   type URGENCIES,
-} from './schema.ts';
+} from '../src/modules/orders/schema.ts';
+import type { Role } from '../src/platform/actor.ts';
+import { signedInUser } from './factories.ts';
+import { queuedEvents, type TestApp } from './helper.ts';
+import { caller } from './http.ts';
 
 export type SignedIn = Awaited<ReturnType<typeof signedInUser>>;
 export type Client = SignedIn & { clientProfileId: string };
