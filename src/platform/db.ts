@@ -247,6 +247,13 @@ function joiningSqlClient(base: SqlClient): SqlClient {
  */
 export const outsideTransaction = <T>(fn: () => T): T => currentTransaction.exit(fn);
 
+/**
+ * Whether the call runs inside a transaction. A statement prepared once on the handle (`.prepare()`) is bound
+ * to the plain database, not to the transaction of its caller: run there, it would escape the transaction on
+ * PostgreSQL and wait forever for the embedded database's one connection. Inside one, build the query again.
+ */
+export const inTransaction = (): boolean => currentTransaction.getStore() !== undefined;
+
 type RawClient = (pg.Pool | pg.PoolClient | PGlite) & { exec?: unknown };
 
 const rawClientOf = (tx: Db): RawClient =>

@@ -6,7 +6,7 @@ import { writeAudit } from '../../platform/audit/service.ts';
 import type { TokenSigner } from '../../platform/auth.ts';
 import type { Cache } from '../../platform/cache.ts';
 import { type FieldCipher, randomDigits, randomToken, sha256 } from '../../platform/crypto.ts';
-import type { Db } from '../../platform/db.ts';
+import { type Db, inTransaction } from '../../platform/db.ts';
 import {
   AppError,
   ConflictError,
@@ -329,13 +329,14 @@ export function createAccountService({
     .limit(1)
     .prepare('session_live');
 
-  /** What GET /me reads on every call, prepared as the session check is, and no column more than it shows. */
-  const liveUserById = db
-    .select(viewColumns)
-    .from(users)
-    .where(and(eq(users.id, sql.placeholder('id')), eq(users.isDeleted, false)))
-    .limit(1)
-    .prepare('live_user_by_id');
+  /** What GET /me reads on every call, and no column more than it shows: prepared as the session check is. */
+  const liveUserQuery = () =>
+    db
+      .select(viewColumns)
+      .from(users)
+      .where(and(eq(users.id, sql.placeholder('id')), eq(users.isDeleted, false)))
+      .limit(1);
+  const liveUserById = liveUserQuery().prepare('live_user_by_id');
 
   return {
     view,
@@ -596,7 +597,9 @@ export function createAccountService({
     },
 
     async me(actor: Actor) {
-      const [user] = await liveUserById.execute({ id: actor.userId ?? '' });
+      // The export reads the account inside its transaction, where the prepared statement must not run.
+      const read = inTransaction() ? liveUserQuery() : liveUserById;
+      const [user] = await read.execute({ id: actor.userId ?? '' });
       if (!user) throw new NotFoundError('user');
       return view(user);
     },
