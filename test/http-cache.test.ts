@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededCatalog } from '../src/modules/core/catalog-fixtures.ts';
 import { signedInUser } from './factories.ts';
 import { createTestApp, type TestApp } from './helper.ts';
-import { seededCatalog } from '../src/modules/core/catalog-fixtures.ts';
 
 let t: TestApp;
 let owner: Awaited<ReturnType<typeof signedInUser>>;

@@ -1,9 +1,9 @@
 import Fastify, { type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MISSING, orderFixtures, PDF } from './order-fixtures.ts';
 import { registerContract } from '../src/platform/contract.ts';
 import { createTestApp, type TestApp, testConfig } from './helper.ts';
+import { MISSING, orderFixtures, PDF } from './order-fixtures.ts';
 
 /**
  * Where a client errs silently, the API says so (platform/contract.ts): unknown query parameters, a wrong
