@@ -203,7 +203,10 @@ async function run(command: string, rest: string[], config: Config, database: Da
         },
       );
       const ignoreStopSignals = onStopSignal((signal) => {
-        app.log.info({ signal }, 'stopping: draining requests and jobs');
+        app.log.info(
+          { signal, force_after_ms: SAME_SIGNAL_MS },
+          'stopping: draining requests and jobs (a second signal after force_after_ms stops at once)',
+        );
         void grace.close();
       });
       survivingConnectionLoss(app);
@@ -234,8 +237,11 @@ async function run(command: string, rest: string[], config: Config, database: Da
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-/** How far apart two signals are still one: npm's relay follows the terminal's at once. */
-const SAME_SIGNAL_MS = 1000;
+/**
+ * How far apart two signals are still one. npm relays the terminal's at once, but a loaded host can hold
+ * the relay back for a second or more.
+ */
+const SAME_SIGNAL_MS = 3000;
 
 /**
  * SIGTERM or SIGINT starts the drain. A second one soon after is the same Ctrl-C again: a terminal signals

@@ -94,4 +94,23 @@ describe('npm start', () => {
     expect(existsSync(lock)).toBe(false);
     await expectPortFree(port);
   }, 150_000);
+
+  it('stops at once on a second signal that comes well after the first', async () => {
+    const { npm, server, port } = await startServer();
+    const inFlight = connect(port, '127.0.0.1');
+    await new Promise((resolve) => inFlight.once('connect', resolve));
+    inFlight.write(
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+    );
+    process.kill(server, 'SIGINT');
+    await npm.line(/stopping: draining requests and jobs/);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(isAlive(server)).toBe(true);
+    process.kill(server, 'SIGINT');
+
+    expect(await npm.exited).not.toBe(0);
+    expect(npm.output()).toContain('second SIGINT, exiting');
+    expect(isAlive(server)).toBe(false);
+    inFlight.destroy();
+  }, 150_000);
 });
