@@ -24,7 +24,7 @@ export const EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id
 const PREFLIGHT_MAX_AGE_SECONDS = 7200;
 
 /**
- * CORS for the web apps on `origins` (none: no CORS headers at all, and a preflight is a 404). The answer to an
+ * CORS for the web apps on `origins` (none: no CORS headers at all, and OPTIONS is a method no path takes). The answer to an
  * allowed origin names that origin, so every answer varies on `Origin` (@fastify/cors adds it to `Vary` in
  * onRequest; whatever adds to `Vary` later appends to it). No credentials: the API takes bearer tokens, not cookies.
  */
@@ -40,10 +40,12 @@ export async function registerCors(app: App, origins: string[]) {
       );
     }
   });
+  // Off, the plugin would still run its hooks on every request only to add nothing.
+  if (origins.length === 0) return;
   // Its preflight route (OPTIONS *) answers anyone.
   publicRoutes(app, (route) => route.method === 'OPTIONS' && route.url === '*');
   await app.register(cors, {
-    origin: origins.length > 0 ? origins : false,
+    origin: origins,
     methods: [...CORS_METHODS],
     allowedHeaders: ALLOWED_HEADERS,
     exposedHeaders: EXPOSED_HEADERS,

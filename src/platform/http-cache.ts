@@ -104,12 +104,21 @@ export function registerHttpCache(app: App) {
 }
 
 /**
+ * Whether `payload` is shorter than `bytes` in UTF-8. A string never has more characters than bytes, so a long
+ * one is decided without counting them (a scan of the whole text for every request of a cached answer).
+ */
+function byteLengthBelow(payload: string | Buffer, bytes: number): boolean {
+  if (payload.length >= bytes) return false;
+  return typeof payload !== 'string' || Buffer.byteLength(payload) < bytes;
+}
+
+/**
  * A shared answer in the coding Accept-Encoding prefers, from the cache of compressed answers; the compression
  * plugin passes an answer that has a Content-Encoding through as it is.
  */
 function compress(reply: FastifyReply, accept: string | undefined, etag: string, payload: unknown) {
   if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
-  if (accept === undefined || Buffer.byteLength(payload) < COMPRESSION_THRESHOLD_BYTES) return payload;
+  if (accept === undefined || byteLengthBelow(payload, COMPRESSION_THRESHOLD_BYTES)) return payload;
   const encoding = encodings.negotiate(accept.toLowerCase());
   if (encoding !== 'br' && encoding !== 'gzip') return payload;
   const key = `${encoding} ${etag}`;

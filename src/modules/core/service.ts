@@ -76,7 +76,8 @@ const areaCursor = listCursor('catalog.service_areas:sort_order', CatalogKey);
 
 export interface CachedAnswer {
   etag: string;
-  body: string;
+  /** Bytes, not text: sending text would count its UTF-8 length again on every request. */
+  body: Buffer;
 }
 
 export type CatalogService = ReturnType<typeof createCatalogService>;
@@ -154,7 +155,7 @@ export function createCatalogService({
   }
 
   const answerOf = (serialized: string | Buffer): CachedAnswer => {
-    const body = serialized.toString();
+    const body = Buffer.from(serialized);
     return { etag: entityTag(body), body };
   };
 
