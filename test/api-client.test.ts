@@ -1,10 +1,15 @@
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OpenAPI3, ResponseObject } from 'openapi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiClient,
   createClient,
   idempotencyKey,
-  type Problem,
+  type ProblemOf,
 } from '../clients/typescript/src/index.ts';
 import { createTestApp, type TestApp } from './helper.ts';
 
@@ -13,6 +18,8 @@ import { createTestApp, type TestApp } from './helper.ts';
  * (clients/typescript), over HTTP to the app listening on a port. The root type check compiles this file, so
  * every path, body and answer here is held to the committed OpenAPI document.
  */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLIENT = join(ROOT, 'clients', 'typescript');
 let t: TestApp;
 let baseUrl: string;
 
@@ -38,7 +45,7 @@ const firstPage = { params: { query: { limit: 20 } } };
 const noNote = { body: {} };
 
 /** What an app would tell its user for a refused review: each code the route documents, by name. */
-function reviewRefusal(problem: Problem): string {
+function reviewRefusal(problem: ProblemOf<'/api/v1/orders/{id}/reviews', 'post'>): string {
   switch (problem.code) {
     case 'review_already_exists':
       return 'You have already rated this order';
@@ -217,5 +224,115 @@ describe('the typed client, driven through a whole journey', () => {
     const stranger = await anonymous.GET('/api/v1/me');
     expect(stranger.response.status).toBe(401);
     expect(stranger.error).toMatchObject({ status: 401 });
+  }, 60_000);
+});
+
+/**
+ * What the client makes of a document that lists the codes each error answers (issue 17, item 3): a small
+ * document of one operation, its types generated as `npm run client` does, the client's own source beside
+ * them, and a program compiled with the client's strict options.
+ */
+describe('a switch on error.code, type-checked against the document', () => {
+  const problem = (codes: string[]): ResponseObject => ({
+    description: 'RFC 9457 problem details',
+    content: {
+      'application/problem+json': {
+        schema: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'code'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            code: { type: 'string', enum: codes },
+            detail: { type: 'string' },
+          },
+        },
+      },
+    },
+  });
+  const document: OpenAPI3 = {
+    openapi: '3.1.0',
+    info: { title: 'reviews', version: '1.0.0' },
+    paths: {
+      '/api/v1/orders/{id}/reviews': {
+        post: {
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['rating'], properties: { rating: { type: 'integer' } } },
+              },
+            },
+          },
+          responses: {
+            '201': { description: 'written' },
+            '400': problem(['validation_failed']),
+            '409': problem(['review_already_exists', 'order_is_draft']),
+          },
+        },
+      },
+    },
+  };
+
+  let previous: import('typescript').Program | undefined;
+
+  /** The type errors of a program that switches on the review route's error code with `cases`. */
+  async function typeErrors(cases: string[]) {
+    const { default: openapiTS, astToString } = await import('openapi-typescript');
+    const ts = (await import('typescript')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'kg-client-types-'));
+    try {
+      // The client's imports (openapi-fetch) resolve from the repository's node_modules.
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+      writeFileSync(
+        join(dir, 'schema.d.ts'),
+        astToString(await openapiTS(document, { defaultNonNullable: false })),
+      );
+      copyFileSync(join(CLIENT, 'src', 'index.ts'), join(dir, 'index.ts'));
+      copyFileSync(join(CLIENT, 'package.json'), join(dir, 'package.json'));
+      const branches = cases.map((code) => `    case '${code}':\n      return 1;`).join('\n');
+      writeFileSync(
+        join(dir, 'app.ts'),
+        [
+          "import { createClient } from './index.js';",
+          "const api = createClient({ baseUrl: 'https://api.example.kg' });",
+          "const { error } = await api.POST('/api/v1/orders/{id}/reviews', { params: { path: { id: 'x' } }, body: { rating: 5 } });",
+          'export function refusal() {',
+          '  switch (error?.code) {',
+          branches,
+          '    default:',
+          '      return 0;',
+          '  }',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const config = ts.readConfigFile(join(CLIENT, 'tsconfig.json'), ts.sys.readFile);
+      const { options } = ts.convertCompilerOptionsFromJson(config.config.compilerOptions, CLIENT);
+      // The second program takes the first one's parsed libraries.
+      const program = ts.createProgram({
+        rootNames: [join(dir, 'app.ts')],
+        options: { ...options, noEmit: true, rootDir: dir },
+        ...(previous && { oldProgram: previous }),
+      });
+      previous = program;
+      return ts
+        .getPreEmitDiagnostics(program)
+        .map(
+          (d) =>
+            `${d.file ? `${d.file.fileName.slice(dir.length + 1)}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
+        );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('compiles a case for each code the route documents, and refuses one it does not', async () => {
+    expect(await typeErrors(['validation_failed', 'review_already_exists', 'order_is_draft'])).toEqual([]);
+    const errors = await typeErrors(['review_already_exists', 'review_exists']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^app\.ts: Type '"review_exists"' is not comparable to type/);
   }, 60_000);
 });

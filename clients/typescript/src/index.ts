@@ -1,10 +1,20 @@
-import createFetchClient, { type Client, type Middleware } from 'openapi-fetch';
+import createFetchClient, { type Client, type FetchResponse, type Middleware } from 'openapi-fetch';
 import type { components, paths } from './schema.js';
 
 export type { components, paths };
 
 /** An RFC 9457 problem, as every error of the API answers it (`application/problem+json`). */
 export type Problem = components['schemas']['Problem'];
+
+type Method = 'get' | 'put' | 'post' | 'delete' | 'patch';
+
+/**
+ * The problems one operation documents, a union over its error statuses: where the document lists the codes
+ * a route answers, `code` is their union, and a `switch` on a code the route cannot answer does not compile.
+ */
+export type ProblemOf<Path extends keyof paths, M extends Method & keyof paths[Path]> = NonNullable<
+  FetchResponse<NonNullable<paths[Path][M]>, object, `${string}/${string}`>['error']
+>;
 
 /** The access token to send, or a function that gives the current one (an app refreshes it). */
 export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
