@@ -6,9 +6,9 @@
  * clone of main checks out), the merge-base with main on any other branch; with no such file there is
  * nothing to break. `--before`, `--after` and `--changelog` name the files to compare instead.
  *
- * api-smart-diff classifies each change. Two kinds it calls safe are breaking here: a removed property of any
- * schema (a request with it is refused, as bodies take no unknown property; an app reading it from an answer
- * finds nothing), and a request body that becomes required where there was none.
+ * api-smart-diff classifies each change to an `/api` route. Two kinds it calls safe are breaking here: a
+ * removed property of any schema (a request with it is refused, as bodies take no unknown property; an app
+ * reading it from an answer finds nothing), and a request body that becomes required where there was none.
  *
  * A breaking change is declared by a bullet under `## Unreleased` → `### Breaking` in CHANGELOG.md that starts
  * with the operation in a code span (`` `DELETE /api/v1/me` ``) and says `Deprecated since YYYY-MM-DD`, a day
@@ -17,6 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { dereference } from '@apidevtools/json-schema-ref-parser';
 import { apiCompare, type Diff } from 'api-smart-diff';
 
 const SIX_MONTHS_MS = 182 * 86_400_000;
@@ -79,13 +80,43 @@ function subjectOf(path: Diff['path']): string {
 }
 
 /**
- * The breaking changes from `before` to `after`, one per change. Schemas under `components` are compared
- * where they are used (the diff resolves `$ref`s), so their own entries would only repeat those.
+ * The document with every `$ref` replaced by what it names. api-smart-diff resolves a `$ref` into an `allOf`
+ * of one, so a shape moved into a named schema, the same shape, read as its type definition removed.
  */
-function breakingChanges(before: object, after: object): Change[] {
-  const { diffs } = apiCompare(withParameterLists(before), withParameterLists(after));
+const resolved = async (document: object) =>
+  (await dereference(structuredClone(document), {
+    resolve: { external: false },
+    dereference: { circular: 'ignore' },
+  })) as Document;
+
+/**
+ * Every schema that may be null written one way: `{ type: ['object', 'null'], ... }` as
+ * `{ anyOf: [{ type: 'object', ... }, { type: 'null' }] }`, the form a named schema takes when it may be null.
+ * The two mean the same; api-smart-diff would read the change from one to the other as a type replaced.
+ */
+function nullableAsAnyOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableAsAnyOf);
+  if (typeof node !== 'object' || node === null) return node;
+  const entries = Object.entries(node).map(([key, value]) => [key, nullableAsAnyOf(value)] as const);
+  const schema = Object.fromEntries(entries) as Record<string, unknown>;
+  const { type, ...rest } = schema;
+  if (!Array.isArray(type) || type.length !== 2 || !type.includes('null')) return schema;
+  return { anyOf: [{ ...rest, type: type.find((t) => t !== 'null') }, { type: 'null' }] };
+}
+
+/**
+ * The breaking changes from `before` to `after` to what `/api` promises, one per change; the operators'
+ * routes (`/health`, `/metrics`) are not part of it. Schemas under `components` are compared where they are
+ * used, so their own entries would only repeat those.
+ */
+async function breakingChanges(before: object, after: object): Promise<Change[]> {
+  const [from, to] = await Promise.all([resolved(before), resolved(after)]);
+  const normal = (document: Document) => withParameterLists(nullableAsAnyOf(document) as Document);
+  const { diffs } = apiCompare(normal(from), normal(to));
   return diffs
-    .filter((diff) => diff.path[0] !== 'components' && isBreaking(diff))
+    .filter(
+      (diff) => diff.path[0] === 'paths' && String(diff.path[1]).startsWith('/api/') && isBreaking(diff),
+    )
     .map((diff) => ({
       subject: subjectOf(diff.path),
       description: diff.description ?? `${diff.action} ${diff.path.join('.')}`,
@@ -145,7 +176,7 @@ if (!before) {
   } catch {
     changelog = '';
   }
-  const changes = breakingChanges(before, after);
+  const changes = await breakingChanges(before, after);
   const undeclared = changes.flatMap((change) => {
     const reason = undeclaredReason(change.subject, changelog, new Date());
     return reason ? [{ ...change, reason }] : [];

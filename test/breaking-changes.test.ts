@@ -143,6 +143,48 @@ describe('npm run api:breaking', () => {
     expect(result.output).toMatch(/breaking: POST \/api\/v1\/orders: .*maxLength.*`title`/);
   }, 60_000);
 
+  it('passes the same shapes named: inline schemas moved under components, a nullable type written as anyOf', async () => {
+    const nullable = document((doc) => {
+      doc.paths['/api/v1/orders'].post.requestBody.content['application/json'].schema.properties.note = {
+        type: ['object', 'null'],
+        properties: { text: { type: 'string' } },
+      };
+    });
+    const named = structuredClone(nullable) as ReturnType<typeof base> & { components?: object };
+    const create = named.paths['/api/v1/orders'].post;
+    const read = named.paths['/api/v1/orders/{id}'].get.responses['200'].content['application/json'];
+    named.components = {
+      schemas: {
+        Order: read.schema,
+        CreateOrderBody: create.requestBody.content['application/json'].schema,
+        Note: { type: 'object', properties: { text: { type: 'string' } } },
+      },
+    };
+    (
+      named.components as { schemas: { CreateOrderBody: { properties: object } } }
+    ).schemas.CreateOrderBody.properties = {
+      title: { type: 'string' },
+      note: { anyOf: [{ $ref: '#/components/schemas/Note' }, { type: 'null' }] },
+    };
+    Object.assign(read, { schema: { $ref: '#/components/schemas/Order' } });
+    Object.assign(create.requestBody.content['application/json'], {
+      schema: { $ref: '#/components/schemas/CreateOrderBody' },
+    });
+    const result = await check(nullable, named, changelog('None.'));
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain('no undeclared breaking change (0 declared)');
+    const narrowed = structuredClone(named);
+    (
+      narrowed.components as { schemas: { CreateOrderBody: { properties: object } } }
+    ).schemas.CreateOrderBody.properties = {
+      title: { type: 'string' },
+      note: { $ref: '#/components/schemas/Note' },
+    };
+    const refused = await check(nullable, narrowed, changelog('None.'));
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain('breaking: POST /api/v1/orders:');
+  }, 60_000);
+
   it('passes a removal declared with a deprecation at least six months old', async () => {
     const declared = changelog(
       '- `GET /api/v1/orders/{id}`: `legacy_status` removed; read `status`. Deprecated since 2026-01-15.',
