@@ -31,9 +31,14 @@ interface Change {
 
 type Document = { paths?: Record<string, Record<string, { parameters?: unknown[] }>> };
 
+/** git's output; it throws when git fails. The document is over a megabyte, execFileSync's default buffer. */
+const gitOutput = (...args: string[]) =>
+  execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+
+/** git's output, or undefined when git says no (no such commit, no such file). */
 function git(...args: string[]): string | undefined {
   try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return gitOutput(...args).trim();
   } catch {
     return undefined;
   }
@@ -154,8 +159,9 @@ function undeclaredReason(subject: string, changelog: string, now: Date): string
 function readBefore(path: string | undefined): object | undefined {
   if (path) return JSON.parse(readFileSync(path, 'utf8'));
   const base = baseCommit();
-  const text = base && git('show', `${base}:openapi.json`);
-  return text ? JSON.parse(text) : undefined;
+  if (!base || git('cat-file', '-e', `${base}:openapi.json`) === undefined) return undefined;
+  // There is a previous document: failing to read it is an error, never a pass.
+  return JSON.parse(gitOutput('show', `${base}:openapi.json`));
 }
 
 const { values } = parseArgs({

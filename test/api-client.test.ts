@@ -314,7 +314,8 @@ describe('a switch on error.code, type-checked against the document', () => {
       // The second program takes the first one's parsed libraries.
       const program = ts.createProgram({
         rootNames: [join(dir, 'app.ts')],
-        options: { ...options, noEmit: true, rootDir: dir },
+        // The libraries' own declarations are the build's to check (`npm run client:build`); here only the app.
+        options: { ...options, noEmit: true, rootDir: dir, skipLibCheck: true },
         ...(previous && { oldProgram: previous }),
       });
       previous = program;
@@ -334,5 +335,5 @@ describe('a switch on error.code, type-checked against the document', () => {
     const errors = await typeErrors(['review_already_exists', 'review_exists']);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^app\.ts: Type '"review_exists"' is not comparable to type/);
-  }, 60_000);
+  }, 180_000);
 });

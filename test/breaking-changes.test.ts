@@ -216,8 +216,13 @@ describe('npm run api:breaking', () => {
     const repo = join(dir, 'repo');
     const git = (...args: string[]) =>
       execFileSync('git', ['-c', 'user.name=ci', '-c', 'user.email=ci@example.kg', ...args], { cwd: repo });
-    const commit = (doc: object, message: string) => {
-      writeFileSync(join(repo, 'openapi.json'), JSON.stringify(doc));
+    // As large as the real document (1.3 MB), which once outgrew the buffer git's output was read into.
+    const large = (doc: ReturnType<typeof base>) => ({
+      ...doc,
+      info: { ...doc.info, description: 'x'.repeat(2 ** 21) },
+    });
+    const commit = (doc: ReturnType<typeof base>, message: string) => {
+      writeFileSync(join(repo, 'openapi.json'), JSON.stringify(large(doc)));
       git('add', 'openapi.json');
       git('commit', '-qm', message);
     };
@@ -234,7 +239,7 @@ describe('npm run api:breaking', () => {
       expect(first.output).toContain('no previous openapi.json to compare with');
 
       git('checkout', '-qb', 'feature');
-      writeFileSync(join(repo, 'openapi.json'), JSON.stringify(withoutLegacyStatus));
+      writeFileSync(join(repo, 'openapi.json'), JSON.stringify(large(withoutLegacyStatus)));
       const branch = await run(repo, []);
       expect(branch.code, branch.output).toBe(1);
       expect(branch.output).toContain('breaking: GET /api/v1/orders/{id}:');
