@@ -19,7 +19,7 @@ import {
   OrderPhotoResponse,
   OrderResponse,
 } from './order-contract.ts';
-import { historyEntryView } from './order-service.ts';
+import { historyEntryView } from './order-views.ts';
 import { OrderReviewResponse } from './review-contract.ts';
 import { orderReviewView } from './review-service.ts';
 import {
