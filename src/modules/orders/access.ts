@@ -52,6 +52,18 @@ export function canSee(role: OrderRole, order: OrderRow) {
   return role !== 'other' || order.status === 'published' || order.status === 'bidding';
 }
 
+/**
+ * An order, locked for the rest of the transaction, and how the caller stands to it. Who may not even
+ * see it gets "not found".
+ */
+export async function openOrder(tx: Db, actor: Actor, id: string) {
+  const order = await loadOrder(tx, id, { forUpdate: true });
+  const assignment = await loadAssignment(tx, id);
+  const role = roleOf(actor, order, assignment);
+  if (!canSee(role, order)) throw new NotFoundError('order');
+  return { order, assignment, role };
+}
+
 /** Everyone an order is about, for the staff rule: its client and every provider who bid on it. */
 export async function orderPartyIds(tx: Db, order: Pick<OrderRow, 'id' | 'clientUserId'>) {
   const bidders = await tx

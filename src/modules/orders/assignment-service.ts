@@ -16,7 +16,7 @@ import {
   type MyAssignmentView,
   type UpdateAssignmentInput,
 } from './assignment-contract.ts';
-import { bidView } from './bid-service.ts';
+import { bidView } from './bid-views.ts';
 import { AGREED, assertState, type OrderRow } from './lifecycle.ts';
 import { bids, type OrderStatus, orderAssignments, orders } from './schema.ts';
 

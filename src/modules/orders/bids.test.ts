@@ -6,7 +6,7 @@ import { type Client, orderFixtures, type Provider } from '../../../test/order-f
 import { raceInOrder } from '../../../test/races.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
 import { diffFields } from '../../platform/audit/service.ts';
-import { bidView } from './bid-service.ts';
+import { bidView } from './bid-views.ts';
 import { bids, orderAssignments, orderStatusHistory } from './schema.ts';
 
 let t: TestApp;

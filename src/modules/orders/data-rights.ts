@@ -7,7 +7,7 @@ import { Nullable } from '../../platform/http.ts';
 import type { AddonPriceType } from '../core/contract.ts';
 import { ProgressNote } from './assignment-contract.ts';
 import { BidResponse } from './bid-contract.ts';
-import { bidView } from './bid-service.ts';
+import { bidView } from './bid-views.ts';
 import { DisputeResponse } from './dispute-contract.ts';
 import { disputeView } from './dispute-service.ts';
 import { WORK_IN_PROGRESS } from './lifecycle.ts';
@@ -19,7 +19,7 @@ import {
   OrderPhotoResponse,
   OrderResponse,
 } from './order-contract.ts';
-import { historyEntryView } from './order-service.ts';
+import { historyEntryView } from './order-views.ts';
 import { OrderReviewResponse } from './review-contract.ts';
 import { orderReviewView } from './review-service.ts';
 import {

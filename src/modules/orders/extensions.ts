@@ -33,7 +33,7 @@ export function createOrderExtensions() {
   return {
     /** Runs in the accept transaction, after the order is assigned and the assignment made. */
     bidAccepted: extensionPoint<BidAccepted>('orders.bidAccepted'),
-    /** Rules AND-ed into the single bid statement (bid-service.ts), checked after the orders module's own. */
+    /** Rules AND-ed into the single bid statement (bid-statement.ts), checked after the orders module's own. */
     bidCreation: sqlGuardPoint<BidGuardColumns>('orders.bidCreation'),
   };
 }

@@ -4,7 +4,7 @@ import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
-import type { BidRow } from './bid-service.ts';
+import type { BidRow } from './bid-views.ts';
 import type { OrderEvents } from './events.ts';
 import { changeOrderStatus, type OrderRow } from './lifecycle.ts';
 import {

@@ -1,0 +1,35 @@
+import type { BidView, MyBidView } from './bid-contract.ts';
+import type { OrderRow } from './lifecycle.ts';
+import type { bids } from './schema.ts';
+
+export type BidRow = typeof bids.$inferSelect;
+
+export const bidView = (b: BidRow): BidView => ({
+  id: b.id,
+  order_id: b.orderId,
+  provider_profile_id: b.providerProfileId,
+  amount: b.amount,
+  currency: b.currency,
+  message: b.message,
+  estimated_duration_hours: b.estimatedDurationHours,
+  is_negotiable: b.isNegotiable,
+  status: b.status,
+  decided_at: b.decidedAt?.toISOString() ?? null,
+  reject_reason: b.rejectReason,
+  created_at: b.createdAt.toISOString(),
+  updated_at: b.updatedAt.toISOString(),
+});
+
+/** A provider's own bid, with what they need to know of the order. */
+export const myBidView = ({ bid, order }: { bid: BidRow; order: OrderRow }): MyBidView => ({
+  ...bidView(bid),
+  order: {
+    id: order.id,
+    title: order.title,
+    status: order.status,
+    subcategory_id: order.subcategoryId,
+    service_area_id: order.serviceAreaId,
+    service_date: order.serviceDate,
+    currency: order.currency,
+  },
+});
