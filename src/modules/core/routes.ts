@@ -7,9 +7,11 @@ import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/h
 import { LANGUAGES, negotiateLanguage, Translations } from '../../platform/i18n.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
 import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
+import type { CachedAnswer } from './catalog-cache.ts';
+import type { CatalogEntityName } from './catalog-entities.ts';
 import { ADDON_PRICE_TYPES } from './contract.ts';
 import { APP_PLATFORMS } from './schema.ts';
-import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
+import type { CatalogService } from './service.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
 const Price = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Tyiyn (1 KGS = 100 tyiyn)' });
