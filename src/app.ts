@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Type } from 'typebox';
+import { catalogAdminRoutes } from './modules/core/admin-routes.ts';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { catalogCascades } from './modules/core/schema.ts';
@@ -377,6 +378,7 @@ export async function buildApp(options: AppOptions) {
   registerHealth(app, readiness);
 
   await app.register(catalogRoutes, { prefix: '/api/v1', catalog });
+  await app.register(catalogAdminRoutes, { prefix: '/api/v1', catalog });
   await app.register(accountRoutes, {
     prefix: '/api/v1',
     accounts,

@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testConfig } from '../../test/helper.ts';
 import { buildApp } from '../app.ts';
 import type { Database } from './db.ts';
-import { handleClientError, handleFrameworkError, NotFoundError, registerErrorHandling } from './errors.ts';
+import {
+  ConflictError,
+  handleClientError,
+  handleFrameworkError,
+  NotFoundError,
+  onUniqueViolation,
+  registerErrorHandling,
+} from './errors.ts';
 
 /** What a failing statement says about itself: nothing of it may reach a client. */
 const SQL_TEXT =
@@ -292,5 +299,34 @@ describe('failures in the whole app', () => {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
     expect(spec.paths['/api/v1/orders']?.post?.responses['503']).toBeDefined();
+  });
+});
+
+describe('onUniqueViolation', () => {
+  /** How drizzle hands on the driver's error: its own, with the driver's as the cause. */
+  const violation = (constraint: string) =>
+    Object.assign(new Error('Failed query: insert ...'), {
+      cause: Object.assign(new Error('duplicate key value'), { code: '23505', constraint }),
+    });
+  const taken = () => new ConflictError('email_taken', 'taken');
+  const answers = { users_email_hash_live_uq: taken };
+
+  it('answers what the work answers', async () => {
+    await expect(onUniqueViolation(Promise.resolve(7), answers)).resolves.toBe(7);
+  });
+
+  it('turns a violation of a named constraint into its error', async () => {
+    await expect(
+      onUniqueViolation(Promise.reject(violation('users_email_hash_live_uq')), answers),
+    ).rejects.toMatchObject({ status: 409, code: 'email_taken' });
+  });
+
+  it('lets through a violation of another constraint, and any other error, as they are', async () => {
+    const other = violation('users_phone_hash_live_uq');
+    await expect(onUniqueViolation(Promise.reject(other), answers)).rejects.toBe(other);
+    const inherited = violation('toString');
+    await expect(onUniqueViolation(Promise.reject(inherited), answers)).rejects.toBe(inherited);
+    const failed = pgError();
+    await expect(onUniqueViolation(Promise.reject(failed), answers)).rejects.toBe(failed);
   });
 });

@@ -447,15 +447,40 @@ export function registerErrorHandling(app: FastifyInstance, { allowedMethods }: 
   });
 }
 
-/** True when `error` is PostgreSQL's unique violation, of the named constraint when one is given. */
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+/** The constraint a PostgreSQL unique violation names, looked for along `cause`; undefined for any other error. */
+function violatedUniqueConstraint(error: unknown): string | undefined {
   for (
     let e = error as { code?: unknown; constraint?: unknown; cause?: unknown } | undefined, depth = 0;
     e && depth < 4;
     depth++
   ) {
-    if (e.code === '23505') return constraint === undefined || e.constraint === constraint;
+    if (e.code === '23505') return typeof e.constraint === 'string' ? e.constraint : '';
     e = e.cause as typeof e;
   }
-  return false;
+  return undefined;
+}
+
+/** True when `error` is PostgreSQL's unique violation, of the named constraint when one is given. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const violated = violatedUniqueConstraint(error);
+  return violated !== undefined && (constraint === undefined || violated === constraint);
+}
+
+/**
+ * What `work` answers, or the error `answers` makes for the unique constraint it violated: a partial unique
+ * index is how a rule like "one live profile" holds under concurrent requests, and the module words the 409.
+ * Any other error goes through as it is.
+ */
+export async function onUniqueViolation<T>(
+  work: Promise<T>,
+  answers: Record<string, () => AppError>,
+): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const violated = violatedUniqueConstraint(error);
+    if (violated !== undefined && Object.hasOwn(answers, violated))
+      throw (answers[violated] as () => AppError)();
+    throw error;
+  }
 }

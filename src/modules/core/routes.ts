@@ -1,21 +1,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type TObject, type TSchema, Type } from 'typebox';
-import type { Role } from '../../platform/actor.ts';
-import { actorOf } from '../../platform/auth.ts';
-import { camelize, snakeize } from '../../platform/case.ts';
-import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
-import { LANGUAGES, negotiateLanguage, Translations } from '../../platform/i18n.ts';
+import { type TSchema, Type } from 'typebox';
+import { snakeize } from '../../platform/case.ts';
+import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
+import { negotiateLanguage } from '../../platform/i18n.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
-import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
+import type { CachedAnswer } from './catalog-cache.ts';
 import { ADDON_PRICE_TYPES } from './contract.ts';
 import { APP_PLATFORMS } from './schema.ts';
-import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
+import type { CatalogService } from './service.ts';
 
-const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
-const Price = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Tyiyn (1 KGS = 100 tyiyn)' });
-const Uuid = Type.String({ format: 'uuid' });
-const AddonPriceType = Type.Enum(ADDON_PRICE_TYPES);
-const AppPlatform = Type.Enum(APP_PLATFORMS);
+export const Price = Type.Integer({
+  minimum: 0,
+  maximum: 1_000_000_000,
+  description: 'Tyiyn (1 KGS = 100 tyiyn)',
+});
+export const Uuid = Type.String({ format: 'uuid' });
+export const AddonPriceType = Type.Enum(ADDON_PRICE_TYPES);
+export const AppPlatform = Type.Enum(APP_PLATFORMS);
 
 const SubcategorySummary = Type.Object({
   id: Uuid,
@@ -89,104 +90,6 @@ const AppVersionCheckResponse = Type.Object({
       is_forced_update: Type.Boolean(),
     }),
   ),
-});
-
-/** Staff-managed fields of each catalog model: the create body, and (all optional) the update body. */
-const editable = {
-  languages: {
-    code: Type.Enum(LANGUAGES, { description: 'One of the languages the platform has texts in' }),
-    name: Text({ maxLength: 100 }),
-    native_name: Text({ maxLength: 100 }),
-    is_active: Type.Optional(Type.Boolean()),
-    is_default: Type.Optional(Type.Boolean()),
-    sort_order: Type.Optional(Type.Integer()),
-  },
-  categories: {
-    slug: Slug,
-    name: Translations,
-    description: Type.Optional(Nullable(Translations)),
-    icon: Type.Optional(Nullable(Text({ maxLength: 100 }))),
-    color: Type.Optional(Nullable(Type.String({ pattern: '^#[0-9A-Fa-f]{6}$' }))),
-    sort_order: Type.Optional(Type.Integer()),
-    is_active: Type.Optional(Type.Boolean()),
-    commission_rate_bps: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 10_000 }))),
-    min_price: Type.Optional(Nullable(Price)),
-    max_price: Type.Optional(Nullable(Price)),
-  },
-  subcategories: {
-    category_id: Uuid,
-    slug: Slug,
-    name: Translations,
-    description: Type.Optional(Nullable(Translations)),
-    icon: Type.Optional(Nullable(Text({ maxLength: 100 }))),
-    sort_order: Type.Optional(Type.Integer()),
-    is_active: Type.Optional(Type.Boolean()),
-  },
-  addons: {
-    subcategory_id: Uuid,
-    name: Translations,
-    description: Type.Optional(Nullable(Translations)),
-    price: Price,
-    price_type: Type.Optional(AddonPriceType),
-    sort_order: Type.Optional(Type.Integer()),
-    is_active: Type.Optional(Type.Boolean()),
-  },
-  'service-areas': {
-    slug: Slug,
-    name: Translations,
-    parent_id: Type.Optional(Nullable(Uuid)),
-    sort_order: Type.Optional(Type.Integer()),
-    is_active: Type.Optional(Type.Boolean()),
-  },
-  settings: {
-    key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,79}$' }),
-    value: JsonValue(),
-    description: Type.Optional(Nullable(Text({ maxLength: 500 }))),
-    is_public: Type.Optional(Type.Boolean()),
-  },
-  'app-versions': {
-    platform: AppPlatform,
-    version: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+$' }),
-    build_number: Type.Integer({ minimum: 1 }),
-    release_notes: Type.Optional(Nullable(Translations)),
-    is_forced_update: Type.Optional(Type.Boolean()),
-    store_url: Type.Optional(Nullable(HttpUrl({ maxLength: 500 }))),
-    is_active: Type.Optional(Type.Boolean()),
-  },
-} satisfies Record<CatalogEntityName, Record<string, TSchema>>;
-
-/** The staff view of a row: every editable field (null when unset) plus the row's metadata. */
-function staffRow(fields: Record<string, TSchema>) {
-  const props: Record<string, TSchema> = { ...RowMeta };
-  for (const [name, schema] of Object.entries(fields)) {
-    const { '~optional': optional, ...required } = schema as TSchema & { '~optional'?: boolean };
-    props[name] = optional ? Nullable(required as TSchema) : schema;
-  }
-  return Type.Object(props);
-}
-
-const admin: Record<CatalogEntityName, { singular: string; plural: string; roles: readonly Role[] }> = {
-  languages: { singular: 'Language', plural: 'Languages', roles: ['admin'] },
-  categories: { singular: 'Category', plural: 'Categories', roles: ['admin', 'moderator'] },
-  subcategories: { singular: 'Subcategory', plural: 'Subcategories', roles: ['admin', 'moderator'] },
-  addons: { singular: 'Addon', plural: 'Addons', roles: ['admin', 'moderator'] },
-  'service-areas': { singular: 'ServiceArea', plural: 'ServiceAreas', roles: ['admin', 'moderator'] },
-  settings: { singular: 'Setting', plural: 'Settings', roles: ['admin'] },
-  'app-versions': { singular: 'AppVersion', plural: 'AppVersions', roles: ['admin'] },
-};
-
-const DeleteResult = Type.Object({
-  deletion_id: Uuid,
-  counts: Type.Record(Type.String(), Type.Integer(), {
-    description:
-      'Catalog rows soft-deleted per table, cascade included. The orders of a deleted category or subcategory that are still looking for a provider (draft, published, bidding) are not counted here: the orders module takes them down a moment later, with their bids, under the same deletion, and tells their clients and bidders.',
-  }),
-});
-const RestoreResult = Type.Object({
-  counts: Type.Record(Type.String(), Type.Integer(), {
-    description:
-      'Catalog rows restored per table. The orders the deletion took come back a moment later, with what they took.',
-  }),
 });
 
 /** A cached answer with the tag made when it was cached; the platform answers If-None-Match (http-cache.ts). */
@@ -344,110 +247,4 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     async (request) =>
       catalog.checkAppVersion(request.query.platform, request.query.build, await lang(request)),
   );
-
-  for (const name of Object.keys(editable) as CatalogEntityName[]) {
-    const fields: Record<string, TSchema> = editable[name];
-    const { singular, plural, roles } = admin[name];
-    const entity = catalog.entities[name];
-    const Create = Type.Object(fields, { additionalProperties: false });
-    const Update = Type.Partial(Create as TObject, { additionalProperties: false, minProperties: 1 });
-    const Row = staffRow(fields);
-    const base = { tags: ['admin', 'catalog'] };
-    const config = { access: roles };
-    const toRow = (row: object) => snakeize(row) as Record<string, unknown>;
-
-    app.get(
-      `/admin/${name}`,
-      {
-        config,
-        schema: {
-          ...base,
-          operationId: `adminList${plural}`,
-          summary: `List ${plural} (live, or deleted with deleted=true)`,
-          querystring: ListQuery({ deleted: Type.Boolean({ default: false }) }),
-          response: { 200: Page(Row) },
-        },
-      },
-      async (request) => {
-        const page = await catalog.listEntity(entity, request.query);
-        return { data: page.data.map(toRow), next_cursor: page.next_cursor };
-      },
-    );
-    app.get(
-      `/admin/${name}/:id`,
-      {
-        config,
-        schema: { ...base, operationId: `adminGet${singular}`, params: IdParams, response: { 200: Row } },
-      },
-      async (request) => toRow(await catalog.getEntity(entity, request.params.id)),
-    );
-    app.post(
-      `/admin/${name}`,
-      {
-        config: { ...config, location: `/admin/${name}/{id}` },
-        schema: { ...base, operationId: `adminCreate${singular}`, body: Create, response: { 201: Row } },
-      },
-      async (request, reply) => {
-        const row = await catalog.createEntity(
-          actorOf(request),
-          entity,
-          camelize(request.body as Record<string, unknown>),
-        );
-        return reply.code(201).send(toRow(row));
-      },
-    );
-    app.patch(
-      `/admin/${name}/:id`,
-      {
-        config,
-        schema: {
-          ...base,
-          operationId: `adminUpdate${singular}`,
-          params: IdParams,
-          body: Update,
-          response: { 200: Row },
-        },
-      },
-      async (request) =>
-        toRow(
-          await catalog.updateEntity(
-            actorOf(request),
-            entity,
-            request.params.id,
-            camelize(request.body as Record<string, unknown>),
-          ),
-        ),
-    );
-    app.delete(
-      `/admin/${name}/:id`,
-      {
-        config,
-        schema: {
-          ...base,
-          operationId: `adminDelete${singular}`,
-          summary: `Soft-delete a ${singular} and what depends on it`,
-          params: IdParams,
-          response: { 200: DeleteResult },
-        },
-      },
-      async (request) => {
-        const result = await catalog.deleteEntity(actorOf(request), entity, request.params.id);
-        return { deletion_id: result.deletionId, counts: result.counts };
-      },
-    );
-    app.post(
-      `/admin/${name}/:id/restore`,
-      {
-        config,
-        schema: {
-          ...base,
-          operationId: `adminRestore${singular}`,
-          summary: `Restore a ${singular} and exactly what its deletion took`,
-          params: IdParams,
-          response: { 200: RestoreResult },
-        },
-      },
-      async (request) => catalog.restoreEntity(actorOf(request), entity, request.params.id),
-    );
-  }
 };

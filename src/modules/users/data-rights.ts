@@ -29,6 +29,7 @@ import {
   VERIFICATION_TYPES,
 } from './schema.ts';
 import type { AccountService } from './service.ts';
+import { sessionDevice } from './session-service.ts';
 import { SIGN_IN_THROTTLE } from './sign-in-throttle.ts';
 
 const ERASED_NAME = 'Deleted user';
@@ -276,12 +277,7 @@ export function userDataRights({
             reviewed_at: v.reviewedAt?.toISOString() ?? null,
           })),
         sessions: sessions.map((s) => ({
-          id: s.id,
-          device_name: s.deviceName,
-          user_agent: s.userAgent,
-          ip: s.ip,
-          created_at: s.createdAt.toISOString(),
-          last_used_at: s.lastUsedAt.toISOString(),
+          ...sessionDevice(s),
           revoked_at: s.revokedAt?.toISOString() ?? null,
         })),
       };

@@ -7,6 +7,7 @@ import { listCursor, type PageResult } from '../../platform/pagination.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
+import { ratingAverage } from './profile-views.ts';
 import { providerServices } from './schema.ts';
 
 /** The directory's vocabulary in `search_words`: the words of the providers' search texts. */
@@ -56,7 +57,7 @@ function card(row: CardRow): ProviderCardView {
     experience_years: row.experience_years,
     photo_file_id: row.photo_file_id,
     is_verified: row.is_verified,
-    rating_avg: row.review_count === 0 ? null : Math.round((row.rating_sum / row.review_count) * 100) / 100,
+    rating_avg: ratingAverage(row.rating_sum, row.review_count),
     review_count: row.review_count,
     orders_completed: row.orders_completed,
     service_area_ids: row.service_area_ids === '' ? [] : row.service_area_ids.split(','),

@@ -4,8 +4,8 @@ import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import {
   ConflictError,
-  isUniqueViolation,
   NotFoundError,
+  onUniqueViolation,
   RuleViolationError,
 } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
@@ -148,8 +148,8 @@ export function createVerificationService({
           ],
         );
       }
-      try {
-        return await db.transaction(async (tx) => {
+      return onUniqueViolation(
+        db.transaction(async (tx) => {
           const profile = await profiles.ensureProfile(tx, actor, userId);
           if (input.verification_type === 'identity' && profile.verificationStatus === 'verified') {
             throw new ConflictError('already_verified', 'your identity is already verified');
@@ -188,16 +188,15 @@ export function createVerificationService({
           }
           await writeAudit(tx, actor, audit);
           return myView(created!);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, 'user_verifications_pending_uq')) {
-          throw new ConflictError(
-            'verification_already_pending',
-            `you already have a pending ${input.verification_type} verification; wait for its review`,
-          );
-        }
-        throw error;
-      }
+        }),
+        {
+          user_verifications_pending_uq: () =>
+            new ConflictError(
+              'verification_already_pending',
+              `you already have a pending ${input.verification_type} verification; wait for its review`,
+            ),
+        },
+      );
     },
 
     /** The caller's requests, newest first. */
