@@ -1,7 +1,7 @@
 import { type Actor, isStaff } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
-import { ConflictError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import { ConflictError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
 import { idPages, type PageResult } from '../../platform/pagination.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { DirectoryService } from '../users/directory-service.ts';
@@ -29,7 +29,7 @@ import {
   rejectOtherPendingBids,
   updatePendingBid,
 } from './bid-queries.ts';
-import { asBidNotFound, bidNotPending, checkAmount } from './bid-rules.ts';
+import { asBidNotFound, assignedElsewhere, bidNotPending, checkAmount } from './bid-rules.ts';
 import { createBidPlacement } from './bid-statement.ts';
 import { type BidRow, bidView, myBidView } from './bid-views.ts';
 import type { OrderEvents } from './events.ts';
@@ -161,8 +161,8 @@ export function createBidService({
      * unique indexes on bids and assignments stand behind that.
      */
     async acceptBid(actor: Actor, bidId: string, input: AcceptBidInput): Promise<{ orderId: string }> {
-      try {
-        return await db.transaction(async (tx) => {
+      return onUniqueViolation(
+        db.transaction(async (tx) => {
           // Both accounts share-locked until commit: a block, a closing or an erasure of either party
           // lands before this accept (and refuses it) or after it, never in between; an erasure after it
           // finds the agreed work and is refused (account-settlement.ts). The caller's (the client's, or
@@ -258,16 +258,9 @@ export function createBidService({
             },
           );
           return { orderId: order.id };
-        });
-      } catch (error) {
-        if (
-          isUniqueViolation(error, 'bids_one_accepted_per_order_uq') ||
-          isUniqueViolation(error, 'order_assignments_order_uq')
-        ) {
-          throw new ConflictError('order_is_assigned', 'another bid on this order was accepted');
-        }
-        throw error;
-      }
+        }),
+        { bids_one_accepted_per_order_uq: assignedElsewhere, order_assignments_order_uq: assignedElsewhere },
+      );
     },
 
     /**

@@ -2,7 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
-import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { FileService } from '../../platform/storage/service.ts';
@@ -179,8 +179,8 @@ export function createDisputeService({
      */
     async openDispute(actor: Actor, orderId: string, input: OpenDisputeInput): Promise<DisputeView> {
       const windowDays = await catalog.getSettingValue<number>('dispute_window_days', 7);
-      try {
-        return await db.transaction(async (tx) => {
+      return onUniqueViolation(
+        db.transaction(async (tx) => {
           const order = await loadOrder(tx, orderId, { forUpdate: true });
           const assignment = await loadAssignment(tx, orderId);
           const role = roleOf(actor, order, assignment);
@@ -238,11 +238,9 @@ export function createDisputeService({
             recipient_user_ids: other ? [other] : [],
           });
           return disputeView(dispute);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, 'order_disputes_one_open_uq')) throw alreadyOpen();
-        throw error;
-      }
+        }),
+        { order_disputes_one_open_uq: alreadyOpen },
+      );
     },
 
     /** An order's disputes, newest first, for its two parties and the staff who read disputes. */

@@ -74,7 +74,7 @@ export function createOrderCommands({
       if (!userId) throw new NotFoundError('user');
       // Catalog reads go before the transaction: on the embedded database they would wait for it.
       const terms = await rules.offeredTerms(input.subcategory_id);
-      await rules.checkServiceArea(input.service_area_id);
+      await catalog.checkServiceAreas({ service_area_id: input.service_area_id });
       checkServiceDate(input.service_date);
       checkTimeRange(input.time_from ?? null, input.time_to ?? null);
       checkBudget(terms, input.budget_min ?? null, input.budget_max ?? null);
@@ -124,7 +124,7 @@ export function createOrderCommands({
       const seen = await clientsOrder(actor, id);
       const budgetChanges = input.budget_min !== undefined || input.budget_max !== undefined;
       const terms = budgetChanges ? await rules.offeredTerms(seen.subcategoryId, 'budget_min') : undefined;
-      if (input.service_area_id) await rules.checkServiceArea(input.service_area_id);
+      await catalog.checkServiceAreas({ service_area_id: input.service_area_id });
       checkServiceDate(input.service_date);
 
       return db.transaction(async (tx) => {

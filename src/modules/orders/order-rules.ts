@@ -2,6 +2,7 @@ import type { Actor, Role } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, ForbiddenError, RuleViolationError } from '../../platform/errors.ts';
 import { PLATFORM_TIME_ZONE } from '../../platform/jobs.ts';
+import { checkPriceRange } from '../core/price-range.ts';
 import type { CatalogService } from '../core/service.ts';
 import { OPEN } from './lifecycle.ts';
 import { countClientOrders, lockClientOrders } from './order-queries.ts';
@@ -65,21 +66,11 @@ export function checkTimeRange(from: string | null, to: string | null) {
 
 /** Each end of the budget within the category's price range, and the lower end not above the upper. */
 export function checkBudget(terms: SubcategoryTerms, min: number | null, max: number | null) {
-  const errors = (
-    [
-      ['budget_min', min],
-      ['budget_max', max],
-    ] as const
-  )
-    .filter(([, value]) => value !== null && (value < terms.minPrice || value > terms.maxPrice))
-    .map(([field]) => ({ in: 'body', field, message: `must be ${terms.minPrice} to ${terms.maxPrice}` }));
-  if (errors.length > 0) {
-    throw new RuleViolationError(
-      'budget_out_of_range',
-      `the budget must be between ${terms.minPrice} and ${terms.maxPrice} tyiyn in this category`,
-      errors,
-    );
-  }
+  checkPriceRange(
+    terms,
+    { budget_min: min, budget_max: max },
+    { code: 'budget_out_of_range', what: 'budget' },
+  );
   if (min !== null && max !== null && min > max) {
     throw new RuleViolationError('invalid_budget_range', 'budget_min must not be above budget_max', [
       { in: 'body', field: 'budget_min', message: 'is above budget_max' },
@@ -115,14 +106,6 @@ export function createOrderRules({ catalog }: Pick<OrderServiceDeps, 'catalog'>)
         );
       }
       return terms;
-    },
-
-    async checkServiceArea(id: string) {
-      if ((await catalog.existingServiceAreaIds([id])).length === 0) {
-        throw new RuleViolationError('service_area_not_found', 'unknown service area', [
-          { in: 'body', field: 'service_area_id', message: 'is not a service area' },
-        ]);
-      }
     },
 
     clientLimits,

@@ -2,7 +2,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
-import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError } from '../../platform/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
@@ -132,8 +132,8 @@ export function createReviewService({
      * A review staff removed still counts as written: the author cannot write another one.
      */
     async createReview(actor: Actor, orderId: string, input: CreateReviewInput): Promise<OrderReviewView> {
-      try {
-        return await db.transaction(async (tx) => {
+      return onUniqueViolation(
+        db.transaction(async (tx) => {
           const order = await loadOrder(tx, orderId, { forUpdate: true });
           const assignment = await loadAssignment(tx, orderId);
           const role = roleOf(actor, order, assignment);
@@ -179,11 +179,9 @@ export function createReviewService({
             recipient_user_ids: [review.subjectUserId],
           });
           return orderReviewView(review);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, 'order_reviews_once_uq')) throw alreadyReviewed();
-        throw error;
-      }
+        }),
+        { order_reviews_once_uq: alreadyReviewed },
+      );
     },
 
     /** The reviews of one order, for its two parties (live ones) and staff (removed ones too). */
@@ -299,19 +297,17 @@ export function createReviewService({
 
     /** Staff put a removed review back: it counts again, unless it is hidden (its order ruled cancelled). */
     async restoreReview(actor: Actor, reviewId: string): Promise<OrderReviewView> {
-      try {
-        return await db.transaction(async (tx) => {
+      return onUniqueViolation(
+        db.transaction(async (tx) => {
           const { review, order, assignment } = await loadReviewForDecision(tx, actor, reviewId);
           await softDeletes.restore(tx, actor, orderReviews, review.id, 'review');
           if (review.hiddenReason === null)
             await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
           const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));
           return orderReviewView(after!);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error, 'order_reviews_once_uq')) throw alreadyReviewed();
-        throw error;
-      }
+        }),
+        { order_reviews_once_uq: alreadyReviewed },
+      );
     },
   };
 }
