@@ -51,6 +51,10 @@ const EnvSchema = Type.Object({
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Bucket in the path, not the host name; on by default where S3_ENDPOINT is set. */
   S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean()),
+  /** `smtp://user:pass@host:port` or `smtps://...`: notification mail goes there. Unset: the development adapter logs it. */
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://[^\\s]+$' })),
+  /** The sender of notification mail. */
+  MAIL_FROM: Type.String({ minLength: 3, default: 'Master KG <no-reply@master.kg>' }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -100,6 +104,8 @@ export interface Config {
   metricsToken: string | undefined;
   docsEnabled: boolean;
   storage: StorageConfig;
+  smtpUrl: string | undefined;
+  mailFrom: string;
   secrets: Secrets;
 }
 
@@ -290,6 +296,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.METRICS_TOKEN,
     // The API's whole surface is no one's business in production unless the operator says so.
     docsEnabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production',
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
     storage: storageOf(env),
     secrets: {
       jwtSecret: pick('JWT_SECRET'),

@@ -184,16 +184,34 @@ export function createAccountService({
 
   async function openSession(tx: Db, user: UserRow, client: ClientInfo) {
     const expiresAt = new Date(Date.now() + refreshTtlMs);
+    const userAgent = client.userAgent?.slice(0, 500) ?? null;
+    // A device the account has used before, by name and user agent; the first sign-in tells no one.
+    const [seen] = await tx
+      .select({
+        any: sql<boolean>`count(*) > 0`,
+        known: sql<boolean>`coalesce(bool_or(${userSessions.deviceName} is not distinct from ${client.deviceName ?? null}::text and ${userSessions.userAgent} is not distinct from ${userAgent}::text), false)`,
+      })
+      .from(userSessions)
+      .where(eq(userSessions.userId, user.id));
     const [session] = await tx
       .insert(userSessions)
       .values({
         userId: user.id,
         deviceName: client.deviceName,
-        userAgent: client.userAgent?.slice(0, 500),
+        userAgent,
         ip: client.ip,
         expiresAt,
       })
       .returning({ id: userSessions.id });
+    if (seen?.any && !seen.known) {
+      await events.emit({
+        type: 'account_signed_in_new_device',
+        user_id: user.id,
+        at: new Date().toISOString(),
+        session_id: session!.id,
+        device: [client.deviceName, userAgent].filter(Boolean).join(', ') || client.ip,
+      });
+    }
     const refreshToken = randomToken();
     await tx
       .insert(refreshTokens)
