@@ -16,11 +16,13 @@ import {
   type ChannelAdapter,
   createDevelopmentChannel,
   createEmailChannel,
+  createFcmChannel,
   createSmsChannel,
 } from './modules/notifications/channels.ts';
 import type { OutboundChannel } from './modules/notifications/contract.ts';
 import { notificationDataRights } from './modules/notifications/data-rights.ts';
 import { createDeliveries } from './modules/notifications/delivery.ts';
+import { createDeviceService } from './modules/notifications/device-service.ts';
 import { notificationSubscriptions } from './modules/notifications/events.ts';
 import { createInboxService } from './modules/notifications/inbox-service.ts';
 import { notificationPartitions } from './modules/notifications/partitions.ts';
@@ -385,7 +387,7 @@ export async function buildApp(options: AppOptions) {
   });
   // Every event a person must hear about becomes an inbox item and a delivery on each channel they chose.
   const notificationChannels: Record<OutboundChannel, ChannelAdapter> = {
-    push: createDevelopmentChannel('push', app.log),
+    push: config.fcm ? createFcmChannel(config.fcm) : createDevelopmentChannel('push', app.log),
     email: config.smtpUrl
       ? createEmailChannel({
           url: config.smtpUrl,
@@ -397,11 +399,16 @@ export async function buildApp(options: AppOptions) {
     ...options.notificationChannels,
   };
   const recipients = createRecipients({ db: database.db, cipher });
+  const devices = createDeviceService({
+    db: database.db,
+    isSessionLive: (sessionId) => accounts.isSessionLive(sessionId),
+  });
   const deliveries = createDeliveries({
     db: database.db,
     jobs,
     channels: notificationChannels,
     recipients,
+    devices,
   });
   jobs.register(deliveries.deliverJob);
   const notificationPreferences = createPreferenceService({
@@ -414,6 +421,7 @@ export async function buildApp(options: AppOptions) {
     jobs,
     deliverJob: deliveries.deliverJob,
     recipients,
+    devices,
     preferences: notificationPreferences,
     templates,
     defaultLanguage: () => catalog.defaultLanguage(),
@@ -425,6 +433,7 @@ export async function buildApp(options: AppOptions) {
     db: database.db,
     templates,
     recipients,
+    devices,
     channels: notificationChannels,
   });
 
@@ -472,6 +481,7 @@ export async function buildApp(options: AppOptions) {
     prefix: '/api/v1',
     inbox,
     preferences: notificationPreferences,
+    devices,
   });
   await app.register(notificationAdminRoutes, { prefix: '/api/v1', admin: notificationAdmin });
 

@@ -110,6 +110,8 @@ async function dealings(client: SignedIn, p: Provider) {
   expect(opened.status).toBe(201);
   expect((await call('PUT', `/api/v1/me/favorites/${p.providerId}`, client.auth)).status).toBe(201);
   expect((await call('GET', '/api/v1/orders/search?q=кран', p.auth)).status).toBe(200);
+  const device = { token: `fcm-token-${client.user.id}`, platform: 'android' };
+  expect((await call('POST', '/api/v1/me/devices', client.auth, device)).status).toBe(201);
   const choices = { types: { order_update: { email: true } } };
   expect((await call('PUT', '/api/v1/me/notification-preferences', client.auth, choices)).status).toBe(200);
   // What the dealings told each side becomes their notifications, as a worker would make them.

@@ -53,6 +53,10 @@ const EnvSchema = Type.Object({
   S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean()),
   /** `smtp://user:pass@host:port` or `smtps://...`: notification mail goes there. Unset: the development adapter logs it. */
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://[^\\s]+$' })),
+  /** A Google service account's JSON key (as the file holds it, or base64): push goes through FCM HTTP v1. Unset: the development adapter logs it. */
+  FCM_SERVICE_ACCOUNT: Type.Optional(Type.String({ minLength: 2 })),
+  /** Where FCM is; a test points it at a fake. */
+  FCM_ENDPOINT: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://fcm.googleapis.com' }),
   /** The sender of notification mail. */
   MAIL_FROM: Type.String({ minLength: 3, default: 'Master KG <no-reply@master.kg>' }),
 });
@@ -106,10 +110,36 @@ export interface Config {
   storage: StorageConfig;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** The FCM_SERVICE_ACCOUNT key, its JSON read. */
+  fcm: { account: FcmServiceAccount; endpoint: string } | undefined;
   secrets: Secrets;
 }
 
 export class ConfigError extends Error {}
+
+/** What FCM HTTP v1 needs of a Google service account's key. */
+export interface FcmServiceAccount {
+  project_id: string;
+  client_email: string;
+  private_key: string;
+  token_uri: string;
+}
+
+/** The key file's JSON, given as it is or in base64; an error naming what it lacks. */
+function serviceAccountOf(value: string): FcmServiceAccount {
+  const text = value.trim().startsWith('{') ? value : Buffer.from(value, 'base64').toString('utf8');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('FCM_SERVICE_ACCOUNT is not a service account key (JSON, or JSON in base64)');
+  }
+  const missing = ['project_id', 'client_email', 'private_key', 'token_uri'].filter(
+    (k) => typeof parsed[k] !== 'string',
+  );
+  if (missing.length > 0) throw new ConfigError(`FCM_SERVICE_ACCOUNT lacks ${missing.join(', ')}`);
+  return parsed as unknown as FcmServiceAccount;
+}
 
 /** Why a directory cannot be used, in the words an operator needs. */
 function fsReason(error: unknown): string {
@@ -298,6 +328,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     docsEnabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production',
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
+    fcm: env.FCM_SERVICE_ACCOUNT
+      ? { account: serviceAccountOf(env.FCM_SERVICE_ACCOUNT), endpoint: env.FCM_ENDPOINT }
+      : undefined,
     storage: storageOf(env),
     secrets: {
       jwtSecret: pick('JWT_SECRET'),

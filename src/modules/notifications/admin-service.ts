@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import { idPages, type PageRequest } from '../../platform/pagination.ts';
 import { type ChannelAdapter, ChannelError } from './channels.ts';
 import { type Channel, isOutbound, type OutboundChannel, type UpdateTemplateInput } from './contract.ts';
+import type { DeviceService } from './device-service.ts';
 import type { Recipients } from './recipients.ts';
 import { notificationQueue } from './schema.ts';
 import type { Templates } from './templates.ts';
@@ -18,11 +19,13 @@ export function createNotificationAdmin({
   db,
   templates,
   recipients,
+  devices,
   channels,
 }: {
   db: Db;
   templates: Templates;
   recipients: Pick<Recipients, 'find' | 'addressOf'>;
+  devices: Pick<DeviceService, 'liveTokens'>;
   channels: Record<OutboundChannel, ChannelAdapter>;
 }) {
   return {
@@ -49,7 +52,10 @@ export function createNotificationAdmin({
       }
       const recipient = actor.userId ? await recipients.find(actor.userId) : undefined;
       if (!recipient) throw new NotFoundError('user');
-      const to = recipients.addressOf(recipient, channel);
+      const [to] =
+        channel === 'push'
+          ? await devices.liveTokens(recipient.userId)
+          : [recipients.addressOf(recipient, channel)];
       if (!to) throw new ConflictError('no_address', `your account has no address for ${channel}`);
       const rendered = templates.preview(template);
       try {
@@ -62,6 +68,7 @@ export function createNotificationAdmin({
           type: template.notificationType,
           priority: 'normal',
           reference: `test-${template.id}-${Date.now()}`,
+          collapseKey: null,
         });
         return { channel, status: outcome.status, provider_message_id: outcome.providerMessageId ?? null };
       } catch (error) {

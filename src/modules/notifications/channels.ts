@@ -1,5 +1,7 @@
+import { createSigner } from 'fast-jwt';
 import type { FastifyBaseLogger } from 'fastify';
 import nodemailer from 'nodemailer';
+import type { FcmServiceAccount } from '../../platform/config.ts';
 import type { SmsSender } from '../users/sms.ts';
 import type { NotificationType, OutboundChannel, Priority } from './contract.ts';
 
@@ -15,6 +17,8 @@ export interface OutboundMessage {
   priority: Priority;
   /** Ours, unique: the delivery's id, so a provider that deduplicates sees a retry as the same message. */
   reference: string;
+  /** Push: messages with one key replace each other on the device. */
+  collapseKey: string | null;
 }
 
 /** What the provider said when it took the message. */
@@ -36,6 +40,8 @@ export class ChannelError extends Error {
     readonly response: Record<string, unknown> = {},
     /** From the provider's `Retry-After`. */
     readonly retryAfterMs?: number,
+    /** The address itself is gone (a push token FCM no longer knows): forget it. */
+    readonly addressGone = false,
   ) {
     super(message);
   }
@@ -44,6 +50,14 @@ export class ChannelError extends Error {
 export interface ChannelAdapter {
   channel: OutboundChannel;
   send(message: OutboundMessage): Promise<SendOutcome>;
+}
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /**
@@ -148,6 +162,119 @@ export function createSmsChannel(sender: SmsSender): ChannelAdapter {
     async send(message) {
       await sender.send(message.to, message.text);
       return { status: 'sent', response: {} };
+    },
+  };
+}
+
+const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
+/** FCM's error codes that mean the token will never work again. */
+const GONE_TOKEN_CODES = new Set(['UNREGISTERED', 'INVALID_ARGUMENT']);
+/** How long FCM keeps trying a device that is offline, and how hard it wakes it, by priority. */
+const PUSH_TTL_SECONDS: Record<Priority, number> = {
+  low: 86_400,
+  normal: 86_400,
+  high: 14_400,
+  urgent: 3_600,
+};
+
+interface FcmErrorBody {
+  error?: { status?: string; message?: string; details?: { '@type'?: string; errorCode?: string }[] };
+}
+
+/**
+ * Push through FCM HTTP v1: an OAuth token from the service account (a signed JWT exchanged at its
+ * `token_uri`, kept until a minute before it expires), then one `messages:send` per device. 429 and 5xx are
+ * tried again, honouring `Retry-After`; UNREGISTERED and INVALID_ARGUMENT mean the token is gone.
+ */
+export function createFcmChannel({
+  account,
+  endpoint,
+}: {
+  account: FcmServiceAccount;
+  /** `https://fcm.googleapis.com`, or a test's fake. */
+  endpoint: string;
+}): ChannelAdapter {
+  const sign = createSigner({ algorithm: 'RS256', key: account.private_key });
+  let cached: { token: string; until: number } | undefined;
+
+  async function accessToken(): Promise<string> {
+    if (cached && cached.until > Date.now()) return cached.token;
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = sign({
+      iss: account.client_email,
+      scope: FCM_SCOPE,
+      aud: account.token_uri,
+      iat: now,
+      exp: now + 3600,
+    });
+    const answer = await fetch(account.token_uri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+    });
+    const body = (await answer.json().catch(() => ({}))) as { access_token?: string; expires_in?: number };
+    if (!answer.ok || !body.access_token) {
+      throw new ChannelError(
+        `the OAuth token endpoint answered ${answer.status}`,
+        answer.status === 429 || answer.status >= 500 ? 'retryable' : 'permanent',
+        { status: answer.status, body },
+        retryAfterMs(answer.headers.get('retry-after')),
+      );
+    }
+    cached = { token: body.access_token, until: Date.now() + ((body.expires_in ?? 3600) - 60) * 1000 };
+    return cached.token;
+  }
+
+  return {
+    channel: 'push',
+    async send(message) {
+      const urgent = message.priority === 'high' || message.priority === 'urgent';
+      const ttl = PUSH_TTL_SECONDS[message.priority];
+      const payload = {
+        message: {
+          token: message.to,
+          notification: { title: message.subject, body: message.text },
+          data: { type: message.type, ...(message.link && { link: message.link }) },
+          android: {
+            priority: urgent ? 'high' : 'normal',
+            ttl: `${ttl}s`,
+            ...(message.collapseKey && { collapse_key: message.collapseKey }),
+          },
+          apns: {
+            headers: {
+              'apns-priority': urgent ? '10' : '5',
+              'apns-expiration': String(Math.floor(Date.now() / 1000) + ttl),
+              ...(message.collapseKey && { 'apns-collapse-id': message.collapseKey }),
+            },
+          },
+        },
+      };
+      let answer: Response;
+      try {
+        answer = await fetch(`${endpoint}/v1/projects/${account.project_id}/messages:send`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json' },
+          body: JSON.stringify(payload),
+        });
+      } catch (error) {
+        if (error instanceof ChannelError) throw error;
+        throw new ChannelError((error as Error).message, 'retryable', { network: true });
+      }
+      const body = (await answer.json().catch(() => ({}))) as FcmErrorBody & { name?: string };
+      if (answer.ok) return { status: 'sent', providerMessageId: body.name, response: { name: body.name } };
+      // A token of ours that expired early: the next attempt fetches another.
+      if (answer.status === 401) cached = undefined;
+      const code =
+        body.error?.details?.find((d) => d['@type']?.endsWith('FcmError'))?.errorCode ?? body.error?.status;
+      const gone = code !== undefined && GONE_TOKEN_CODES.has(code);
+      const retryable = !gone && (answer.status === 429 || answer.status >= 500 || answer.status === 401);
+      throw new ChannelError(
+        `FCM answered ${answer.status} ${code ?? ''}`.trim(),
+        retryable ? 'retryable' : 'permanent',
+        { status: answer.status, error: body.error },
+        retryAfterMs(answer.headers.get('retry-after')),
+        gone,
+      );
     },
   };
 }

@@ -35,6 +35,8 @@ export type OutboundChannel = Exclude<Channel, 'in_app'>;
 export const isOutbound = (channel: Channel): channel is OutboundChannel => channel !== 'in_app';
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+export const DEVICE_PLATFORMS = ['android', 'ios', 'web'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 export const DELIVERY_STATUSES = ['pending', 'sent', 'delivered', 'failed', 'bounced', 'cancelled'] as const;
@@ -223,3 +225,27 @@ export const TestSendResponse = Type.Object(
   },
   { $id: 'NotificationTestSend', description: 'How the test message to the caller went' },
 );
+
+export const RegisterDeviceBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 4096, description: 'The FCM registration token' }),
+    platform: Type.Enum(DEVICE_PLATFORMS),
+  },
+  { additionalProperties: false },
+);
+export type RegisterDeviceInput = Static<typeof RegisterDeviceBody>;
+
+export const DeviceResponse = Type.Object(
+  {
+    id: Uuid,
+    platform: Type.Enum(DEVICE_PLATFORMS),
+    session_id: Uuid,
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    $id: 'NotificationDevice',
+    description: 'A device of mine that takes push messages (its token not shown)',
+  },
+);
+export type DeviceView = Static<typeof DeviceResponse>;

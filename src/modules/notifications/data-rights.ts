@@ -3,12 +3,14 @@ import { Type } from 'typebox';
 import { defineDataRights, EXPORT_LIMIT } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { Nullable } from '../../platform/http.ts';
-import { CHANNELS, DELIVERY_STATUSES, NotificationResponse } from './contract.ts';
+import { CHANNELS, DELIVERY_STATUSES, DeviceResponse, NotificationResponse } from './contract.ts';
+import { deviceView } from './device-service.ts';
 import { notificationView } from './inbox-service.ts';
 import {
   NOTIFICATION_LOG_ACTIONS,
   notificationDeliveries,
   notificationDeliveryKeys,
+  notificationDevices,
   notificationLogs,
   notificationPreferences,
   userNotificationKeys,
@@ -46,6 +48,7 @@ const NotificationsSection = Type.Object({
     }),
     { description: 'What happened to each notification, newest first' },
   ),
+  devices: Type.Array(DeviceResponse, { description: 'The devices registered for push, newest first' }),
   preferences: Nullable(
     Type.Object({
       channels: Type.Record(Type.String(), Type.Boolean()),
@@ -58,6 +61,7 @@ const notificationsOf = (userId: string) => eq(userNotifications.userId, userId)
 const deliveriesOf = (userId: string) => eq(notificationDeliveries.userId, userId);
 const logsOf = (userId: string) => eq(notificationLogs.userId, userId);
 const preferencesOf = (userId: string) => eq(notificationPreferences.userId, userId);
+const devicesOf = (userId: string) => eq(notificationDevices.userId, userId);
 
 /**
  * The notifications module's tables: a person's notifications, their deliveries and log, and their
@@ -120,6 +124,13 @@ export function notificationDataRights({ db }: { db: Db }) {
         archived: false,
       },
       {
+        table: notificationDevices,
+        rowsOf: devicesOf,
+        export: ['devices'],
+        erasure: { action: 'delete', detail: 'every device registered for push, with its token' },
+        archived: false,
+      },
+      {
         table: notificationPreferences,
         rowsOf: preferencesOf,
         export: ['preferences'],
@@ -147,6 +158,12 @@ export function notificationDataRights({ db }: { db: Db }) {
         .where(logsOf(userId))
         .orderBy(desc(notificationLogs.id))
         .limit(EXPORT_LIMIT);
+      const devices = await db
+        .select()
+        .from(notificationDevices)
+        .where(devicesOf(userId))
+        .orderBy(desc(notificationDevices.id))
+        .limit(EXPORT_LIMIT);
       const [preferences] = await db.select().from(notificationPreferences).where(preferencesOf(userId));
       return {
         notifications: notifications.map((n) => ({ ...notificationView(n), channels: n.channels })),
@@ -167,6 +184,7 @@ export function notificationDataRights({ db }: { db: Db }) {
           channel: l.channel,
           created_at: l.createdAt.toISOString(),
         })),
+        devices: devices.map(deviceView),
         preferences: preferences
           ? { channels: preferences.channelPreferences, types: preferences.typePreferences }
           : null,
@@ -181,6 +199,7 @@ export function notificationDataRights({ db }: { db: Db }) {
       await db.delete(notificationDeliveries).where(deliveriesOf(userId));
       await db.delete(notificationLogs).where(logsOf(userId));
       await db.delete(notificationPreferences).where(preferencesOf(userId));
+      await db.delete(notificationDevices).where(devicesOf(userId));
       erasure.forget(gone.map((n) => n.id));
     },
   });

@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db.ts';
 import { defineJob, type Jobs } from '../../platform/jobs.ts';
 import { type ChannelAdapter, ChannelError, type SendOutcome } from './channels.ts';
 import { type DeliveryStatus, isOutbound, type OutboundChannel, type Priority } from './contract.ts';
+import type { DeviceService } from './device-service.ts';
 import type { Recipients } from './recipients.ts';
 import { notificationDeliveries, notificationLogs } from './schema.ts';
 
@@ -42,11 +43,13 @@ export function createDeliveries({
   jobs,
   channels,
   recipients,
+  devices,
 }: {
   db: Db;
   jobs: Jobs;
   channels: Record<OutboundChannel, ChannelAdapter>;
   recipients: Pick<Recipients, 'find' | 'addressOf'>;
+  devices: Pick<DeviceService, 'liveTokens' | 'forgetToken'>;
 }) {
   type DeliveryRow = typeof notificationDeliveries.$inferSelect;
 
@@ -138,13 +141,30 @@ export function createDeliveries({
       const delivery = await claim(delivery_id);
       if (!delivery || !isOutbound(delivery.channel)) return;
       const recipient = await recipients.find(delivery.userId);
-      const to = recipient && recipients.addressOf(recipient, delivery.channel);
-      if (!to) return cancel(delivery, recipient ? 'no_address' : 'recipient_gone');
+      if (!recipient) return cancel(delivery, 'recipient_gone');
+      const channel = delivery.channel;
+      const addresses =
+        channel === 'push'
+          ? await devices.liveTokens(delivery.userId)
+          : [recipients.addressOf(recipient, channel)].filter((a): a is string => a !== null);
+      if (addresses.length === 0) return cancel(delivery, 'no_address');
       const started = performance.now();
-      let attempt: Attempt;
+      const attempt = await sendToEach(delivery, channel, addresses);
+      await finish(delivery, attempt, Math.round(performance.now() - started));
+    },
+  });
+
+  /**
+   * Sends to every address (a person's devices); sent when one took it. Otherwise tried again when one may
+   * take it later, else the first refusal stands. A token the provider says is gone is forgotten.
+   */
+  async function sendToEach(delivery: DeliveryRow, channel: OutboundChannel, addresses: string[]) {
+    const failures: ChannelError[] = [];
+    let sent: SendOutcome | undefined;
+    for (const to of addresses) {
       try {
-        const outcome = await channels[delivery.channel].send({
-          channel: delivery.channel,
+        const outcome = await channels[channel].send({
+          channel,
           to,
           subject: delivery.subject,
           text: delivery.body,
@@ -152,20 +172,28 @@ export function createDeliveries({
           type: delivery.notificationType,
           priority: delivery.priority,
           reference: delivery.id,
+          collapseKey: delivery.collapseKey,
         });
-        attempt = { ok: true, outcome };
+        sent ??= outcome;
       } catch (error) {
-        attempt = {
-          ok: false,
-          error:
-            error instanceof ChannelError
-              ? error
-              : new ChannelError((error as Error).message, 'retryable', { unexpected: true }),
-        };
+        const failure =
+          error instanceof ChannelError
+            ? error
+            : new ChannelError((error as Error).message, 'retryable', { unexpected: true });
+        if (failure.addressGone) await devices.forgetToken(to);
+        failures.push(failure);
       }
-      await finish(delivery, attempt, Math.round(performance.now() - started));
-    },
-  });
+    }
+    if (sent) return { ok: true, outcome: sent } as const;
+    const retryable = failures.filter((f) => f.kind === 'retryable');
+    const latest = Math.max(0, ...retryable.map((f) => f.retryAfterMs ?? 0));
+    const first = (retryable[0] ?? failures[0]) as ChannelError;
+    const error =
+      retryable.length > 0 && latest > (first.retryAfterMs ?? 0)
+        ? new ChannelError(first.message, 'retryable', first.response, latest)
+        : first;
+    return { ok: false, error } as const;
+  }
 
   return { deliverJob };
 }

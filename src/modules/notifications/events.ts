@@ -83,6 +83,7 @@ export function notificationSubscriptions({
       type,
       priority,
       path: `/orders/${event.order_id}`,
+      collapseKey: `order:${event.order_id}`,
       context: {
         order_id: event.order_id,
         ...(event.bid_id && { bid_id: event.bid_id }),
@@ -101,6 +102,7 @@ export function notificationSubscriptions({
         type: 'new_sign_in',
         priority: 'urgent',
         path: '/me/sessions',
+        collapseKey: null,
         context: { session_id: event.session_id },
         notices: [{ userId: event.user_id, values: { device: event.device ?? '' } }],
       });
@@ -111,6 +113,7 @@ export function notificationSubscriptions({
         type: 'verification_update',
         priority: 'normal',
         path: '/me/verifications',
+        collapseKey: null,
         context: { verification_id: event.verification_id },
         notices: [{ userId: event.user_id, values: { decision: event.decision ?? 'rejected' } }],
       });

@@ -3,8 +3,9 @@ import type { Db } from '../../platform/db.ts';
 import { isUniqueViolation } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
 import type { JobDefinition, Jobs } from '../../platform/jobs.ts';
-import type { NotificationType, Priority } from './contract.ts';
+import type { Channel, NotificationType, Priority } from './contract.ts';
 import { JOB_PRIORITY } from './delivery.ts';
+import type { DeviceService } from './device-service.ts';
 import type { PreferenceService } from './preference-service.ts';
 import type { Recipients } from './recipients.ts';
 import {
@@ -32,6 +33,8 @@ export interface NoticeBatch {
   priority: Priority;
   /** The app's path the notification opens: `/orders/<id>`. */
   path: string | null;
+  /** Push messages with one key replace each other on the device: `order:<id>`, `chat:<room id>`. */
+  collapseKey: string | null;
   context: Record<string, unknown>;
   notices: Notice[];
 }
@@ -49,6 +52,7 @@ export function createPipeline({
   jobs,
   deliverJob,
   recipients,
+  devices,
   preferences,
   templates,
   defaultLanguage,
@@ -58,6 +62,7 @@ export function createPipeline({
   jobs: Jobs;
   deliverJob: JobDefinition<{ delivery_id: string }>;
   recipients: Recipients;
+  devices: Pick<DeviceService, 'hasDevice'>;
   preferences: Pick<PreferenceService, 'enabledChannels'>;
   templates: Pick<Templates, 'forType'>;
   defaultLanguage: () => Promise<LanguageCode>;
@@ -75,9 +80,15 @@ export function createPipeline({
     const recipient = await recipients.find(notice.userId);
     if (!recipient) return;
     if (await alreadyNotified(batch.eventId, notice.userId)) return;
-    const channels = (await preferences.enabledChannels(notice.userId, batch.type)).filter(
-      (c) => c === 'in_app' || recipients.addressOf(recipient, c) !== null,
-    );
+    const channels: Channel[] = [];
+    for (const channel of await preferences.enabledChannels(notice.userId, batch.type)) {
+      const reachable =
+        channel === 'in_app' ||
+        (channel === 'push'
+          ? await devices.hasDevice(notice.userId)
+          : recipients.addressOf(recipient, channel) !== null);
+      if (reachable) channels.push(channel);
+    }
     const language = recipient.language ?? fallback;
     const chosen = await templates.forType(batch.type, channels, language, fallback);
     if (chosen.size === 0) return;
@@ -125,6 +136,7 @@ export function createPipeline({
           subject: r.subject,
           body: r.body,
           link,
+          collapseKey: r.channel === 'push' ? batch.collapseKey : null,
           // The inbox item is the in-app delivery: there as soon as it is written.
           ...(r.channel === 'in_app'
             ? { status: 'delivered' as const, deliveredAt: now, sentAt: now }

@@ -3,9 +3,9 @@ import type { FieldCipher } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { LANGUAGES, type LanguageCode } from '../../platform/i18n.ts';
 import { type NotificationAddress, notificationAddress } from '../users/queries.ts';
-import type { OutboundChannel } from './contract.ts';
 
 export interface Recipient {
+  userId: string;
   fullName: string;
   language: LanguageCode | null;
   email: string | null;
@@ -25,6 +25,7 @@ export function createRecipients({ db, cipher }: { db: Db; cipher: Pick<FieldCip
       const [row] = rows;
       if (!row?.live) return undefined;
       return {
+        userId,
         fullName: row.full_name,
         language: LANGUAGES.includes(row.language as LanguageCode) ? (row.language as LanguageCode) : null,
         email: row.email ? cipher.decrypt(row.email) : null,
@@ -32,12 +33,9 @@ export function createRecipients({ db, cipher }: { db: Db; cipher: Pick<FieldCip
       };
     },
 
-    /** Where a channel reaches the person; null where they have no such address. */
-    addressOf(recipient: Recipient, channel: OutboundChannel): string | null {
-      if (channel === 'email') return recipient.email;
-      if (channel === 'sms') return recipient.phone;
-      // Device tokens are not registered yet (issue 20, item 4): no push address.
-      return null;
+    /** Where mail or a text reaches the person; null where they have no such address. */
+    addressOf(recipient: Recipient, channel: 'email' | 'sms'): string | null {
+      return channel === 'email' ? recipient.email : recipient.phone;
     },
   };
 }

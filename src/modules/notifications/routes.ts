@@ -1,15 +1,18 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
 import {
   ChangedCountResponse,
+  DeviceResponse,
   InboxQuery,
   NotificationResponse,
   PreferencesResponse,
+  RegisterDeviceBody,
   UnreadCountResponse,
   UpdatePreferencesBody,
 } from './contract.ts';
+import type { DeviceService } from './device-service.ts';
 import type { InboxService } from './inbox-service.ts';
 import type { PreferenceService } from './preference-service.ts';
 
@@ -19,7 +22,8 @@ const problem = Type.Ref('Problem');
 export const notificationRoutes: RoutesPlugin<{
   inbox: InboxService;
   preferences: PreferenceService;
-}> = async (app, { inbox, preferences }) => {
+  devices: DeviceService;
+}> = async (app, { inbox, preferences, devices }) => {
   const tags = ['notifications'];
   const user = { access: 'user' as const };
   // Marking is not creating: a repeated request lands on the same state, so no key is kept.
@@ -155,5 +159,58 @@ export const notificationRoutes: RoutesPlugin<{
       },
     },
     async (request) => preferences.updatePreferences(actorOf(request), request.body),
+  );
+
+  app.post(
+    '/me/devices',
+    {
+      config: { access: 'user', location: '/me/devices/{id}' },
+      schema: {
+        tags,
+        operationId: 'registerMyDevice',
+        summary: 'Register this device’s push token for my session',
+        description:
+          'The device takes my push messages while this session lasts: it goes when the session ends, when FCM says the token is invalid or unregistered, or with the account’s erasure. A token registered before (by any session) moves to this one.',
+        body: RegisterDeviceBody,
+        response: { 201: DeviceResponse },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await devices.registerDevice(actorOf(request), request.body)),
+  );
+
+  app.get(
+    '/me/devices',
+    {
+      config: user,
+      schema: {
+        tags,
+        operationId: 'listMyDevices',
+        summary: 'My devices that take push messages, newest first',
+        description: 'Their tokens are not shown.',
+        querystring: ListQuery({}),
+        response: { 200: Page(DeviceResponse) },
+      },
+    },
+    async (request) => devices.listDevices(actorOf(request), request.query),
+  );
+
+  app.delete(
+    '/me/devices/:id',
+    {
+      config: user,
+      schema: {
+        tags,
+        operationId: 'removeMyDevice',
+        summary: 'Stop push messages to one of my devices',
+        description: 'Another person’s device is 404 `device_not_found`.',
+        params: IdParams,
+        response: { 204: Type.Null(), 404: problem },
+      },
+    },
+    async (request, reply) => {
+      await devices.removeDevice(actorOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
   );
 };

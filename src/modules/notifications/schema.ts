@@ -13,7 +13,14 @@ import {
 } from 'drizzle-orm/pg-core';
 import { baseColumns } from '../../platform/columns.ts';
 import { LANGUAGES } from '../../platform/i18n.ts';
-import { CHANNELS, DELIVERY_STATUSES, INBOX_STATUSES, NOTIFICATION_TYPES, PRIORITIES } from './contract.ts';
+import {
+  CHANNELS,
+  DELIVERY_STATUSES,
+  DEVICE_PLATFORMS,
+  INBOX_STATUSES,
+  NOTIFICATION_TYPES,
+  PRIORITIES,
+} from './contract.ts';
 
 /**
  * What one type of notification says on one channel in one language, in ICU MessageFormat. Seeded for every
@@ -107,6 +114,8 @@ export const notificationDeliveries = pgTable(
     subject: text('subject').notNull(),
     body: text('body').notNull(),
     link: text('link'),
+    /** Push: messages with one key replace each other on the device (one per order or chat room). */
+    collapseKey: text('collapse_key'),
     attempts: integer('attempts').notNull().default(0),
     /** When the next attempt is due, while pending. */
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
@@ -179,6 +188,23 @@ export const notificationPreferences = pgTable('notification_preferences', {
     .default({}),
   timingPreferences: jsonb('timing_preferences').$type<Record<string, unknown>>().notNull().default({}),
 });
+
+/**
+ * A device that takes push messages: its FCM registration token, registered by a signed-in session. It
+ * goes when its session has ended (found at the next push), when FCM answers that the token is invalid or
+ * unregistered, or with the account's erasure. A token is one device's: registering it again moves it.
+ */
+export const notificationDevices = pgTable(
+  'notification_devices',
+  {
+    ...baseColumns(),
+    userId: uuid('user_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    token: text('token').notNull().unique('notification_devices_token_uq'),
+    platform: text('platform', { enum: DEVICE_PLATFORMS }).notNull(),
+  },
+  (t) => [index('notification_devices_user_idx').on(t.userId, t.id)],
+);
 
 /**
  * The seed's NotificationQueue: what staff read of the deliveries waiting in the job queue, the pending ones
