@@ -68,7 +68,7 @@ import { accountRoutes } from './modules/users/routes.ts';
 import { userCascades, userEncryptedColumns } from './modules/users/schema.ts';
 import { createAccountService } from './modules/users/service.ts';
 import { createSignInThrottle } from './modules/users/sign-in-throttle.ts';
-import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
+import { createLogSmsSender, createSmsProSender, type SmsSender } from './modules/users/sms.ts';
 import { verificationRoutes } from './modules/users/verification-routes.ts';
 import { createVerificationService } from './modules/users/verification-service.ts';
 import { auditRoutes } from './platform/audit/routes.ts';
@@ -302,7 +302,8 @@ export async function buildApp(options: AppOptions) {
   // Staff decisions about people, one rule for every module; orders lend it the dealings between people.
   const cases = createCaseRules();
   cases.addTies(dealingsBetween);
-  const smsSender = options.sms ?? createLogSmsSender(app.log);
+  const smsSender =
+    options.sms ?? (config.smsGateway ? createSmsProSender(config.smsGateway) : createLogSmsSender(app.log));
   const verifications = createVerificationService({ db: database.db, files, profiles, cases, events });
   const accounts = createAccountService({
     db: database.db,

@@ -57,6 +57,14 @@ const EnvSchema = Type.Object({
   FCM_SERVICE_ACCOUNT: Type.Optional(Type.String({ minLength: 2 })),
   /** Where FCM is; a test points it at a fake. */
   FCM_ENDPOINT: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://fcm.googleapis.com' }),
+  /** The Kyrgyz SMS gateway's message endpoint (SMSPRO's XML protocol). Unset: the development sender logs texts. */
+  SMS_GATEWAY_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  SMS_LOGIN: Type.Optional(Type.String({ minLength: 1 })),
+  SMS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  /** The sender name the gateway approved. */
+  SMS_SENDER: Type.Optional(Type.String({ minLength: 1, maxLength: 11 })),
+  /** The gateway answers as usual and sends nothing. */
+  SMS_TEST_MODE: Type.Boolean({ default: false }),
   /** The sender of notification mail. */
   MAIL_FROM: Type.String({ minLength: 3, default: 'Master KG <no-reply@master.kg>' }),
 });
@@ -110,12 +118,23 @@ export interface Config {
   storage: StorageConfig;
   smtpUrl: string | undefined;
   mailFrom: string;
+  smsGateway: { url: string; login: string; password: string; sender: string; test: boolean } | undefined;
   /** The FCM_SERVICE_ACCOUNT key, its JSON read. */
   fcm: { account: FcmServiceAccount; endpoint: string } | undefined;
   secrets: Secrets;
 }
 
 export class ConfigError extends Error {}
+
+/** The SMS gateway's settings: none without SMS_GATEWAY_URL; with it, its login, password and sender too. */
+function smsGatewayOf(env: Env): Config['smsGateway'] {
+  const { SMS_GATEWAY_URL: url, SMS_LOGIN: login, SMS_PASSWORD: password, SMS_SENDER: sender } = env;
+  if (!url) return undefined;
+  if (!login || !password || !sender) {
+    throw new ConfigError('SMS_GATEWAY_URL needs SMS_LOGIN, SMS_PASSWORD and SMS_SENDER');
+  }
+  return { url, login, password, sender, test: env.SMS_TEST_MODE };
+}
 
 /** What FCM HTTP v1 needs of a Google service account's key. */
 export interface FcmServiceAccount {
@@ -328,6 +347,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     docsEnabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production',
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
+    smsGateway: smsGatewayOf(env),
     fcm: env.FCM_SERVICE_ACCOUNT
       ? { account: serviceAccountOf(env.FCM_SERVICE_ACCOUNT), endpoint: env.FCM_ENDPOINT }
       : undefined,

@@ -2,7 +2,7 @@ import { createSigner } from 'fast-jwt';
 import type { FastifyBaseLogger } from 'fastify';
 import nodemailer from 'nodemailer';
 import type { FcmServiceAccount } from '../../platform/config.ts';
-import type { SmsSender } from '../users/sms.ts';
+import { SmsError, type SmsSender } from '../users/sms.ts';
 import type { NotificationType, OutboundChannel, Priority } from './contract.ts';
 
 /** One message to one address, already rendered: an adapter knows nothing of templates or preferences. */
@@ -153,15 +153,25 @@ export function createEmailChannel({
 }
 
 /**
- * SMS through the platform's sender (users/sms.ts), the one sign-in codes go through. It reports no
- * message id or delivery yet, so a send it took is `sent`; one it threw on is tried again.
+ * SMS through the platform's sender (users/sms.ts), the one sign-in codes go through: the Kyrgyz gateway
+ * where one is configured. The delivery's id is the gateway's transaction id, so a retry of a message the
+ * gateway took is taken as the same one.
  */
 export function createSmsChannel(sender: SmsSender): ChannelAdapter {
   return {
     channel: 'sms',
     async send(message) {
-      await sender.send(message.to, message.text);
-      return { status: 'sent', response: {} };
+      try {
+        const receipt = await sender.send(message.to, message.text, message.reference);
+        return {
+          status: 'sent',
+          ...(receipt.messageId && { providerMessageId: receipt.messageId }),
+          response: receipt.response,
+        };
+      } catch (error) {
+        if (!(error instanceof SmsError)) throw error;
+        throw new ChannelError(error.message, error.retryable ? 'retryable' : 'permanent', error.response);
+      }
     },
   };
 }
