@@ -59,17 +59,19 @@ export function notificationSubscriptions({
     const [order] = rows;
     if (!order) return;
     const { type, priority } = ORDER_NOTICES[event.type];
-    const nameOf = async (userId: string | null) =>
-      userId ? ((await recipients.find(userId))?.fullName ?? '') : '';
+    const personOf = async (userId: string | null) => (userId ? await recipients.find(userId) : undefined);
     const notices = [];
     for (const userId of event.recipient_user_ids) {
-      const other = userId === order.client_user_id ? order.provider_user_id : order.client_user_id;
+      const other = await personOf(
+        userId === order.client_user_id ? order.provider_user_id : order.client_user_id,
+      );
       notices.push({
         userId,
         amount: order.amount,
         values: {
           order_title: order.title,
-          other_name: await nameOf(other),
+          other_name: other?.fullName ?? '',
+          other_gender: other?.gender ?? '',
           bid_count: order.bid_count,
           status: event.to_status ?? order.status,
           event: event.type,

@@ -7,6 +7,7 @@ import { type NotificationAddress, notificationAddress } from '../users/queries.
 export interface Recipient {
   userId: string;
   fullName: string;
+  gender: string | null;
   language: LanguageCode | null;
   email: string | null;
   phone: string | null;
@@ -27,6 +28,7 @@ export function createRecipients({ db, cipher }: { db: Db; cipher: Pick<FieldCip
       return {
         userId,
         fullName: row.full_name,
+        gender: row.gender,
         language: LANGUAGES.includes(row.language as LanguageCode) ? (row.language as LanguageCode) : null,
         email: row.email ? cipher.decrypt(row.email) : null,
         phone: row.phone ? cipher.decrypt(row.phone) : null,

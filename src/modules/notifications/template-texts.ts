@@ -9,7 +9,7 @@ import {
 
 /**
  * The seeded texts of every type, in ICU MessageFormat, ru, ky and en. Variables the pipeline fills in:
- * `order_title`, `amount` (formatted for the language), `other_name`, `bid_count`, `status`, `event` (what
+ * `order_title`, `amount` (formatted for the language), `other_name`, `other_gender`, `bid_count`, `status`, `event` (what
  * happened, for the types that several events share), `rating`, `decision`, `device`, `link`.
  */
 interface Text {
@@ -77,7 +77,7 @@ const TEXTS: Record<NotificationType, Record<LanguageCode, Text>> = {
   order_update: {
     ru: {
       subject: 'Заказ «{order_title}»',
-      body: `{event, select, order_work_done {Исполнитель отметил работу выполненной. Подтвердите завершение.} bid_withdrawn {{other_name} отозвал(а) своё предложение.} order_withdrawn_by_catalog {Заказ снят: его категория больше недоступна.} order_restored_by_catalog {Заказ снова доступен.} other {Статус: ${STATUS.ru}.}}`,
+      body: `{event, select, order_work_done {Исполнитель отметил работу выполненной. Подтвердите завершение.} bid_withdrawn {{other_name} {other_gender, select, female {отозвала} male {отозвал} other {отозвал(а)}} своё предложение.} order_withdrawn_by_catalog {Заказ снят: его категория больше недоступна.} order_restored_by_catalog {Заказ снова доступен.} other {Статус: ${STATUS.ru}.}}`,
     },
     ky: {
       subject: '«{order_title}» буйрутмасы',
@@ -116,7 +116,7 @@ const TEXTS: Record<NotificationType, Record<LanguageCode, Text>> = {
   dispute_update: {
     ru: {
       subject: 'Спор по заказу «{order_title}»',
-      body: '{event, select, dispute_opened {{other_name} открыл(а) спор. Модератор рассмотрит его.} other {Спор рассмотрен: решение в заказе.}}',
+      body: '{event, select, dispute_opened {{other_name} {other_gender, select, female {открыла} male {открыл} other {открыл(а)}} спор. Модератор рассмотрит его.} other {Спор рассмотрен: решение в заказе.}}',
     },
     ky: {
       subject: '«{order_title}» боюнча талаш',
@@ -130,7 +130,7 @@ const TEXTS: Record<NotificationType, Record<LanguageCode, Text>> = {
   review_received: {
     ru: {
       subject: 'Новый отзыв',
-      body: '{other_name} оценил(а) вас на {rating, plural, one {# звезду} few {# звезды} many {# звёзд} other {# звезды}} за заказ «{order_title}».',
+      body: '{other_name} {other_gender, select, female {оценила} male {оценил} other {оценил(а)}} вас на {rating, plural, one {# звезду} few {# звезды} many {# звёзд} other {# звезды}} за заказ «{order_title}».',
     },
     ky: {
       subject: 'Жаңы пикир',

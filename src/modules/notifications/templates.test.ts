@@ -4,6 +4,7 @@ import { createTestApp, deliverQueuedEvents, type TestApp } from '../../../test/
 import { caller } from '../../../test/http.ts';
 import { createDevelopmentChannel } from './channels.ts';
 import { CHANNELS, channelAllowed, NOTIFICATION_TYPES } from './contract.ts';
+import { SEEDED_TEMPLATES } from './template-texts.ts';
 import { formatAmount, renderText } from './templates.ts';
 
 let t: TestApp;
@@ -75,6 +76,16 @@ describe('templates', () => {
     ]);
     expect(renderText('{bid_count, plural, one {# offer} other {# offers}}', 'en', { bid_count: 1 })).toBe(
       '1 offer',
+    );
+    const review = SEEDED_TEMPLATES.find(
+      (x) => x.notificationType === 'review_received' && x.channel === 'in_app' && x.language === 'ru',
+    )!.content;
+    const values = { other_name: 'Айгуль', order_title: 'Уборка', rating: 5 };
+    expect(renderText(review, 'ru', { ...values, other_gender: 'female' })).toBe(
+      'Айгуль оценила вас на 5 звёзд за заказ «Уборка».',
+    );
+    expect(renderText(review, 'ru', { ...values, other_gender: '', rating: 1 })).toBe(
+      'Айгуль оценил(а) вас на 1 звезду за заказ «Уборка».',
     );
     expect(formatAmount(150_050, 'en')).toBe('KGS\u00a01,500.50');
     expect(formatAmount(150_000, 'ky')).toBe('1\u00a0500\u00a0сом');

@@ -17,6 +17,8 @@ export const TEMPLATE_VARIABLES = {
   order_title: 'Починить кран на кухне',
   amount: '1 500 сом',
   other_name: 'Айбек',
+  /** The other party's gender as their profile gives it (`male`, `female`, ...), for the grammar. */
+  other_gender: 'male',
   bid_count: 5,
   status: 'in_progress',
   event: 'order_status_changed',

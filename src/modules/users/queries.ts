@@ -79,6 +79,8 @@ export interface NotificationAddress {
   live: boolean;
   /** A `languages.code`: the notification language, else the app's; null for neither. */
   language: string | null;
+  /** As the profile gives it, for the grammar of messages about the person; null without one. */
+  gender: string | null;
   /** Encrypted. */
   email: string | null;
   /** Encrypted. */
@@ -86,12 +88,12 @@ export interface NotificationAddress {
 }
 
 /**
- * Whom a notification reaches and how: one row of `full_name`, `live`, `language`, `email` and `phone`
+ * Whom a notification reaches and how: one row of `full_name`, `live`, `language`, `gender`, `email` and `phone`
  * (the last two encrypted), none for no such user. For the notifications module.
  */
 export const notificationAddress = (userId: SQL) =>
   sql`select u.full_name, (u.status = 'active' and not u.is_deleted) as live,
-      coalesce(p.notification_language, p.preferred_language) as language,
+      coalesce(p.notification_language, p.preferred_language) as language, p.gender,
       u.email_encrypted as email, u.phone_encrypted as phone
     from ${users} u left join ${userProfiles} p on p.user_id = u.id and not p.is_deleted
     where u.id = ${userId}`;

@@ -127,7 +127,13 @@ describe('notificationAddress', () => {
     const read = async () =>
       (await run<NotificationAddress>(sql`select * from (${notificationAddress(uuid(who.user.id))}) r`))[0];
     const row = await read();
-    expect(row).toMatchObject({ full_name: 'Асель Садыкова', live: true, language: null, phone: null });
+    expect(row).toMatchObject({
+      full_name: 'Асель Садыкова',
+      live: true,
+      language: null,
+      gender: null,
+      phone: null,
+    });
     expect(t.app.services.cipher.decrypt(row!.email!)).toBe(who.email);
     expect((await call('PATCH', '/api/v1/me/profile', who.auth, { preferred_language: 'ky' })).status).toBe(
       200,
@@ -137,6 +143,8 @@ describe('notificationAddress', () => {
       (await call('PATCH', '/api/v1/me/profile', who.auth, { notification_language: 'en' })).status,
     ).toBe(200);
     expect((await read())!.language).toBe('en');
+    expect((await call('PATCH', '/api/v1/me/profile', who.auth, { gender: 'female' })).status).toBe(200);
+    expect((await read())!.gender).toBe('female');
     const missing = uuid('01930000-0000-7000-8000-000000000000');
     expect(await run(sql`select * from (${notificationAddress(missing)}) r`)).toEqual([]);
   });
