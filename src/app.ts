@@ -11,6 +11,27 @@ import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { catalogCascades } from './modules/core/schema.ts';
 import { createCatalogService } from './modules/core/service.ts';
+import { notificationAdminRoutes } from './modules/notifications/admin-routes.ts';
+import { createNotificationAdmin } from './modules/notifications/admin-service.ts';
+import {
+  type ChannelAdapter,
+  createDevelopmentChannel,
+  createEmailChannel,
+  createFcmChannel,
+  createSmsChannel,
+} from './modules/notifications/channels.ts';
+import type { OutboundChannel } from './modules/notifications/contract.ts';
+import { notificationDataRights } from './modules/notifications/data-rights.ts';
+import { createDeliveries } from './modules/notifications/delivery.ts';
+import { createDeviceService } from './modules/notifications/device-service.ts';
+import { notificationSubscriptions } from './modules/notifications/events.ts';
+import { createInboxService } from './modules/notifications/inbox-service.ts';
+import { notificationPartitions } from './modules/notifications/partitions.ts';
+import { createPipeline } from './modules/notifications/pipeline.ts';
+import { createPreferenceService } from './modules/notifications/preference-service.ts';
+import { createRecipients } from './modules/notifications/recipients.ts';
+import { notificationRoutes } from './modules/notifications/routes.ts';
+import { createTemplates } from './modules/notifications/templates.ts';
 import { dealingsBetween } from './modules/orders/access.ts';
 import { accountSubscription, createAccountSettlement } from './modules/orders/account-settlement.ts';
 import { assignmentRoutes } from './modules/orders/assignment-routes.ts';
@@ -48,7 +69,7 @@ import { accountRoutes } from './modules/users/routes.ts';
 import { userCascades, userEncryptedColumns } from './modules/users/schema.ts';
 import { createAccountService } from './modules/users/service.ts';
 import { createSignInThrottle } from './modules/users/sign-in-throttle.ts';
-import { createLogSmsSender, type SmsSender } from './modules/users/sms.ts';
+import { createLogSmsSender, createSmsProSender, type SmsSender } from './modules/users/sms.ts';
 import { verificationRoutes } from './modules/users/verification-routes.ts';
 import { createVerificationService } from './modules/users/verification-service.ts';
 import { auditRoutes } from './platform/audit/routes.ts';
@@ -93,6 +114,8 @@ export interface AppOptions {
   config: Config;
   database: Database;
   sms?: SmsSender;
+  /** Notification channels in place of the configured ones (tests). */
+  notificationChannels?: Partial<Record<OutboundChannel, ChannelAdapter>>;
   /** Run background jobs in this process; defaults to the config (on in embedded mode). */
   work?: boolean;
   jobs?: Pick<JobsOptions, 'pollingIntervalSeconds' | 'cronMonitorIntervalSeconds'>;
@@ -234,6 +257,7 @@ export async function buildApp(options: AppOptions) {
         { name: 'orders', description: 'Service orders, their lifecycle, the provider feed and search' },
         { name: 'bids', description: 'Providers’ bids on orders; the client accepts or rejects them' },
         { name: 'assignments', description: 'Agreed work: the accepted bid, progress, completion' },
+        { name: 'notifications', description: 'My in-app inbox and what I hear about, where' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
@@ -279,12 +303,14 @@ export async function buildApp(options: AppOptions) {
   // Staff decisions about people, one rule for every module; orders lend it the dealings between people.
   const cases = createCaseRules();
   cases.addTies(dealingsBetween);
-  const verifications = createVerificationService({ db: database.db, files, profiles, cases });
+  const smsSender =
+    options.sms ?? (config.smsGateway ? createSmsProSender(config.smsGateway) : createLogSmsSender(app.log));
+  const verifications = createVerificationService({ db: database.db, files, profiles, cases, events });
   const accounts = createAccountService({
     db: database.db,
     cache,
     signer,
-    sms: options.sms ?? createLogSmsSender(app.log),
+    sms: smsSender,
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     cipher,
     throttle: createSignInThrottle({ db: database.db, events }),
@@ -299,6 +325,7 @@ export async function buildApp(options: AppOptions) {
   dataRights.register(
     userDataRights({ db: database.db, accounts, profiles, vocabulary }),
     orderDataRights({ db: database.db, cipher }),
+    notificationDataRights({ db: database.db }),
     platformDataRights({ db: database.db, files }),
   );
   // Later modules may refuse an erasure here (orders: agreed work not finished).
@@ -360,9 +387,62 @@ export async function buildApp(options: AppOptions) {
     cases,
     reviews,
   });
+  // Every event a person must hear about becomes an inbox item and a delivery on each channel they chose.
+  const notificationChannels: Record<OutboundChannel, ChannelAdapter> = {
+    push: config.fcm ? createFcmChannel(config.fcm) : createDevelopmentChannel('push', app.log),
+    email: config.smtpUrl
+      ? createEmailChannel({
+          url: config.smtpUrl,
+          from: config.mailFrom,
+          unsubscribeUrl: 'https://master.kg/app/me/notification-preferences',
+        })
+      : createDevelopmentChannel('email', app.log),
+    sms: createSmsChannel(smsSender),
+    ...options.notificationChannels,
+  };
+  const recipients = createRecipients({ db: database.db, cipher });
+  const devices = createDeviceService({
+    db: database.db,
+    isSessionLive: (sessionId) => accounts.isSessionLive(sessionId),
+  });
+  const deliveries = createDeliveries({
+    db: database.db,
+    jobs,
+    channels: notificationChannels,
+    recipients,
+    devices,
+  });
+  jobs.register(deliveries.deliverJob);
+  const notificationPreferences = createPreferenceService({
+    db: database.db,
+    settingValue: (key, fallback) => catalog.getSettingValue(key, fallback),
+  });
+  const templates = createTemplates({ db: database.db });
+  const pipeline = createPipeline({
+    db: database.db,
+    jobs,
+    deliverJob: deliveries.deliverJob,
+    recipients,
+    devices,
+    preferences: notificationPreferences,
+    templates,
+    defaultLanguage: () => catalog.defaultLanguage(),
+    linkBase: () => catalog.getSettingValue('app_link_base', 'https://master.kg/app'),
+  });
+  events.subscribe(...notificationSubscriptions({ db: database.db, pipeline, recipients }));
+  const inbox = createInboxService({ db: database.db });
+  const notificationAdmin = createNotificationAdmin({
+    db: database.db,
+    templates,
+    recipients,
+    devices,
+    channels: notificationChannels,
+  });
+
   jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
+  partitions.register(...notificationPartitions);
   jobs.register(partitions.job);
 
   registerAuth(app, signer, accounts.isSessionLive);
@@ -400,11 +480,20 @@ export async function buildApp(options: AppOptions) {
   await app.register(bidRoutes, { prefix: '/api/v1', bids, assignments });
   await app.register(assignmentRoutes, { prefix: '/api/v1', assignments });
   await app.register(feedRoutes, { prefix: '/api/v1', feed });
+  await app.register(notificationRoutes, {
+    prefix: '/api/v1',
+    inbox,
+    preferences: notificationPreferences,
+    devices,
+  });
+  await app.register(notificationAdminRoutes, { prefix: '/api/v1', admin: notificationAdmin });
 
   app.addHook('onReady', async () => {
     frames.seal();
     // Before any request: a row whose period has no partition yet could not be written.
     await partitions.createAhead();
+    // Templates a new version brings are there before its first notification; staff edits stay.
+    await templates.seed();
     await jobs.start();
     // More than one key means a rotation may be under way: finish it in the background.
     if (config.secrets.encryptionKeys.size > 1) {
@@ -442,6 +531,8 @@ export async function buildApp(options: AppOptions) {
       accountExtensions,
       softDeletes,
       frames,
+      notificationChannels,
+      templates,
     },
   });
 }

@@ -1,5 +1,6 @@
 // Every table of every module, for Drizzle and drizzle-kit. Modules own their tables; this only lists them.
 export * from './modules/core/schema.ts';
+export * from './modules/notifications/schema.ts';
 export * from './modules/orders/schema.ts';
 export * from './modules/users/schema.ts';
 export * from './platform/audit/schema.ts';

@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptedColumns } from '../src/app.ts';
 import * as schema from '../src/db-schema.ts';
 import { DEFAULT_SETTINGS } from '../src/modules/core/seed.ts';
+import { ORDER_EVENTS } from '../src/modules/orders/events.ts';
 import {
   defineDataRights,
   tablesHoldingPersonalData,
   undeclaredTables,
 } from '../src/platform/data-rights.ts';
-import { createTestApp, type TestApp } from './helper.ts';
+import { createTestApp, deliverQueuedEvents, type TestApp } from './helper.ts';
 import { orderFixtures, PNG, type Provider, type SignedIn } from './order-fixtures.ts';
 
 /**
@@ -109,6 +110,12 @@ async function dealings(client: SignedIn, p: Provider) {
   expect(opened.status).toBe(201);
   expect((await call('PUT', `/api/v1/me/favorites/${p.providerId}`, client.auth)).status).toBe(201);
   expect((await call('GET', '/api/v1/orders/search?q=кран', p.auth)).status).toBe(200);
+  const device = { token: `fcm-token-${client.user.id}`, platform: 'android' };
+  expect((await call('POST', '/api/v1/me/devices', client.auth, device)).status).toBe(201);
+  const choices = { types: { order_update: { email: true } } };
+  expect((await call('PUT', '/api/v1/me/notification-preferences', client.auth, choices)).status).toBe(200);
+  // What the dealings told each side becomes their notifications, as a worker would make them.
+  await deliverQueuedEvents(t.app, 'notifications', ORDER_EVENTS);
   return { completed, disputed, photoId: photo.json().id as string };
 }
 
@@ -178,7 +185,13 @@ describe('POST /me/export', () => {
 
     const mine = await call('POST', '/api/v1/me/export', client.auth, client.reauth);
     expect(mine.status).toBe(200);
-    expect(Object.keys(mine.body).sort()).toEqual(['exported_at', 'orders', 'platform', 'users']);
+    expect(Object.keys(mine.body).sort()).toEqual([
+      'exported_at',
+      'notifications',
+      'orders',
+      'platform',
+      'users',
+    ]);
     const { users: account, orders: dealt, platform } = mine.body;
     expect(account.account).toMatchObject({ id: client.user.id, email: client.email });
     expect(account.profile).toMatchObject(clientDetails);
@@ -265,7 +278,13 @@ describe('POST /me/export', () => {
     ).paths['/api/v1/me/export']!.post.responses['200']!.content['application/json']!.schema as {
       properties: Record<string, { properties: Record<string, unknown> }>;
     };
-    expect(Object.keys(response.properties).sort()).toEqual(['exported_at', 'orders', 'platform', 'users']);
+    expect(Object.keys(response.properties).sort()).toEqual([
+      'exported_at',
+      'notifications',
+      'orders',
+      'platform',
+      'users',
+    ]);
     expect(Object.keys(response.properties.orders!.properties)).toEqual(
       expect.arrayContaining([
         'orders',
@@ -411,6 +430,9 @@ describe('retention', () => {
       .flatMap((d) => (d.retention?.setting ? [[d.retention.setting, d.retention.days] as const] : []));
     expect(declared.map(([setting]) => setting).sort()).toEqual([
       'idempotency_key_retention_days',
+      'notification_delivery_retention_days',
+      'notification_delivery_retention_days',
+      'notification_retention_days',
       'otp_code_retention_days',
       'refresh_token_retention_days',
       'search_log_retention_days',

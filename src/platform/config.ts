@@ -51,6 +51,22 @@ const EnvSchema = Type.Object({
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Bucket in the path, not the host name; on by default where S3_ENDPOINT is set. */
   S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean()),
+  /** `smtp://user:pass@host:port` or `smtps://...`: notification mail goes there. Unset: the development adapter logs it. */
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://[^\\s]+$' })),
+  /** A Google service account's JSON key (as the file holds it, or base64): push goes through FCM HTTP v1. Unset: the development adapter logs it. */
+  FCM_SERVICE_ACCOUNT: Type.Optional(Type.String({ minLength: 2 })),
+  /** Where FCM is; a test points it at a fake. */
+  FCM_ENDPOINT: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://fcm.googleapis.com' }),
+  /** The Kyrgyz SMS gateway's message endpoint (SMSPRO's XML protocol). Unset: the development sender logs texts. */
+  SMS_GATEWAY_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  SMS_LOGIN: Type.Optional(Type.String({ minLength: 1 })),
+  SMS_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  /** The sender name the gateway approved. */
+  SMS_SENDER: Type.Optional(Type.String({ minLength: 1, maxLength: 11 })),
+  /** The gateway answers as usual and sends nothing. */
+  SMS_TEST_MODE: Type.Boolean({ default: false }),
+  /** The sender of notification mail. */
+  MAIL_FROM: Type.String({ minLength: 3, default: 'Master KG <no-reply@master.kg>' }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -100,10 +116,49 @@ export interface Config {
   metricsToken: string | undefined;
   docsEnabled: boolean;
   storage: StorageConfig;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  smsGateway: { url: string; login: string; password: string; sender: string; test: boolean } | undefined;
+  /** The FCM_SERVICE_ACCOUNT key, its JSON read. */
+  fcm: { account: FcmServiceAccount; endpoint: string } | undefined;
   secrets: Secrets;
 }
 
 export class ConfigError extends Error {}
+
+/** The SMS gateway's settings: none without SMS_GATEWAY_URL; with it, its login, password and sender too. */
+function smsGatewayOf(env: Env): Config['smsGateway'] {
+  const { SMS_GATEWAY_URL: url, SMS_LOGIN: login, SMS_PASSWORD: password, SMS_SENDER: sender } = env;
+  if (!url) return undefined;
+  if (!login || !password || !sender) {
+    throw new ConfigError('SMS_GATEWAY_URL needs SMS_LOGIN, SMS_PASSWORD and SMS_SENDER');
+  }
+  return { url, login, password, sender, test: env.SMS_TEST_MODE };
+}
+
+/** What FCM HTTP v1 needs of a Google service account's key. */
+export interface FcmServiceAccount {
+  project_id: string;
+  client_email: string;
+  private_key: string;
+  token_uri: string;
+}
+
+/** The key file's JSON, given as it is or in base64; an error naming what it lacks. */
+function serviceAccountOf(value: string): FcmServiceAccount {
+  const text = value.trim().startsWith('{') ? value : Buffer.from(value, 'base64').toString('utf8');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('FCM_SERVICE_ACCOUNT is not a service account key (JSON, or JSON in base64)');
+  }
+  const missing = ['project_id', 'client_email', 'private_key', 'token_uri'].filter(
+    (k) => typeof parsed[k] !== 'string',
+  );
+  if (missing.length > 0) throw new ConfigError(`FCM_SERVICE_ACCOUNT lacks ${missing.join(', ')}`);
+  return parsed as unknown as FcmServiceAccount;
+}
 
 /** Why a directory cannot be used, in the words an operator needs. */
 function fsReason(error: unknown): string {
@@ -290,6 +345,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.METRICS_TOKEN,
     // The API's whole surface is no one's business in production unless the operator says so.
     docsEnabled: env.DOCS_ENABLED ?? env.NODE_ENV !== 'production',
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    smsGateway: smsGatewayOf(env),
+    fcm: env.FCM_SERVICE_ACCOUNT
+      ? { account: serviceAccountOf(env.FCM_SERVICE_ACCOUNT), endpoint: env.FCM_ENDPOINT }
+      : undefined,
     storage: storageOf(env),
     secrets: {
       jwtSecret: pick('JWT_SECRET'),

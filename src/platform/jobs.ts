@@ -35,6 +35,8 @@ export const defineJob = <T extends object>(definition: JobDefinition<T>) => def
 export interface EnqueueOptions {
   startAfter?: Date | number;
   singletonKey?: string;
+  /** Of the jobs due in a queue, those of the highest priority run first; 0 by default. */
+  priority?: number;
 }
 
 /** How a job this process ran ended, and how long it took: for the metrics. */

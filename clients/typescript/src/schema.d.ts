@@ -1991,6 +1991,294 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My in-app notifications, newest first
+         * @description Without `status`, unread and read items (not archived). Only the caller’s own items, in their notification language.
+         */
+        get: operations["listMyNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many of my notifications are unread
+         * @description For the badge on the app’s bell; archived items do not count.
+         */
+        get: operations["countMyUnreadNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications/seen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark every notification I have not seen as seen
+         * @description The app opened the inbox: items get `seen_at` and stay unread until read.
+         */
+        post: operations["markMyNotificationsSeen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark every unread notification of mine read
+         * @description Archived items stay as they are.
+         */
+        post: operations["markAllMyNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark one of my notifications read
+         * @description Reading it again keeps when it was first read; an archived item stays archived. Another person’s id is 404 `notification_not_found`.
+         */
+        post: operations["markMyNotificationRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notifications/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put one of my notifications away
+         * @description It leaves the default list and the unread count; `status=archived` lists it. Another person’s id is 404 `notification_not_found`.
+         */
+        post: operations["archiveMyNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What I hear about, and where: every type and channel
+         * @description Each cell gives its effective value (`enabled`): the user’s choice for the type and channel, else the platform’s default, and off when the user switched the channel off; a critical type’s default channels are always on (`locked`).
+         */
+        get: operations["getMyNotificationPreferences"];
+        /**
+         * Change my channel switches and my choices per type and channel
+         * @description Only what the body names changes; null puts a cell back to the platform’s default. Turning off a critical type’s channel is 409 `notification_type_critical`, turning on SMS for a type that never uses it 409 `channel_not_allowed`; either changes nothing.
+         */
+        put: operations["updateMyNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My devices that take push messages, newest first
+         * @description Their tokens are not shown.
+         */
+        get: operations["listMyDevices"];
+        put?: never;
+        /**
+         * Register this device’s push token for my session
+         * @description The device takes my push messages while this session lasts: it goes when the session ends, when FCM says the token is invalid or unregistered, or with the account’s erasure. A token registered before (by any session) moves to this one.
+         */
+        post: operations["registerMyDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop push messages to one of my devices
+         * @description Another person’s device is 404 `device_not_found`.
+         */
+        delete: operations["removeMyDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every notification template, per type, channel and language
+         * @description Seeded for every type on every channel it may use, in ru, ky and en.
+         */
+        get: operations["adminListNotificationTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a template’s subject and text (ICU MessageFormat)
+         * @description A text that does not parse, or names a variable no notification gives, is 400 `template_invalid` naming the field and the line and column; nothing is saved.
+         */
+        put: operations["adminUpdateNotificationTemplate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-templates/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A template rendered against sample data
+         * @description The stored text, or the `subject` and `content` given, rendered as a recipient would read them; a text that does not parse is 400 `template_invalid`.
+         */
+        post: operations["adminPreviewNotificationTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-templates/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a template, rendered against sample data, to myself
+         * @description On the template’s channel, to the caller’s own address: 409 `no_address` without one, 409 `template_not_sendable` for an in-app template (its preview shows it).
+         */
+        post: operations["adminTestNotificationTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deliveries waiting for their next attempt, oldest first
+         * @description What the job queue holds for notifications: each pending delivery with its priority, when it is due and how often it was tried.
+         */
+        get: operations["adminListNotificationQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2012,6 +2300,83 @@ export interface components {
                 field: string;
                 message: string;
             }[];
+        };
+        /** @description A device of mine that takes push messages (its token not shown) */
+        NotificationDevice: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            platform: "android" | "ios" | "web";
+            /** Format: uuid */
+            session_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description One item of the in-app inbox */
+        Notification: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+            /** @enum {unknown} */
+            priority: "low" | "normal" | "high" | "urgent";
+            /** @enum {unknown} */
+            status: "unread" | "read" | "archived";
+            /** @description In the recipient’s notification language */
+            subject: string;
+            message: string;
+            /** @description Where the app opens: a deep link to the order, chat, ... */
+            link: string | null;
+            /** @description The ids the notification is about (`order_id`, `bid_id`, ...) */
+            context: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            seen_at: string | null;
+            /** Format: date-time */
+            read_at: string | null;
+            /** Format: date-time */
+            archived_at: string | null;
+        };
+        /** @description A template of one type, channel and language */
+        NotificationTemplate: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {unknown} */
+            type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+            /** @enum {unknown} */
+            channel: "in_app" | "push" | "email" | "sms";
+            /** @enum {unknown} */
+            language: "ru" | "ky" | "en";
+            /** @description ICU MessageFormat */
+            subject: string;
+            /** @description ICU MessageFormat */
+            content: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A delivery waiting for its next attempt */
+        NotificationQueueEntry: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            notification_id: string;
+            /** Format: uuid */
+            user_id: string;
+            /** @enum {unknown} */
+            channel: "in_app" | "push" | "email" | "sms";
+            /** @enum {unknown} */
+            priority: "low" | "normal" | "high" | "urgent";
+            /** @enum {unknown} */
+            status: "pending" | "sent" | "delivered" | "failed" | "bounced" | "cancelled";
+            /** Format: date-time */
+            scheduled_at: string;
+            retry_count: number;
         };
     };
     responses: never;
@@ -11382,6 +11747,79 @@ export interface operations {
                                 created_at: string;
                             }[];
                         };
+                        notifications: {
+                            /** @description Every notification made for the person, newest first */
+                            notifications: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @enum {unknown} */
+                                type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+                                /** @enum {unknown} */
+                                priority: "low" | "normal" | "high" | "urgent";
+                                /** @enum {unknown} */
+                                status: "unread" | "read" | "archived";
+                                /** @description In the recipient’s notification language */
+                                subject: string;
+                                message: string;
+                                /** @description Where the app opens: a deep link to the order, chat, ... */
+                                link: string | null;
+                                /** @description The ids the notification is about (`order_id`, `bid_id`, ...) */
+                                context: {
+                                    [key: string]: unknown;
+                                };
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                seen_at: string | null;
+                                /** Format: date-time */
+                                read_at: string | null;
+                                /** Format: date-time */
+                                archived_at: string | null;
+                                channels: ("in_app" | "push" | "email" | "sms")[];
+                            }[];
+                            /** @description How each notification went out on each channel, newest first */
+                            deliveries: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                notification_id: string;
+                                /** @enum {unknown} */
+                                channel: "in_app" | "push" | "email" | "sms";
+                                /** @enum {unknown} */
+                                status: "pending" | "sent" | "delivered" | "failed" | "bounced" | "cancelled";
+                                attempts: number;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                sent_at: string | null;
+                                /** Format: date-time */
+                                delivered_at: string | null;
+                                /** Format: date-time */
+                                failed_at: string | null;
+                            }[];
+                            /** @description What happened to each notification, newest first */
+                            log: {
+                                /** Format: uuid */
+                                notification_id: string;
+                                /** @enum {unknown} */
+                                action: "created" | "attempt" | "read" | "archived";
+                                channel: ("in_app" | "push" | "email" | "sms") | null;
+                                /** Format: date-time */
+                                created_at: string;
+                            }[];
+                            /** @description The devices registered for push, newest first */
+                            devices: components["schemas"]["NotificationDevice"][];
+                            preferences: {
+                                channels: {
+                                    [key: string]: boolean;
+                                };
+                                types: {
+                                    [key: string]: {
+                                        [key: string]: boolean;
+                                    };
+                                };
+                            } | null;
+                        };
                         platform: {
                             /** @description The audit trail of the changes the person made, newest first */
                             activity: {
@@ -19582,6 +20020,1581 @@ export interface operations {
             };
             /** @description RFC 9457 problem details */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyNotifications: {
+        parameters: {
+            query: {
+                /** @description Only items in these states; without it, unread and read (not archived). One or more: repeat the parameter, once for each value */
+                status?: ("unread" | "read" | "archived")[];
+                /** @description Only items of these types. One or more: repeat the parameter, once for each value */
+                type?: ("bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional")[];
+                /** @description Page size */
+                limit: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Notification"][];
+                        /** @description Null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    countMyUnreadNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unread inbox items, archived ones aside */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        unread: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markMyNotificationsSeen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How many items this changed */
+                        changed: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markAllMyNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How many items this changed */
+                        changed: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markMyNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One item of the in-app inbox */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {unknown} */
+                        type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** @enum {unknown} */
+                        status: "unread" | "read" | "archived";
+                        /** @description In the recipient’s notification language */
+                        subject: string;
+                        message: string;
+                        /** @description Where the app opens: a deep link to the order, chat, ... */
+                        link: string | null;
+                        /** @description The ids the notification is about (`order_id`, `bid_id`, ...) */
+                        context: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        seen_at: string | null;
+                        /** Format: date-time */
+                        read_at: string | null;
+                        /** Format: date-time */
+                        archived_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    archiveMyNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One item of the in-app inbox */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {unknown} */
+                        type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+                        /** @enum {unknown} */
+                        priority: "low" | "normal" | "high" | "urgent";
+                        /** @enum {unknown} */
+                        status: "unread" | "read" | "archived";
+                        /** @description In the recipient’s notification language */
+                        subject: string;
+                        message: string;
+                        /** @description Where the app opens: a deep link to the order, chat, ... */
+                        link: string | null;
+                        /** @description The ids the notification is about (`order_id`, `bid_id`, ...) */
+                        context: {
+                            [key: string]: unknown;
+                        };
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        seen_at: string | null;
+                        /** Format: date-time */
+                        read_at: string | null;
+                        /** Format: date-time */
+                        archived_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the user hears about, and where */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The user’s switch per channel; off stops every type but the critical ones */
+                        channels: {
+                            in_app: boolean;
+                            push: boolean;
+                            email: boolean;
+                            sms: boolean;
+                        };
+                        /** @description Every type, in a fixed order, with every channel */
+                        types: {
+                            /** @enum {unknown} */
+                            type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+                            critical: boolean;
+                            channels: {
+                                in_app: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                                push: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                                email: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                                sms: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The user’s switch per channel */
+                    channels?: {
+                        in_app?: boolean;
+                        push?: boolean;
+                        email?: boolean;
+                        sms?: boolean;
+                    };
+                    types?: {
+                        /** @description Per channel: on, off, or null for the platform default */
+                        bid_received?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        bid_accepted?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        bid_rejected?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        order_assigned?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        order_update?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        order_completed?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        chat_message?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        payment_success?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        payment_failed?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        refund_update?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        dispute_update?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        review_received?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        verification_update?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        new_sign_in?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        system_alert?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                        /** @description Per channel: on, off, or null for the platform default */
+                        promotional?: {
+                            in_app?: boolean | null;
+                            push?: boolean | null;
+                            email?: boolean | null;
+                            sms?: boolean | null;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description What the user hears about, and where */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The user’s switch per channel; off stops every type but the critical ones */
+                        channels: {
+                            in_app: boolean;
+                            push: boolean;
+                            email: boolean;
+                            sms: boolean;
+                        };
+                        /** @description Every type, in a fixed order, with every channel */
+                        types: {
+                            /** @enum {unknown} */
+                            type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+                            critical: boolean;
+                            channels: {
+                                in_app: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                                push: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                                email: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                                sms: {
+                                    /** @description What is sent: the effective value of the cell */
+                                    enabled: boolean;
+                                    /** @description The user’s own choice for this type and channel; null: none */
+                                    choice: boolean | null;
+                                    /** @description The platform’s default for this type and channel */
+                                    default: boolean;
+                                    /** @description A critical type’s channel that is always on, or a channel the type never uses (SMS) */
+                                    locked: boolean;
+                                };
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyDevices: {
+        parameters: {
+            query: {
+                /** @description Page size */
+                limit: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NotificationDevice"][];
+                        /** @description Null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    registerMyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The FCM registration token */
+                    token: string;
+                    /** @enum {unknown} */
+                    platform: "android" | "ios" | "web";
+                };
+            };
+        };
+        responses: {
+            /** @description A device of mine that takes push messages (its token not shown) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {unknown} */
+                        platform: "android" | "ios" | "web";
+                        /** Format: uuid */
+                        session_id: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeMyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListNotificationTemplates: {
+        parameters: {
+            query: {
+                /** @description Only templates of these types. One or more: repeat the parameter, once for each value */
+                type?: ("bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional")[];
+                /** @description Page size */
+                limit: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NotificationTemplate"][];
+                        /** @description Null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminUpdateNotificationTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    subject: string;
+                    content: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A template of one type, channel and language */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /** @enum {unknown} */
+                        type: "bid_received" | "bid_accepted" | "bid_rejected" | "order_assigned" | "order_update" | "order_completed" | "chat_message" | "payment_success" | "payment_failed" | "refund_update" | "dispute_update" | "review_received" | "verification_update" | "new_sign_in" | "system_alert" | "promotional";
+                        /** @enum {unknown} */
+                        channel: "in_app" | "push" | "email" | "sms";
+                        /** @enum {unknown} */
+                        language: "ru" | "ky" | "en";
+                        /** @description ICU MessageFormat */
+                        subject: string;
+                        /** @description ICU MessageFormat */
+                        content: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminPreviewNotificationTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Text to preview in place of the stored one; leave out to preview it */
+        requestBody: {
+            content: {
+                "application/json": {
+                    subject?: string;
+                    content?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The template rendered against sample values */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        subject: string;
+                        content: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminTestNotificationTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How the test message to the caller went */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {unknown} */
+                        channel: "in_app" | "push" | "email" | "sms";
+                        /** @enum {unknown} */
+                        status: "pending" | "sent" | "delivered" | "failed" | "bounced" | "cancelled";
+                        provider_message_id: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminListNotificationQueue: {
+        parameters: {
+            query: {
+                /** @description Only deliveries on these channels. One or more: repeat the parameter, once for each value */
+                channel?: ("in_app" | "push" | "email" | "sms")[];
+                /** @description Page size */
+                limit: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["NotificationQueueEntry"][];
+                        /** @description Null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

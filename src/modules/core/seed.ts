@@ -235,6 +235,18 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
     isPublic: false,
   },
   {
+    key: 'notification_retention_days',
+    value: 180,
+    description: 'Days a notification (the inbox item, read or not) is kept',
+    isPublic: false,
+  },
+  {
+    key: 'notification_delivery_retention_days',
+    value: 90,
+    description: 'Days a notification’s deliveries and their log of attempts are kept',
+    isPublic: false,
+  },
+  {
     key: 'max_upload_bytes',
     value: 10 * 1024 * 1024,
     description: 'Largest photo or document upload',

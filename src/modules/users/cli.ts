@@ -34,7 +34,7 @@ export async function createAdmin(
     db: database.db,
     cache: createCache(),
     signer: createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds),
-    sms: { send: async () => {} },
+    sms: { send: async () => ({ messageId: null, response: {} }) },
     cipher: createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey),
     refreshTokenTtlDays: config.refreshTokenTtlDays,
     throttle: createSignInThrottle({ db: database.db, events }),

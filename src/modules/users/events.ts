@@ -10,6 +10,10 @@ export const ACCOUNT_EVENTS = [
   'account_erased',
   /** Staff blocked the account. */
   'account_blocked',
+  /** A sign-in from a device (name and user agent) the account had not signed in from before. */
+  'account_signed_in_new_device',
+  /** Staff approved or rejected a verification request of the account's holder. */
+  'verification_decided',
 ] as const;
 export type AccountEventType = (typeof ACCOUNT_EVENTS)[number];
 
@@ -22,6 +26,13 @@ export interface AccountEvent extends DomainEvent<AccountEventType> {
   identifier?: 'email' | 'phone';
   failures?: number;
   locked_until?: string;
+  /** For `account_signed_in_new_device`: the new session, and the device as its sign-in named it. */
+  session_id?: string;
+  device?: string;
+  /** For `verification_decided`. */
+  verification_id?: string;
+  verification_type?: string;
+  decision?: 'approved' | 'rejected';
 }
 
 export type AccountEvents = Emitter<AccountEvent>;

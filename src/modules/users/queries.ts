@@ -71,3 +71,29 @@ export const sealedContactCard = (userId: SQL) => sql<SealedContactCard | null>`
            'contact_info', (select cp.contact_info_encrypted from ${userProfiles} cp
                             where cp.user_id = cu.id and not cp.is_deleted))
   from ${users} cu where cu.id = ${userId})`;
+
+/** A row of `notificationAddress`: the address fields still encrypted. */
+export interface NotificationAddress {
+  full_name: string;
+  /** Active and not deleted: someone to tell. */
+  live: boolean;
+  /** A `languages.code`: the notification language, else the app's; null for neither. */
+  language: string | null;
+  /** As the profile gives it, for the grammar of messages about the person; null without one. */
+  gender: string | null;
+  /** Encrypted. */
+  email: string | null;
+  /** Encrypted. */
+  phone: string | null;
+}
+
+/**
+ * Whom a notification reaches and how: one row of `full_name`, `live`, `language`, `gender`, `email` and `phone`
+ * (the last two encrypted), none for no such user. For the notifications module.
+ */
+export const notificationAddress = (userId: SQL) =>
+  sql`select u.full_name, (u.status = 'active' and not u.is_deleted) as live,
+      coalesce(p.notification_language, p.preferred_language) as language, p.gender,
+      u.email_encrypted as email, u.phone_encrypted as phone
+    from ${users} u left join ${userProfiles} p on p.user_id = u.id and not p.is_deleted
+    where u.id = ${userId}`;

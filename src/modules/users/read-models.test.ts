@@ -5,7 +5,14 @@ import { createTestApp, type TestApp } from '../../../test/helper.ts';
 import { caller } from '../../../test/http.ts';
 import { prepareSql } from '../../platform/db.ts';
 import { seededCatalog } from '../core/catalog-fixtures.ts';
-import { providerOffering, providerReach, type SealedContactCard, sealedContactCard } from './queries.ts';
+import {
+  type NotificationAddress,
+  notificationAddress,
+  providerOffering,
+  providerReach,
+  type SealedContactCard,
+  sealedContactCard,
+} from './queries.ts';
 import { providerProfiles } from './schema.ts';
 
 /**
@@ -111,5 +118,34 @@ describe('sealedContactCard', () => {
       sql`select ${sealedContactCard(uuid('01930000-0000-7000-8000-000000000000'))} as card`,
     );
     expect(none!.card).toBeNull();
+  });
+});
+
+describe('notificationAddress', () => {
+  it('is the name, whether the account is live, the notification language and the address, encrypted', async () => {
+    const who = await signedInUser(t, ['client'], 'Асель Садыкова');
+    const read = async () =>
+      (await run<NotificationAddress>(sql`select * from (${notificationAddress(uuid(who.user.id))}) r`))[0];
+    const row = await read();
+    expect(row).toMatchObject({
+      full_name: 'Асель Садыкова',
+      live: true,
+      language: null,
+      gender: null,
+      phone: null,
+    });
+    expect(t.app.services.cipher.decrypt(row!.email!)).toBe(who.email);
+    expect((await call('PATCH', '/api/v1/me/profile', who.auth, { preferred_language: 'ky' })).status).toBe(
+      200,
+    );
+    expect((await read())!.language).toBe('ky');
+    expect(
+      (await call('PATCH', '/api/v1/me/profile', who.auth, { notification_language: 'en' })).status,
+    ).toBe(200);
+    expect((await read())!.language).toBe('en');
+    expect((await call('PATCH', '/api/v1/me/profile', who.auth, { gender: 'female' })).status).toBe(200);
+    expect((await read())!.gender).toBe('female');
+    const missing = uuid('01930000-0000-7000-8000-000000000000');
+    expect(await run(sql`select * from (${notificationAddress(missing)}) r`)).toEqual([]);
   });
 });

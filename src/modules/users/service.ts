@@ -69,7 +69,7 @@ export function createAccountService({
   refreshTokenTtlDays,
   cases,
 }: AccountServiceDeps) {
-  const sessions = createSessions({ db, cache, signer, cipher, refreshTokenTtlDays });
+  const sessions = createSessions({ db, cache, signer, cipher, refreshTokenTtlDays, events });
   const codes = createOtpCodes({ db, cipher, sms });
   // Verifying against a real hash when the account does not exist keeps the answer time the same.
   const unknownUserHash = hashPassword(randomToken(), PASSWORD_HASHING);

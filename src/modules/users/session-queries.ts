@@ -5,6 +5,26 @@ import { refreshTokens, userSessions, users } from './schema.ts';
 
 /* The session service's statements on `user_sessions` and `refresh_tokens`. */
 
+/**
+ * Whether the account has had any session, and one from this device (by name and user agent) among them:
+ * what tells a sign-in from a new device.
+ */
+export async function deviceSeen(
+  tx: Db,
+  userId: string,
+  deviceName: string | null,
+  userAgent: string | null,
+) {
+  const [seen] = await tx
+    .select({
+      any: sql<boolean>`count(*) > 0`,
+      known: sql<boolean>`coalesce(bool_or(${userSessions.deviceName} is not distinct from ${deviceName}::text and ${userSessions.userAgent} is not distinct from ${userAgent}::text), false)`,
+    })
+    .from(userSessions)
+    .where(eq(userSessions.userId, userId));
+  return seen as { any: boolean; known: boolean };
+}
+
 export async function insertSession(tx: Db, values: typeof userSessions.$inferInsert) {
   const [session] = await tx.insert(userSessions).values(values).returning({ id: userSessions.id });
   return session as { id: string };

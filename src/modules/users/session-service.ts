@@ -9,8 +9,10 @@ import { idPages, type PageRequest, type PageResult } from '../../platform/pagin
 import { liveUserBy, type UserRow, updateUser } from './account-queries.ts';
 import { accountView, signInRefusal } from './account-view.ts';
 import type { SessionView, Tokens } from './contract.ts';
+import type { AccountEvents } from './events.ts';
 import { userSessions } from './schema.ts';
 import {
+  deviceSeen,
   insertRefreshToken,
   insertSession,
   isSessionOf,
@@ -56,12 +58,14 @@ export function createSessions({
   signer,
   cipher,
   refreshTokenTtlDays,
+  events,
 }: {
   db: Db;
   cache: Cache;
   signer: TokenSigner;
   cipher: FieldCipher;
   refreshTokenTtlDays: number;
+  events: AccountEvents;
 }) {
   const refreshTtlMs = refreshTokenTtlDays * 86_400_000;
 
@@ -102,13 +106,25 @@ export function createSessions({
 
     async open(tx: Db, user: UserRow, client: ClientInfo) {
       const expiresAt = new Date(Date.now() + refreshTtlMs);
+      const userAgent = client.userAgent?.slice(0, 500) ?? null;
+      // The first sign-in of an account tells no one.
+      const seen = await deviceSeen(tx, user.id, client.deviceName ?? null, userAgent);
       const session = await insertSession(tx, {
         userId: user.id,
         deviceName: client.deviceName,
-        userAgent: client.userAgent?.slice(0, 500),
+        userAgent,
         ip: client.ip,
         expiresAt,
       });
+      if (seen.any && !seen.known) {
+        await events.emit({
+          type: 'account_signed_in_new_device',
+          user_id: user.id,
+          at: new Date().toISOString(),
+          session_id: session.id,
+          device: [client.deviceName, userAgent].filter(Boolean).join(', ') || client.ip,
+        });
+      }
       const refreshToken = randomToken();
       await insertRefreshToken(tx, { sessionId: session.id, tokenHash: sha256(refreshToken), expiresAt });
       const signedIn = await updateUser(tx, user.id, { lastLoginAt: new Date() });

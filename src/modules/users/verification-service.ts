@@ -11,6 +11,7 @@ import {
 import type { CaseRules } from '../../platform/own-case.ts';
 import { type IdSort, idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { FileService } from '../../platform/storage/service.ts';
+import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
 import { providerProfiles, userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
 import type { AdminVerificationView, MyVerificationView } from './verification-routes.ts';
@@ -86,11 +87,13 @@ export function createVerificationService({
   files,
   profiles,
   cases,
+  events,
 }: {
   db: Db;
   files: FileService;
   profiles: ProfileService;
   cases: Pick<CaseRules, 'assertNotOwnCase'>;
+  events: AccountEvents;
 }) {
   /** Marks the profile verified and gives a provider profile the directory's verified badge. */
   async function markIdentityVerified(tx: Db, profile: ProfileRow): Promise<AuditEntry[]> {
@@ -342,6 +345,14 @@ export function createVerificationService({
           }
         }
         await writeAudit(tx, actor, audit);
+        await events.emit({
+          type: 'verification_decided',
+          user_id: profile.userId,
+          at: new Date().toISOString(),
+          verification_id: id,
+          verification_type: after.verificationType,
+          decision,
+        });
         return adminView(after, profile.userId);
       });
     },
