@@ -63,7 +63,6 @@ import type { Database } from './platform/db.ts';
 import {
   handleClientError,
   handleFrameworkError,
-  Problem,
   registerErrorHandling,
   TooManyRequestsError,
 } from './platform/errors.ts';
@@ -80,6 +79,7 @@ import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
 import { createFrameRegistry } from './platform/realtime/frames.ts';
 import { registerRealtimeDocs } from './platform/realtime/routes.ts';
+import { componentSchemas } from './platform/schemas.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
@@ -197,7 +197,7 @@ export async function buildApp(options: AppOptions) {
     },
   });
 
-  app.addSchema(Problem);
+  for (const schema of componentSchemas()) app.addSchema(schema);
   // The realtime protocol's frames, registered by the modules below; documented beside the OpenAPI document.
   const frames = createFrameRegistry();
   await app.register(swagger, {
@@ -206,9 +206,13 @@ export async function buildApp(options: AppOptions) {
       info: {
         title: 'kg-job-portal API',
         version: API_VERSION,
+        contact: { name: 'kg-job-portal API' },
+        license: { name: 'Proprietary', identifier: 'LicenseRef-kg-job-portal' },
         description:
           'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
       },
+      // Relative, so the document is the same in every deployment: the API is where the document is served.
+      servers: [{ url: '/' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -464,7 +468,7 @@ export async function buildWorkerOperations(app: BuiltApp, config: Config) {
     route.logLevel = 'warn';
   });
   registerErrorHandling(ops);
-  ops.addSchema(Problem);
+  for (const schema of componentSchemas()) ops.addSchema(schema);
   registerHealth(ops, app.operations.readiness);
   registerMetrics(ops, app.operations.metrics, { token: config.metricsToken, observeRequests: false });
   await ops.ready();
@@ -477,23 +481,28 @@ export async function buildWorkerOperations(app: BuiltApp, config: Config) {
  */
 function documentDefaults(app: App) {
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/')) return;
-    route.schema ??= {};
-    const schema = route.schema as Record<string, unknown>;
     // A route without access does not start (requireAccess): nothing to document.
     const access = route.config?.access;
     if (!access) return;
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown>;
+    schema.security ??= access === 'public' ? [] : [{ bearerAuth: [] }];
     schema.response ??= {};
     const response = schema.response as Record<string, unknown>;
     const problem = Type.Ref('Problem');
-    // Any route may meet a bad request, a rate limit, a failure of ours, or the database gone (503, Retry-After).
-    for (const status of ['400', '429', '500', '503']) response[status] ??= problem;
+    // Every route refuses query parameters it does not take (platform/contract.ts), and may fail on our side.
+    for (const status of ['400', '500']) response[status] ??= problem;
+    if (!route.url.startsWith('/api/')) return;
+    // Any API route may meet a rate limit, or the database gone (503, Retry-After).
+    for (const status of ['429', '503']) response[status] ??= problem;
     if (access !== 'public') {
-      schema.security = [{ bearerAuth: [] }];
       response['401'] ??= problem;
       if (access !== 'user') response['403'] ??= problem;
     }
-    // Problems are sent as application/problem+json; the document says so.
+  });
+  // Problems are sent as application/problem+json, on every route; the document says so.
+  app.addHook('onRoute', (route) => {
+    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response ?? {};
     for (const [status, value] of Object.entries(response)) {
       if (/^[45]\d\d$/.test(status) && (value as { $ref?: unknown } | undefined)?.$ref === 'Problem') {
         response[status] = {

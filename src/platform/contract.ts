@@ -1,6 +1,7 @@
 import { parse as parseForm } from 'node:querystring';
 import type { FastifyInstance, HTTPMethods, preSerializationHookHandler, RouteOptions } from 'fastify';
 import { AppError } from './errors.ts';
+import { withOptionalDefaults } from './schemas.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,7 +54,7 @@ function strictQuery(route: RouteOptions) {
       `${route.method} ${route.url}: a querystring schema is an object of the parameters it takes, nothing more`,
     );
   }
-  schema.querystring = { ...query, additionalProperties: false };
+  schema.querystring = withOptionalDefaults({ ...query, additionalProperties: false });
 }
 
 /** The answer's field, else the path parameter, of each `{name}` of the template; each one escaped. */

@@ -6,90 +6,117 @@ import { camelize, snakeize } from '../../platform/case.ts';
 import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
 import { LANGUAGES, negotiateLanguage, Translations } from '../../platform/i18n.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
+import { Component, DeleteResult, Money, Ref, RestoreResult, Uuid } from '../../platform/schemas.ts';
 import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES } from './contract.ts';
 import { APP_PLATFORMS } from './schema.ts';
 import type { CachedAnswer, CatalogEntityName, CatalogService } from './service.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
-const Price = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Tyiyn (1 KGS = 100 tyiyn)' });
-const Uuid = Type.String({ format: 'uuid' });
 const AddonPriceType = Type.Enum(ADDON_PRICE_TYPES);
 const AppPlatform = Type.Enum(APP_PLATFORMS);
 
-const SubcategorySummary = Type.Object({
-  id: Uuid,
-  category_id: Uuid,
-  slug: Type.String(),
-  name: Type.String(),
-  description: Nullable(Type.String()),
-  icon: Nullable(Type.String()),
-  sort_order: Type.Integer(),
-});
-
-const CategoryResponse = Type.Object({
-  id: Uuid,
-  slug: Type.String(),
-  name: Type.String(),
-  description: Nullable(Type.String()),
-  icon: Nullable(Type.String()),
-  color: Nullable(Type.String()),
-  sort_order: Type.Integer(),
-  commission_rate_bps: Type.Integer({ description: 'Platform commission in basis points (1500 = 15%)' }),
-  min_price: Price,
-  max_price: Price,
-  subcategories: Type.Array(SubcategorySummary),
-});
-
-const SubcategoryResponse = Type.Object({
-  ...SubcategorySummary.properties,
-  category: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
-  addons: Type.Array(
-    Type.Object({
-      id: Uuid,
-      name: Type.String(),
-      description: Nullable(Type.String()),
-      price: Price,
-      price_type: AddonPriceType,
-      sort_order: Type.Integer(),
-    }),
-  ),
-});
-
-const LanguageResponse = Type.Object({
-  id: Uuid,
-  code: Type.String(),
-  name: Type.String(),
-  native_name: Type.String(),
-  is_default: Type.Boolean(),
-});
-
-const ServiceAreaResponse = Type.Object({
-  id: Uuid,
-  slug: Type.String(),
-  name: Type.String(),
-  parent_id: Nullable(Uuid),
-});
-const SettingResponse = Type.Object({
-  key: Type.String(),
-  value: Type.Unknown(),
-  description: Nullable(Type.String()),
-});
-const AppVersionCheckResponse = Type.Object({
-  update_available: Type.Boolean(),
-  force_update: Type.Boolean({
-    description: 'True when a newer release is marked forced: the app must update',
+const SubcategorySummary = Component(
+  'SubcategorySummary',
+  Type.Object({
+    id: Uuid,
+    category_id: Uuid,
+    slug: Type.String(),
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    icon: Nullable(Type.String()),
+    sort_order: Type.Integer(),
   }),
-  latest: Nullable(
-    Type.Object({
-      version: Type.String(),
-      build_number: Type.Integer(),
-      release_notes: Nullable(Type.String()),
-      store_url: Nullable(Type.String()),
-      is_forced_update: Type.Boolean(),
+);
+
+const CategoryResponse = Component(
+  'Category',
+  Type.Object({
+    id: Uuid,
+    slug: Type.String(),
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    icon: Nullable(Type.String()),
+    color: Nullable(Type.String()),
+    sort_order: Type.Integer(),
+    commission_rate_bps: Type.Integer({ description: 'Platform commission in basis points (1500 = 15%)' }),
+    min_price: Money,
+    max_price: Money,
+    subcategories: Type.Array(Ref(SubcategorySummary)),
+  }),
+);
+
+const SubcategoryAddon = Component(
+  'SubcategoryAddon',
+  Type.Object({
+    id: Uuid,
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    price: Money,
+    price_type: AddonPriceType,
+    sort_order: Type.Integer(),
+  }),
+);
+
+const SubcategoryResponse = Component(
+  'Subcategory',
+  Type.Object({
+    ...SubcategorySummary.properties,
+    category: Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }),
+    addons: Type.Array(Ref(SubcategoryAddon)),
+  }),
+);
+
+const LanguageResponse = Component(
+  'Language',
+  Type.Object({
+    id: Uuid,
+    code: Type.String(),
+    name: Type.String(),
+    native_name: Type.String(),
+    is_default: Type.Boolean(),
+  }),
+);
+
+const ServiceAreaResponse = Component(
+  'ServiceArea',
+  Type.Object({
+    id: Uuid,
+    slug: Type.String(),
+    name: Type.String(),
+    parent_id: Nullable(Uuid),
+  }),
+);
+const SettingResponse = Component(
+  'Setting',
+  Type.Object({
+    key: Type.String(),
+    value: Type.Unknown(),
+    description: Nullable(Type.String()),
+  }),
+);
+/** The newest release of an app for a platform. */
+const AppRelease = Component(
+  'AppRelease',
+  Type.Object({
+    version: Type.String(),
+    build_number: Type.Integer(),
+    release_notes: Nullable(Type.String()),
+    store_url: Nullable(Type.String()),
+    is_forced_update: Type.Boolean(),
+  }),
+);
+
+const AppVersionCheckResponse = Component(
+  'AppVersionCheck',
+  Type.Object({
+    update_available: Type.Boolean(),
+    force_update: Type.Boolean({
+      description: 'True when a newer release is marked forced: the app must update',
     }),
-  ),
-});
+    latest: Nullable(Ref(AppRelease)),
+  }),
+);
 
 /** Staff-managed fields of each catalog model: the create body, and (all optional) the update body. */
 const editable = {
@@ -110,8 +137,8 @@ const editable = {
     sort_order: Type.Optional(Type.Integer()),
     is_active: Type.Optional(Type.Boolean()),
     commission_rate_bps: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 10_000 }))),
-    min_price: Type.Optional(Nullable(Price)),
-    max_price: Type.Optional(Nullable(Price)),
+    min_price: Type.Optional(Nullable(Money)),
+    max_price: Type.Optional(Nullable(Money)),
   },
   subcategories: {
     category_id: Uuid,
@@ -126,7 +153,7 @@ const editable = {
     subcategory_id: Uuid,
     name: Translations,
     description: Type.Optional(Nullable(Translations)),
-    price: Price,
+    price: Money,
     price_type: Type.Optional(AddonPriceType),
     sort_order: Type.Optional(Type.Integer()),
     is_active: Type.Optional(Type.Boolean()),
@@ -175,19 +202,38 @@ const admin: Record<CatalogEntityName, { singular: string; plural: string; roles
   'app-versions': { singular: 'AppVersion', plural: 'AppVersions', roles: ['admin'] },
 };
 
-const DeleteResult = Type.Object({
-  deletion_id: Uuid,
-  counts: Type.Record(Type.String(), Type.Integer(), {
-    description:
-      'Catalog rows soft-deleted per table, cascade included. The orders of a deleted category or subcategory that are still looking for a provider (draft, published, bidding) are not counted here: the orders module takes them down a moment later, with their bids, under the same deletion, and tells their clients and bidders.',
-  }),
-});
-const RestoreResult = Type.Object({
-  counts: Type.Record(Type.String(), Type.Integer(), {
-    description:
-      'Catalog rows restored per table. The orders the deletion took come back a moment later, with what they took.',
-  }),
-});
+const DeleteResponse = DeleteResult(
+  'CatalogDeletion',
+  'Catalog rows soft-deleted per table, cascade included. The orders of a deleted category or subcategory that are still looking for a provider (draft, published, bidding) are not counted here: the orders module takes them down a moment later, with their bids, under the same deletion, and tells their clients and bidders.',
+);
+const RestoreResponse = RestoreResult(
+  'CatalogRestoration',
+  'Catalog rows restored per table. The orders the deletion took come back a moment later, with what they took.',
+);
+
+/** Each catalog model's named shapes as staff use them: create and update bodies, the row, a page of rows. */
+const staffSchemas = {} as Record<
+  CatalogEntityName,
+  { Create: TSchema; Update: TSchema; Row: TSchema; Rows: TSchema }
+>;
+for (const name of Object.keys(editable) as CatalogEntityName[]) {
+  const { singular } = admin[name];
+  const fields: Record<string, TSchema> = editable[name];
+  const create = Type.Object(fields, { additionalProperties: false });
+  const Row = Component(`Admin${singular}`, staffRow(fields));
+  staffSchemas[name] = {
+    Create: Component(`Create${singular}Body`, create),
+    Update: Component(
+      `Update${singular}Body`,
+      Type.Partial(create as TObject, { additionalProperties: false, minProperties: 1 }),
+    ),
+    Row,
+    Rows: Page(`Admin${singular}Page`, Row),
+  };
+}
+
+const CategoryPage = Page('CategoryPage', CategoryResponse);
+const ServiceAreaPage = Page('ServiceAreaPage', ServiceAreaResponse);
 
 /** A cached answer with the tag made when it was cached; the platform answers If-None-Match (http-cache.ts). */
 function sendCached(reply: FastifyReply, answer: CachedAnswer) {
@@ -206,6 +252,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       tags: ['catalog'],
       operationId,
       summary,
+      description: `${summary}. Open to anyone; texts in the \`Accept-Language\` language. Any cache may keep the answer for 60 s; send its \`ETag\` in \`If-None-Match\` to get 304 while it has not changed.`,
       headers: AcceptLanguage,
       response: { 200: ok },
     },
@@ -214,14 +261,17 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     const route = publicRoute(operationId, summary, ok);
     return { ...route, schema: { ...route.schema, params: IdParams } };
   };
-  const publicPage = (operationId: string, summary: string, item: TSchema) => {
-    const route = publicRoute(operationId, summary, Page(item));
+  const publicPage = (operationId: string, summary: string, page: TSchema) => {
+    const route = publicRoute(operationId, summary, Ref(page));
     return { ...route, schema: { ...route.schema, querystring: ListQuery({}) } };
   };
   /** A list that is not paged: its description says why it stays small. */
   const publicFixedList = (operationId: string, summary: string, item: TSchema, why: string) => {
-    const route = publicRoute(operationId, summary, Type.Array(item));
-    return { ...route, schema: { ...route.schema, description: `A fixed list, not paged: ${why}` } };
+    const route = publicRoute(operationId, summary, Type.Array(Ref(item)));
+    return {
+      ...route,
+      schema: { ...route.schema, description: `A fixed list, not paged: ${why} ${route.schema.description}` },
+    };
   };
 
   app.get(
@@ -248,7 +298,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     publicPage(
       'listCategories',
       'Active categories with their subcategories, in the caller’s language and staff’s order',
-      CategoryResponse,
+      CategoryPage,
     ),
     async (request, reply) => {
       const language = await lang(request);
@@ -264,7 +314,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/categories/:id',
-    publicRouteById('getCategory', 'One category with its subcategories', CategoryResponse),
+    publicRouteById('getCategory', 'One category with its subcategories', Ref(CategoryResponse)),
     async (request, reply) => {
       const language = await lang(request);
       const answer = await catalog.cachedAnswer(
@@ -278,7 +328,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/subcategories/:id',
-    publicRouteById('getSubcategory', 'One subcategory with its add-ons', SubcategoryResponse),
+    publicRouteById('getSubcategory', 'One subcategory with its add-ons', Ref(SubcategoryResponse)),
     async (request, reply) => {
       const language = await lang(request);
       const answer = await catalog.cachedAnswer(
@@ -292,11 +342,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/service-areas',
-    publicPage(
-      'listServiceAreas',
-      'Cities and districts providers serve, in staff’s order',
-      ServiceAreaResponse,
-    ),
+    publicPage('listServiceAreas', 'Cities and districts providers serve, in staff’s order', ServiceAreaPage),
     async (request, reply) => {
       const language = await lang(request);
       const answer = await catalog.pageAnswer(
@@ -336,9 +382,11 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
         tags: ['catalog'],
         operationId: 'checkAppVersion',
         summary: 'Whether an app build must or may update',
+        description:
+          'Compares `build` with the active releases for `platform`: `update_available` when a newer one exists, `force_update` when one of the newer ones is marked forced. `latest` is the newest, with its notes in the `Accept-Language` language.',
         headers: AcceptLanguage,
         querystring: Type.Object({ platform: AppPlatform, build: Type.Integer({ minimum: 0 }) }),
-        response: { 200: AppVersionCheckResponse },
+        response: { 200: Ref(AppVersionCheckResponse) },
       },
     },
     async (request) =>
@@ -346,12 +394,9 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
   );
 
   for (const name of Object.keys(editable) as CatalogEntityName[]) {
-    const fields: Record<string, TSchema> = editable[name];
     const { singular, plural, roles } = admin[name];
     const entity = catalog.entities[name];
-    const Create = Type.Object(fields, { additionalProperties: false });
-    const Update = Type.Partial(Create as TObject, { additionalProperties: false, minProperties: 1 });
-    const Row = staffRow(fields);
+    const { Create, Update, Row, Rows } = staffSchemas[name];
     const base = { tags: ['admin', 'catalog'] };
     const config = { access: roles };
     const toRow = (row: object) => snakeize(row) as Record<string, unknown>;
@@ -364,8 +409,9 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           ...base,
           operationId: `adminList${plural}`,
           summary: `List ${plural} (live, or deleted with deleted=true)`,
+          description: `Every ${singular} row as staff manage it, inactive ones included, a page at a time.`,
           querystring: ListQuery({ deleted: Type.Boolean({ default: false }) }),
-          response: { 200: Page(Row) },
+          response: { 200: Ref(Rows) },
         },
       },
       async (request) => {
@@ -377,7 +423,14 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       `/admin/${name}/:id`,
       {
         config,
-        schema: { ...base, operationId: `adminGet${singular}`, params: IdParams, response: { 200: Row } },
+        schema: {
+          ...base,
+          operationId: `adminGet${singular}`,
+          summary: `One ${singular}, as staff manage it`,
+          description: `The ${singular} row with every field staff edit, deleted or not; an unknown id is 404.`,
+          params: IdParams,
+          response: { 200: Ref(Row) },
+        },
       },
       async (request) => toRow(await catalog.getEntity(entity, request.params.id)),
     );
@@ -385,7 +438,14 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       `/admin/${name}`,
       {
         config: { ...config, location: `/admin/${name}/{id}` },
-        schema: { ...base, operationId: `adminCreate${singular}`, body: Create, response: { 201: Row } },
+        schema: {
+          ...base,
+          operationId: `adminCreate${singular}`,
+          summary: `Create a ${singular}`,
+          description: `Adds a ${singular} to the catalog; the public catalog shows it at once when it is active. A value that must be unique and is taken is 409.`,
+          body: Ref(Create),
+          response: { 201: Ref(Row) },
+        },
       },
       async (request, reply) => {
         const row = await catalog.createEntity(
@@ -403,9 +463,12 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
         schema: {
           ...base,
           operationId: `adminUpdate${singular}`,
+          summary: `Change a ${singular}`,
+          description:
+            'Only the fields sent change; null clears an optional one. The public catalog shows the change at once.',
           params: IdParams,
-          body: Update,
-          response: { 200: Row },
+          body: Ref(Update),
+          response: { 200: Ref(Row) },
         },
       },
       async (request) =>
@@ -426,8 +489,9 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           ...base,
           operationId: `adminDelete${singular}`,
           summary: `Soft-delete a ${singular} and what depends on it`,
+          description: `Takes the ${singular} and the catalog rows under it out of the catalog under one deletion id, which a restore brings back exactly.`,
           params: IdParams,
-          response: { 200: DeleteResult },
+          response: { 200: Ref(DeleteResponse) },
         },
       },
       async (request) => {
@@ -443,8 +507,9 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           ...base,
           operationId: `adminRestore${singular}`,
           summary: `Restore a ${singular} and exactly what its deletion took`,
+          description: `Brings back the rows the ${singular}’s deletion took. A ${singular} that is not deleted is 409 \`not_deleted\`; one whose parent is still deleted is 409 \`parent_deleted\`.`,
           params: IdParams,
-          response: { 200: RestoreResult },
+          response: { 200: Ref(RestoreResponse) },
         },
       },
       async (request) => catalog.restoreEntity(actorOf(request), entity, request.params.id),

@@ -1,13 +1,13 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import {
   AddProgressNoteBody,
   AssignmentPhotoParams,
   AssignmentResponse,
-  MyAssignmentResponse,
+  MyAssignmentPage,
   MyAssignmentsQuery,
   UpdateAssignmentBody,
 } from './assignment-contract.ts';
@@ -32,7 +32,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           'The agreed work on an order: accepted bid, progress, completion, the other party’s contacts',
         description: 'For the order’s client, its assigned provider and staff; anyone else gets 404.',
         params: IdParams,
-        response: { 200: AssignmentResponse, 404: problem },
+        response: { 200: Ref(AssignmentResponse), 404: problem },
       },
     },
     async (request) => assignments.getAssignment(actorOf(request), request.params.id),
@@ -46,9 +46,11 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         tags,
         operationId: 'addAssignmentProgressNote',
         summary: 'Add a progress note (the assigned provider, while the order is assigned or in progress)',
+        description:
+          'The note is kept, with its time, in the assignment’s `progress_notes`, which both parties see; at most 200 notes.',
         params: IdParams,
-        body: AddProgressNoteBody,
-        response: { 201: AssignmentResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+        body: Ref(AddProgressNoteBody),
+        response: { 201: Ref(AssignmentResponse), 403: problem, 404: problem, 409: problem, 422: problem },
       },
     },
     async (request, reply) =>
@@ -68,8 +70,8 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         description:
           'Photos are your own uploads with purpose `order_photo` (POST /files); the list given replaces the one there.',
         params: IdParams,
-        body: UpdateAssignmentBody,
-        response: { 200: AssignmentResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+        body: Ref(UpdateAssignmentBody),
+        response: { 200: Ref(AssignmentResponse), 403: problem, 404: problem, 409: problem, 422: problem },
       },
     },
     async (request) => assignments.updateAssignment(actorOf(request), request.params.id, request.body),
@@ -83,6 +85,8 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         tags,
         operationId: 'getAssignmentCompletionPhoto',
         summary: 'A completion photo of the assignment, for its parties and staff',
+        description:
+          'One of the photos the provider attached to the completion report; 404 to anyone who may not see the assignment.',
         params: AssignmentPhotoParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
@@ -108,8 +112,10 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         tags,
         operationId: 'listMyAssignments',
         summary: 'Work agreed with me, as provider or as client, newest first',
+        description:
+          'Every assignment where the caller is the client or the assigned provider, a page at a time, with the order’s essentials; filter by role and by the order’s status.',
         querystring: MyAssignmentsQuery,
-        response: { 200: Page(MyAssignmentResponse) },
+        response: { 200: Ref(MyAssignmentPage) },
       },
     },
     async (request) => assignments.listMyAssignments(actorOf(request), request.query),

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { STAFF_ROLES } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import {
   AdminOrdersQuery,
@@ -17,7 +17,7 @@ import {
   OrderPhotoParams,
   OrderResponse,
   OrderRestoreResponse,
-  OrderSummaryResponse,
+  OrderSummaryPage,
   UpdateOrderBody,
 } from './order-contract.ts';
 import type { OrderService } from './order-service.ts';
@@ -27,7 +27,7 @@ const tags = ['orders'];
 const ORDER_MODERATORS = ['admin', 'moderator'] as const;
 
 /** Every action answers with the order as the caller may see it. */
-const actionResponses = { 200: OrderResponse, 403: problem, 404: problem, 409: problem, 422: problem };
+const actionResponses = { 200: Ref(OrderResponse), 403: problem, 404: problem, 409: problem, 422: problem };
 
 export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, { orders }) => {
   app.post(
@@ -45,8 +45,8 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'more is 409 `draft_limit_reached`) and has at most `max_open_orders_per_client` orders open for ' +
           'bids (publishing one more is 409 `open_order_limit_reached`). ' +
           'Send an `Idempotency-Key`: a retry answers with the first order.',
-        body: CreateOrderBody,
-        response: { 201: OrderResponse, 409: problem, 422: problem },
+        body: Ref(CreateOrderBody),
+        response: { 201: Ref(OrderResponse), 409: problem, 422: problem },
       },
     },
     async (request, reply) =>
@@ -66,7 +66,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'the work is agreed). Anyone else sees only published or bidding orders, without address, location, ' +
           'contacts or `client_user_id`; other orders are 404. A draft is its client’s alone: 404 to staff too.',
         params: IdParams,
-        response: { 200: OrderResponse, 404: problem },
+        response: { 200: Ref(OrderResponse), 404: problem },
       },
     },
     async (request) => orders.getOrder(actorOf(request), request.params.id),
@@ -80,8 +80,10 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'updateOrder',
         summary: 'Change my order while it is a draft, published or bidding',
+        description:
+          'Only the fields sent change; the same rules as at creation apply to them. An order past bidding is 409; anyone else’s order is 404 (or 403 when the caller may see it but not change it).',
         params: IdParams,
-        body: UpdateOrderBody,
+        body: Ref(UpdateOrderBody),
         response: actionResponses,
       },
     },
@@ -101,7 +103,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'moderators at any time but while it is disputed (409 `order_is_disputed`: settle the dispute first), ' +
           'and not an order they bid on or work on (403 `own_case`; their own order they delete as its client).',
         params: IdParams,
-        response: { 200: OrderDeleteResponse, 403: problem, 404: problem, 409: problem },
+        response: { 200: Ref(OrderDeleteResponse), 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => {
@@ -122,7 +124,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'The body may be left out. Beyond the `max_open_orders_per_client` setting of orders open for bids ' +
           'at once: 409 `open_order_limit_reached`.',
         params: IdParams,
-        body: NoteBody,
+        body: Ref(NoteBody),
         response: actionResponses,
       },
     },
@@ -141,7 +143,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'The client while it is a draft, published, bidding or assigned; the assigned provider while it is ' +
           'assigned. Pending bids are rejected.',
         params: IdParams,
-        body: CancelOrderBody,
+        body: Ref(CancelOrderBody),
         response: actionResponses,
       },
     },
@@ -158,7 +160,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'The assigned provider starts the work',
         description: 'The body may be left out.',
         params: IdParams,
-        body: NoteBody,
+        body: Ref(NoteBody),
         response: actionResponses,
       },
     },
@@ -177,7 +179,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'The order stays in progress with `work_done_at` set until the client confirms, or until it is ' +
           'confirmed automatically after the `order_auto_confirm_days` setting. The body may be left out.',
         params: IdParams,
-        body: CompleteOrderBody,
+        body: Ref(CompleteOrderBody),
         response: actionResponses,
       },
     },
@@ -194,7 +196,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'The client confirms the work is done: the order is completed',
         description: 'The body may be left out.',
         params: IdParams,
-        body: NoteBody,
+        body: Ref(NoteBody),
         response: actionResponses,
       },
     },
@@ -212,7 +214,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         description: 'For its client, its assigned provider and staff (a draft: its client only).',
         params: IdParams,
         querystring: OrderHistoryQuery,
-        response: { 200: OrderHistoryResponse, 400: problem, 403: problem, 404: problem },
+        response: { 200: Ref(OrderHistoryResponse), 400: problem, 403: problem, 404: problem },
       },
     },
     async (request) => orders.listOrderHistory(actorOf(request), request.params.id, request.query),
@@ -226,6 +228,8 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'getOrderPhoto',
         summary: 'A photo of an order the caller may see',
+        description:
+          'One photo of an order, for whoever may see the order (its client, its assigned provider, staff, and providers while it is open for bids).',
         params: OrderPhotoParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
@@ -251,8 +255,9 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'listMyOrders',
         summary: 'My orders as a client, newest first',
+        description: 'The caller’s orders as a client, drafts included, a page at a time; filter by status.',
         querystring: MyOrdersQuery,
-        response: { 200: Page(OrderSummaryResponse) },
+        response: { 200: Ref(OrderSummaryPage) },
       },
     },
     async (request) => orders.listMyOrders(actorOf(request), request.query),
@@ -268,7 +273,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'All orders, newest first (staff)',
         description: 'Drafts are never listed: a draft is its client’s alone.',
         querystring: AdminOrdersQuery,
-        response: { 200: Page(OrderSummaryResponse) },
+        response: { 200: Ref(OrderSummaryPage) },
       },
     },
     async (request) => orders.adminListOrders(request.query),
@@ -284,7 +289,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'Restore a deleted order and exactly what its deletion took',
         description: 'Not an order one placed, bid on or works on (403 `own_case`).',
         params: IdParams,
-        response: { 200: OrderRestoreResponse, 403: problem, 404: problem, 409: problem },
+        response: { 200: Ref(OrderRestoreResponse), 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => orders.restoreOrder(actorOf(request), request.params.id),

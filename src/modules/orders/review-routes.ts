@@ -1,12 +1,14 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
+import { ListQuery } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import {
   CreateReviewBody,
+  OrderReviewPage,
   OrderReviewParams,
   OrderReviewResponse,
-  PublicReviewResponse,
+  PublicReviewPage,
 } from './review-contract.ts';
 import type { ReviewService } from './review-service.ts';
 
@@ -29,8 +31,8 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
           '(409 `review_already_exists`, also when staff removed the first one). The order must be `completed` ' +
           '(409 `order_is_<status>`). Anyone else gets 404; staff get 403.',
         params: IdParams,
-        body: CreateReviewBody,
-        response: { 201: OrderReviewResponse, 403: problem, 404: problem, 409: problem },
+        body: Ref(CreateReviewBody),
+        response: { 201: Ref(OrderReviewResponse), 403: problem, 404: problem, 409: problem },
       },
     },
     async (request, reply) =>
@@ -48,7 +50,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         description: 'Staff also see reviews they removed (`is_deleted`).',
         params: IdParams,
         querystring: ListQuery({}),
-        response: { 200: Page(OrderReviewResponse), 404: problem },
+        response: { 200: Ref(OrderReviewPage), 404: problem },
       },
     },
     async (request) => reviews.listOrderReviews(actorOf(request), request.params.id, request.query),
@@ -65,7 +67,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         description:
           'The `Location` of a written review. Staff also see a review they removed (`is_deleted`).',
         params: OrderReviewParams,
-        response: { 200: OrderReviewResponse, 404: problem },
+        response: { 200: Ref(OrderReviewResponse), 404: problem },
       },
     },
     async (request) => reviews.getOrderReview(actorOf(request), request.params.id, request.params.review_id),
@@ -82,7 +84,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         description: 'The author is shown by first name only.',
         params: IdParams,
         querystring: ListQuery({}),
-        response: { 200: Page(PublicReviewResponse), 404: problem },
+        response: { 200: Ref(PublicReviewPage), 404: problem },
       },
     },
     async (request) => reviews.listProviderReviews(request.params.id, request.query),
@@ -117,7 +119,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         summary: 'Put a removed review back; it counts again',
         description: 'Not a review one wrote or one about oneself (403 `own_case`).',
         params: IdParams,
-        response: { 200: OrderReviewResponse, 403: problem, 404: problem, 409: problem },
+        response: { 200: Ref(OrderReviewResponse), 403: problem, 404: problem, 409: problem },
       },
     },
     async (request) => reviews.restoreReview(actorOf(request), request.params.id),

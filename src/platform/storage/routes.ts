@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../http.ts';
+import { Component, Ref } from '../schemas.ts';
 import { validatorCompiler } from '../validation.ts';
 import { fileResponse, sendStoredFile } from './reply.ts';
 import { FILE_PURPOSES } from './schema.ts';
@@ -21,18 +22,21 @@ import {
 
 const Binary = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' });
 
-export const FileResponse = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  purpose: Type.Enum(FILE_PURPOSES),
-  content_type: Type.String({ description: 'Detected from the bytes' }),
-  size_bytes: Type.Integer(),
-  original_name: Nullable(Type.String({ description: 'The `X-File-Name` given at upload; metadata only' })),
-  attached: Type.Boolean({
-    description:
-      'Whether something refers to the file (a profile, an order, a verification, a dispute). An upload attached to nothing is removed a day after it was made, and its owner may delete it',
+export const FileResponse = Component(
+  'StoredFile',
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    purpose: Type.Enum(FILE_PURPOSES),
+    content_type: Type.String({ description: 'Detected from the bytes' }),
+    size_bytes: Type.Integer(),
+    original_name: Nullable(Type.String({ description: 'The `X-File-Name` given at upload; metadata only' })),
+    attached: Type.Boolean({
+      description:
+        'Whether something refers to the file (a profile, an order, a verification, a dispute). An upload attached to nothing is removed a day after it was made, and its owner may delete it',
+    }),
+    created_at: Type.String({ format: 'date-time' }),
   }),
-  created_at: Type.String({ format: 'date-time' }),
-});
+);
 
 const limits = UPLOAD_PURPOSES.map((p) => {
   const rule = UPLOAD_RULES[p];
@@ -126,7 +130,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         }),
         body: Binary,
         response: {
-          201: FileResponse,
+          201: Ref(FileResponse),
           413: Type.Ref('Problem'),
           415: Type.Ref('Problem'),
           422: Type.Ref('Problem'),
