@@ -5,7 +5,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { Type } from 'typebox';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
 import { catalogCascades } from './modules/core/schema.ts';
@@ -60,6 +59,7 @@ import { registerCors } from './platform/cors.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
+import { documentRoutes } from './platform/documentation.ts';
 import {
   handleClientError,
   handleFrameworkError,
@@ -240,6 +240,8 @@ export async function buildApp(options: AppOptions) {
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
+    transformObject: (document) =>
+      'openapiObject' in document ? withOptionalBodies(document.openapiObject) : document.swaggerObject,
   });
   // The document is still built (app.swagger()) when the routes that serve it are off.
   if (config.docsEnabled) {
@@ -249,7 +251,7 @@ export async function buildApp(options: AppOptions) {
     });
     registerRealtimeDocs(app, frames, API_VERSION);
   }
-  documentDefaults(app);
+  documentRoutes(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
   const work = options.work ?? config.runWorker;
@@ -476,40 +478,16 @@ export async function buildWorkerOperations(app: BuiltApp, config: Config) {
 }
 
 /**
- * Every route is documented the same way: the problem answers it can give, and its security.
- * Routes state their own success responses; these are the ones every route shares.
+ * @fastify/swagger marks every request body required; a route whose body may be left out says so in its
+ * schema (`x-optional-body`, platform/contract.ts), and the operation's `requestBody.required` follows it.
  */
-function documentDefaults(app: App) {
-  app.addHook('onRoute', (route) => {
-    // A route without access does not start (requireAccess): nothing to document.
-    const access = route.config?.access;
-    if (!access) return;
-    route.schema ??= {};
-    const schema = route.schema as Record<string, unknown>;
-    schema.security ??= access === 'public' ? [] : [{ bearerAuth: [] }];
-    schema.response ??= {};
-    const response = schema.response as Record<string, unknown>;
-    const problem = Type.Ref('Problem');
-    // Every route refuses query parameters it does not take (platform/contract.ts), and may fail on our side.
-    for (const status of ['400', '500']) response[status] ??= problem;
-    if (!route.url.startsWith('/api/')) return;
-    // Any API route may meet a rate limit, or the database gone (503, Retry-After).
-    for (const status of ['429', '503']) response[status] ??= problem;
-    if (access !== 'public') {
-      response['401'] ??= problem;
-      if (access !== 'user') response['403'] ??= problem;
+function withOptionalBodies<D extends { paths?: object }>(document: D): D {
+  for (const item of Object.values(document.paths ?? {}) as object[]) {
+    for (const operation of Object.values(item ?? {}) as Record<string, unknown>[]) {
+      if (typeof operation !== 'object' || operation === null || !('x-optional-body' in operation)) continue;
+      delete operation['x-optional-body'];
+      (operation.requestBody as { required?: boolean }).required = false;
     }
-  });
-  // Problems are sent as application/problem+json, on every route; the document says so.
-  app.addHook('onRoute', (route) => {
-    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response ?? {};
-    for (const [status, value] of Object.entries(response)) {
-      if (/^[45]\d\d$/.test(status) && (value as { $ref?: unknown } | undefined)?.$ref === 'Problem') {
-        response[status] = {
-          description: 'RFC 9457 problem details',
-          content: { 'application/problem+json': { schema: value } },
-        };
-      }
-    }
-  });
+  }
+  return document;
 }

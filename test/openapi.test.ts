@@ -170,7 +170,12 @@ describe('every operation under /api', () => {
   it('documents its client errors as Problem responses', () => {
     const isProblem = (response: { content?: Record<string, MediaType> }) => {
       const media = Object.values(response.content ?? {});
-      return media.length > 0 && media.every((m) => m.schema?.$ref === '#/components/schemas/Problem');
+      return (
+        media.length > 0 &&
+        media.every(
+          (m) => (m.schema?.allOf as Schema[] | undefined)?.[0]?.$ref === '#/components/schemas/Problem',
+        )
+      );
     };
     expect(
       gaps(({ op }) => {
@@ -193,6 +198,77 @@ describe('every operation under /api', () => {
         return op.responses?.['401'] ? undefined : 'asks for a token but documents no 401';
       }),
     ).toEqual([]);
+  });
+
+  it('lists, for each problem answer, the codes it can carry, so a client can switch on `code`', () => {
+    expect(
+      gaps(({ op }) => {
+        const unlisted = Object.entries(op.responses ?? {}).filter(([status, response]) => {
+          if (!/^[45]\d\d$/.test(status)) return false;
+          const schema = response.content?.['application/problem+json']?.schema;
+          const code = ((schema?.allOf as Schema[] | undefined)?.[1]?.properties as Record<string, Schema>)
+            ?.code;
+          const codes = code?.enum as string[] | undefined;
+          return !codes || codes.length === 0 || codes.some((c) => !/^[a-z]+(_[a-z]+)*$/.test(c));
+        });
+        return unlisted.length > 0 ? `no code enum for ${unlisted.map(([s]) => s).join(', ')}` : undefined;
+      }),
+    ).toEqual([]);
+  });
+
+  it('documents the headers the platform sends and reads where they apply', () => {
+    const headersOf = (op: Operation, status: string) =>
+      Object.keys((op.responses?.[status] as { headers?: object } | undefined)?.headers ?? {});
+    const requestHeaders = (op: Operation) =>
+      (op.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name.toLowerCase());
+    expect(
+      gaps((o) => {
+        const { method, op } = o;
+        const missing: string[] = [];
+        for (const status of Object.keys(op.responses ?? {})) {
+          if (!headersOf(op, status).includes('X-Request-Id')) missing.push(`${status} X-Request-Id`);
+        }
+        if (op.responses?.['201'] && !headersOf(op, '201').includes('Location')) missing.push('201 Location');
+        if (op.responses?.['429'] && !headersOf(op, '429').includes('Retry-After'))
+          missing.push('429 Retry-After');
+        if (op.responses?.['304']) {
+          if (!headersOf(op, '200').includes('ETag')) missing.push('200 ETag');
+          if (!requestHeaders(op).includes('if-none-match')) missing.push('If-None-Match');
+        }
+        const keyed = method === 'post' && requestHeaders(op).includes('idempotency-key');
+        if (keyed && !headersOf(op, Object.keys(op.responses ?? {})[0]!).includes('Idempotent-Replayed')) {
+          missing.push('Idempotent-Replayed');
+        }
+        return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
+      }),
+    ).toEqual([]);
+    const keyed = api().filter(
+      (o) => o.method === 'post' && (o.op.parameters ?? []).some((p) => p.name === 'idempotency-key'),
+    );
+    expect(keyed.map(label)).toContain('POST /api/v1/orders');
+    expect(keyed.map(label)).not.toContain('POST /api/v1/auth/login');
+  });
+
+  // Besides the per-IP and per-user limits, the routes that check a password count wrong ones (login_throttled).
+  it('lists 429 only where the route limits its rate', () => {
+    const limited = api()
+      .filter((o) => o.op.responses?.['429'])
+      .map(label)
+      .sort();
+    expect(limited).toEqual(
+      [
+        'POST /api/v1/auth/login',
+        'POST /api/v1/auth/otp/request',
+        'POST /api/v1/auth/otp/verify',
+        'POST /api/v1/auth/register',
+        'POST /api/v1/files',
+        'POST /api/v1/me/close',
+        'POST /api/v1/me/erase',
+        'POST /api/v1/me/export',
+        'POST /api/v1/orders/{id}/bids',
+        'PUT /api/v1/me/password',
+      ].sort(),
+    );
   });
 
   it('declares every path parameter, as required', () => {

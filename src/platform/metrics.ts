@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { Database, PoolState } from './db.ts';
+import { problems } from './documentation.ts';
 import { UnauthorizedError } from './errors.ts';
 import type { App } from './http.ts';
 import { JOB_SCHEMA } from './jobs.ts';
@@ -142,10 +143,6 @@ export function registerMetrics(
   }
 
   const expected = options.token === undefined ? undefined : digest(options.token);
-  const problem = {
-    description: 'RFC 9457 problem details',
-    content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
-  };
   app.get(
     '/metrics',
     {
@@ -163,7 +160,7 @@ export function registerMetrics(
             description: 'Prometheus text format 0.0.4',
             content: { 'text/plain': { schema: Type.String() } },
           },
-          401: problem,
+          ...problems({ 401: ['unauthorized', 'invalid_token'] }),
         },
       },
       config: { access: 'public' },

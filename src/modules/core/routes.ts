@@ -3,6 +3,7 @@ import { type TObject, type TSchema, Type } from 'typebox';
 import type { Role } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
 import { camelize, snakeize } from '../../platform/case.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
 import { LANGUAGES, negotiateLanguage, Translations } from '../../platform/i18n.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
@@ -257,9 +258,16 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       response: { 200: ok },
     },
   });
-  const publicRouteById = (operationId: string, summary: string, ok: TSchema) => {
+  const publicRouteById = (operationId: string, summary: string, ok: TSchema, notFound: string) => {
     const route = publicRoute(operationId, summary, ok);
-    return { ...route, schema: { ...route.schema, params: IdParams } };
+    return {
+      ...route,
+      schema: {
+        ...route.schema,
+        params: IdParams,
+        response: { ...route.schema.response, ...problems({ 404: [notFound] }) },
+      },
+    };
   };
   const publicPage = (operationId: string, summary: string, page: TSchema) => {
     const route = publicRoute(operationId, summary, Ref(page));
@@ -314,7 +322,12 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/categories/:id',
-    publicRouteById('getCategory', 'One category with its subcategories', Ref(CategoryResponse)),
+    publicRouteById(
+      'getCategory',
+      'One category with its subcategories',
+      Ref(CategoryResponse),
+      'category_not_found',
+    ),
     async (request, reply) => {
       const language = await lang(request);
       const answer = await catalog.cachedAnswer(
@@ -328,7 +341,12 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
 
   app.get(
     '/subcategories/:id',
-    publicRouteById('getSubcategory', 'One subcategory with its add-ons', Ref(SubcategoryResponse)),
+    publicRouteById(
+      'getSubcategory',
+      'One subcategory with its add-ons',
+      Ref(SubcategoryResponse),
+      'subcategory_not_found',
+    ),
     async (request, reply) => {
       const language = await lang(request);
       const answer = await catalog.cachedAnswer(
@@ -397,6 +415,10 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     const { singular, plural, roles } = admin[name];
     const entity = catalog.entities[name];
     const { Create, Update, Row, Rows } = staffSchemas[name];
+    const notFound = `${entity.label}_not_found`;
+    // A create or change naming a parent that does not exist (`category_not_found`), or, for an area, itself.
+    const parent = (entity as { parent?: { label: string } }).parent;
+    const badParent = parent ? [`${parent.label}_not_found`, 'invalid_parent'] : [];
     const base = { tags: ['admin', 'catalog'] };
     const config = { access: roles };
     const toRow = (row: object) => snakeize(row) as Record<string, unknown>;
@@ -429,7 +451,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           summary: `One ${singular}, as staff manage it`,
           description: `The ${singular} row with every field staff edit, deleted or not; an unknown id is 404.`,
           params: IdParams,
-          response: { 200: Ref(Row) },
+          response: { 200: Ref(Row), ...problems({ 404: [notFound] }) },
         },
       },
       async (request) => toRow(await catalog.getEntity(entity, request.params.id)),
@@ -444,7 +466,10 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           summary: `Create a ${singular}`,
           description: `Adds a ${singular} to the catalog; the public catalog shows it at once when it is active. A value that must be unique and is taken is 409.`,
           body: Ref(Create),
-          response: { 201: Ref(Row) },
+          response: {
+            201: Ref(Row),
+            ...problems({ 409: ['already_exists'], ...(badParent.length > 0 && { 422: badParent }) }),
+          },
         },
       },
       async (request, reply) => {
@@ -468,7 +493,14 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
             'Only the fields sent change; null clears an optional one. The public catalog shows the change at once.',
           params: IdParams,
           body: Ref(Update),
-          response: { 200: Ref(Row) },
+          response: {
+            200: Ref(Row),
+            ...problems({
+              404: [notFound],
+              409: ['already_exists'],
+              ...(badParent.length > 0 && { 422: badParent }),
+            }),
+          },
         },
       },
       async (request) =>
@@ -491,7 +523,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           summary: `Soft-delete a ${singular} and what depends on it`,
           description: `Takes the ${singular} and the catalog rows under it out of the catalog under one deletion id, which a restore brings back exactly.`,
           params: IdParams,
-          response: { 200: Ref(DeleteResponse) },
+          response: { 200: Ref(DeleteResponse), ...problems({ 404: [notFound] }) },
         },
       },
       async (request) => {
@@ -509,7 +541,10 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
           summary: `Restore a ${singular} and exactly what its deletion took`,
           description: `Brings back the rows the ${singular}’s deletion took. A ${singular} that is not deleted is 409 \`not_deleted\`; one whose parent is still deleted is 409 \`parent_deleted\`.`,
           params: IdParams,
-          response: { 200: Ref(RestoreResponse) },
+          response: {
+            200: Ref(RestoreResponse),
+            ...problems({ 404: [notFound], 409: ['not_deleted', 'parent_deleted', 'already_exists'] }),
+          },
         },
       },
       async (request) => catalog.restoreEntity(actorOf(request), entity, request.params.id),

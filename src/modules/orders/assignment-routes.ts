@@ -1,5 +1,5 @@
-import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
@@ -12,8 +12,6 @@ import {
   UpdateAssignmentBody,
 } from './assignment-contract.ts';
 import type { AssignmentService } from './assignment-service.ts';
-
-const problem = Type.Ref('Problem');
 
 export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> = async (
   app,
@@ -32,7 +30,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           'The agreed work on an order: accepted bid, progress, completion, the other party’s contacts',
         description: 'For the order’s client, its assigned provider and staff; anyone else gets 404.',
         params: IdParams,
-        response: { 200: Ref(AssignmentResponse), 404: problem },
+        response: { 200: Ref(AssignmentResponse), ...problems({ 404: ['assignment_not_found'] }) },
       },
     },
     async (request) => assignments.getAssignment(actorOf(request), request.params.id),
@@ -50,7 +48,22 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           'The note is kept, with its time, in the assignment’s `progress_notes`, which both parties see; at most 200 notes.',
         params: IdParams,
         body: Ref(AddProgressNoteBody),
-        response: { 201: Ref(AssignmentResponse), 403: problem, 404: problem, 409: problem, 422: problem },
+        response: {
+          201: Ref(AssignmentResponse),
+          ...problems({
+            403: ['assigned_provider_only'],
+            404: ['assignment_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+            ],
+            422: ['too_many_progress_notes'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -71,7 +84,22 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           'Photos are your own uploads with purpose `order_photo` (POST /files); the list given replaces the one there.',
         params: IdParams,
         body: Ref(UpdateAssignmentBody),
-        response: { 200: Ref(AssignmentResponse), 403: problem, 404: problem, 409: problem, 422: problem },
+        response: {
+          200: Ref(AssignmentResponse),
+          ...problems({
+            403: ['assigned_provider_only'],
+            404: ['assignment_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+            ],
+            422: ['invalid_file'],
+          }),
+        },
       },
     },
     async (request) => assignments.updateAssignment(actorOf(request), request.params.id, request.body),
@@ -90,7 +118,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         params: AssignmentPhotoParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          404: problem,
+          ...problems({ 404: ['assignment_not_found', 'file_not_found'] }),
         },
       },
     },

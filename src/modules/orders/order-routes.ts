@@ -1,6 +1,6 @@
-import { Type } from 'typebox';
 import { STAFF_ROLES } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
@@ -22,12 +22,8 @@ import {
 } from './order-contract.ts';
 import type { OrderService } from './order-service.ts';
 
-const problem = Type.Ref('Problem');
 const tags = ['orders'];
 const ORDER_MODERATORS = ['admin', 'moderator'] as const;
-
-/** Every action answers with the order as the caller may see it. */
-const actionResponses = { 200: Ref(OrderResponse), 403: problem, 404: problem, 409: problem, 422: problem };
 
 export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, { orders }) => {
   app.post(
@@ -46,7 +42,25 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'bids (publishing one more is 409 `open_order_limit_reached`). ' +
           'Send an `Idempotency-Key`: a retry answers with the first order.',
         body: Ref(CreateOrderBody),
-        response: { 201: Ref(OrderResponse), 409: problem, 422: problem },
+        response: {
+          201: Ref(OrderResponse),
+          ...problems({
+            409: ['draft_limit_reached', 'open_order_limit_reached'],
+            422: [
+              'addon_not_found',
+              'budget_out_of_range',
+              'duplicate_addon',
+              'invalid_budget_range',
+              'invalid_file',
+              'invalid_primary_photo',
+              'invalid_time_range',
+              'service_area_not_found',
+              'service_date_in_past',
+              'service_date_too_far',
+              'subcategory_not_found',
+            ],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -66,7 +80,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'the work is agreed). Anyone else sees only published or bidding orders, without address, location, ' +
           'contacts or `client_user_id`; other orders are 404. A draft is its client’s alone: 404 to staff too.',
         params: IdParams,
-        response: { 200: Ref(OrderResponse), 404: problem },
+        response: { 200: Ref(OrderResponse), ...problems({ 404: ['order_not_found'] }) },
       },
     },
     async (request) => orders.getOrder(actorOf(request), request.params.id),
@@ -84,7 +98,32 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'Only the fields sent change; the same rules as at creation apply to them. An order past bidding is 409; anyone else’s order is 404 (or 403 when the caller may see it but not change it).',
         params: IdParams,
         body: Ref(UpdateOrderBody),
-        response: actionResponses,
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_in_progress',
+            ],
+            422: [
+              'addon_not_found',
+              'budget_out_of_range',
+              'duplicate_addon',
+              'invalid_budget_range',
+              'invalid_file',
+              'invalid_primary_photo',
+              'invalid_time_range',
+              'service_area_not_found',
+              'service_date_in_past',
+              'service_date_too_far',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.updateOrder(actorOf(request), request.params.id, request.body),
@@ -103,7 +142,21 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'moderators at any time but while it is disputed (409 `order_is_disputed`: settle the dispute first), ' +
           'and not an order they bid on or work on (403 `own_case`; their own order they delete as its client).',
         params: IdParams,
-        response: { 200: Ref(OrderDeleteResponse), 403: problem, 404: problem, 409: problem },
+        response: {
+          200: Ref(OrderDeleteResponse),
+          ...problems({
+            403: ['not_your_order', 'own_case'],
+            404: ['order_not_found'],
+            409: [
+              'order_has_accepted_bid',
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_in_progress',
+            ],
+          }),
+        },
       },
     },
     async (request) => {
@@ -125,7 +178,23 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'at once: 409 `open_order_limit_reached`.',
         params: IdParams,
         body: Ref(NoteBody),
-        response: actionResponses,
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'open_order_limit_reached',
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.publishOrder(actorOf(request), request.params.id, request.body),
@@ -144,7 +213,22 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'assigned. Pending bids are rejected.',
         params: IdParams,
         body: Ref(CancelOrderBody),
-        response: actionResponses,
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.cancelOrder(actorOf(request), request.params.id, request.body),
@@ -161,7 +245,22 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         description: 'The body may be left out.',
         params: IdParams,
         body: Ref(NoteBody),
-        response: actionResponses,
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_assigned_provider'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.startOrder(actorOf(request), request.params.id, request.body),
@@ -180,7 +279,24 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'confirmed automatically after the `order_auto_confirm_days` setting. The body may be left out.',
         params: IdParams,
         body: Ref(CompleteOrderBody),
-        response: actionResponses,
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_assigned_provider'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+              'work_already_done',
+            ],
+            422: ['invalid_file'],
+          }),
+        },
       },
     },
     async (request) => orders.completeOrder(actorOf(request), request.params.id, request.body),
@@ -197,7 +313,23 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         description: 'The body may be left out.',
         params: IdParams,
         body: Ref(NoteBody),
-        response: actionResponses,
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+              'work_not_done',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.confirmOrder(actorOf(request), request.params.id, request.body),
@@ -214,7 +346,10 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         description: 'For its client, its assigned provider and staff (a draft: its client only).',
         params: IdParams,
         querystring: OrderHistoryQuery,
-        response: { 200: Ref(OrderHistoryResponse), 400: problem, 403: problem, 404: problem },
+        response: {
+          200: Ref(OrderHistoryResponse),
+          ...problems({ 403: ['not_your_order'], 404: ['order_not_found'] }),
+        },
       },
     },
     async (request) => orders.listOrderHistory(actorOf(request), request.params.id, request.query),
@@ -233,7 +368,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         params: OrderPhotoParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          404: problem,
+          ...problems({ 404: ['order_not_found', 'photo_not_found'] }),
         },
       },
     },
@@ -289,7 +424,14 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'Restore a deleted order and exactly what its deletion took',
         description: 'Not an order one placed, bid on or works on (403 `own_case`).',
         params: IdParams,
-        response: { 200: Ref(OrderRestoreResponse), 403: problem, 404: problem, 409: problem },
+        response: {
+          200: Ref(OrderRestoreResponse),
+          ...problems({
+            403: ['own_case'],
+            404: ['order_not_found'],
+            409: ['not_deleted', 'parent_deleted'],
+          }),
+        },
       },
     },
     async (request) => orders.restoreOrder(actorOf(request), request.params.id),

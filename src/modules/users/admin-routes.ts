@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { RoleSchema } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { ListQuery, OneOrMore } from '../../platform/pagination.ts';
 import { Ref } from '../../platform/schemas.ts';
@@ -8,8 +9,6 @@ import type { UserAdminService } from './admin-service.ts';
 import { AdminUserPage, AdminUserResponse, Email, Phone, RestoredAccount, SetRolesBody } from './contract.ts';
 import type { PrivacyService } from './privacy-service.ts';
 import { USER_STATUSES } from './schema.ts';
-
-const problem = Type.Ref('Problem');
 
 export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: PrivacyService }> = async (
   app,
@@ -52,7 +51,7 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         summary: 'One account',
         description: 'An account as staff see it, a closed one included; an unknown id is 404.',
         params: IdParams,
-        response: { 200: Ref(AdminUserResponse), 404: problem },
+        response: { 200: Ref(AdminUserResponse), ...problems({ 404: ['user_not_found'] }) },
       },
     },
     async (request) => admin.getUser(request.params.id),
@@ -69,7 +68,10 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         description: 'Never one’s own (403 `own_case`), so no admin can take away their own admin role.',
         params: IdParams,
         body: Ref(SetRolesBody),
-        response: { 200: Ref(AdminUserResponse), 403: problem, 404: problem },
+        response: {
+          200: Ref(AdminUserResponse),
+          ...problems({ 403: ['own_case'], 404: ['user_not_found'] }),
+        },
       },
     },
     async (request) => admin.setRoles(actorOf(request), request.params.id, request.body.roles),
@@ -88,9 +90,11 @@ export const userAdminRoutes: RoutesPlugin<{ admin: UserAdminService; privacy: P
         params: IdParams,
         response: {
           200: Ref(RestoredAccount),
-          403: problem,
-          404: problem,
-          409: problem,
+          ...problems({
+            403: ['own_case', 'staff_account_admin_only'],
+            404: ['user_not_found'],
+            409: ['account_not_deactivated'],
+          }),
         },
       },
     },

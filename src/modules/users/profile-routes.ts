@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { ListQuery } from '../../platform/pagination.ts';
@@ -27,7 +28,6 @@ import {
 } from './profile-contract.ts';
 import type { ProfileService } from './profile-service.ts';
 
-const problem = Type.Ref('Problem');
 const ProviderParams = Type.Object({ provider_id: Type.String({ format: 'uuid' }) });
 /** The provider a favorite was made of. */
 const FavoriteAdded = Component('FavoriteAdded', ProviderParams);
@@ -66,7 +66,10 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'Only the fields sent change. `photo_file_id` is one of the caller’s uploads with purpose `profile_photo`; `service_area_id` an id from /service-areas; an unknown id is 422.',
         body: Ref(UpdateProfileBody),
-        response: { 200: Ref(ProfileResponse), 422: problem },
+        response: {
+          200: Ref(ProfileResponse),
+          ...problems({ 422: ['invalid_file', 'language_not_supported', 'service_area_not_found'] }),
+        },
       },
     },
     async (request) => profiles.updateProfile(actorOf(request), request.body),
@@ -83,7 +86,7 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'Makes the signed-in person a client, with optional preferences. A person has one client profile: a second is 409. Creating an order makes the caller a client as well.',
         body: Ref(ClientProfileBody),
-        response: { 201: Ref(ClientProfileResponse), 409: problem },
+        response: { 201: Ref(ClientProfileResponse), ...problems({ 409: ['client_profile_exists'] }) },
       },
     },
     async (request, reply) =>
@@ -100,7 +103,7 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'My client profile',
         description:
           'The caller’s client profile and its counters (orders, rating by providers); 404 while the caller is not a client.',
-        response: { 200: Ref(ClientProfileResponse), 404: problem },
+        response: { 200: Ref(ClientProfileResponse), ...problems({ 404: ['client_profile_not_found'] }) },
       },
     },
     async (request) => profiles.getClientProfile(actorOf(request)),
@@ -116,7 +119,7 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'Change my client preferences',
         description: 'Only the fields sent change; 404 while the caller is not a client.',
         body: Ref(UpdateClientProfileBody),
-        response: { 200: Ref(ClientProfileResponse), 404: problem },
+        response: { 200: Ref(ClientProfileResponse), ...problems({ 404: ['client_profile_not_found'] }) },
       },
     },
     async (request) => profiles.updateClientProfile(actorOf(request), request.body),
@@ -133,7 +136,10 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'Adds the `provider` role to the account; refresh the tokens to carry it. Availability is per weekday, as HH:MM ranges in Asia/Bishkek time.',
         body: Ref(CreateProviderProfileBody),
-        response: { 201: Ref(ProviderProfileResponse), 409: problem, 422: problem },
+        response: {
+          201: Ref(ProviderProfileResponse),
+          ...problems({ 409: ['provider_profile_exists'], 422: ['service_area_not_found'] }),
+        },
       },
     },
     async (request, reply) =>
@@ -150,7 +156,7 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'My provider profile',
         description:
           'The caller’s provider profile, as the directory shows it and with what only its owner sees; 404 while the caller is not a provider.',
-        response: { 200: Ref(ProviderProfileResponse), 404: problem },
+        response: { 200: Ref(ProviderProfileResponse), ...problems({ 404: ['provider_profile_not_found'] }) },
       },
     },
     async (request) => profiles.getProviderProfile(actorOf(request)),
@@ -167,7 +173,10 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'Only the fields sent change. `service_area_ids` replaces the list; `is_available: false` hides the provider from the directory. 404 while the caller is not a provider.',
         body: Ref(UpdateProviderProfileBody),
-        response: { 200: Ref(ProviderProfileResponse), 404: problem, 422: problem },
+        response: {
+          200: Ref(ProviderProfileResponse),
+          ...problems({ 404: ['provider_profile_not_found'], 422: ['service_area_not_found'] }),
+        },
       },
     },
     async (request) => profiles.updateProviderProfile(actorOf(request), request.body),
@@ -184,7 +193,7 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'The caller’s own services, active or not, a page at a time. Only a provider has services.',
         querystring: ListQuery({}),
-        response: { 200: Ref(ServicePage), 422: problem },
+        response: { 200: Ref(ServicePage), ...problems({ 422: ['provider_profile_required'] }) },
       },
     },
     async (request) => profiles.listServices(actorOf(request), request.query),
@@ -200,7 +209,13 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'Offer a service in a subcategory (one per subcategory)',
         description: '`base_price` is in tyiyn and must be within the category’s price range.',
         body: Ref(CreateServiceBody),
-        response: { 201: Ref(ServiceResponse), 409: problem, 422: problem },
+        response: {
+          201: Ref(ServiceResponse),
+          ...problems({
+            409: ['service_already_offered'],
+            422: ['price_out_of_range', 'provider_profile_required', 'subcategory_not_found'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -217,7 +232,10 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'One of my services',
         description: 'One of the caller’s services; anyone else’s is 404.',
         params: IdParams,
-        response: { 200: Ref(ServiceResponse), 404: problem, 422: problem },
+        response: {
+          200: Ref(ServiceResponse),
+          ...problems({ 404: ['service_not_found'], 422: ['provider_profile_required'] }),
+        },
       },
     },
     async (request) => profiles.getService(actorOf(request), request.params.id),
@@ -235,7 +253,13 @@ export const profileRoutes: RoutesPlugin<{
           'Only the fields sent change; `base_price` is in tyiyn, within the category’s price range. Anyone else’s service is 404.',
         params: IdParams,
         body: Ref(UpdateServiceBody),
-        response: { 200: Ref(ServiceResponse), 404: problem, 422: problem },
+        response: {
+          200: Ref(ServiceResponse),
+          ...problems({
+            404: ['service_not_found'],
+            422: ['price_out_of_range', 'provider_profile_required'],
+          }),
+        },
       },
     },
     async (request) => profiles.updateService(actorOf(request), request.params.id, request.body),
@@ -252,7 +276,10 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'The service no longer shows in the directory or on the provider’s profile. Anyone else’s service is 404.',
         params: IdParams,
-        response: { 204: Type.Null(), 404: problem, 422: problem },
+        response: {
+          204: Type.Null(),
+          ...problems({ 404: ['service_not_found'], 422: ['provider_profile_required'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -272,7 +299,7 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'The providers the caller keeps as favorites, each with its public card; a provider who left the directory is left out.',
         querystring: ListQuery({}),
-        response: { 200: Ref(FavoritePage), 422: problem },
+        response: { 200: Ref(FavoritePage), ...problems({ 422: ['client_profile_required'] }) },
       },
     },
     async (request) => {
@@ -299,7 +326,11 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'Answers 201 when the provider was added and 204 when it was a favorite already. A provider not in the directory is 404.',
         params: ProviderParams,
-        response: { 201: Ref(FavoriteAdded), 204: Type.Null(), 404: problem, 422: problem },
+        response: {
+          201: Ref(FavoriteAdded),
+          204: Type.Null(),
+          ...problems({ 404: ['provider_not_found'], 422: ['client_profile_required'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -319,7 +350,10 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'Remove a provider from my favorites',
         description: 'A provider that is not among the caller’s favorites is 404.',
         params: ProviderParams,
-        response: { 204: Type.Null(), 404: problem, 422: problem },
+        response: {
+          204: Type.Null(),
+          ...problems({ 404: ['favorite_not_found'], 422: ['client_profile_required'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -356,7 +390,7 @@ export const profileRoutes: RoutesPlugin<{
         description:
           'What anyone may see of a provider in the directory: the card, availability and active services. A provider not in the directory (unavailable, blocked, closed) is 404.',
         params: IdParams,
-        response: { 200: Ref(ProviderPublicResponse), 404: problem },
+        response: { 200: Ref(ProviderPublicResponse), ...problems({ 404: ['provider_not_found'] }) },
       },
     },
     async (request) => directory.getProvider(request.params.id),
@@ -375,7 +409,7 @@ export const profileRoutes: RoutesPlugin<{
         params: IdParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          404: problem,
+          ...problems({ 404: ['photo_not_found'] }),
         },
       },
     },

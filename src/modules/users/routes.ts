@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { negotiateLanguage } from '../../platform/i18n.ts';
@@ -57,7 +58,7 @@ export const accountRoutes: RoutesPlugin<{
         description:
           'Makes an account and a first session: the answer carries the tokens. An email already used is 409 `email_taken`. Limited per IP (`AUTH_RATE_LIMIT_PER_MINUTE`).',
         body: Ref(RegisterBody),
-        response: { 201: Ref(TokenResponse), 409: Type.Ref('Problem') },
+        response: { 201: Ref(TokenResponse), ...problems({ 409: ['email_taken'] }) },
       },
     },
     async (request, reply) => {
@@ -77,7 +78,14 @@ export const accountRoutes: RoutesPlugin<{
         description:
           'Give `email` or `phone`, not both. A wrong email, phone or password all answer `invalid_credentials`. Five wrong passwords for one email or phone, from any address, lock its password sign-in for a minute (429 `login_throttled` with `Retry-After`, even for the right password); each wrong one after a lock doubles the next lock, up to an hour, and a day without one forgets them. A one-time code (`/auth/otp/verify`) still signs the owner in and clears the count; the owner is told of each lock.',
         body: Ref(LoginBody),
-        response: { 200: Ref(TokenResponse), 401: Type.Ref('Problem'), 403: Type.Ref('Problem') },
+        response: {
+          200: Ref(TokenResponse),
+          ...problems({
+            401: ['invalid_credentials'],
+            403: ['account_blocked', 'account_deactivated'],
+            429: ['login_throttled'],
+          }),
+        },
       },
     },
     async (request) => {
@@ -103,7 +111,10 @@ export const accountRoutes: RoutesPlugin<{
           'Codes are 6 digits and live 5 minutes. One code per minute and 5 per hour per phone; 20 per hour per IP. The SMS is in the `Accept-Language` language.',
         headers: Type.Object({ 'accept-language': Type.Optional(Type.String()) }),
         body: Ref(RequestOtpBody),
-        response: { 202: Ref(OtpSentResponse) },
+        response: {
+          202: Ref(OtpSentResponse),
+          ...problems({ 429: ['otp_rate_limited', 'otp_resend_too_soon'], 503: ['sms_unavailable'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -127,7 +138,14 @@ export const accountRoutes: RoutesPlugin<{
           'At most 5 tries per code. A phone that had no account answers 201 (the account made, `Location: /api/v1/me`) ' +
           'and `is_new_user: true`, which tells the app to ask for a profile; a known one answers 200.',
         body: Ref(VerifyOtpBody),
-        response: { 200: Ref(OtpSignIn), 201: Ref(OtpSignIn), 403: Type.Ref('Problem') },
+        response: {
+          200: Ref(OtpSignIn),
+          201: Ref(OtpSignIn),
+          ...problems({
+            401: ['otp_attempts_exceeded', 'otp_invalid', 'otp_wrong_code'],
+            403: ['account_blocked'],
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -147,7 +165,13 @@ export const accountRoutes: RoutesPlugin<{
         description:
           'Each refresh token works once. Presenting a used one ends that session (`refresh_token_reused`): apps must not refresh twice in parallel.',
         body: Ref(RefreshTokensBody),
-        response: { 200: Ref(TokenResponse), 401: Type.Ref('Problem'), 403: Type.Ref('Problem') },
+        response: {
+          200: Ref(TokenResponse),
+          ...problems({
+            401: ['invalid_refresh_token', 'refresh_token_reused', 'session_expired'],
+            403: ['account_blocked'],
+          }),
+        },
       },
     },
     async (request) => accounts.refresh(request.body.refresh_token, clientOf(request)),
@@ -217,7 +241,7 @@ export const accountRoutes: RoutesPlugin<{
         description:
           'Ends one session of the account; a session that is not the caller’s (or is over) is 404.',
         params: IdParams,
-        response: { 204: Type.Null(), 404: Type.Ref('Problem') },
+        response: { 204: Type.Null(), ...problems({ 404: ['session_not_found'] }) },
       },
     },
     async (request, reply) => {
@@ -253,7 +277,10 @@ export const accountRoutes: RoutesPlugin<{
         description:
           '`current_password` is required when the account has a password (phone-only accounts may set one).',
         body: Ref(ChangePasswordBody),
-        response: { 204: Type.Null(), 422: Type.Ref('Problem') },
+        response: {
+          204: Type.Null(),
+          ...problems({ 422: ['wrong_current_password'], 429: ['login_throttled'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -280,7 +307,10 @@ export const accountRoutes: RoutesPlugin<{
               : ''
           }Not one’s own account, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 \`own_case\`). A staff account only by an admin (403 \`staff_account_admin_only\`).`,
           params: IdParams,
-          response: { 200: Ref(UserResponse), 403: Type.Ref('Problem'), 404: Type.Ref('Problem') },
+          response: {
+            200: Ref(UserResponse),
+            ...problems({ 403: ['own_case', 'staff_account_admin_only'], 404: ['user_not_found'] }),
+          },
         },
       },
       async (request) => accounts.setStatus(actorOf(request), request.params.id, status),

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
 import { ID_SORTS, ListQuery, OneOrMore, Page, Sort } from '../../platform/pagination.ts';
 import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
@@ -67,7 +68,6 @@ const DecideVerificationBody = Component(
   ),
 );
 
-const Problem = Type.Ref('Problem');
 const staff = { access: VERIFICATION_REVIEWERS };
 
 export const verificationRoutes: RoutesPlugin<{ verifications: VerificationService }> = async (
@@ -87,7 +87,13 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
           'Another pending request of the same type is 409 `verification_already_pending`. ' +
           'An identity request moves the profile to `pending` until a moderator decides.',
         body: Ref(SubmitVerificationBody),
-        response: { 201: Ref(MyVerificationResponse), 409: Problem, 422: Problem },
+        response: {
+          201: Ref(MyVerificationResponse),
+          ...problems({
+            409: ['already_verified', 'verification_already_pending'],
+            422: ['evidence_required', 'invalid_file'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -121,7 +127,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
         summary: 'One of my verification requests',
         description: 'One of the caller’s verification requests; anyone else’s is 404.',
         params: IdParams,
-        response: { 200: Ref(MyVerificationResponse), 404: Problem },
+        response: { 200: Ref(MyVerificationResponse), ...problems({ 404: ['verification_not_found'] }) },
       },
     },
     async (request) => verifications.getMine(actorOf(request), request.params.id),
@@ -159,7 +165,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
         summary: 'One verification request',
         description: 'One verification request with its staff notes, for the staff who review them.',
         params: IdParams,
-        response: { 200: Ref(AdminVerificationResponse), 404: Problem },
+        response: { 200: Ref(AdminVerificationResponse), ...problems({ 404: ['verification_not_found'] }) },
       },
     },
     async (request) => verifications.adminGet(request.params.id),
@@ -172,11 +178,8 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
     app.post(
       `/admin/verifications/:id/${action}`,
       {
-        config: staff,
         // Both notes are optional, so the body may be left out altogether.
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
+        config: { ...staff, optionalBody: true },
         schema: {
           tags: ['verification', 'admin'],
           operationId: action === 'approve' ? 'adminApproveVerification' : 'adminRejectVerification',
@@ -189,7 +192,14 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
               : ' Rejecting an identity verification sends a pending profile back to unverified.'),
           params: IdParams,
           body: Ref(DecideVerificationBody),
-          response: { 200: Ref(AdminVerificationResponse), 403: Problem, 404: Problem, 409: Problem },
+          response: {
+            200: Ref(AdminVerificationResponse),
+            ...problems({
+              403: ['own_case'],
+              404: ['verification_not_found'],
+              409: ['verification_not_pending'],
+            }),
+          },
         },
       },
       async (request) => verifications.decide(actorOf(request), request.params.id, decision, request.body),

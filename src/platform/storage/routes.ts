@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
+import { problems } from '../documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../http.ts';
 import { Component, Ref } from '../schemas.ts';
 import { validatorCompiler } from '../validation.ts';
@@ -131,10 +132,12 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         body: Binary,
         response: {
           201: Ref(FileResponse),
-          413: Type.Ref('Problem'),
-          415: Type.Ref('Problem'),
-          422: Type.Ref('Problem'),
-          507: Type.Ref('Problem'),
+          ...problems({
+            400: ['upload_incomplete'],
+            413: ['file_too_large', 'storage_quota_exceeded'],
+            415: ['file_not_decodable', 'file_type_mismatch'],
+            422: ['empty_file', 'image_too_large'],
+          }),
         },
       },
     },
@@ -163,10 +166,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           "The file's owner may download it, and so may whoever may see what it is attached to: " +
           `${files.describeVisibility()}. Anyone else gets 404.`,
         params: IdParams,
-        response: {
-          200: fileResponse(UPLOAD_CONTENT_TYPES),
-          404: Type.Ref('Problem'),
-        },
+        response: { 200: fileResponse(UPLOAD_CONTENT_TYPES), ...problems({ 404: ['file_not_found'] }) },
       },
     },
     async (request, reply) => {
@@ -197,8 +197,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         params: IdParams,
         response: {
           204: Type.Null({ description: 'Deleted' }),
-          404: Type.Ref('Problem'),
-          409: Type.Ref('Problem'),
+          ...problems({ 404: ['file_not_found'], 409: ['file_attached'] }),
         },
       },
     },
