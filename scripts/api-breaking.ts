@@ -65,7 +65,18 @@ function withParameterLists(document: Document): Document {
   return copy;
 }
 
+/**
+ * Under an error response (4xx, 5xx): what the document says of problems. An app handles a problem by its
+ * status and treats a `code` it does not know as that status (README, "Versioning and deprecation"), so a
+ * listed code more or less, or a problem response the server never sent taken out, breaks no app.
+ */
+const isProblemAnswer = (path: Diff['path']) => {
+  const at = path.indexOf('responses');
+  return at !== -1 && /^[45]\d\d$/.test(String(path[at + 1]));
+};
+
 function isBreaking(diff: Diff): boolean {
+  if (isProblemAnswer(diff.path)) return false;
   if (diff.type === 'breaking') return true;
   const [last, parent] = [diff.path.at(-1), diff.path.at(-2)];
   if (diff.action === 'remove' && parent === 'properties') return true;

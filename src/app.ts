@@ -5,7 +5,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { Type } from 'typebox';
 import { catalogAdminRoutes } from './modules/core/admin-routes.ts';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
@@ -82,10 +81,10 @@ import { registerCors } from './platform/cors.ts';
 import { createFieldCipher } from './platform/crypto.ts';
 import { createDataRights } from './platform/data-rights.ts';
 import type { Database } from './platform/db.ts';
+import { documentRoutes } from './platform/documentation.ts';
 import {
   handleClientError,
   handleFrameworkError,
-  Problem,
   registerErrorHandling,
   TooManyRequestsError,
 } from './platform/errors.ts';
@@ -102,6 +101,7 @@ import { createPartitionManager } from './platform/partitions.ts';
 import { platformDataRights } from './platform/platform-data-rights.ts';
 import { createFrameRegistry } from './platform/realtime/frames.ts';
 import { registerRealtimeDocs } from './platform/realtime/routes.ts';
+import { componentSchemas } from './platform/schemas.ts';
 import { createSearchVocabulary } from './platform/search/service.ts';
 import { createSoftDeletes } from './platform/soft-delete.ts';
 import { fileRoutes } from './platform/storage/routes.ts';
@@ -221,7 +221,7 @@ export async function buildApp(options: AppOptions) {
     },
   });
 
-  app.addSchema(Problem);
+  for (const schema of componentSchemas()) app.addSchema(schema);
   // The realtime protocol's frames, registered by the modules below; documented beside the OpenAPI document.
   const frames = createFrameRegistry();
   await app.register(swagger, {
@@ -230,9 +230,13 @@ export async function buildApp(options: AppOptions) {
       info: {
         title: 'kg-job-portal API',
         version: API_VERSION,
+        contact: { name: 'kg-job-portal API' },
+        license: { name: 'Proprietary', identifier: 'LicenseRef-kg-job-portal' },
         description:
           'Local-services marketplace for Kyrgyzstan. Money is in tyiyn (1 KGS = 100 tyiyn); errors are RFC 9457 problem+json with a stable `code`.',
       },
+      // Relative, so the document is the same in every deployment: the API is where the document is served.
+      servers: [{ url: '/' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -261,6 +265,8 @@ export async function buildApp(options: AppOptions) {
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
+    transformObject: (document) =>
+      'openapiObject' in document ? withOptionalBodies(document.openapiObject) : document.swaggerObject,
   });
   // The document is still built (app.swagger()) when the routes that serve it are off.
   if (config.docsEnabled) {
@@ -270,7 +276,7 @@ export async function buildApp(options: AppOptions) {
     });
     registerRealtimeDocs(app, frames, API_VERSION);
   }
-  documentDefaults(app);
+  documentRoutes(app);
 
   const signer = createTokenSigner(config.secrets.jwtSecret, config.accessTokenTtlSeconds);
   const work = options.work ?? config.runWorker;
@@ -557,7 +563,7 @@ export async function buildWorkerOperations(app: BuiltApp, config: Config) {
     route.logLevel = 'warn';
   });
   registerErrorHandling(ops);
-  ops.addSchema(Problem);
+  for (const schema of componentSchemas()) ops.addSchema(schema);
   registerHealth(ops, app.operations.readiness);
   registerMetrics(ops, app.operations.metrics, { token: config.metricsToken, observeRequests: false });
   await ops.ready();
@@ -565,35 +571,16 @@ export async function buildWorkerOperations(app: BuiltApp, config: Config) {
 }
 
 /**
- * Every route is documented the same way: the problem answers it can give, and its security.
- * Routes state their own success responses; these are the ones every route shares.
+ * @fastify/swagger marks every request body required; a route whose body may be left out says so in its
+ * schema (`x-optional-body`, platform/contract.ts), and the operation's `requestBody.required` follows it.
  */
-function documentDefaults(app: App) {
-  app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/')) return;
-    route.schema ??= {};
-    const schema = route.schema as Record<string, unknown>;
-    // A route without access does not start (requireAccess): nothing to document.
-    const access = route.config?.access;
-    if (!access) return;
-    schema.response ??= {};
-    const response = schema.response as Record<string, unknown>;
-    const problem = Type.Ref('Problem');
-    // Any route may meet a bad request, a rate limit, a failure of ours, or the database gone (503, Retry-After).
-    for (const status of ['400', '429', '500', '503']) response[status] ??= problem;
-    if (access !== 'public') {
-      schema.security = [{ bearerAuth: [] }];
-      response['401'] ??= problem;
-      if (access !== 'user') response['403'] ??= problem;
+function withOptionalBodies<D extends { paths?: object }>(document: D): D {
+  for (const item of Object.values(document.paths ?? {}) as object[]) {
+    for (const operation of Object.values(item ?? {}) as Record<string, unknown>[]) {
+      if (typeof operation !== 'object' || operation === null || !('x-optional-body' in operation)) continue;
+      delete operation['x-optional-body'];
+      (operation.requestBody as { required?: boolean }).required = false;
     }
-    // Problems are sent as application/problem+json; the document says so.
-    for (const [status, value] of Object.entries(response)) {
-      if (/^[45]\d\d$/.test(status) && (value as { $ref?: unknown } | undefined)?.$ref === 'Problem') {
-        response[status] = {
-          description: 'RFC 9457 problem details',
-          content: { 'application/problem+json': { schema: value } },
-        };
-      }
-    }
-  });
+  }
+  return document;
 }

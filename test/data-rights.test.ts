@@ -12,6 +12,7 @@ import {
   undeclaredTables,
 } from '../src/platform/data-rights.ts';
 import { createTestApp, deliverQueuedEvents, type TestApp } from './helper.ts';
+import { inlineComponents } from './openapi-document.ts';
 import { orderFixtures, PNG, type Provider, type SignedIn } from './order-fixtures.ts';
 
 /**
@@ -269,7 +270,7 @@ describe('POST /me/export', () => {
 
   it('is documented section by section', () => {
     const response = (
-      t.app.swagger() as {
+      inlineComponents(t.app.swagger()) as {
         paths: Record<
           string,
           { post: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } }

@@ -12,6 +12,7 @@ import { type Config, loadConfig } from '../src/platform/config.ts';
 import { type Database, fromPglite, openPostgres } from '../src/platform/db.ts';
 import { type DomainEvent, subscriberQueue } from '../src/platform/events.ts';
 import { withDatabase } from './global-setup.ts';
+import { watchProblemCodes } from './problem-codes.ts';
 
 let counter = 0;
 
@@ -85,6 +86,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     ...rest,
   });
   await prepare?.(app);
+  watchProblemCodes(app);
   await app.ready();
   return {
     app,

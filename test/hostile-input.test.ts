@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../src/platform/actor.ts';
 import { validatorCompiler } from '../src/platform/validation.ts';
 import { createTestApp, type TestApp, testConfig } from './helper.ts';
+import { inlineComponents } from './openapi-document.ts';
 import { bishkekDate, MISSING, orderFixtures } from './order-fixtures.ts';
 
 /**
@@ -95,7 +96,7 @@ let callers: Record<'client' | 'provider' | 'staff' | 'eraser', { authorization:
 beforeAll(async () => {
   // Sign-in routes are fuzzed too: their per-IP limit would answer 429 before the body is read.
   t = await createTestApp({ config: testConfig({ AUTH_RATE_LIMIT_PER_MINUTE: '100000' }) });
-  doc = (await t.app.inject({ url: '/docs/json' })).json();
+  doc = inlineComponents((await t.app.inject({ url: '/docs/json' })).json());
 
   // Each route is called by the one it is for: the client, the provider, or staff who are no party.
   const client = await f.client('Айгуль Токтогулова');

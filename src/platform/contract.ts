@@ -1,6 +1,14 @@
 import { parse as parseForm } from 'node:querystring';
-import type { FastifyInstance, HTTPMethods, preSerializationHookHandler, RouteOptions } from 'fastify';
+import type {
+  FastifyInstance,
+  HTTPMethods,
+  preSerializationHookHandler,
+  preValidationHookHandler,
+  RouteOptions,
+} from 'fastify';
+import { documentResponseHeader } from './documentation.ts';
 import { AppError } from './errors.ts';
+import { componentNamed, withOptionalDefaults } from './schemas.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,6 +24,11 @@ declare module 'fastify' {
      * Every other route takes JSON only.
      */
     formBody?: boolean;
+    /**
+     * The body may be left out, and the route then takes it as `{}`: for a body whose fields are all
+     * optional. (A body schema that admits null may be left out too, and arrives as null.)
+     */
+    optionalBody?: boolean;
   }
 }
 
@@ -53,7 +66,7 @@ function strictQuery(route: RouteOptions) {
       `${route.method} ${route.url}: a querystring schema is an object of the parameters it takes, nothing more`,
     );
   }
-  schema.querystring = { ...query, additionalProperties: false };
+  schema.querystring = withOptionalDefaults({ ...query, additionalProperties: false });
 }
 
 /** The answer's field, else the path parameter, of each `{name}` of the template; each one escaped. */
@@ -84,11 +97,40 @@ function createdLocation(route: RouteOptions & { prefix: string }) {
   }
   if (template === undefined) return;
   const path = `${route.prefix}${template}`;
+  documentResponseHeader(
+    route,
+    'Location',
+    { type: 'string', description: `The created resource’s path: \`${path}\`` },
+    (status) => status === '201',
+  );
   const setLocation: preSerializationHookHandler<unknown> = (request, reply, payload, done) => {
     if (reply.statusCode === 201) reply.header('location', fillLocation(path, payload, request.params));
     done(null, payload);
   };
   route.preSerialization = [route.preSerialization ?? []].flat().concat(setLocation);
+}
+
+const fillBody: preValidationHookHandler = (request, _reply, done) => {
+  request.body ??= {};
+  done();
+};
+
+/**
+ * A body the route does not require is documented so (`x-optional-body`, which the document's
+ * `requestBody.required` follows: app.ts): one the route fills in when it is left out (`config.optionalBody`),
+ * or one whose schema admits null, as Fastify validates a missing body as null.
+ */
+function optionalBody(route: RouteOptions) {
+  const body = (route.schema as Schema | undefined)?.body as Schema | undefined;
+  if (body === undefined) return;
+  const component = typeof body.$ref === 'string' ? (componentNamed(body.$ref) as Schema | undefined) : body;
+  const admitsNull =
+    [component?.type].flat().includes('null') ||
+    ((component?.anyOf as Schema[] | undefined) ?? []).some((member) => member.type === 'null');
+  if (route.config?.optionalBody) {
+    route.preValidation = [fillBody, ...[route.preValidation ?? []].flat()];
+  } else if (!admitsNull) return;
+  (route.schema as Schema)['x-optional-body'] = true;
 }
 
 /**
@@ -103,6 +145,7 @@ export function registerContract(app: FastifyInstance) {
   app.addHook('onRoute', (route) => {
     strictQuery(route);
     createdLocation(route);
+    optionalBody(route);
   });
 
   // Fastify parses text/plain as a string by default, which a JSON route then refuses as "must be object";

@@ -5,6 +5,7 @@ import type { Actor } from './actor.ts';
 import { eraseAuditValues } from './audit/service.ts';
 import type { Db } from './db.ts';
 import { defineJob } from './jobs.ts';
+import { Ref } from './schemas.ts';
 
 /**
  * Data rights (ARCHITECTURE.md, "Data rights: export, erasure, retention"): every module declares, for each
@@ -243,7 +244,13 @@ export function createDataRights({
     exportSchema() {
       return Type.Object({
         exported_at: Type.String({ format: 'date-time' }),
-        ...Object.fromEntries(modules.map((m) => [m.module, m.section])),
+        // A section declared as a component (each module's is) is referenced by its name.
+        ...Object.fromEntries(
+          modules.map((m) => [
+            m.module,
+            (m.section as { $id?: string }).$id === undefined ? m.section : Ref(m.section),
+          ]),
+        ),
       });
     },
 

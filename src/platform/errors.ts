@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { Component } from './schemas.ts';
 import { messageOf, reportableErrors } from './validation.ts';
 
 export const FieldError = Type.Object({
@@ -9,18 +10,21 @@ export const FieldError = Type.Object({
   message: Type.String(),
 });
 
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    code: Type.String({ description: 'Stable machine-readable error code' }),
-    detail: Type.Optional(Type.String()),
-    instance: Type.Optional(Type.String()),
-    request_id: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(FieldError)),
-  },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
+export const Problem = Component(
+  'Problem',
+  Type.Object(
+    {
+      type: Type.String(),
+      title: Type.String(),
+      status: Type.Integer(),
+      code: Type.String({ description: 'Stable machine-readable error code' }),
+      detail: Type.Optional(Type.String()),
+      instance: Type.Optional(Type.String()),
+      request_id: Type.Optional(Type.String()),
+      errors: Type.Optional(Type.Array(FieldError)),
+    },
+    { description: 'RFC 9457 problem details' },
+  ),
 );
 export type ProblemBody = Static<typeof Problem>;
 type FieldErrorItem = Static<typeof FieldError>;

@@ -1,6 +1,7 @@
 import { type TEnum, Type } from 'typebox';
 import { Problem, sendProblem } from './errors.ts';
 import type { App } from './http.ts';
+import { Component, Ref } from './schemas.ts';
 
 /**
  * What a process needs to do its job, in the order a failure is named. Each check applies only where it means
@@ -36,16 +37,22 @@ const checkStates = {} as Record<CheckName, TEnum<typeof CHECK_STATES>>;
 for (const name of CHECK_NAMES) {
   checkStates[name] = Type.Enum(CHECK_STATES, { description: CHECKS[name].failure });
 }
-const Checks = Type.Partial(Type.Object(checkStates), {
-  description: 'Each check that applies to this process; a check’s description says what its failure means',
-});
+const Checks = Component(
+  'ReadinessChecks',
+  Type.Partial(Type.Object(checkStates), {
+    description: 'Each check that applies to this process; a check’s description says what its failure means',
+  }),
+);
 
-const Ready = Type.Object({ status: Type.Literal('ok'), checks: Checks });
+const Ready = Component('Ready', Type.Object({ status: Type.Literal('ok'), checks: Ref(Checks) }));
 const NOT_READY =
   'Not ready: `code` names the first failed check (' +
   CHECK_NAMES.map((name) => `${name}: \`${CHECKS[name].code}\``).join(', ') +
   '), `detail` lists every failure, `checks` gives each state';
-const NotReady = Type.Object({ ...Problem.properties, checks: Checks }, { description: NOT_READY });
+const NotReady = Component(
+  'NotReady',
+  Type.Object({ ...Problem.properties, checks: Ref(Checks) }, { description: NOT_READY }),
+);
 
 async function passes(probe: () => Promise<unknown>): Promise<{ ok: true } | { ok: false; err: unknown }> {
   let timer: NodeJS.Timeout | undefined;
@@ -62,13 +69,21 @@ async function passes(probe: () => Promise<unknown>): Promise<{ ok: true } | { o
   }
 }
 
+const Live = Component('Live', Type.Object({ status: Type.Literal('ok') }));
+
 export function registerHealth(app: App, probes: ReadinessProbes) {
-  const Status = Type.Object({ status: Type.Literal('ok') });
   app.get(
     '/health/live',
     {
       config: { access: 'public' },
-      schema: { tags: ['system'], operationId: 'getLiveness', response: { 200: Status } },
+      schema: {
+        tags: ['system'],
+        operationId: 'getLiveness',
+        summary: 'Whether the process runs',
+        description:
+          'Answers while the process runs, without looking at the database or anything else: for a liveness probe.',
+        response: { 200: Ref(Live) },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -79,14 +94,15 @@ export function registerHealth(app: App, probes: ReadinessProbes) {
       schema: {
         tags: ['system'],
         operationId: 'getReadiness',
+        summary: 'Whether the process can serve: its database, storage and job queue',
         description:
           'Whether this process can do its job: the database answers, the data directory and file storage ' +
           'take writes, and the job queue runs where this process works jobs. 503 names what failed.',
         response: {
-          200: Ready,
+          200: Ref(Ready),
           503: {
             description: NOT_READY,
-            content: { 'application/problem+json': { schema: NotReady } },
+            content: { 'application/problem+json': { schema: Ref(NotReady) } },
           },
         },
       },

@@ -6,6 +6,7 @@ import fresh from 'fresh';
 import { LRUCache } from 'lru-cache';
 import { Type } from 'typebox';
 import vary from 'vary';
+import { documentRequestHeader, documentResponseHeader } from './documentation.ts';
 import type { App } from './http.ts';
 
 declare module 'fastify' {
@@ -71,6 +72,23 @@ export function registerHttpCache(app: App) {
     schema.response['304'] ??= Type.Null({
       description: 'Not modified: a tag in If-None-Match (or `*`) matches the current ETag; no body',
     });
+    const answered = (status: string) => status === '200' || status === '304';
+    documentRequestHeader(route, 'If-None-Match', {
+      type: 'string',
+      description: 'ETags of answers the client holds (or `*`): 304 without a body while one is current',
+    });
+    documentResponseHeader(
+      route,
+      'ETag',
+      { type: 'string', description: 'A weak tag of the answer' },
+      answered,
+    );
+    documentResponseHeader(
+      route,
+      'Cache-Control',
+      { type: 'string', description: 'How long any cache may keep the answer without asking again' },
+      answered,
+    );
   });
 
   app.addHook('onSend', (request, reply, payload, done) => {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { Database, PoolState } from './db.ts';
+import { problems } from './documentation.ts';
 import { UnauthorizedError } from './errors.ts';
 import type { App } from './http.ts';
 import { JOB_SCHEMA } from './jobs.ts';
@@ -144,10 +145,6 @@ export function registerMetrics(
   }
 
   const expected = options.token === undefined ? undefined : digest(options.token);
-  const problem = {
-    description: 'RFC 9457 problem details',
-    content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
-  };
   app.get(
     '/metrics',
     {
@@ -158,13 +155,14 @@ export function registerMetrics(
         description:
           'Open to anyone unless the server has `METRICS_TOKEN` set; then it needs `Authorization: Bearer <METRICS_TOKEN>` ' +
           '(401 `unauthorized` without it, 401 `invalid_token` with another).',
-        security: options.token === undefined ? [] : [{ metricsToken: [] }],
+        // The same in every deployment: the token where the server has one set, nothing where it has not.
+        security: [{ metricsToken: [] }, {}],
         response: {
           200: {
             description: 'Prometheus text format 0.0.4',
             content: { 'text/plain': { schema: Type.String() } },
           },
-          ...(options.token === undefined ? {} : { 401: problem }),
+          ...problems({ 401: ['unauthorized', 'invalid_token'] }),
         },
       },
       config: { access: 'public' },

@@ -3,6 +3,7 @@ import type { PgColumn } from 'drizzle-orm/pg-core';
 import { type Static, type TProperties, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { AppError } from './errors.ts';
+import { Component, Ref, Uuid } from './schemas.ts';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -49,11 +50,15 @@ export const OneOrMore = <V extends string[]>(values: readonly [...V], descripti
     }),
   );
 
-export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({
-    data: Type.Array(item),
-    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Null on the last page' }),
-  });
+/** A page of a list, named after its items (`OrderSummaryPage`): the items are a component too. */
+export const Page = <T extends TSchema>(name: string, item: T) =>
+  Component(
+    name,
+    Type.Object({
+      data: Type.Array(Ref(item)),
+      next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Null on the last page' }),
+    }),
+  );
 
 export interface PageResult<T> {
   data: T[];
@@ -104,8 +109,6 @@ export function listCursor<S extends TSchema>(list: string, key: S): ListCursor<
     },
   };
 }
-
-const Uuid = Type.String({ format: 'uuid' });
 
 /** The orders of a list in id order: UUIDv7 ids follow creation time, so `newest` is the id descending. */
 export const ID_SORTS = ['newest', 'oldest'] as const;

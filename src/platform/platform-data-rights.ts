@@ -5,25 +5,32 @@ import { listAudit } from './audit/service.ts';
 import { defineDataRights, EXPORT_LIMIT } from './data-rights.ts';
 import type { Db } from './db.ts';
 import { idempotencyKeys } from './idempotency/schema.ts';
+import { Component, Ref } from './schemas.ts';
 import { searchWords } from './search/schema.ts';
 import { FileResponse } from './storage/routes.ts';
 import { fileAttachments, files } from './storage/schema.ts';
 import { type FileService, fileView } from './storage/service.ts';
 
-const ActivityEntry = Type.Object({
-  created_at: Type.String({ format: 'date-time' }),
-  action: Type.String(),
-  entity: Type.String(),
-  entity_id: Type.String({ format: 'uuid' }),
-  changes: Type.Record(Type.String(), Type.Object({ before: Type.Unknown(), after: Type.Unknown() })),
-});
-
-const PlatformSection = Type.Object({
-  activity: Type.Array(ActivityEntry, {
-    description: 'The audit trail of the changes the person made, newest first',
+const ActivityEntry = Component(
+  'ExportedActivity',
+  Type.Object({
+    created_at: Type.String({ format: 'date-time' }),
+    action: Type.String(),
+    entity: Type.String(),
+    entity_id: Type.String({ format: 'uuid' }),
+    changes: Type.Record(Type.String(), Type.Object({ before: Type.Unknown(), after: Type.Unknown() })),
   }),
-  files: Type.Array(FileResponse, { description: 'The files the person uploaded, newest first' }),
-});
+);
+
+const PlatformSection = Component(
+  'PlatformExport',
+  Type.Object({
+    activity: Type.Array(Ref(ActivityEntry), {
+      description: 'The audit trail of the changes the person made, newest first',
+    }),
+    files: Type.Array(Ref(FileResponse), { description: 'The files the person uploaded, newest first' }),
+  }),
+);
 
 const auditOf = (userId: string) => eq(auditLog.actorId, userId);
 const filesOf = (userId: string) => eq(files.ownerId, userId);

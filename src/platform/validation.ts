@@ -12,6 +12,7 @@ import { and, type Name } from 'ajv/dist/compile/codegen/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import { Type } from 'typebox';
+import { componentNamed } from './schemas.ts';
 
 // ajv-formats ships CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -248,9 +249,28 @@ function sizeFirst(node: Node, where: string, insideJson = false): Node {
  * The schema is checked when the route is registered and compiled when the route is first called: Ajv's
  * code generation for every part of every route was a third of a start's time (bench/startup.ts).
  */
+/**
+ * A request schema with each `$ref` to a component (platform/schemas.ts) replaced by the component, so that
+ * `sizeFirst` bounds what it refers to as well and the compiled validator is the one the inline schema made.
+ */
+function inlineComponents(node: Node, where: string): Node {
+  const name = node.$ref;
+  if (typeof name === 'string') {
+    const component = componentNamed(name);
+    if (component === undefined) throw new Error(`${where}: no component ${name}`);
+    const { $id: _id, ...rest } = component as Node;
+    return inlineComponents(rest, where);
+  }
+  const out: Node = {};
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = mapSubschemas(key, value, (sub) => inlineComponents(sub, where));
+  }
+  return out;
+}
+
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart, method, url }) => {
   const where = `${method} ${url} ${httpPart ?? 'body'}`;
-  const sized = sizeFirst(schema as Node, where);
+  const sized = sizeFirst(inlineComponents(schema as Node, where), where);
   let validate: ValidateFunction | undefined;
   // Fastify reads a failed validation's `errors` from the function it was given.
   const lazy = Object.assign(

@@ -2,12 +2,14 @@ import { type TObject, type TSchema, Type } from 'typebox';
 import type { Role } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
 import { camelize, snakeize } from '../../platform/case.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin, RowMeta } from '../../platform/http.ts';
 import { LANGUAGES, Translations } from '../../platform/i18n.ts';
 import { ListQuery, Page } from '../../platform/pagination.ts';
+import { Component, DeleteResult, Money, Ref, RestoreResult, Uuid } from '../../platform/schemas.ts';
 import { HttpUrl, JsonValue, Text } from '../../platform/validation.ts';
 import type { CatalogEntityName } from './catalog-entities.ts';
-import { AddonPriceType, AppPlatform, Price, Uuid } from './routes.ts';
+import { AddonPriceType, AppPlatform } from './routes.ts';
 import type { CatalogService } from './service.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
@@ -31,8 +33,8 @@ const editable = {
     sort_order: Type.Optional(Type.Integer()),
     is_active: Type.Optional(Type.Boolean()),
     commission_rate_bps: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 10_000 }))),
-    min_price: Type.Optional(Nullable(Price)),
-    max_price: Type.Optional(Nullable(Price)),
+    min_price: Type.Optional(Nullable(Money)),
+    max_price: Type.Optional(Nullable(Money)),
   },
   subcategories: {
     category_id: Uuid,
@@ -47,7 +49,7 @@ const editable = {
     subcategory_id: Uuid,
     name: Translations,
     description: Type.Optional(Nullable(Translations)),
-    price: Price,
+    price: Money,
     price_type: Type.Optional(AddonPriceType),
     sort_order: Type.Optional(Type.Integer()),
     is_active: Type.Optional(Type.Boolean()),
@@ -96,29 +98,46 @@ const admin: Record<CatalogEntityName, { singular: string; plural: string; roles
   'app-versions': { singular: 'AppVersion', plural: 'AppVersions', roles: ['admin'] },
 };
 
-const DeleteResult = Type.Object({
-  deletion_id: Uuid,
-  counts: Type.Record(Type.String(), Type.Integer(), {
-    description:
-      'Catalog rows soft-deleted per table, cascade included. The orders of a deleted category or subcategory that are still looking for a provider (draft, published, bidding) are not counted here: the orders module takes them down a moment later, with their bids, under the same deletion, and tells their clients and bidders.',
-  }),
-});
-const RestoreResult = Type.Object({
-  counts: Type.Record(Type.String(), Type.Integer(), {
-    description:
-      'Catalog rows restored per table. The orders the deletion took come back a moment later, with what they took.',
-  }),
-});
+const DeleteResponse = DeleteResult(
+  'CatalogDeletion',
+  'Catalog rows soft-deleted per table, cascade included. The orders of a deleted category or subcategory that are still looking for a provider (draft, published, bidding) are not counted here: the orders module takes them down a moment later, with their bids, under the same deletion, and tells their clients and bidders.',
+);
+const RestoreResponse = RestoreResult(
+  'CatalogRestoration',
+  'Catalog rows restored per table. The orders the deletion took come back a moment later, with what they took.',
+);
 
-/** Staff manage every catalog model through the same five routes, under /admin/<model>. */
+/** Each catalog model's named shapes as staff use them: create and update bodies, the row, a page of rows. */
+const staffSchemas = {} as Record<
+  CatalogEntityName,
+  { Create: TSchema; Update: TSchema; Row: TSchema; Rows: TSchema }
+>;
+for (const name of Object.keys(editable) as CatalogEntityName[]) {
+  const { singular } = admin[name];
+  const fields: Record<string, TSchema> = editable[name];
+  const create = Type.Object(fields, { additionalProperties: false });
+  const Row = Component(`Admin${singular}`, staffRow(fields));
+  staffSchemas[name] = {
+    Create: Component(`Create${singular}Body`, create),
+    Update: Component(
+      `Update${singular}Body`,
+      Type.Partial(create as TObject, { additionalProperties: false, minProperties: 1 }),
+    ),
+    Row,
+    Rows: Page(`Admin${singular}Page`, Row),
+  };
+}
+
+/** The staff routes every catalog model gets: /admin/<model> to list, get, create, update, delete, restore. */
 export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (app, { catalog }) => {
   for (const name of Object.keys(editable) as CatalogEntityName[]) {
-    const fields: Record<string, TSchema> = editable[name];
     const { singular, plural, roles } = admin[name];
     const entity = catalog.entities[name];
-    const Create = Type.Object(fields, { additionalProperties: false });
-    const Update = Type.Partial(Create as TObject, { additionalProperties: false, minProperties: 1 });
-    const Row = staffRow(fields);
+    const { Create, Update, Row, Rows } = staffSchemas[name];
+    const notFound = `${entity.label}_not_found`;
+    // A create or change naming a parent that does not exist (`category_not_found`), or, for an area, itself.
+    const parent = (entity as { parent?: { label: string } }).parent;
+    const badParent = parent ? [`${parent.label}_not_found`, 'invalid_parent'] : [];
     const base = { tags: ['admin', 'catalog'] };
     const config = { access: roles };
     const toRow = (row: object) => snakeize(row) as Record<string, unknown>;
@@ -131,8 +150,9 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
           ...base,
           operationId: `adminList${plural}`,
           summary: `List ${plural} (live, or deleted with deleted=true)`,
+          description: `Every ${singular} row as staff manage it, inactive ones included, a page at a time.`,
           querystring: ListQuery({ deleted: Type.Boolean({ default: false }) }),
-          response: { 200: Page(Row) },
+          response: { 200: Ref(Rows) },
         },
       },
       async (request) => {
@@ -144,7 +164,14 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
       `/admin/${name}/:id`,
       {
         config,
-        schema: { ...base, operationId: `adminGet${singular}`, params: IdParams, response: { 200: Row } },
+        schema: {
+          ...base,
+          operationId: `adminGet${singular}`,
+          summary: `One ${singular}, as staff manage it`,
+          description: `The ${singular} row with every field staff edit, deleted or not; an unknown id is 404.`,
+          params: IdParams,
+          response: { 200: Ref(Row), ...problems({ 404: [notFound] }) },
+        },
       },
       async (request) => toRow(await catalog.getEntity(entity, request.params.id)),
     );
@@ -152,7 +179,17 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
       `/admin/${name}`,
       {
         config: { ...config, location: `/admin/${name}/{id}` },
-        schema: { ...base, operationId: `adminCreate${singular}`, body: Create, response: { 201: Row } },
+        schema: {
+          ...base,
+          operationId: `adminCreate${singular}`,
+          summary: `Create a ${singular}`,
+          description: `Adds a ${singular} to the catalog; the public catalog shows it at once when it is active. A value that must be unique and is taken is 409.`,
+          body: Ref(Create),
+          response: {
+            201: Ref(Row),
+            ...problems({ 409: ['already_exists'], ...(badParent.length > 0 && { 422: badParent }) }),
+          },
+        },
       },
       async (request, reply) => {
         const row = await catalog.createEntity(
@@ -170,9 +207,19 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
         schema: {
           ...base,
           operationId: `adminUpdate${singular}`,
+          summary: `Change a ${singular}`,
+          description:
+            'Only the fields sent change; null clears an optional one. The public catalog shows the change at once.',
           params: IdParams,
-          body: Update,
-          response: { 200: Row },
+          body: Ref(Update),
+          response: {
+            200: Ref(Row),
+            ...problems({
+              404: [notFound],
+              409: ['already_exists'],
+              ...(badParent.length > 0 && { 422: badParent }),
+            }),
+          },
         },
       },
       async (request) =>
@@ -193,8 +240,9 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
           ...base,
           operationId: `adminDelete${singular}`,
           summary: `Soft-delete a ${singular} and what depends on it`,
+          description: `Takes the ${singular} and the catalog rows under it out of the catalog under one deletion id, which a restore brings back exactly.`,
           params: IdParams,
-          response: { 200: DeleteResult },
+          response: { 200: Ref(DeleteResponse), ...problems({ 404: [notFound] }) },
         },
       },
       async (request) => {
@@ -210,8 +258,12 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
           ...base,
           operationId: `adminRestore${singular}`,
           summary: `Restore a ${singular} and exactly what its deletion took`,
+          description: `Brings back the rows the ${singular}’s deletion took. A ${singular} that is not deleted is 409 \`not_deleted\`; one whose parent is still deleted is 409 \`parent_deleted\`.`,
           params: IdParams,
-          response: { 200: RestoreResult },
+          response: {
+            200: Ref(RestoreResponse),
+            ...problems({ 404: [notFound], 409: ['not_deleted', 'parent_deleted', 'already_exists'] }),
+          },
         },
       },
       async (request) => catalog.restoreEntity(actorOf(request), entity, request.params.id),

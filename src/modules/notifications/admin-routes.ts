@@ -1,20 +1,19 @@
-import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import type { NotificationAdmin } from './admin-service.ts';
 import {
   PreviewResponse,
   PreviewTemplateBody,
-  QueueEntryResponse,
+  QueuePage,
   QueueQuery,
+  TemplatePage,
   TemplateQuery,
   TemplateResponse,
   TestSendResponse,
   UpdateTemplateBody,
 } from './contract.ts';
-
-const problem = Type.Ref('Problem');
 
 /** Staff's notification routes: templates (admins edit them) and the delivery queue. */
 export const notificationAdminRoutes: RoutesPlugin<{ admin: NotificationAdmin }> = async (app, { admin }) => {
@@ -32,7 +31,7 @@ export const notificationAdminRoutes: RoutesPlugin<{ admin: NotificationAdmin }>
         summary: 'Every notification template, per type, channel and language',
         description: 'Seeded for every type on every channel it may use, in ru, ky and en.',
         querystring: TemplateQuery,
-        response: { 200: Page(TemplateResponse) },
+        response: { 200: Ref(TemplatePage) },
       },
     },
     async (request) => {
@@ -52,8 +51,11 @@ export const notificationAdminRoutes: RoutesPlugin<{ admin: NotificationAdmin }>
         description:
           'A text that does not parse, or names a variable no notification gives, is 400 `template_invalid` naming the field and the line and column; nothing is saved.',
         params: IdParams,
-        body: UpdateTemplateBody,
-        response: { 200: TemplateResponse, 404: problem },
+        body: Ref(UpdateTemplateBody),
+        response: {
+          200: Ref(TemplateResponse),
+          ...problems({ 400: ['template_invalid'], 404: ['notification_template_not_found'] }),
+        },
       },
     },
     async (request) => admin.updateTemplate(actorOf(request), request.params.id, request.body),
@@ -73,8 +75,11 @@ export const notificationAdminRoutes: RoutesPlugin<{ admin: NotificationAdmin }>
         description:
           'The stored text, or the `subject` and `content` given, rendered as a recipient would read them; a text that does not parse is 400 `template_invalid`.',
         params: IdParams,
-        body: PreviewTemplateBody,
-        response: { 200: PreviewResponse, 404: problem },
+        body: Ref(PreviewTemplateBody),
+        response: {
+          200: Ref(PreviewResponse),
+          ...problems({ 400: ['template_invalid'], 404: ['notification_template_not_found'] }),
+        },
       },
     },
     async (request) => admin.previewTemplate(request.params.id, request.body),
@@ -91,7 +96,13 @@ export const notificationAdminRoutes: RoutesPlugin<{ admin: NotificationAdmin }>
         description:
           'On the template’s channel, to the caller’s own address: 409 `no_address` without one, 409 `template_not_sendable` for an in-app template (its preview shows it).',
         params: IdParams,
-        response: { 200: TestSendResponse, 404: problem, 409: problem },
+        response: {
+          200: Ref(TestSendResponse),
+          ...problems({
+            404: ['notification_template_not_found', 'user_not_found'],
+            409: ['no_address', 'template_not_sendable'],
+          }),
+        },
       },
     },
     async (request) => admin.testSendTemplate(actorOf(request), request.params.id),
@@ -108,7 +119,7 @@ export const notificationAdminRoutes: RoutesPlugin<{ admin: NotificationAdmin }>
         description:
           'What the job queue holds for notifications: each pending delivery with its priority, when it is due and how often it was tried.',
         querystring: QueueQuery,
-        response: { 200: Page(QueueEntryResponse) },
+        response: { 200: Ref(QueuePage) },
       },
     },
     async (request) => {

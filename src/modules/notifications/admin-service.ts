@@ -75,7 +75,7 @@ export function createNotificationAdmin({
         if (!(error instanceof ChannelError)) throw error;
         return {
           channel,
-          status: error.kind === 'bounced' ? 'bounced' : 'failed',
+          status: error.kind === 'bounced' ? ('bounced' as const) : ('failed' as const),
           provider_message_id: null,
         };
       }

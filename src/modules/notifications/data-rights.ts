@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { defineDataRights, EXPORT_LIMIT } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { Nullable } from '../../platform/http.ts';
+import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
 import { CHANNELS, DELIVERY_STATUSES, DeviceResponse, NotificationResponse } from './contract.ts';
 import { deviceView } from './device-service.ts';
 import { notificationView } from './inbox-service.ts';
@@ -17,45 +18,62 @@ import {
   userNotifications,
 } from './schema.ts';
 
-const DateTime = Type.String({ format: 'date-time' });
-const Uuid = Type.String({ format: 'uuid' });
+const ExportedNotification = Component(
+  'ExportedNotification',
+  Type.Object({ ...NotificationResponse.properties, channels: Type.Array(Type.Enum(CHANNELS)) }),
+);
 
-const NotificationsSection = Type.Object({
-  notifications: Type.Array(
-    Type.Object({ ...NotificationResponse.properties, channels: Type.Array(Type.Enum(CHANNELS)) }),
-    { description: 'Every notification made for the person, newest first' },
-  ),
-  deliveries: Type.Array(
-    Type.Object({
-      id: Uuid,
-      notification_id: Uuid,
-      channel: Type.Enum(CHANNELS),
-      status: Type.Enum(DELIVERY_STATUSES),
-      attempts: Type.Integer(),
-      created_at: DateTime,
-      sent_at: Nullable(DateTime),
-      delivered_at: Nullable(DateTime),
-      failed_at: Nullable(DateTime),
+const ExportedDelivery = Component(
+  'ExportedNotificationDelivery',
+  Type.Object({
+    id: Uuid,
+    notification_id: Uuid,
+    channel: Type.Enum(CHANNELS),
+    status: Type.Enum(DELIVERY_STATUSES),
+    attempts: Type.Integer(),
+    created_at: DateTime,
+    sent_at: Nullable(DateTime),
+    delivered_at: Nullable(DateTime),
+    failed_at: Nullable(DateTime),
+  }),
+);
+
+const ExportedLogEntry = Component(
+  'ExportedNotificationLogEntry',
+  Type.Object({
+    notification_id: Uuid,
+    action: Type.Enum(NOTIFICATION_LOG_ACTIONS),
+    channel: Nullable(Type.Enum(CHANNELS)),
+    created_at: DateTime,
+  }),
+);
+
+const ExportedPreferences = Component(
+  'ExportedNotificationPreferences',
+  Type.Object({
+    channels: Type.Record(Type.String(), Type.Boolean()),
+    types: Type.Record(Type.String(), Type.Record(Type.String(), Type.Boolean())),
+  }),
+);
+
+const NotificationsSection = Component(
+  'NotificationsExport',
+  Type.Object({
+    notifications: Type.Array(Ref(ExportedNotification), {
+      description: 'Every notification made for the person, newest first',
     }),
-    { description: 'How each notification went out on each channel, newest first' },
-  ),
-  log: Type.Array(
-    Type.Object({
-      notification_id: Uuid,
-      action: Type.Enum(NOTIFICATION_LOG_ACTIONS),
-      channel: Nullable(Type.Enum(CHANNELS)),
-      created_at: DateTime,
+    deliveries: Type.Array(Ref(ExportedDelivery), {
+      description: 'How each notification went out on each channel, newest first',
     }),
-    { description: 'What happened to each notification, newest first' },
-  ),
-  devices: Type.Array(DeviceResponse, { description: 'The devices registered for push, newest first' }),
-  preferences: Nullable(
-    Type.Object({
-      channels: Type.Record(Type.String(), Type.Boolean()),
-      types: Type.Record(Type.String(), Type.Record(Type.String(), Type.Boolean())),
+    log: Type.Array(Ref(ExportedLogEntry), {
+      description: 'What happened to each notification, newest first',
     }),
-  ),
-});
+    devices: Type.Array(Ref(DeviceResponse), {
+      description: 'The devices registered for push, newest first',
+    }),
+    preferences: Nullable(Ref(ExportedPreferences)),
+  }),
+);
 
 const notificationsOf = (userId: string) => eq(userNotifications.userId, userId);
 const deliveriesOf = (userId: string) => eq(notificationDeliveries.userId, userId);

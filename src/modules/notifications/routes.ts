@@ -1,11 +1,15 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
+import { ListQuery } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import {
   ChangedCountResponse,
+  DevicePage,
   DeviceResponse,
   InboxQuery,
+  NotificationPage,
   NotificationResponse,
   PreferencesResponse,
   RegisterDeviceBody,
@@ -15,8 +19,6 @@ import {
 import type { DeviceService } from './device-service.ts';
 import type { InboxService } from './inbox-service.ts';
 import type { PreferenceService } from './preference-service.ts';
-
-const problem = Type.Ref('Problem');
 
 /** A person's own inbox and preferences. */
 export const notificationRoutes: RoutesPlugin<{
@@ -40,7 +42,7 @@ export const notificationRoutes: RoutesPlugin<{
         description:
           'Without `status`, unread and read items (not archived). Only the caller’s own items, in their notification language.',
         querystring: InboxQuery,
-        response: { 200: Page(NotificationResponse) },
+        response: { 200: Ref(NotificationPage) },
       },
     },
     async (request) => {
@@ -58,7 +60,7 @@ export const notificationRoutes: RoutesPlugin<{
         operationId: 'countMyUnreadNotifications',
         summary: 'How many of my notifications are unread',
         description: 'For the badge on the app’s bell; archived items do not count.',
-        response: { 200: UnreadCountResponse },
+        response: { 200: Ref(UnreadCountResponse) },
       },
     },
     async (request) => inbox.unreadCount(actorOf(request)),
@@ -73,7 +75,7 @@ export const notificationRoutes: RoutesPlugin<{
         operationId: 'markMyNotificationsSeen',
         summary: 'Mark every notification I have not seen as seen',
         description: 'The app opened the inbox: items get `seen_at` and stay unread until read.',
-        response: { 200: ChangedCountResponse },
+        response: { 200: Ref(ChangedCountResponse) },
       },
     },
     async (request) => inbox.markSeen(actorOf(request)),
@@ -88,7 +90,7 @@ export const notificationRoutes: RoutesPlugin<{
         operationId: 'markAllMyNotificationsRead',
         summary: 'Mark every unread notification of mine read',
         description: 'Archived items stay as they are.',
-        response: { 200: ChangedCountResponse },
+        response: { 200: Ref(ChangedCountResponse) },
       },
     },
     async (request) => inbox.markAllRead(actorOf(request)),
@@ -105,7 +107,7 @@ export const notificationRoutes: RoutesPlugin<{
         description:
           'Reading it again keeps when it was first read; an archived item stays archived. Another person’s id is 404 `notification_not_found`.',
         params: IdParams,
-        response: { 200: NotificationResponse, 404: problem },
+        response: { 200: Ref(NotificationResponse), ...problems({ 404: ['notification_not_found'] }) },
       },
     },
     async (request) => inbox.markRead(actorOf(request), request.params.id),
@@ -122,7 +124,7 @@ export const notificationRoutes: RoutesPlugin<{
         description:
           'It leaves the default list and the unread count; `status=archived` lists it. Another person’s id is 404 `notification_not_found`.',
         params: IdParams,
-        response: { 200: NotificationResponse, 404: problem },
+        response: { 200: Ref(NotificationResponse), ...problems({ 404: ['notification_not_found'] }) },
       },
     },
     async (request) => inbox.archive(actorOf(request), request.params.id),
@@ -138,7 +140,7 @@ export const notificationRoutes: RoutesPlugin<{
         summary: 'What I hear about, and where: every type and channel',
         description:
           'Each cell gives its effective value (`enabled`): the user’s choice for the type and channel, else the platform’s default, and off when the user switched the channel off; a critical type’s default channels are always on (`locked`).',
-        response: { 200: PreferencesResponse },
+        response: { 200: Ref(PreferencesResponse) },
       },
     },
     async (request) => preferences.getPreferences(actorOf(request)),
@@ -154,8 +156,11 @@ export const notificationRoutes: RoutesPlugin<{
         summary: 'Change my channel switches and my choices per type and channel',
         description:
           'Only what the body names changes; null puts a cell back to the platform’s default. Turning off a critical type’s channel is 409 `notification_type_critical`, turning on SMS for a type that never uses it 409 `channel_not_allowed`; either changes nothing.',
-        body: UpdatePreferencesBody,
-        response: { 200: PreferencesResponse, 409: problem },
+        body: Ref(UpdatePreferencesBody),
+        response: {
+          200: Ref(PreferencesResponse),
+          ...problems({ 409: ['channel_not_allowed', 'notification_type_critical'] }),
+        },
       },
     },
     async (request) => preferences.updatePreferences(actorOf(request), request.body),
@@ -171,8 +176,8 @@ export const notificationRoutes: RoutesPlugin<{
         summary: 'Register this device’s push token for my session',
         description:
           'The device takes my push messages while this session lasts: it goes when the session ends, when FCM says the token is invalid or unregistered, or with the account’s erasure. A token registered before (by any session) moves to this one.',
-        body: RegisterDeviceBody,
-        response: { 201: DeviceResponse },
+        body: Ref(RegisterDeviceBody),
+        response: { 201: Ref(DeviceResponse), ...problems({ 404: ['device_not_found'] }) },
       },
     },
     async (request, reply) =>
@@ -189,7 +194,7 @@ export const notificationRoutes: RoutesPlugin<{
         summary: 'My devices that take push messages, newest first',
         description: 'Their tokens are not shown.',
         querystring: ListQuery({}),
-        response: { 200: Page(DeviceResponse) },
+        response: { 200: Ref(DevicePage) },
       },
     },
     async (request) => devices.listDevices(actorOf(request), request.query),
@@ -205,7 +210,7 @@ export const notificationRoutes: RoutesPlugin<{
         summary: 'Stop push messages to one of my devices',
         description: 'Another person’s device is 404 `device_not_found`.',
         params: IdParams,
-        response: { 204: Type.Null(), 404: problem },
+        response: { 204: Type.Null(), ...problems({ 404: ['device_not_found'] }) },
       },
     },
     async (request, reply) => {

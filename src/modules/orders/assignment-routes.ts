@@ -1,19 +1,17 @@
-import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import {
   AddProgressNoteBody,
   AssignmentPhotoParams,
   AssignmentResponse,
-  MyAssignmentResponse,
+  MyAssignmentPage,
   MyAssignmentsQuery,
   UpdateAssignmentBody,
 } from './assignment-contract.ts';
 import type { AssignmentService } from './assignment-service.ts';
-
-const problem = Type.Ref('Problem');
 
 export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> = async (
   app,
@@ -32,7 +30,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           'The agreed work on an order: accepted bid, progress, completion, the other party’s contacts',
         description: 'For the order’s client, its assigned provider and staff; anyone else gets 404.',
         params: IdParams,
-        response: { 200: AssignmentResponse, 404: problem },
+        response: { 200: Ref(AssignmentResponse), ...problems({ 404: ['assignment_not_found'] }) },
       },
     },
     async (request) => assignments.getAssignment(actorOf(request), request.params.id),
@@ -46,9 +44,26 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         tags,
         operationId: 'addAssignmentProgressNote',
         summary: 'Add a progress note (the assigned provider, while the order is assigned or in progress)',
+        description:
+          'The note is kept, with its time, in the assignment’s `progress_notes`, which both parties see; at most 200 notes.',
         params: IdParams,
-        body: AddProgressNoteBody,
-        response: { 201: AssignmentResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+        body: Ref(AddProgressNoteBody),
+        response: {
+          201: Ref(AssignmentResponse),
+          ...problems({
+            403: ['assigned_provider_only'],
+            404: ['assignment_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+            ],
+            422: ['too_many_progress_notes'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -68,8 +83,23 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         description:
           'Photos are your own uploads with purpose `order_photo` (POST /files); the list given replaces the one there.',
         params: IdParams,
-        body: UpdateAssignmentBody,
-        response: { 200: AssignmentResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+        body: Ref(UpdateAssignmentBody),
+        response: {
+          200: Ref(AssignmentResponse),
+          ...problems({
+            403: ['assigned_provider_only'],
+            404: ['assignment_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+            ],
+            422: ['invalid_file'],
+          }),
+        },
       },
     },
     async (request) => assignments.updateAssignment(actorOf(request), request.params.id, request.body),
@@ -83,10 +113,12 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         tags,
         operationId: 'getAssignmentCompletionPhoto',
         summary: 'A completion photo of the assignment, for its parties and staff',
+        description:
+          'One of the photos the provider attached to the completion report; 404 to anyone who may not see the assignment.',
         params: AssignmentPhotoParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          404: problem,
+          ...problems({ 404: ['assignment_not_found', 'file_not_found'] }),
         },
       },
     },
@@ -108,8 +140,10 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
         tags,
         operationId: 'listMyAssignments',
         summary: 'Work agreed with me, as provider or as client, newest first',
+        description:
+          'Every assignment where the caller is the client or the assigned provider, a page at a time, with the order’s essentials; filter by role and by the order’s status.',
         querystring: MyAssignmentsQuery,
-        response: { 200: Page(MyAssignmentResponse) },
+        response: { 200: Ref(MyAssignmentPage) },
       },
     },
     async (request) => assignments.listMyAssignments(actorOf(request), request.query),

@@ -1,23 +1,21 @@
-import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import { AssignmentResponse } from './assignment-contract.ts';
 import type { AssignmentService } from './assignment-service.ts';
 import {
   AcceptBidBody,
   BidResponse,
   CreateBidBody,
-  MyBidResponse,
+  MyBidPage,
   MyBidsQuery,
-  OrderBidResponse,
+  OrderBidPage,
   OrderBidsQuery,
   RejectBidBody,
   UpdateBidBody,
 } from './bid-contract.ts';
 import type { BidService } from './bid-service.ts';
-
-const problem = Type.Ref('Problem');
 
 export const bidRoutes: RoutesPlugin<{
   bids: BidService;
@@ -48,8 +46,25 @@ export const bidRoutes: RoutesPlugin<{
         description:
           'Providers only, in a subcategory they offer, never on their own order, one live bid per order (withdraw it to bid again), and none after the client rejected one (409 `bid_rejected`). `amount` is in tyiyn, within the category’s price range. The first bid moves the order from `published` to `bidding`. At most 30 bids a minute per user.',
         params: IdParams,
-        body: CreateBidBody,
-        response: { 201: BidResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+        body: Ref(CreateBidBody),
+        response: {
+          201: Ref(BidResponse),
+          ...problems({
+            403: ['own_order', 'plan_limit_reached', 'provider_profile_required', 'subcategory_not_offered'],
+            404: ['order_not_found'],
+            409: [
+              'bid_already_exists',
+              'bid_rejected',
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+            ],
+            422: ['amount_out_of_range'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -68,7 +83,7 @@ export const bidRoutes: RoutesPlugin<{
           'The order’s client sees every bid, each with the provider’s public card and whether the provider can still take the work (`provider_available`, and why not in `provider_unavailable_reason`); a provider sees only their own bids on it; anyone else gets 404.',
         params: IdParams,
         querystring: OrderBidsQuery,
-        response: { 200: Page(OrderBidResponse), 404: problem },
+        response: { 200: Ref(OrderBidPage), ...problems({ 404: ['order_not_found'] }) },
       },
     },
     async (request) => bids.listOrderBids(actorOf(request), request.params.id, request.query),
@@ -84,7 +99,7 @@ export const bidRoutes: RoutesPlugin<{
         summary: 'One bid (its bidder, the order’s client, staff)',
         description: 'The `Location` of a new bid. Anyone else gets 404.',
         params: IdParams,
-        response: { 200: BidResponse, 404: problem },
+        response: { 200: Ref(BidResponse), ...problems({ 404: ['bid_not_found'] }) },
       },
     },
     async (request) => bids.getBid(actorOf(request), request.params.id),
@@ -98,9 +113,28 @@ export const bidRoutes: RoutesPlugin<{
         tags,
         operationId: 'updateBid',
         summary: 'Change my pending bid while the order is open for bids',
+        description:
+          'Only the fields sent change; `amount` stays within the category’s price range. A bid that is no longer pending, or an order no longer open for bids, is 409. The client sees the change at once.',
         params: IdParams,
-        body: UpdateBidBody,
-        response: { 200: BidResponse, 404: problem, 409: problem, 422: problem },
+        body: Ref(UpdateBidBody),
+        response: {
+          200: Ref(BidResponse),
+          ...problems({
+            404: ['bid_not_found'],
+            409: [
+              'bid_is_accepted',
+              'bid_is_rejected',
+              'bid_is_withdrawn',
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+            ],
+            422: ['amount_out_of_range'],
+          }),
+        },
       },
     },
     async (request) => bids.updateBid(actorOf(request), request.params.id, request.body),
@@ -117,7 +151,13 @@ export const bidRoutes: RoutesPlugin<{
         description:
           'Only a pending bid (409 `bid_is_<status>` otherwise). The order’s bid count goes down and its client is told.',
         params: IdParams,
-        response: { 200: BidResponse, 404: problem, 409: problem },
+        response: {
+          200: Ref(BidResponse),
+          ...problems({
+            404: ['bid_not_found'],
+            409: ['bid_is_accepted', 'bid_is_rejected', 'bid_is_withdrawn'],
+          }),
+        },
       },
     },
     async (request) => bids.withdrawBid(actorOf(request), request.params.id),
@@ -134,8 +174,24 @@ export const bidRoutes: RoutesPlugin<{
         description:
           'The reason, if given, is shown to the provider. Send `{}` for none. A rejected provider cannot bid on this order again (a provider who withdraws can).',
         params: IdParams,
-        body: RejectBidBody,
-        response: { 200: BidResponse, 404: problem, 409: problem },
+        body: Ref(RejectBidBody),
+        response: {
+          200: Ref(BidResponse),
+          ...problems({
+            404: ['bid_not_found'],
+            409: [
+              'bid_is_accepted',
+              'bid_is_rejected',
+              'bid_is_withdrawn',
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+            ],
+          }),
+        },
       },
     },
     async (request) => bids.rejectBid(actorOf(request), request.params.id, request.body),
@@ -153,8 +209,27 @@ export const bidRoutes: RoutesPlugin<{
         description:
           'At once: this bid accepted, every other pending bid rejected, the order `assigned` at the bid’s amount, and the assignment made. Answers 201 with the assignment it made (its `Location`), which carries the provider’s contact details. Of two accepts on one order only one succeeds; the other gets 409. `amount` is the bid’s amount as the client saw it: if the provider changed it since, 409 `bid_changed`. A provider whose account is blocked or closed cannot be chosen: 409 `provider_unavailable`, and nothing changes (the order’s bid list says so in `provider_available`); nor can a client whose own account was closed, blocked or erased while the request was on its way (409 `client_unavailable`).',
         params: IdParams,
-        body: AcceptBidBody,
-        response: { 201: AssignmentResponse, 404: problem, 409: problem },
+        body: Ref(AcceptBidBody),
+        response: {
+          201: Ref(AssignmentResponse),
+          ...problems({
+            404: ['bid_not_found'],
+            409: [
+              'bid_changed',
+              'bid_is_accepted',
+              'bid_is_rejected',
+              'bid_is_withdrawn',
+              'client_unavailable',
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'provider_unavailable',
+            ],
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -172,8 +247,10 @@ export const bidRoutes: RoutesPlugin<{
         tags,
         operationId: 'listMyBids',
         summary: 'My bids as a provider, newest first',
+        description:
+          'The caller’s bids, each with the essentials of its order, a page at a time; filter by the bids’ status.',
         querystring: MyBidsQuery,
-        response: { 200: Page(MyBidResponse) },
+        response: { 200: Ref(MyBidPage) },
       },
     },
     async (request) => bids.listMyBids(actorOf(request), request.query),

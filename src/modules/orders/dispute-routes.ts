@@ -1,11 +1,14 @@
-import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
+import { ListQuery } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import {
+  AdminDisputePage,
   AdminDisputeResponse,
   AdminDisputesQuery,
   CloseDisputeBody,
+  DisputePage,
   DisputeResponse,
   OpenDisputeBody,
   OrderDisputeParams,
@@ -13,7 +16,6 @@ import {
 } from './dispute-contract.ts';
 import { DISPUTE_READERS, type DisputeService } from './dispute-service.ts';
 
-const problem = Type.Ref('Problem');
 const staff = { access: ['admin', 'moderator'] as const };
 
 export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (app, { disputes }) => {
@@ -34,8 +36,24 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
           'handled 409 `dispute_already_open`. The order moves to `disputed`. Evidence is files uploaded ' +
           'with `POST /files?purpose=dispute_evidence`. Anyone else gets 404; staff get 403.',
         params: IdParams,
-        body: OpenDisputeBody,
-        response: { 201: DisputeResponse, 403: problem, 404: problem, 409: problem, 422: problem },
+        body: Ref(OpenDisputeBody),
+        response: {
+          201: Ref(DisputeResponse),
+          ...problems({
+            403: ['not_a_party'],
+            404: ['order_not_found'],
+            409: [
+              'dispute_already_open',
+              'dispute_window_closed',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+            ],
+            422: ['invalid_file'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -54,7 +72,10 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         description: `Other staff than ${DISPUTE_READERS.join(', ')} get 403 \`not_dispute_staff\`.`,
         params: IdParams,
         querystring: ListQuery({}),
-        response: { 200: Page(DisputeResponse), 403: problem, 404: problem },
+        response: {
+          200: Ref(DisputePage),
+          ...problems({ 403: ['not_dispute_staff'], 404: ['order_not_found'] }),
+        },
       },
     },
     async (request) => disputes.listOrderDisputes(actorOf(request), request.params.id, request.query),
@@ -70,7 +91,10 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         summary: 'One dispute of an order (its two parties and dispute staff)',
         description: `The \`Location\` of an opened dispute. Other staff than ${DISPUTE_READERS.join(', ')} get 403 \`not_dispute_staff\`.`,
         params: OrderDisputeParams,
-        response: { 200: DisputeResponse, 403: problem, 404: problem },
+        response: {
+          200: Ref(DisputeResponse),
+          ...problems({ 404: ['dispute_not_found', 'order_not_found'] }),
+        },
       },
     },
     async (request) =>
@@ -88,7 +112,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         description:
           'Use `status=open&status=under_review` for the queue. Oldest first by default (`sort=oldest`).',
         querystring: AdminDisputesQuery,
-        response: { 200: Page(AdminDisputeResponse) },
+        response: { 200: Ref(AdminDisputePage) },
       },
     },
     async (request) => disputes.adminList(request.query),
@@ -102,8 +126,10 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         tags: adminTags,
         operationId: 'adminGetDispute',
         summary: 'One dispute',
+        description:
+          'A dispute with what only staff see: the order’s status before it, the ruling and its handler.',
         params: IdParams,
-        response: { 200: AdminDisputeResponse, 404: problem },
+        response: { 200: Ref(AdminDisputeResponse), ...problems({ 404: ['dispute_not_found'] }) },
       },
     },
     async (request) => disputes.adminGet(request.params.id),
@@ -120,7 +146,14 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         description:
           'Only `open` disputes (409 `dispute_is_<status>`). Staff cannot handle a dispute over an order they are the client or the assigned provider of (403 `own_case`).',
         params: IdParams,
-        response: { 200: AdminDisputeResponse, 403: problem, 404: problem, 409: problem },
+        response: {
+          200: Ref(AdminDisputeResponse),
+          ...problems({
+            403: ['own_case'],
+            404: ['dispute_not_found'],
+            409: ['dispute_is_closed', 'dispute_is_resolved', 'dispute_is_under_review'],
+          }),
+        },
       },
     },
     async (request) => disputes.startReview(actorOf(request), request.params.id),
@@ -138,8 +171,25 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
           'From `open` or `under_review` (409 `dispute_is_<status>`; of two decisions at once one lands). ' +
           'Both parties are told; they see the resolution text. Not on an order one is the client or the assigned provider of (403 `own_case`).',
         params: IdParams,
-        body: ResolveDisputeBody,
-        response: { 200: AdminDisputeResponse, 403: problem, 404: problem, 409: problem },
+        body: Ref(ResolveDisputeBody),
+        response: {
+          200: Ref(AdminDisputeResponse),
+          ...problems({
+            403: ['own_case'],
+            404: ['dispute_not_found'],
+            409: [
+              'dispute_is_closed',
+              'dispute_is_resolved',
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => disputes.resolve(actorOf(request), request.params.id, request.body),
@@ -156,8 +206,15 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
         description:
           'Work the provider had marked done gets a fresh confirmation window from now: the automatic confirmation counts its days again. Not on an order one is the client or the assigned provider of (403 `own_case`).',
         params: IdParams,
-        body: CloseDisputeBody,
-        response: { 200: AdminDisputeResponse, 403: problem, 404: problem, 409: problem },
+        body: Ref(CloseDisputeBody),
+        response: {
+          200: Ref(AdminDisputeResponse),
+          ...problems({
+            403: ['own_case'],
+            404: ['dispute_not_found'],
+            409: ['dispute_is_closed', 'dispute_is_resolved'],
+          }),
+        },
       },
     },
     async (request) => disputes.close(actorOf(request), request.params.id, request.body),

@@ -1,36 +1,37 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { ListQuery, Sort } from '../../platform/pagination.ts';
+import { ListQuery, Page, Sort } from '../../platform/pagination.ts';
+import { Component, DateOnly, DateTime, Money, Uuid } from '../../platform/schemas.ts';
 import { URGENCIES } from './schema.ts';
-
-const Uuid = Type.String({ format: 'uuid' });
-const DateTime = Type.String({ format: 'date-time' });
-const Money = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Tyiyn (1 KGS = 100 tyiyn)' });
 
 /**
  * An order open for bids as providers find it in the feed and in search: the area, never the address or
  * the location, and nothing about the client beyond what the order says.
  */
-export const OrderListingResponse = Type.Object({
-  id: Uuid,
-  title: Type.String(),
-  description: Type.String(),
-  category_id: Uuid,
-  subcategory_id: Uuid,
-  service_area_id: Uuid,
-  service_date: Nullable(Type.String({ format: 'date' })),
-  time_from: Nullable(Type.String()),
-  time_to: Nullable(Type.String()),
-  urgency: Type.Enum(URGENCIES),
-  budget_min: Nullable(Money),
-  budget_max: Nullable(Money),
-  currency: Type.String(),
-  status: Type.Enum(['published', 'bidding']),
-  bid_count: Type.Integer({ description: 'Bids made, less the withdrawn ones' }),
-  published_at: Nullable(DateTime),
-  created_at: DateTime,
-});
+export const OrderListingResponse = Component(
+  'OrderListing',
+  Type.Object({
+    id: Uuid,
+    title: Type.String(),
+    description: Type.String(),
+    category_id: Uuid,
+    subcategory_id: Uuid,
+    service_area_id: Uuid,
+    service_date: Nullable(DateOnly),
+    time_from: Nullable(Type.String()),
+    time_to: Nullable(Type.String()),
+    urgency: Type.Enum(URGENCIES),
+    budget_min: Nullable(Money),
+    budget_max: Nullable(Money),
+    currency: Type.String(),
+    status: Type.Enum(['published', 'bidding']),
+    bid_count: Type.Integer({ description: 'Bids made, less the withdrawn ones' }),
+    published_at: Nullable(DateTime),
+    created_at: DateTime,
+  }),
+);
 export type OrderListingView = Static<typeof OrderListingResponse>;
+export const OrderListingPage = Page('OrderListingPage', OrderListingResponse);
 
 export const FEED_SORTS = ['newest', 'urgent'] as const;
 

@@ -1,8 +1,8 @@
-import { Type } from 'typebox';
 import { STAFF_ROLES } from '../../platform/actor.ts';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { Page } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import {
   AdminOrdersQuery,
@@ -17,17 +17,13 @@ import {
   OrderPhotoParams,
   OrderResponse,
   OrderRestoreResponse,
-  OrderSummaryResponse,
+  OrderSummaryPage,
   UpdateOrderBody,
 } from './order-contract.ts';
 import type { OrderService } from './order-service.ts';
 
-const problem = Type.Ref('Problem');
 const tags = ['orders'];
 const ORDER_MODERATORS = ['admin', 'moderator'] as const;
-
-/** Every action answers with the order as the caller may see it. */
-const actionResponses = { 200: OrderResponse, 403: problem, 404: problem, 409: problem, 422: problem };
 
 export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, { orders }) => {
   app.post(
@@ -45,8 +41,26 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'more is 409 `draft_limit_reached`) and has at most `max_open_orders_per_client` orders open for ' +
           'bids (publishing one more is 409 `open_order_limit_reached`). ' +
           'Send an `Idempotency-Key`: a retry answers with the first order.',
-        body: CreateOrderBody,
-        response: { 201: OrderResponse, 409: problem, 422: problem },
+        body: Ref(CreateOrderBody),
+        response: {
+          201: Ref(OrderResponse),
+          ...problems({
+            409: ['draft_limit_reached', 'open_order_limit_reached'],
+            422: [
+              'addon_not_found',
+              'budget_out_of_range',
+              'duplicate_addon',
+              'invalid_budget_range',
+              'invalid_file',
+              'invalid_primary_photo',
+              'invalid_time_range',
+              'service_area_not_found',
+              'service_date_in_past',
+              'service_date_too_far',
+              'subcategory_not_found',
+            ],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -66,7 +80,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'the work is agreed). Anyone else sees only published or bidding orders, without address, location, ' +
           'contacts or `client_user_id`; other orders are 404. A draft is its client’s alone: 404 to staff too.',
         params: IdParams,
-        response: { 200: OrderResponse, 404: problem },
+        response: { 200: Ref(OrderResponse), ...problems({ 404: ['order_not_found'] }) },
       },
     },
     async (request) => orders.getOrder(actorOf(request), request.params.id),
@@ -80,9 +94,36 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'updateOrder',
         summary: 'Change my order while it is a draft, published or bidding',
+        description:
+          'Only the fields sent change; the same rules as at creation apply to them. An order past bidding is 409; anyone else’s order is 404 (or 403 when the caller may see it but not change it).',
         params: IdParams,
-        body: UpdateOrderBody,
-        response: actionResponses,
+        body: Ref(UpdateOrderBody),
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_in_progress',
+            ],
+            422: [
+              'addon_not_found',
+              'budget_out_of_range',
+              'duplicate_addon',
+              'invalid_budget_range',
+              'invalid_file',
+              'invalid_primary_photo',
+              'invalid_time_range',
+              'service_area_not_found',
+              'service_date_in_past',
+              'service_date_too_far',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.updateOrder(actorOf(request), request.params.id, request.body),
@@ -101,7 +142,21 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'moderators at any time but while it is disputed (409 `order_is_disputed`: settle the dispute first), ' +
           'and not an order they bid on or work on (403 `own_case`; their own order they delete as its client).',
         params: IdParams,
-        response: { 200: OrderDeleteResponse, 403: problem, 404: problem, 409: problem },
+        response: {
+          200: Ref(OrderDeleteResponse),
+          ...problems({
+            403: ['not_your_order', 'own_case'],
+            404: ['order_not_found'],
+            409: [
+              'order_has_accepted_bid',
+              'order_is_assigned',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_in_progress',
+            ],
+          }),
+        },
       },
     },
     async (request) => {
@@ -122,8 +177,24 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'The body may be left out. Beyond the `max_open_orders_per_client` setting of orders open for bids ' +
           'at once: 409 `open_order_limit_reached`.',
         params: IdParams,
-        body: NoteBody,
-        response: actionResponses,
+        body: Ref(NoteBody),
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'open_order_limit_reached',
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.publishOrder(actorOf(request), request.params.id, request.body),
@@ -141,8 +212,23 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'The client while it is a draft, published, bidding or assigned; the assigned provider while it is ' +
           'assigned. Pending bids are rejected.',
         params: IdParams,
-        body: CancelOrderBody,
-        response: actionResponses,
+        body: Ref(CancelOrderBody),
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.cancelOrder(actorOf(request), request.params.id, request.body),
@@ -158,8 +244,23 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'The assigned provider starts the work',
         description: 'The body may be left out.',
         params: IdParams,
-        body: NoteBody,
-        response: actionResponses,
+        body: Ref(NoteBody),
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_assigned_provider'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'order_is_published',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.startOrder(actorOf(request), request.params.id, request.body),
@@ -177,8 +278,25 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           'The order stays in progress with `work_done_at` set until the client confirms, or until it is ' +
           'confirmed automatically after the `order_auto_confirm_days` setting. The body may be left out.',
         params: IdParams,
-        body: CompleteOrderBody,
-        response: actionResponses,
+        body: Ref(CompleteOrderBody),
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_assigned_provider'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+              'work_already_done',
+            ],
+            422: ['invalid_file'],
+          }),
+        },
       },
     },
     async (request) => orders.completeOrder(actorOf(request), request.params.id, request.body),
@@ -194,8 +312,24 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'The client confirms the work is done: the order is completed',
         description: 'The body may be left out.',
         params: IdParams,
-        body: NoteBody,
-        response: actionResponses,
+        body: Ref(NoteBody),
+        response: {
+          200: Ref(OrderResponse),
+          ...problems({
+            403: ['not_your_order'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_completed',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_published',
+              'work_not_done',
+            ],
+          }),
+        },
       },
     },
     async (request) => orders.confirmOrder(actorOf(request), request.params.id, request.body),
@@ -212,7 +346,10 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         description: 'For its client, its assigned provider and staff (a draft: its client only).',
         params: IdParams,
         querystring: OrderHistoryQuery,
-        response: { 200: OrderHistoryResponse, 400: problem, 403: problem, 404: problem },
+        response: {
+          200: Ref(OrderHistoryResponse),
+          ...problems({ 403: ['not_your_order'], 404: ['order_not_found'] }),
+        },
       },
     },
     async (request) => orders.listOrderHistory(actorOf(request), request.params.id, request.query),
@@ -226,10 +363,12 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'getOrderPhoto',
         summary: 'A photo of an order the caller may see',
+        description:
+          'One photo of an order, for whoever may see the order (its client, its assigned provider, staff, and providers while it is open for bids).',
         params: OrderPhotoParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          404: problem,
+          ...problems({ 404: ['order_not_found', 'photo_not_found'] }),
         },
       },
     },
@@ -251,8 +390,9 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         tags,
         operationId: 'listMyOrders',
         summary: 'My orders as a client, newest first',
+        description: 'The caller’s orders as a client, drafts included, a page at a time; filter by status.',
         querystring: MyOrdersQuery,
-        response: { 200: Page(OrderSummaryResponse) },
+        response: { 200: Ref(OrderSummaryPage) },
       },
     },
     async (request) => orders.listMyOrders(actorOf(request), request.query),
@@ -268,7 +408,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'All orders, newest first (staff)',
         description: 'Drafts are never listed: a draft is its client’s alone.',
         querystring: AdminOrdersQuery,
-        response: { 200: Page(OrderSummaryResponse) },
+        response: { 200: Ref(OrderSummaryPage) },
       },
     },
     async (request) => orders.adminListOrders(request.query),
@@ -284,7 +424,14 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
         summary: 'Restore a deleted order and exactly what its deletion took',
         description: 'Not an order one placed, bid on or works on (403 `own_case`).',
         params: IdParams,
-        response: { 200: OrderRestoreResponse, 403: problem, 404: problem, 409: problem },
+        response: {
+          200: Ref(OrderRestoreResponse),
+          ...problems({
+            403: ['own_case'],
+            404: ['order_not_found'],
+            409: ['not_deleted', 'parent_deleted'],
+          }),
+        },
       },
     },
     async (request) => orders.restoreOrder(actorOf(request), request.params.id),

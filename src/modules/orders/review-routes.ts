@@ -1,16 +1,18 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
+import { ListQuery } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import {
   CreateReviewBody,
+  OrderReviewPage,
   OrderReviewParams,
   OrderReviewResponse,
-  PublicReviewResponse,
+  PublicReviewPage,
 } from './review-contract.ts';
 import type { ReviewService } from './review-service.ts';
 
-const problem = Type.Ref('Problem');
 const staff = { access: ['admin', 'moderator'] as const };
 
 export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app, { reviews }) => {
@@ -29,8 +31,24 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
           '(409 `review_already_exists`, also when staff removed the first one). The order must be `completed` ' +
           '(409 `order_is_<status>`). Anyone else gets 404; staff get 403.',
         params: IdParams,
-        body: CreateReviewBody,
-        response: { 201: OrderReviewResponse, 403: problem, 404: problem, 409: problem },
+        body: Ref(CreateReviewBody),
+        response: {
+          201: Ref(OrderReviewResponse),
+          ...problems({
+            403: ['not_a_party'],
+            404: ['order_not_found'],
+            409: [
+              'order_is_assigned',
+              'order_is_bidding',
+              'order_is_cancelled',
+              'order_is_disputed',
+              'order_is_draft',
+              'order_is_in_progress',
+              'order_is_published',
+              'review_already_exists',
+            ],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -48,7 +66,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         description: 'Staff also see reviews they removed (`is_deleted`).',
         params: IdParams,
         querystring: ListQuery({}),
-        response: { 200: Page(OrderReviewResponse), 404: problem },
+        response: { 200: Ref(OrderReviewPage), ...problems({ 404: ['order_not_found'] }) },
       },
     },
     async (request) => reviews.listOrderReviews(actorOf(request), request.params.id, request.query),
@@ -65,7 +83,10 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         description:
           'The `Location` of a written review. Staff also see a review they removed (`is_deleted`).',
         params: OrderReviewParams,
-        response: { 200: OrderReviewResponse, 404: problem },
+        response: {
+          200: Ref(OrderReviewResponse),
+          ...problems({ 404: ['order_not_found', 'review_not_found'] }),
+        },
       },
     },
     async (request) => reviews.getOrderReview(actorOf(request), request.params.id, request.params.review_id),
@@ -82,7 +103,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         description: 'The author is shown by first name only.',
         params: IdParams,
         querystring: ListQuery({}),
-        response: { 200: Page(PublicReviewResponse), 404: problem },
+        response: { 200: Ref(PublicReviewPage), ...problems({ 404: ['provider_not_found'] }) },
       },
     },
     async (request) => reviews.listProviderReviews(request.params.id, request.query),
@@ -98,7 +119,10 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         summary: 'Take a review down; it stops counting in the rating it was part of',
         description: 'Not a review one wrote or one about oneself (403 `own_case`).',
         params: IdParams,
-        response: { 204: Type.Null(), 403: problem, 404: problem, 409: problem },
+        response: {
+          204: Type.Null(),
+          ...problems({ 403: ['own_case'], 404: ['review_not_found'], 409: ['review_already_removed'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -117,7 +141,10 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
         summary: 'Put a removed review back; it counts again',
         description: 'Not a review one wrote or one about oneself (403 `own_case`).',
         params: IdParams,
-        response: { 200: OrderReviewResponse, 403: problem, 404: problem, 409: problem },
+        response: {
+          200: Ref(OrderReviewResponse),
+          ...problems({ 403: ['own_case'], 404: ['review_not_found'], 409: ['not_deleted'] }),
+        },
       },
     },
     async (request) => reviews.restoreReview(actorOf(request), request.params.id),

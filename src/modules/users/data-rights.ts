@@ -3,8 +3,9 @@ import { Type } from 'typebox';
 import { defineDataRights, EXPORT_LIMIT } from '../../platform/data-rights.ts';
 import type { Db } from '../../platform/db.ts';
 import { Nullable } from '../../platform/http.ts';
+import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
-import { UserResponse } from './contract.ts';
+import { SessionResponse, UserResponse } from './contract.ts';
 import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
 import {
   ClientProfileResponse,
@@ -34,41 +35,42 @@ import { SIGN_IN_THROTTLE } from './sign-in-throttle.ts';
 
 const ERASED_NAME = 'Deleted user';
 
-const DateTime = Type.String({ format: 'date-time' });
-const Uuid = Type.String({ format: 'uuid' });
 const WasDeleted = Type.Object({ is_deleted: Type.Boolean() });
 
-const UsersSection = Type.Object({
-  account: UserResponse,
-  profile: ProfileResponse,
-  client_profiles: Type.Array(Type.Intersect([ClientProfileResponse, WasDeleted])),
-  provider_profiles: Type.Array(Type.Intersect([ProviderProfileResponse, WasDeleted])),
-  services: Type.Array(Type.Intersect([ServiceResponse, WasDeleted])),
-  favorites: Type.Array(Type.Object({ provider_id: Uuid, added_at: DateTime })),
-  verifications: Type.Array(
-    Type.Object({
-      id: Uuid,
-      verification_type: Type.Enum(VERIFICATION_TYPES),
-      status: Type.Enum(VERIFICATION_STATUSES),
-      evidence_file_ids: Type.Array(Uuid),
-      user_note: Nullable(Type.String()),
-      public_note: Nullable(Type.String()),
-      created_at: DateTime,
-      reviewed_at: Nullable(DateTime),
-    }),
-  ),
-  sessions: Type.Array(
-    Type.Object({
-      id: Uuid,
-      device_name: Nullable(Type.String()),
-      user_agent: Nullable(Type.String()),
-      ip: Nullable(Type.String()),
-      created_at: DateTime,
-      last_used_at: DateTime,
-      revoked_at: Nullable(DateTime),
-    }),
-  ),
-});
+const ExportedVerification = Component(
+  'ExportedVerification',
+  Type.Object({
+    id: Uuid,
+    verification_type: Type.Enum(VERIFICATION_TYPES),
+    status: Type.Enum(VERIFICATION_STATUSES),
+    evidence_file_ids: Type.Array(Uuid),
+    user_note: Nullable(Type.String()),
+    public_note: Nullable(Type.String()),
+    created_at: DateTime,
+    reviewed_at: Nullable(DateTime),
+  }),
+);
+
+/** A session as the session list shows it, with when it ended in place of when it ends and whether it is the caller’s. */
+const { expires_at: _expiresAt, current: _current, ...sessionFields } = SessionResponse.properties;
+const ExportedSession = Component(
+  'ExportedSession',
+  Type.Object({ ...sessionFields, revoked_at: Nullable(DateTime) }),
+);
+
+const UsersSection = Component(
+  'UsersExport',
+  Type.Object({
+    account: Ref(UserResponse),
+    profile: Ref(ProfileResponse),
+    client_profiles: Type.Array(Type.Intersect([Ref(ClientProfileResponse), WasDeleted])),
+    provider_profiles: Type.Array(Type.Intersect([Ref(ProviderProfileResponse), WasDeleted])),
+    services: Type.Array(Type.Intersect([Ref(ServiceResponse), WasDeleted])),
+    favorites: Type.Array(Type.Object({ provider_id: Uuid, added_at: DateTime })),
+    verifications: Type.Array(Ref(ExportedVerification)),
+    sessions: Type.Array(Ref(ExportedSession)),
+  }),
+);
 
 // The rows of one person, by account id: what the declarations name and the parts read and settle.
 const accountOf = (userId: string) => eq(users.id, userId);

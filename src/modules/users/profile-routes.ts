@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
+import { ListQuery } from '../../platform/pagination.ts';
+import { Component, Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
 import type { FileService } from '../../platform/storage/service.ts';
 import type { DirectoryService } from './directory-service.ts';
@@ -12,20 +14,23 @@ import {
   CreateProviderProfileBody,
   CreateServiceBody,
   DirectoryQuery,
-  FavoriteResponse,
+  FavoritePage,
   ProfileResponse,
-  ProviderCardResponse,
+  ProviderCardPage,
   ProviderProfileResponse,
   ProviderPublicResponse,
+  ServicePage,
   ServiceResponse,
+  UpdateClientProfileBody,
   UpdateProfileBody,
   UpdateProviderProfileBody,
   UpdateServiceBody,
 } from './profile-contract.ts';
 import type { ProfileService } from './profile-service.ts';
 
-const problem = Type.Ref('Problem');
 const ProviderParams = Type.Object({ provider_id: Type.String({ format: 'uuid' }) });
+/** The provider a favorite was made of. */
+const FavoriteAdded = Component('FavoriteAdded', ProviderParams);
 
 export const profileRoutes: RoutesPlugin<{
   profiles: ProfileService;
@@ -42,7 +47,9 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'getMyProfile',
         summary: 'My profile',
-        response: { 200: ProfileResponse },
+        description:
+          'The signed-in person’s profile, contact details and address included: only its owner sees them.',
+        response: { 200: Ref(ProfileResponse) },
       },
     },
     async (request) => profiles.getProfile(actorOf(request)),
@@ -56,8 +63,13 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'updateMyProfile',
         summary: 'Change my profile; fields left out stay as they are, null clears one',
-        body: UpdateProfileBody,
-        response: { 200: ProfileResponse, 422: problem },
+        description:
+          'Only the fields sent change. `photo_file_id` is one of the caller’s uploads with purpose `profile_photo`; `service_area_id` an id from /service-areas; an unknown id is 422.',
+        body: Ref(UpdateProfileBody),
+        response: {
+          200: Ref(ProfileResponse),
+          ...problems({ 422: ['invalid_file', 'language_not_supported', 'service_area_not_found'] }),
+        },
       },
     },
     async (request) => profiles.updateProfile(actorOf(request), request.body),
@@ -71,8 +83,10 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'createMyClientProfile',
         summary: 'Become a client',
-        body: ClientProfileBody,
-        response: { 201: ClientProfileResponse, 409: problem },
+        description:
+          'Makes the signed-in person a client, with optional preferences. A person has one client profile: a second is 409. Creating an order makes the caller a client as well.',
+        body: Ref(ClientProfileBody),
+        response: { 201: Ref(ClientProfileResponse), ...problems({ 409: ['client_profile_exists'] }) },
       },
     },
     async (request, reply) =>
@@ -87,7 +101,9 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'getMyClientProfile',
         summary: 'My client profile',
-        response: { 200: ClientProfileResponse, 404: problem },
+        description:
+          'The caller’s client profile and its counters (orders, rating by providers); 404 while the caller is not a client.',
+        response: { 200: Ref(ClientProfileResponse), ...problems({ 404: ['client_profile_not_found'] }) },
       },
     },
     async (request) => profiles.getClientProfile(actorOf(request)),
@@ -101,8 +117,9 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'updateMyClientProfile',
         summary: 'Change my client preferences',
-        body: Type.Object(ClientProfileBody.properties, { additionalProperties: false, minProperties: 1 }),
-        response: { 200: ClientProfileResponse, 404: problem },
+        description: 'Only the fields sent change; 404 while the caller is not a client.',
+        body: Ref(UpdateClientProfileBody),
+        response: { 200: Ref(ClientProfileResponse), ...problems({ 404: ['client_profile_not_found'] }) },
       },
     },
     async (request) => profiles.updateClientProfile(actorOf(request), request.body),
@@ -118,8 +135,11 @@ export const profileRoutes: RoutesPlugin<{
         summary: 'Become a provider',
         description:
           'Adds the `provider` role to the account; refresh the tokens to carry it. Availability is per weekday, as HH:MM ranges in Asia/Bishkek time.',
-        body: CreateProviderProfileBody,
-        response: { 201: ProviderProfileResponse, 409: problem, 422: problem },
+        body: Ref(CreateProviderProfileBody),
+        response: {
+          201: Ref(ProviderProfileResponse),
+          ...problems({ 409: ['provider_profile_exists'], 422: ['service_area_not_found'] }),
+        },
       },
     },
     async (request, reply) =>
@@ -134,7 +154,9 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'getMyProviderProfile',
         summary: 'My provider profile',
-        response: { 200: ProviderProfileResponse, 404: problem },
+        description:
+          'The caller’s provider profile, as the directory shows it and with what only its owner sees; 404 while the caller is not a provider.',
+        response: { 200: Ref(ProviderProfileResponse), ...problems({ 404: ['provider_profile_not_found'] }) },
       },
     },
     async (request) => profiles.getProviderProfile(actorOf(request)),
@@ -148,8 +170,13 @@ export const profileRoutes: RoutesPlugin<{
         tags,
         operationId: 'updateMyProviderProfile',
         summary: 'Change my provider profile',
-        body: UpdateProviderProfileBody,
-        response: { 200: ProviderProfileResponse, 404: problem, 422: problem },
+        description:
+          'Only the fields sent change. `service_area_ids` replaces the list; `is_available: false` hides the provider from the directory. 404 while the caller is not a provider.',
+        body: Ref(UpdateProviderProfileBody),
+        response: {
+          200: Ref(ProviderProfileResponse),
+          ...problems({ 404: ['provider_profile_not_found'], 422: ['service_area_not_found'] }),
+        },
       },
     },
     async (request) => profiles.updateProviderProfile(actorOf(request), request.body),
@@ -163,8 +190,10 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['provider services'],
         operationId: 'listMyServices',
         summary: 'The services I offer, newest first',
+        description:
+          'The caller’s own services, active or not, a page at a time. Only a provider has services.',
         querystring: ListQuery({}),
-        response: { 200: Page(ServiceResponse), 422: problem },
+        response: { 200: Ref(ServicePage), ...problems({ 422: ['provider_profile_required'] }) },
       },
     },
     async (request) => profiles.listServices(actorOf(request), request.query),
@@ -179,8 +208,14 @@ export const profileRoutes: RoutesPlugin<{
         operationId: 'createMyService',
         summary: 'Offer a service in a subcategory (one per subcategory)',
         description: '`base_price` is in tyiyn and must be within the category’s price range.',
-        body: CreateServiceBody,
-        response: { 201: ServiceResponse, 409: problem, 422: problem },
+        body: Ref(CreateServiceBody),
+        response: {
+          201: Ref(ServiceResponse),
+          ...problems({
+            409: ['service_already_offered'],
+            422: ['price_out_of_range', 'provider_profile_required', 'subcategory_not_found'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -195,8 +230,12 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['provider services'],
         operationId: 'getMyService',
         summary: 'One of my services',
+        description: 'One of the caller’s services; anyone else’s is 404.',
         params: IdParams,
-        response: { 200: ServiceResponse, 404: problem, 422: problem },
+        response: {
+          200: Ref(ServiceResponse),
+          ...problems({ 404: ['service_not_found'], 422: ['provider_profile_required'] }),
+        },
       },
     },
     async (request) => profiles.getService(actorOf(request), request.params.id),
@@ -210,9 +249,17 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['provider services'],
         operationId: 'updateMyService',
         summary: 'Change one of my services',
+        description:
+          'Only the fields sent change; `base_price` is in tyiyn, within the category’s price range. Anyone else’s service is 404.',
         params: IdParams,
-        body: UpdateServiceBody,
-        response: { 200: ServiceResponse, 404: problem, 422: problem },
+        body: Ref(UpdateServiceBody),
+        response: {
+          200: Ref(ServiceResponse),
+          ...problems({
+            404: ['service_not_found'],
+            422: ['price_out_of_range', 'provider_profile_required'],
+          }),
+        },
       },
     },
     async (request) => profiles.updateService(actorOf(request), request.params.id, request.body),
@@ -226,8 +273,13 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['provider services'],
         operationId: 'deleteMyService',
         summary: 'Stop offering a service',
+        description:
+          'The service no longer shows in the directory or on the provider’s profile. Anyone else’s service is 404.',
         params: IdParams,
-        response: { 204: Type.Null(), 404: problem, 422: problem },
+        response: {
+          204: Type.Null(),
+          ...problems({ 404: ['service_not_found'], 422: ['provider_profile_required'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -244,8 +296,10 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['favorites'],
         operationId: 'listMyFavorites',
         summary: 'My favorite providers, last added first',
+        description:
+          'The providers the caller keeps as favorites, each with its public card; a provider who left the directory is left out.',
         querystring: ListQuery({}),
-        response: { 200: Page(FavoriteResponse), 422: problem },
+        response: { 200: Ref(FavoritePage), ...problems({ 422: ['client_profile_required'] }) },
       },
     },
     async (request) => {
@@ -269,8 +323,14 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['favorites'],
         operationId: 'addFavorite',
         summary: 'Add a provider to my favorites (doing it again changes nothing)',
+        description:
+          'Answers 201 when the provider was added and 204 when it was a favorite already. A provider not in the directory is 404.',
         params: ProviderParams,
-        response: { 201: ProviderParams, 204: Type.Null(), 404: problem, 422: problem },
+        response: {
+          201: Ref(FavoriteAdded),
+          204: Type.Null(),
+          ...problems({ 404: ['provider_not_found'], 422: ['client_profile_required'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -288,8 +348,12 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['favorites'],
         operationId: 'removeFavorite',
         summary: 'Remove a provider from my favorites',
+        description: 'A provider that is not among the caller’s favorites is 404.',
         params: ProviderParams,
-        response: { 204: Type.Null(), 404: problem, 422: problem },
+        response: {
+          204: Type.Null(),
+          ...problems({ 404: ['favorite_not_found'], 422: ['client_profile_required'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -306,8 +370,10 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['directory'],
         operationId: 'searchProviders',
         summary: 'Find providers by text, category, area, rating, price and weekday',
+        description:
+          'Providers in the public directory, available and not blocked, filtered and ordered as asked; each with the public card only. Open to anyone, signed in or not.',
         querystring: DirectoryQuery,
-        response: { 200: Page(ProviderCardResponse) },
+        response: { 200: Ref(ProviderCardPage) },
       },
     },
     async (request) => directory.search(request.query),
@@ -321,8 +387,10 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['directory'],
         operationId: 'getProvider',
         summary: 'A provider’s public profile: services, areas, rating; never contact details',
+        description:
+          'What anyone may see of a provider in the directory: the card, availability and active services. A provider not in the directory (unavailable, blocked, closed) is 404.',
         params: IdParams,
-        response: { 200: ProviderPublicResponse, 404: problem },
+        response: { 200: Ref(ProviderPublicResponse), ...problems({ 404: ['provider_not_found'] }) },
       },
     },
     async (request) => directory.getProvider(request.params.id),
@@ -336,10 +404,12 @@ export const profileRoutes: RoutesPlugin<{
         tags: ['directory'],
         operationId: 'getProviderPhoto',
         summary: 'A provider’s profile photo',
+        description:
+          'The profile photo of a provider in the directory, as uploaded; 404 when there is none or the provider is not in the directory.',
         params: IdParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          404: problem,
+          ...problems({ 404: ['photo_not_found'] }),
         },
       },
     },

@@ -1,29 +1,27 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { negotiateLanguage } from '../../platform/i18n.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
-import { Text } from '../../platform/validation.ts';
+import { ListQuery } from '../../platform/pagination.ts';
+import { Ref } from '../../platform/schemas.ts';
 import {
-  Email,
-  FullName,
-  GivenPassword,
-  OtpCode,
+  ChangePasswordBody,
+  LoginBody,
   OtpSentResponse,
   OtpSignIn,
-  Password,
-  Phone,
-  SessionResponse,
+  RefreshTokensBody,
+  RegisterBody,
+  RequestOtpBody,
+  SessionPage,
+  SignedOutEverywhere,
   TokenResponse,
   UserResponse,
+  VerifyOtpBody,
 } from './contract.ts';
 import type { AccountService, ClientInfo } from './service.ts';
-
-const DeviceName = Type.Optional(
-  Text({ maxLength: 100, description: 'Shown in the session list, e.g. "Pixel 8"' }),
-);
 
 const clientOf = (request: FastifyRequest, deviceName?: string): ClientInfo => ({
   ip: request.ip,
@@ -57,11 +55,10 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'register',
         summary: 'Create an account with email and password; signs in',
-        body: Type.Object(
-          { email: Email, password: Password, full_name: FullName, device_name: DeviceName },
-          { additionalProperties: false },
-        ),
-        response: { 201: TokenResponse, 409: Type.Ref('Problem') },
+        description:
+          'Makes an account and a first session: the answer carries the tokens. An email already used is 409 `email_taken`. Limited per IP (`AUTH_RATE_LIMIT_PER_MINUTE`).',
+        body: Ref(RegisterBody),
+        response: { 201: Ref(TokenResponse), ...problems({ 409: ['email_taken'] }) },
       },
     },
     async (request, reply) => {
@@ -80,16 +77,15 @@ export const accountRoutes: RoutesPlugin<{
         summary: 'Sign in with email or phone, and password',
         description:
           'Give `email` or `phone`, not both. A wrong email, phone or password all answer `invalid_credentials`. Five wrong passwords for one email or phone, from any address, lock its password sign-in for a minute (429 `login_throttled` with `Retry-After`, even for the right password); each wrong one after a lock doubles the next lock, up to an hour, and a day without one forgets them. A one-time code (`/auth/otp/verify`) still signs the owner in and clears the count; the owner is told of each lock.',
-        body: Type.Object(
-          {
-            email: Type.Optional(Email),
-            phone: Type.Optional(Phone),
-            password: GivenPassword,
-            device_name: DeviceName,
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: TokenResponse, 401: Type.Ref('Problem'), 403: Type.Ref('Problem') },
+        body: Ref(LoginBody),
+        response: {
+          200: Ref(TokenResponse),
+          ...problems({
+            401: ['invalid_credentials'],
+            403: ['account_blocked', 'account_deactivated'],
+            429: ['login_throttled'],
+          }),
+        },
       },
     },
     async (request) => {
@@ -114,8 +110,11 @@ export const accountRoutes: RoutesPlugin<{
         description:
           'Codes are 6 digits and live 5 minutes. One code per minute and 5 per hour per phone; 20 per hour per IP. The SMS is in the `Accept-Language` language.',
         headers: Type.Object({ 'accept-language': Type.Optional(Type.String()) }),
-        body: Type.Object({ phone: Phone }, { additionalProperties: false }),
-        response: { 202: OtpSentResponse },
+        body: Ref(RequestOtpBody),
+        response: {
+          202: Ref(OtpSentResponse),
+          ...problems({ 429: ['otp_rate_limited', 'otp_resend_too_soon'], 503: ['sms_unavailable'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -138,11 +137,15 @@ export const accountRoutes: RoutesPlugin<{
         description:
           'At most 5 tries per code. A phone that had no account answers 201 (the account made, `Location: /api/v1/me`) ' +
           'and `is_new_user: true`, which tells the app to ask for a profile; a known one answers 200.',
-        body: Type.Object(
-          { phone: Phone, code: OtpCode, full_name: Type.Optional(FullName), device_name: DeviceName },
-          { additionalProperties: false },
-        ),
-        response: { 200: OtpSignIn, 201: OtpSignIn, 403: Type.Ref('Problem') },
+        body: Ref(VerifyOtpBody),
+        response: {
+          200: Ref(OtpSignIn),
+          201: Ref(OtpSignIn),
+          ...problems({
+            401: ['otp_attempts_exceeded', 'otp_invalid', 'otp_wrong_code'],
+            403: ['account_blocked'],
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -161,11 +164,14 @@ export const accountRoutes: RoutesPlugin<{
         summary: 'Exchange a refresh token for a new access and refresh token',
         description:
           'Each refresh token works once. Presenting a used one ends that session (`refresh_token_reused`): apps must not refresh twice in parallel.',
-        body: Type.Object(
-          { refresh_token: Type.String({ minLength: 1, maxLength: 200 }) },
-          { additionalProperties: false },
-        ),
-        response: { 200: TokenResponse, 401: Type.Ref('Problem'), 403: Type.Ref('Problem') },
+        body: Ref(RefreshTokensBody),
+        response: {
+          200: Ref(TokenResponse),
+          ...problems({
+            401: ['invalid_refresh_token', 'refresh_token_reused', 'session_expired'],
+            403: ['account_blocked'],
+          }),
+        },
       },
     },
     async (request) => accounts.refresh(request.body.refresh_token, clientOf(request)),
@@ -179,6 +185,8 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'logout',
         summary: 'Sign out this device',
+        description:
+          'Ends the session this access token belongs to; its refresh token stops working. The access token itself lives until it expires.',
         response: { 204: Type.Null() },
       },
     },
@@ -197,8 +205,10 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'listSessions',
         summary: 'The devices signed in to this account, newest first',
+        description:
+          'Every live session of the account, a page at a time; `current` marks the one this request was made with.',
         querystring: ListQuery({}),
-        response: { 200: Page(SessionResponse) },
+        response: { 200: Ref(SessionPage) },
       },
     },
     async (request) => accounts.listSessions(actorOf(request), request.query),
@@ -212,7 +222,9 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'logoutEverywhere',
         summary: 'Sign out every device, this one included',
-        response: { 200: Type.Object({ revoked: Type.Integer() }) },
+        description:
+          'Ends every session of the account, the caller’s own included, and answers how many were ended.',
+        response: { 200: Ref(SignedOutEverywhere) },
       },
     },
     async (request) => ({ revoked: await accounts.logoutAll(actorOf(request)) }),
@@ -226,8 +238,10 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'revokeSession',
         summary: 'Sign out one device',
+        description:
+          'Ends one session of the account; a session that is not the caller’s (or is over) is 404.',
         params: IdParams,
-        response: { 204: Type.Null(), 404: Type.Ref('Problem') },
+        response: { 204: Type.Null(), ...problems({ 404: ['session_not_found'] }) },
       },
     },
     async (request, reply) => {
@@ -244,7 +258,9 @@ export const accountRoutes: RoutesPlugin<{
         tags,
         operationId: 'getMe',
         summary: 'The signed-in account',
-        response: { 200: UserResponse },
+        description:
+          'The account of the access token: name, email and phone, roles, status and verification flags.',
+        response: { 200: Ref(UserResponse) },
       },
     },
     async (request) => accounts.me(actorOf(request)),
@@ -260,11 +276,11 @@ export const accountRoutes: RoutesPlugin<{
         summary: 'Set or change the password; other devices are signed out',
         description:
           '`current_password` is required when the account has a password (phone-only accounts may set one).',
-        body: Type.Object(
-          { current_password: Type.Optional(Type.String({ maxLength: 128 })), new_password: Password },
-          { additionalProperties: false },
-        ),
-        response: { 204: Type.Null(), 422: Type.Ref('Problem') },
+        body: Ref(ChangePasswordBody),
+        response: {
+          204: Type.Null(),
+          ...problems({ 422: ['wrong_current_password'], 429: ['login_throttled'] }),
+        },
       },
     },
     async (request, reply) => {
@@ -291,7 +307,10 @@ export const accountRoutes: RoutesPlugin<{
               : ''
           }Not one’s own account, nor that of someone one has dealings with: an order one of you placed and the other bid on, a review or an open dispute between you (403 \`own_case\`). A staff account only by an admin (403 \`staff_account_admin_only\`).`,
           params: IdParams,
-          response: { 200: UserResponse, 403: Type.Ref('Problem'), 404: Type.Ref('Problem') },
+          response: {
+            200: Ref(UserResponse),
+            ...problems({ 403: ['own_case', 'staff_account_admin_only'], 404: ['user_not_found'] }),
+          },
         },
       },
       async (request) => accounts.setStatus(actorOf(request), request.params.id, status),

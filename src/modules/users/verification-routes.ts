@@ -1,7 +1,9 @@
 import { type Static, Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
+import { problems } from '../../platform/documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../../platform/http.ts';
 import { ID_SORTS, ListQuery, OneOrMore, Page, Sort } from '../../platform/pagination.ts';
+import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
 import { Text } from '../../platform/validation.ts';
 import { VERIFICATION_STATUSES, VERIFICATION_TYPES } from './schema.ts';
 import {
@@ -11,35 +13,61 @@ import {
   type VerificationService,
 } from './verification-service.ts';
 
-const Uuid = Type.String({ format: 'uuid' });
-const DateTime = Type.String({ format: 'date-time' });
 const VerificationType = Type.Enum(VERIFICATION_TYPES);
 const VerificationStatus = Type.Enum(VERIFICATION_STATUSES);
 const Note = Text({ maxLength: 2000 });
 
-export const MyVerificationResponse = Type.Object({
-  id: Uuid,
-  verification_type: VerificationType,
-  status: VerificationStatus,
-  evidence_file_ids: Type.Array(Uuid),
-  user_note: Nullable(Type.String()),
-  public_note: Nullable(Type.String({ description: "The moderator's note to the user" })),
-  created_at: DateTime,
-  reviewed_at: Nullable(DateTime),
-});
+export const MyVerificationResponse = Component(
+  'MyVerification',
+  Type.Object({
+    id: Uuid,
+    verification_type: VerificationType,
+    status: VerificationStatus,
+    evidence_file_ids: Type.Array(Uuid),
+    user_note: Nullable(Type.String()),
+    public_note: Nullable(Type.String({ description: "The moderator's note to the user" })),
+    created_at: DateTime,
+    reviewed_at: Nullable(DateTime),
+  }),
+);
 export type MyVerificationView = Static<typeof MyVerificationResponse>;
 
-export const AdminVerificationResponse = Type.Object({
-  ...MyVerificationResponse.properties,
-  user_id: Uuid,
-  user_profile_id: Uuid,
-  admin_notes: Nullable(Type.String({ description: 'Staff only; never shown to the user' })),
-  reviewed_by: Nullable(Uuid),
-  updated_at: DateTime,
-});
+export const AdminVerificationResponse = Component(
+  'AdminVerification',
+  Type.Object({
+    ...MyVerificationResponse.properties,
+    user_id: Uuid,
+    user_profile_id: Uuid,
+    admin_notes: Nullable(Type.String({ description: 'Staff only; never shown to the user' })),
+    reviewed_by: Nullable(Uuid),
+    updated_at: DateTime,
+  }),
+);
 export type AdminVerificationView = Static<typeof AdminVerificationResponse>;
+const MyVerificationPage = Page('MyVerificationPage', MyVerificationResponse);
+const AdminVerificationPage = Page('AdminVerificationPage', AdminVerificationResponse);
 
-const Problem = Type.Ref('Problem');
+const SubmitVerificationBody = Component(
+  'SubmitVerificationBody',
+  Type.Object(
+    {
+      verification_type: VerificationType,
+      evidence_file_ids: Type.Optional(Type.Array(Uuid, { maxItems: MAX_EVIDENCE_FILES })),
+      note: Type.Optional(Note),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+/** Both notes are optional, so the body may be left out altogether. */
+const DecideVerificationBody = Component(
+  'DecideVerificationBody',
+  Type.Object(
+    { public_note: Type.Optional(Note), admin_notes: Type.Optional(Note) },
+    { additionalProperties: false },
+  ),
+);
+
 const staff = { access: VERIFICATION_REVIEWERS };
 
 export const verificationRoutes: RoutesPlugin<{ verifications: VerificationService }> = async (
@@ -58,15 +86,14 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
           `Evidence is the ids of files uploaded with \`POST /files?purpose=verification_evidence\`; it is required for ${EVIDENCE_REQUIRED.join(', ')}. ` +
           'Another pending request of the same type is 409 `verification_already_pending`. ' +
           'An identity request moves the profile to `pending` until a moderator decides.',
-        body: Type.Object(
-          {
-            verification_type: VerificationType,
-            evidence_file_ids: Type.Optional(Type.Array(Uuid, { maxItems: MAX_EVIDENCE_FILES })),
-            note: Type.Optional(Note),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 201: MyVerificationResponse, 409: Problem, 422: Problem },
+        body: Ref(SubmitVerificationBody),
+        response: {
+          201: Ref(MyVerificationResponse),
+          ...problems({
+            409: ['already_verified', 'verification_already_pending'],
+            422: ['evidence_required', 'invalid_file'],
+          }),
+        },
       },
     },
     async (request, reply) =>
@@ -81,8 +108,10 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
         tags: ['verification'],
         operationId: 'listMyVerifications',
         summary: 'My verification requests and their decisions, newest first',
+        description:
+          'The caller’s verification requests, pending and decided, with the moderator’s public note.',
         querystring: ListQuery({}),
-        response: { 200: Page(MyVerificationResponse) },
+        response: { 200: Ref(MyVerificationPage) },
       },
     },
     async (request) => verifications.listMine(actorOf(request), request.query),
@@ -96,8 +125,9 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
         tags: ['verification'],
         operationId: 'getMyVerification',
         summary: 'One of my verification requests',
+        description: 'One of the caller’s verification requests; anyone else’s is 404.',
         params: IdParams,
-        response: { 200: MyVerificationResponse, 404: Problem },
+        response: { 200: Ref(MyVerificationResponse), ...problems({ 404: ['verification_not_found'] }) },
       },
     },
     async (request) => verifications.getMine(actorOf(request), request.params.id),
@@ -119,7 +149,7 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
           user_id: Type.Optional(Uuid),
           sort: Sort(ID_SORTS, { default: 'oldest', description: 'By submission time' }),
         }),
-        response: { 200: Page(AdminVerificationResponse) },
+        response: { 200: Ref(AdminVerificationPage) },
       },
     },
     async (request) => verifications.adminList(request.query),
@@ -133,8 +163,9 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
         tags: ['verification', 'admin'],
         operationId: 'adminGetVerification',
         summary: 'One verification request',
+        description: 'One verification request with its staff notes, for the staff who review them.',
         params: IdParams,
-        response: { 200: AdminVerificationResponse, 404: Problem },
+        response: { 200: Ref(AdminVerificationResponse), ...problems({ 404: ['verification_not_found'] }) },
       },
     },
     async (request) => verifications.adminGet(request.params.id),
@@ -147,11 +178,8 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
     app.post(
       `/admin/verifications/:id/${action}`,
       {
-        config: staff,
         // Both notes are optional, so the body may be left out altogether.
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
+        config: { ...staff, optionalBody: true },
         schema: {
           tags: ['verification', 'admin'],
           operationId: action === 'approve' ? 'adminApproveVerification' : 'adminRejectVerification',
@@ -163,11 +191,15 @@ export const verificationRoutes: RoutesPlugin<{ verifications: VerificationServi
               ? ' Approving an identity verification marks the profile verified and badges its provider profile.'
               : ' Rejecting an identity verification sends a pending profile back to unverified.'),
           params: IdParams,
-          body: Type.Object(
-            { public_note: Type.Optional(Note), admin_notes: Type.Optional(Note) },
-            { additionalProperties: false },
-          ),
-          response: { 200: AdminVerificationResponse, 403: Problem, 404: Problem, 409: Problem },
+          body: Ref(DecideVerificationBody),
+          response: {
+            200: Ref(AdminVerificationResponse),
+            ...problems({
+              403: ['own_case'],
+              404: ['verification_not_found'],
+              409: ['verification_not_pending'],
+            }),
+          },
         },
       },
       async (request) => verifications.decide(actorOf(request), request.params.id, decision, request.body),

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { sha256 } from '../crypto.ts';
 import { type Db, outsideTransaction } from '../db.ts';
+import { documentRequestHeader, documentResponseHeader } from '../documentation.ts';
 import { AppError } from '../errors.ts';
 import type { App } from '../http.ts';
 import { idempotencyKeys } from './schema.ts';
@@ -244,6 +245,18 @@ export function registerIdempotency(app: App, db: Db) {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!methods.includes('POST') || !route.url.startsWith('/api/')) return;
+    if (route.config?.idempotency !== 'off') {
+      documentRequestHeader(route, 'Idempotency-Key', {
+        type: 'string',
+        description:
+          '8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again',
+      });
+      documentResponseHeader(route, 'Idempotent-Replayed', {
+        type: 'string',
+        enum: ['true'],
+        description: 'Present on an answer replayed for a repeated Idempotency-Key',
+      });
+    }
     route.preHandler = [preHandler, ...toArray(route.preHandler)];
     const handler = route.handler;
     route.handler = function keyedHandler(request, reply) {

@@ -2,7 +2,9 @@ import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../auth.ts';
+import { problems } from '../documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../http.ts';
+import { Component, Ref } from '../schemas.ts';
 import { validatorCompiler } from '../validation.ts';
 import { fileResponse, sendStoredFile } from './reply.ts';
 import { FILE_PURPOSES } from './schema.ts';
@@ -21,18 +23,21 @@ import {
 
 const Binary = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' });
 
-export const FileResponse = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  purpose: Type.Enum(FILE_PURPOSES),
-  content_type: Type.String({ description: 'Detected from the bytes' }),
-  size_bytes: Type.Integer(),
-  original_name: Nullable(Type.String({ description: 'The `X-File-Name` given at upload; metadata only' })),
-  attached: Type.Boolean({
-    description:
-      'Whether something refers to the file (a profile, an order, a verification, a dispute). An upload attached to nothing is removed a day after it was made, and its owner may delete it',
+export const FileResponse = Component(
+  'StoredFile',
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    purpose: Type.Enum(FILE_PURPOSES),
+    content_type: Type.String({ description: 'Detected from the bytes' }),
+    size_bytes: Type.Integer(),
+    original_name: Nullable(Type.String({ description: 'The `X-File-Name` given at upload; metadata only' })),
+    attached: Type.Boolean({
+      description:
+        'Whether something refers to the file (a profile, an order, a verification, a dispute). An upload attached to nothing is removed a day after it was made, and its owner may delete it',
+    }),
+    created_at: Type.String({ format: 'date-time' }),
   }),
-  created_at: Type.String({ format: 'date-time' }),
-});
+);
 
 const limits = UPLOAD_PURPOSES.map((p) => {
   const rule = UPLOAD_RULES[p];
@@ -126,11 +131,13 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         }),
         body: Binary,
         response: {
-          201: FileResponse,
-          413: Type.Ref('Problem'),
-          415: Type.Ref('Problem'),
-          422: Type.Ref('Problem'),
-          507: Type.Ref('Problem'),
+          201: Ref(FileResponse),
+          ...problems({
+            400: ['upload_incomplete'],
+            413: ['file_too_large', 'storage_quota_exceeded'],
+            415: ['file_not_decodable', 'file_type_mismatch'],
+            422: ['empty_file', 'image_too_large'],
+          }),
         },
       },
     },
@@ -159,10 +166,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
           "The file's owner may download it, and so may whoever may see what it is attached to: " +
           `${files.describeVisibility()}. Anyone else gets 404.`,
         params: IdParams,
-        response: {
-          200: fileResponse(UPLOAD_CONTENT_TYPES),
-          404: Type.Ref('Problem'),
-        },
+        response: { 200: fileResponse(UPLOAD_CONTENT_TYPES), ...problems({ 404: ['file_not_found'] }) },
       },
     },
     async (request, reply) => {
@@ -193,8 +197,7 @@ export const fileRoutes: RoutesPlugin<{ files: FileService }> = async (app, { fi
         params: IdParams,
         response: {
           204: Type.Null({ description: 'Deleted' }),
-          404: Type.Ref('Problem'),
-          409: Type.Ref('Problem'),
+          ...problems({ 404: ['file_not_found'], 409: ['file_attached'] }),
         },
       },
     },
