@@ -138,7 +138,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
 /**
  * How long an idle pooled connection is kept. A new PostgreSQL connection is dear: a process forked, its
  * catalog caches filled, and every prepared statement parsed and planned again (the bid statement's first
- * plans cost 5–60 ms each). pg's default of 10 s closed the whole pool in any lull of that length, and the
+ * plans are dear). pg's default of 10 s closed the whole pool in any lull of that length, and the
  * next burst of traffic paid for all of it.
  */
 const POOL_IDLE_TIMEOUT_MS = 10 * 60_000;

@@ -42,7 +42,7 @@ const compressors = {
 /**
  * Compressed shared answers by coding and ETag. The tag is a hash of the bytes, so an entry never goes stale;
  * the catalog, sent thousands of times between changes, is compressed once per language and coding instead
- * of on every request (which cost 2-4 times the uncompressed answer's CPU in the bench).
+ * of on every request (which cost several times the uncompressed answer's CPU).
  */
 const compressed = new LRUCache<string, Buffer>({
   maxSize: 32 * 1024 * 1024,

@@ -150,7 +150,7 @@ export function createJobs(options: JobsOptions) {
      * `on conflict do nothing`: that is for the queue policies that take one job at a time and for singleton
      * keys, and our queues are created with the standard policy (start) and these rows carry no key, so only
      * a random id could collide. The clause made PostgreSQL check all five unique indexes of the queue's
-     * partition before every insert, 7% of a bid's database time.
+     * partition before every insert, a visible share of a bid's database time.
      *
      * `traceparent` is the SQL of the trace context to store with each job (text, or null for none): by
      * default the current one as a value, which suits a statement built for each call. A statement prepared

@@ -106,11 +106,11 @@ export const orders = pgTable(
     index('orders_area_idx').on(t.serviceAreaId, t.status).where(live),
     // Open orders newest first, for the feed when the provider's subcategories and areas are rare.
     index('orders_open_idx').on(t.id).where(sql`status in ('published', 'bidding') and not is_deleted`),
-    // Search shows open orders only: indexing just those keeps a search to the open tenth of the table
-    // (a word common in closed orders cost ~1 s over 1M orders with whole-table indexes) and spares the
-    // other orders' updates a large index entry. Typos are found through the orders' vocabulary
-    // (ORDER_SEARCH_SCOPE), not a trigram index of the texts: that index cost every order entering the
-    // open set (publish, the first bid) 0.18 ms more.
+    // Search shows open orders only: indexing just those keeps a search to the open part of the table (a
+    // word common in closed orders made whole-table indexes read all of them) and spares the other orders'
+    // updates a large index entry. Typos are found through the orders' vocabulary (ORDER_SEARCH_SCOPE), not
+    // a trigram index of the texts, which every order entering the open set (publish, the first bid) would
+    // pay for (bench/README.md, "Why the code is shaped as it is").
     index('orders_search_fts')
       .using('gin', sql`to_tsvector('simple', ${t.title} || ' ' || ${t.description})`)
       .where(sql`status in ('published', 'bidding') and not is_deleted`),

@@ -20,9 +20,9 @@ export const MAX_NEW_WORDS_PER_TEXT = 50;
 /** Longer words stay out of the vocabulary (they too are found as typed): no word people type is longer. */
 export const MAX_WORD_LENGTH = 32;
 /**
- * Whether another text still holds a word is a GIN index scan, which reads all of the word's entries: ~7 ms
- * for a word in 50,000 open orders. Beyond this many entries the scan returns a random sample
- * (`gin_fuzzy_search_limit`), which is as good an answer to "does any text hold it" and costs ~1 ms.
+ * Whether another text still holds a word is a GIN index scan, which reads all of the word's entries, and
+ * a common word has many. Beyond this many entries the scan returns a random sample
+ * (`gin_fuzzy_search_limit`), which is as good an answer to "does any text hold it" and reads far less.
  */
 const HELD_CHECK_ENTRY_LIMIT = 200;
 
@@ -169,8 +169,8 @@ export function createSearchVocabulary({ cache }: { cache: Cache }) {
     /**
      * A scope's resolver of typed words. It is a statement of its own so that the search using its result
      * takes the tsqueries as values: there PostgreSQL plans once for every query, where with the words'
-     * expansion inside it estimated each query's word count anew and planned every call again (about
-     * 1.2 ms of planning against 1 ms of execution for the directory).
+     * expansion inside it estimated each query's word count anew and planned every call again, planning
+     * costing the directory more than running it.
      */
     termsResolver(db: Db, scope: string) {
       const q = sql`${sql.placeholder('q')}::text`;
