@@ -30,7 +30,7 @@ afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function startServer() {
+async function startServer(extraEnv: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'kg-npm-start-'));
   dirs.push(dataDir);
   const port = await freePort();
@@ -38,6 +38,7 @@ async function startServer() {
     DATA_DIR: dataDir,
     PORT: String(port),
     ...(onPostgres && { DATABASE_URL: await createTestDatabaseUrl() }),
+    ...extraEnv,
   };
   const npm = startCommand(['npm', 'start'], env, { group: true });
   await waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 90_000);
@@ -96,7 +97,8 @@ describe('npm start', () => {
   }, 150_000);
 
   it('stops at once on a second signal that comes well after the first', async () => {
-    const { npm, server, port } = await startServer();
+    // A grace period longer than the test, so that only the second signal can end the drain.
+    const { npm, server, port } = await startServer({ SHUTDOWN_GRACE_MS: '120000' });
     const inFlight = connect(port, '127.0.0.1');
     await new Promise((resolve) => inFlight.once('connect', resolve));
     inFlight.write(

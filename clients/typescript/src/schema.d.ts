@@ -5860,7 +5860,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminLanguage"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -5874,7 +5874,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -6333,7 +6333,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminLanguage"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -6345,7 +6345,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -6868,7 +6868,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminCategory"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -6882,7 +6882,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -7341,7 +7341,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminCategory"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -7353,7 +7353,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -7876,7 +7876,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminSubcategory"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -7890,7 +7890,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -8349,7 +8349,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminSubcategory"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -8361,7 +8361,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -8900,7 +8900,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminAddon"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -8914,7 +8914,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -9373,7 +9373,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminAddon"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -9385,7 +9385,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -9924,7 +9924,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminServiceArea"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -9938,7 +9938,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -10397,7 +10397,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminServiceArea"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -10409,7 +10409,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -10948,7 +10948,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminSetting"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -10962,7 +10962,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -11421,7 +11421,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminSetting"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -11433,7 +11433,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -11956,7 +11956,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminAppVersion"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -11970,7 +11970,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -12429,7 +12429,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminAppVersion"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_value, malformed_json, validation_failed, value_out_of_range */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -12441,7 +12441,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "malformed_json" | "validation_failed";
+                        code?: "invalid_value" | "malformed_json" | "validation_failed" | "value_out_of_range";
                     };
                 };
             };
@@ -17551,7 +17551,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: photo_not_found */
+            /** @description RFC 9457 problem details; `code` is one of: photo_not_found, provider_not_found */
             404: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -17563,7 +17563,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 404;
                         /** @enum {string} */
-                        code?: "photo_not_found";
+                        code?: "photo_not_found" | "provider_not_found";
                     };
                 };
             };
@@ -28936,7 +28936,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationDevice"];
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, invalid_text, malformed_json, validation_failed */
             400: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -28950,7 +28950,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 400;
                         /** @enum {string} */
-                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                        code?: "invalid_idempotency_key" | "invalid_text" | "malformed_json" | "validation_failed";
                     };
                 };
             };

@@ -12,6 +12,12 @@ import type { CatalogEntityName } from './catalog-entities.ts';
 import { AddonPriceType, AppPlatform } from './routes.ts';
 import type { CatalogService } from './service.ts';
 
+/**
+ * What the database refuses of a value the schema lets through (a number past a column's range, a
+ * malformed value in a JSON setting): the platform's answers to those errors (errors.ts).
+ */
+const STORED_VALUE_REFUSALS = ['invalid_value', 'value_out_of_range'];
+
 const Slug = Type.String({ pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', minLength: 1, maxLength: 80 });
 
 /** Staff-managed fields of each catalog model: the create body, and (all optional) the update body. */
@@ -187,7 +193,11 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
           body: Ref(Create),
           response: {
             201: Ref(Row),
-            ...problems({ 409: ['already_exists'], ...(badParent.length > 0 && { 422: badParent }) }),
+            ...problems({
+              400: STORED_VALUE_REFUSALS,
+              409: ['already_exists'],
+              ...(badParent.length > 0 && { 422: badParent }),
+            }),
           },
         },
       },
@@ -215,6 +225,7 @@ export const catalogAdminRoutes: RoutesPlugin<{ catalog: CatalogService }> = asy
           response: {
             200: Ref(Row),
             ...problems({
+              400: STORED_VALUE_REFUSALS,
               404: [notFound],
               409: ['already_exists'],
               ...(badParent.length > 0 && { 422: badParent }),

@@ -177,7 +177,10 @@ export const notificationRoutes: RoutesPlugin<{
         description:
           'The device takes my push messages while this session lasts: it goes when the session ends, when FCM says the token is invalid or unregistered, or with the account’s erasure. A token registered before (by any session) moves to this one.',
         body: Ref(RegisterDeviceBody),
-        response: { 201: Ref(DeviceResponse), ...problems({ 404: ['device_not_found'] }) },
+        response: {
+          201: Ref(DeviceResponse),
+          ...problems({ 400: ['invalid_text'], 404: ['device_not_found'] }),
+        },
       },
     },
     async (request, reply) =>

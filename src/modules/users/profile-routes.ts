@@ -409,7 +409,7 @@ export const profileRoutes: RoutesPlugin<{
         params: IdParams,
         response: {
           200: fileResponse(IMAGE_TYPES, 'The image, with the type detected at upload'),
-          ...problems({ 404: ['photo_not_found'] }),
+          ...problems({ 404: ['photo_not_found', 'provider_not_found'] }),
         },
       },
     },
