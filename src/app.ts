@@ -67,6 +67,7 @@ import { createProfileService } from './modules/users/profile-service.ts';
 import { accountRoutes } from './modules/users/routes.ts';
 import { userCascades, userEncryptedColumns } from './modules/users/schema.ts';
 import { createAccountService } from './modules/users/service.ts';
+import { endExpiredSessionsJob } from './modules/users/session-service.ts';
 import { createSignInThrottle } from './modules/users/sign-in-throttle.ts';
 import { createLogSmsSender, createSmsProSender, type SmsSender } from './modules/users/sms.ts';
 import { verificationRoutes } from './modules/users/verification-routes.ts';
@@ -435,7 +436,7 @@ export async function buildApp(options: AppOptions) {
     defaultLanguage: () => catalog.defaultLanguage(),
     linkBase: () => catalog.getSettingValue('app_link_base', 'https://master.kg/app'),
   });
-  events.subscribe(...notificationSubscriptions({ db: database.db, pipeline, recipients }));
+  events.subscribe(...notificationSubscriptions({ db: database.db, pipeline, recipients, devices }));
   const inbox = createInboxService({ db: database.db });
   const notificationAdmin = createNotificationAdmin({
     db: database.db,
@@ -445,7 +446,12 @@ export async function buildApp(options: AppOptions) {
     channels: notificationChannels,
   });
 
-  jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
+  jobs.register(
+    dataRights.retentionJob,
+    purgeEventDeliveries(database.db),
+    rotateKeys,
+    endExpiredSessionsJob(accounts),
+  );
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
   partitions.register(...notificationPartitions);

@@ -27,7 +27,8 @@ export type DeviceService = ReturnType<typeof createDeviceService>;
 
 /**
  * The devices that take a person's push messages, one FCM token each, registered by a session. A device
- * whose session has ended is dropped the next time a push looks for it.
+ * goes when its session ends (`session_ended`); one registered by a request that raced the end is dropped
+ * the next time a push looks for it.
  */
 export function createDeviceService({
   db,
@@ -97,6 +98,13 @@ export function createDeviceService({
       if (ended.length > 0)
         await db.delete(notificationDevices).where(inArray(notificationDevices.id, ended));
       return tokens;
+    },
+
+    /** The session ended: its devices take no more pushes. Safe to run twice. */
+    async forgetSession(userId: string, sessionId: string) {
+      await db
+        .delete(notificationDevices)
+        .where(and(eq(notificationDevices.userId, userId), eq(notificationDevices.sessionId, sessionId)));
     },
 
     /** FCM answered that the token is invalid or no longer registered. */

@@ -5,6 +5,7 @@ import type { OrderEvent, OrderEventType } from '../orders/events.ts';
 import { type OrderNotice, orderNotice } from '../orders/queries.ts';
 import type { AccountEvent } from '../users/events.ts';
 import type { NotificationType, Priority } from './contract.ts';
+import type { DeviceService } from './device-service.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { Recipients } from './recipients.ts';
 
@@ -46,10 +47,12 @@ export function notificationSubscriptions({
   db,
   pipeline,
   recipients,
+  devices,
 }: {
   db: Db;
   pipeline: Pick<Pipeline, 'notify'>;
   recipients: Pick<Recipients, 'find'>;
+  devices: Pick<DeviceService, 'forgetSession'>;
 }) {
   async function handleOrderEvent(event: OrderEvent) {
     if (toldOtherwise(event)) return;
@@ -108,6 +111,8 @@ export function notificationSubscriptions({
         context: { session_id: event.session_id },
         notices: [{ userId: event.user_id, values: { device: event.device ?? '' } }],
       });
+    } else if (event.type === 'session_ended') {
+      await devices.forgetSession(event.user_id, event.session_id ?? '');
     } else if (event.type === 'verification_decided') {
       await pipeline.notify({
         eventId: event.id,
@@ -126,7 +131,7 @@ export function notificationSubscriptions({
     subscribe<OrderEvent>({ module: MODULE, types: ORDER_NOTICE_EVENTS, handle: handleOrderEvent }),
     subscribe<AccountEvent>({
       module: MODULE,
-      types: ['account_signed_in_new_device', 'verification_decided'],
+      types: ['account_signed_in_new_device', 'verification_decided', 'session_ended'],
       handle: handleAccountEvent,
     }),
   ];

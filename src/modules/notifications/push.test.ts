@@ -3,9 +3,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createVerifier } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedInUser } from '../../../test/factories.ts';
-import { createTestApp, deliverQueuedEvents, type TestApp, testConfig } from '../../../test/helper.ts';
+import { signedInUser, TEST_PASSWORD } from '../../../test/factories.ts';
+import {
+  createTestApp,
+  deliverQueuedEvents,
+  queuedEvents,
+  type TestApp,
+  testConfig,
+} from '../../../test/helper.ts';
 import { orderFixtures, type SignedIn } from '../../../test/order-fixtures.ts';
+import type { AccountEvent } from '../users/events.ts';
 
 /**
  * A fake of FCM HTTP v1 as its documentation shapes it: the OAuth token endpoint takes a JWT-bearer grant
@@ -195,5 +202,46 @@ describe('push through FCM', () => {
     await runDeliveries();
     expect(await pushDeliveryOf(provider.user.id)).toMatchObject({ status: 'cancelled' });
     expect(sent.some((s) => s.token === 'device-left')).toBe(false);
+  });
+
+  it('a session that ends takes its devices, the other session’s stay, and the end told again changes nothing', async () => {
+    const provider = await k.provider('Эрлан');
+    const login = await call(
+      'POST',
+      '/api/v1/auth/login',
+      {},
+      { email: provider.email, password: TEST_PASSWORD },
+    );
+    expect(login.status).toBe(200);
+    const laptop = { ...provider, auth: { authorization: `Bearer ${login.body.access_token}` } };
+    await register(provider, 'device-phone');
+    const laptopDevice = await register(laptop, 'device-laptop');
+    expect((await call('POST', '/api/v1/auth/logout', provider.auth)).status).toBe(204);
+    // With the end of the earlier test's session.
+    expect(await deliverQueuedEvents(t.app, 'notifications', ['session_ended'])).toBeGreaterThanOrEqual(1);
+    const tokensLeft = async () =>
+      (
+        await t.database.sql.query('select token from notification_devices where user_id = $1', [
+          provider.user.id,
+        ])
+      ).rows.map((r) => r.token);
+    expect(await tokensLeft()).toEqual(['device-laptop']);
+    expect((await call('GET', '/api/v1/me/devices', laptop.auth)).body.data).toMatchObject([
+      { id: laptopDevice },
+    ]);
+
+    await acceptedBidFor(laptop);
+    await runDeliveries();
+    expect(await pushDeliveryOf(provider.user.id)).toMatchObject({ status: 'sent' });
+    expect(sent.filter((s) => s.token.startsWith('device-phone'))).toEqual([]);
+    expect(sent.filter((s) => s.token === 'device-laptop')).toHaveLength(1);
+
+    // The same end told again, under another id (not the bus's once-per-event): nothing more goes.
+    const [ended] = (await queuedEvents<AccountEvent>(t.database, 'user_id', provider.user.id)).filter(
+      (e) => e.type === 'session_ended',
+    );
+    await t.app.services.events.emit({ ...ended!, id: undefined });
+    expect(await deliverQueuedEvents(t.app, 'notifications', ['session_ended'])).toBe(1);
+    expect(await tokensLeft()).toEqual(['device-laptop']);
   });
 });

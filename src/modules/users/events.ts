@@ -14,6 +14,12 @@ export const ACCOUNT_EVENTS = [
   'account_signed_in_new_device',
   /** Staff approved or rejected a verification request of the account's holder. */
   'verification_decided',
+  /**
+   * A session ended, one event per session: signed out, revoked by its holder or staff, its refresh token
+   * reused, the password changed elsewhere, the account closed, erased, blocked or its roles changed, or it
+   * ran out (the hourly `users.end-expired-sessions`).
+   */
+  'session_ended',
 ] as const;
 export type AccountEventType = (typeof ACCOUNT_EVENTS)[number];
 
@@ -26,8 +32,11 @@ export interface AccountEvent extends DomainEvent<AccountEventType> {
   identifier?: 'email' | 'phone';
   failures?: number;
   locked_until?: string;
-  /** For `account_signed_in_new_device`: the new session, and the device as its sign-in named it. */
+  /** For `account_signed_in_new_device` and `session_ended`: the session. */
   session_id?: string;
+  /** For `session_ended`: why, as the session's `revoked_reason` records it. */
+  reason?: string;
+  /** For `account_signed_in_new_device`: the device as its sign-in named it. */
   device?: string;
   /** For `verification_decided`. */
   verification_id?: string;

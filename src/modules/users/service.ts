@@ -164,6 +164,7 @@ export function createAccountService({
     revokeSession: sessions.revokeSession,
     logoutAll: sessions.logoutAll,
     endSessionsOf: sessions.endSessionsOf,
+    endExpiredSessions: sessions.endExpiredSessions,
 
     async register(input: { email: string; password: string; full_name: string }, client: ClientInfo) {
       const passwordHash = await hashPassword(input.password, PASSWORD_HASHING);

@@ -34,15 +34,19 @@ export async function insertRefreshToken(tx: Db, values: typeof refreshTokens.$i
   await tx.insert(refreshTokens).values(values);
 }
 
-/** Ends the live sessions `where` picks; answers their ids. */
+/** Ends the live sessions `where` picks; answers them. */
 export async function revokeSessionsWhere(tx: Db, where: SQL, reason: string) {
-  const revoked = await tx
+  return tx
     .update(userSessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
     .where(and(where, isNull(userSessions.revokedAt)))
-    .returning({ id: userSessions.id });
-  return revoked.map((s) => s.id);
+    .returning({ id: userSessions.id, userId: userSessions.userId });
 }
+
+/** At most `limit` sessions that ran out and were never ended otherwise. */
+export const expiredSessions = (limit: number) =>
+  sql`${userSessions.id} in (select ${userSessions.id} from ${userSessions}
+    where ${userSessions.revokedAt} is null and ${userSessions.expiresAt} <= now() limit ${limit})`;
 
 export const sessionIs = (id: string) => eq(userSessions.id, id);
 export const sessionsOf = (userId: string) => eq(userSessions.userId, userId);

@@ -5,6 +5,7 @@ import type { Cache } from '../../platform/cache.ts';
 import { type FieldCipher, randomToken, sha256 } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { NotFoundError, UnauthorizedError } from '../../platform/errors.ts';
+import { defineJob } from '../../platform/jobs.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import { liveUserBy, type UserRow, updateUser } from './account-queries.ts';
 import { accountView, signInRefusal } from './account-view.ts';
@@ -13,6 +14,7 @@ import type { AccountEvents } from './events.ts';
 import { userSessions } from './schema.ts';
 import {
   deviceSeen,
+  expiredSessions,
   insertRefreshToken,
   insertSession,
   isSessionOf,
@@ -28,6 +30,8 @@ import {
 } from './session-queries.ts';
 
 const SESSION_CACHE_SECONDS = 30;
+/** Sessions ended per statement by the expiry sweep; the next run takes the rest. */
+const EXPIRED_BATCH = 500;
 
 const sessionPages = idPages('users.sessions', userSessions.id);
 
@@ -85,15 +89,32 @@ export function createSessions({
     };
   }
 
-  /** Ends sessions; their access tokens stop working as soon as every process has dropped its cached answer. */
-  const revoke = revokeSessionsWhere;
+  /**
+   * Ends sessions, in the caller's transaction, and tells of each (`session_ended`) so that what other
+   * modules keep per session (push devices) goes with it; answers their ids. Their access tokens stop
+   * working as soon as every process has dropped its cached answer (`forget`).
+   */
+  async function revoke(tx: Db, where: SQL, reason: string) {
+    const ended = await revokeSessionsWhere(tx, where, reason);
+    const at = new Date().toISOString();
+    await events.emit(
+      ...ended.map((s) => ({
+        type: 'session_ended' as const,
+        user_id: s.userId,
+        session_id: s.id,
+        reason,
+        at,
+      })),
+    );
+    return ended.map((s) => s.id);
+  }
 
   async function forget(ids: string[]) {
     await Promise.all(ids.map((id) => cache.invalidate(`session:${id}`)));
   }
 
   async function endSessions(where: SQL, reason: string) {
-    const revoked = await revoke(db, where, reason);
+    const revoked = await db.transaction((tx) => revoke(tx, where, reason));
     await forget(revoked);
     return revoked.length;
   }
@@ -219,5 +240,29 @@ export function createSessions({
     async endSessionsOf(userId: string, reason: string) {
       return endSessions(sessionsOf(userId), reason);
     },
+
+    /**
+     * Ends the sessions that ran out, as a sign-out would: a run out session can no longer be refreshed,
+     * and without this only the retention purge, a month later, would let go of what is kept for it.
+     */
+    async endExpiredSessions() {
+      let total = 0;
+      for (;;) {
+        const ended = await endSessions(expiredSessions(EXPIRED_BATCH), 'expired');
+        total += ended;
+        if (ended < EXPIRED_BATCH) return total;
+      }
+    },
   };
 }
+
+/** Hourly: sessions that ran out are ended and told (`session_ended`), at most an hour after their end. */
+export const endExpiredSessionsJob = (sessions: Pick<Sessions, 'endExpiredSessions'>) =>
+  defineJob<Record<string, never>>({
+    name: 'users.end-expired-sessions',
+    cron: '13 * * * *',
+    async handle(_data, { log }) {
+      const ended = await sessions.endExpiredSessions();
+      if (ended > 0) log.info({ ended }, 'expired sessions ended');
+    },
+  });

@@ -1,7 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp, testConfig } from '../../../test/helper.ts';
+import { createTestApp, queuedEvents, type TestApp, testConfig } from '../../../test/helper.ts';
 import { idempotencyKeys } from '../../platform/idempotency/schema.ts';
+import type { AccountEvent } from './events.ts';
 import { refreshTokens, userSessions } from './schema.ts';
 
 /** Refresh-token rotation and reuse detection, and the list of signed-in devices. */
@@ -264,5 +265,67 @@ describe('sessions', () => {
     for (const tokens of [phone, laptop]) expect((await me(tokens.access_token)).statusCode).toBe(401);
     expect((await sessionRow(laptop.access_token)).revokedReason).toBe('roles_changed');
     expect((await me(bystander.access_token)).statusCode).toBe(200);
+  });
+});
+
+describe('session_ended', () => {
+  /** What was told of the account's ended sessions: session and why, in the order they ended. */
+  const endedOf = async (userId: string) =>
+    (await queuedEvents<AccountEvent>(t.database, 'user_id', userId))
+      .filter((e) => e.type === 'session_ended')
+      .map((e) => ({ session_id: e.session_id, reason: e.reason }));
+  const sessionOf = (tokens: TokenBody) => t.app.services.signer.verify(tokens.access_token).sessionId;
+
+  it('tells each ended session once with why, whatever ended it, and not the sessions that go on', async () => {
+    const phone = await account();
+    const laptop = await anotherDevice(phone.email, 'Laptop');
+    const tablet = await anotherDevice(phone.email, 'Tablet');
+    const watch = await anotherDevice(phone.email, 'Watch');
+    const tv = await anotherDevice(phone.email, 'TV');
+    const changed = await t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/me/password',
+      headers: bearer(phone.access_token),
+      payload: { current_password: PASSWORD, new_password: 'another horse battery' },
+    });
+    expect(changed.statusCode).toBe(204);
+    expect(await endedOf(phone.user.id)).toEqual(
+      [laptop, tablet, watch, tv].map((s) => ({ session_id: sessionOf(s), reason: 'password_changed' })),
+    );
+    // The refresh token of an ended session used again ends nothing more.
+    expect((await refresh(laptop.refresh_token)).statusCode).toBe(401);
+    expect(await endedOf(phone.user.id)).toHaveLength(4);
+
+    const other = await account();
+    const second = await anotherDevice(other.email, 'Laptop');
+    const third = await anotherDevice(other.email, 'Tablet');
+    const fourth = await anotherDevice(other.email, 'Watch');
+    const rotated = (await refresh(second.refresh_token)).json<TokenBody>();
+    expect((await refresh(second.refresh_token)).statusCode).toBe(401);
+    const revoked = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/auth/sessions/${sessionOf(third)}`,
+      headers: bearer(other.access_token),
+    });
+    expect(revoked.statusCode).toBe(204);
+    await t.db
+      .update(userSessions)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(userSessions.id, sessionOf(fourth)));
+    expect(await t.app.services.accounts.endExpiredSessions()).toBeGreaterThanOrEqual(1);
+    expect(await t.app.services.accounts.endExpiredSessions()).toBe(0);
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: bearer(other.access_token),
+    });
+    expect(out.statusCode).toBe(204);
+    expect(await endedOf(other.user.id)).toEqual([
+      { session_id: sessionOf(rotated), reason: 'refresh_token_reused' },
+      { session_id: sessionOf(third), reason: 'signed_out' },
+      { session_id: sessionOf(fourth), reason: 'expired' },
+      { session_id: sessionOf(other), reason: 'signed_out' },
+    ]);
+    expect((await me(rotated.access_token)).statusCode).toBe(401);
   });
 });
