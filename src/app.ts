@@ -22,6 +22,7 @@ import {
 import type { OutboundChannel } from './modules/notifications/contract.ts';
 import { notificationDataRights } from './modules/notifications/data-rights.ts';
 import { createDeliveries } from './modules/notifications/delivery.ts';
+import { createDeliveryReports } from './modules/notifications/delivery-reports.ts';
 import { createDeviceService } from './modules/notifications/device-service.ts';
 import { notificationSubscriptions } from './modules/notifications/events.ts';
 import { createInboxService } from './modules/notifications/inbox-service.ts';
@@ -30,6 +31,7 @@ import { createPipeline } from './modules/notifications/pipeline.ts';
 import { createPreferenceService } from './modules/notifications/preference-service.ts';
 import { createRecipients } from './modules/notifications/recipients.ts';
 import { notificationRoutes } from './modules/notifications/routes.ts';
+import { createSmsProReports } from './modules/notifications/sms-reports.ts';
 import { createTemplates } from './modules/notifications/templates.ts';
 import { dealingsBetween } from './modules/orders/access.ts';
 import { accountSubscription, createAccountSettlement } from './modules/orders/account-settlement.ts';
@@ -404,7 +406,7 @@ export async function buildApp(options: AppOptions) {
           unsubscribeUrl: 'https://master.kg/app/me/notification-preferences',
         })
       : createDevelopmentChannel('email', app.log),
-    sms: createSmsChannel(smsSender),
+    sms: createSmsChannel(smsSender, config.smsGateway && createSmsProReports(config.smsGateway)),
     ...options.notificationChannels,
   };
   const recipients = createRecipients({ db: database.db, cipher });
@@ -412,14 +414,16 @@ export async function buildApp(options: AppOptions) {
     db: database.db,
     isSessionLive: (sessionId) => accounts.isSessionLive(sessionId),
   });
+  const deliveryReports = createDeliveryReports({ db: database.db, jobs, channels: notificationChannels });
   const deliveries = createDeliveries({
     db: database.db,
     jobs,
     channels: notificationChannels,
     recipients,
     devices,
+    checkJob: deliveryReports.checkJob,
   });
-  jobs.register(deliveries.deliverJob);
+  jobs.register(deliveries.deliverJob, deliveryReports.checkJob);
   const notificationPreferences = createPreferenceService({
     db: database.db,
     settingValue: (key, fallback) => catalog.getSettingValue(key, fallback),

@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import type { FcmServiceAccount } from '../../platform/config.ts';
 import { SmsError, type SmsSender } from '../users/sms.ts';
 import type { NotificationType, OutboundChannel, Priority } from './contract.ts';
+import type { SmsReports } from './sms-reports.ts';
 
 /** One message to one address, already rendered: an adapter knows nothing of templates or preferences. */
 export interface OutboundMessage {
@@ -47,9 +48,20 @@ export class ChannelError extends Error {
   }
 }
 
+/** What a channel that reports delivery later says of a message it took: final once delivered or failed. */
+export interface DeliveryReport {
+  state: 'pending' | 'delivered' | 'failed';
+  response: Record<string, unknown>;
+}
+
 export interface ChannelAdapter {
   channel: OutboundChannel;
   send(message: OutboundMessage): Promise<SendOutcome>;
+  /**
+   * Where the channel reports delivery at a separate request (SMS): what became of the message sent with this
+   * provider id. Throws `ChannelError` when the provider could not say.
+   */
+  report?(providerMessageId: string): Promise<DeliveryReport>;
 }
 
 /** `Retry-After` as seconds or an HTTP date, in milliseconds from now; undefined when absent or unreadable. */
@@ -155,11 +167,13 @@ export function createEmailChannel({
 /**
  * SMS through the platform's sender (users/sms.ts), the one sign-in codes go through: the Kyrgyz gateway
  * where one is configured. The delivery's id is the gateway's transaction id, so a retry of a message the
- * gateway took is taken as the same one.
+ * gateway took is taken as the same one, and its delivery report is asked for by that id (`reports`, where the
+ * gateway is configured).
  */
-export function createSmsChannel(sender: SmsSender): ChannelAdapter {
+export function createSmsChannel(sender: SmsSender, reports?: SmsReports): ChannelAdapter {
   return {
     channel: 'sms',
+    ...(reports && { report: (providerMessageId: string) => reports.report(providerMessageId) }),
     async send(message) {
       try {
         const receipt = await sender.send(message.to, message.text, message.reference);

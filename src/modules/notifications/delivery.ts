@@ -1,8 +1,9 @@
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
-import { defineJob, type Jobs } from '../../platform/jobs.ts';
+import { defineJob, type JobDefinition, type Jobs } from '../../platform/jobs.ts';
 import { type ChannelAdapter, ChannelError, type SendOutcome } from './channels.ts';
 import { type DeliveryStatus, isOutbound, type OutboundChannel, type Priority } from './contract.ts';
+import { FIRST_CHECK_MS } from './delivery-reports.ts';
 import type { DeviceService } from './device-service.ts';
 import type { Recipients } from './recipients.ts';
 import { notificationDeliveries, notificationLogs } from './schema.ts';
@@ -44,12 +45,15 @@ export function createDeliveries({
   channels,
   recipients,
   devices,
+  checkJob,
 }: {
   db: Db;
   jobs: Jobs;
   channels: Record<OutboundChannel, ChannelAdapter>;
   recipients: Pick<Recipients, 'find' | 'addressOf'>;
   devices: Pick<DeviceService, 'liveTokens' | 'forgetToken'>;
+  /** The question about a sent message's delivery, for the channels that report it later (delivery-reports.ts). */
+  checkJob: JobDefinition<{ delivery_id: string; check: number }>;
 }) {
   type DeliveryRow = typeof notificationDeliveries.$inferSelect;
 
@@ -119,6 +123,14 @@ export function createDeliveries({
           deliverJob,
           { delivery_id: delivery.id },
           { startAfter: nextAttemptAt, priority: JOB_PRIORITY[delivery.priority] },
+        );
+      }
+      if (status === 'sent' && isOutbound(delivery.channel) && channels[delivery.channel].report) {
+        await jobs.enqueue(
+          tx,
+          checkJob,
+          { delivery_id: delivery.id, check: 0 },
+          { startAfter: new Date(now.getTime() + FIRST_CHECK_MS) },
         );
       }
     });

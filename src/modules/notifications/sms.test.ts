@@ -1,17 +1,37 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, deliverQueuedEvents, type TestApp, testConfig } from '../../../test/helper.ts';
 import { createSmsProSender } from '../users/sms.ts';
 import { ChannelError, createSmsChannel, type OutboundMessage } from './channels.ts';
+import { REPORT_WINDOW_MS } from './delivery-reports.ts';
 
 /**
  * A fake of the Kyrgyz gateway's XML protocol (DOMAIN.md): it reads the `<message>`, keeps it, and answers
  * a `<response>` whose status the test chooses per number; a number it is told to fail answers HTTP 503.
+ * At `/api/dr` it answers the delivery report of a transaction id it took (`<dr>`, see sms-reports.ts): the
+ * answers the test queued for the message's number, one per request, the last one repeated.
  */
 const received: string[] = [];
 const statusFor = new Map<string, number | 'http-503'>();
+type ReportAnswer = { status?: number; report?: number } | 'http-503';
+const reportsFor = new Map<string, ReportAnswer[]>();
+const phoneOfId = new Map<string, string>();
+const reportRequests: string[] = [];
 let gateway: Server;
 let url: string;
+
+function answerReport(body: string) {
+  reportRequests.push(body);
+  const id = /<id>([^<]+)<\/id>/.exec(body)?.[1] ?? '';
+  const phone = phoneOfId.get(id);
+  if (!body.includes('<login>kgjob</login>')) return { http: 200, status: 2 };
+  if (!phone) return { http: 200, status: 4 };
+  const queue = reportsFor.get(phone) ?? [{ report: 0 }];
+  const answer = (queue.length > 1 ? queue.shift() : queue[0]) as ReportAnswer;
+  if (answer === 'http-503') return { http: 503, status: 0 };
+  return { http: 200, status: answer.status ?? 0, phone, report: answer.report };
+}
 
 beforeAll(async () => {
   gateway = createServer((request, response) => {
@@ -20,9 +40,26 @@ beforeAll(async () => {
       body += c;
     });
     request.on('end', () => {
+      if (request.url === '/api/dr') {
+        const answer = answerReport(body);
+        if (answer.http !== 200) {
+          response.writeHead(answer.http);
+          return response.end('busy');
+        }
+        response.writeHead(200, { 'content-type': 'application/xml' });
+        const phones =
+          answer.report === undefined
+            ? ''
+            : `<phone><number>${answer.phone}</number><report>${answer.report}</report>` +
+              `<sendTime>20261208091500</sendTime><rcvTime>${answer.report === 3 ? '20261208091502' : ''}</rcvTime></phone>`;
+        return response.end(
+          `<?xml version="1.0" encoding="UTF-8"?><response><status>${answer.status}</status>${phones}</response>`,
+        );
+      }
       received.push(body);
       const phone = /<phone>(\d+)<\/phone>/.exec(body)?.[1] ?? '';
       const id = /<id>([^<]+)<\/id>/.exec(body)?.[1] ?? '';
+      phoneOfId.set(id, phone);
       const status = statusFor.get(phone) ?? 0;
       if (status === 'http-503') {
         response.writeHead(503);
@@ -88,5 +125,165 @@ describe('SMS through the Kyrgyz gateway', () => {
       .send(message('+996555000503'))
       .catch((e: unknown) => e);
     expect(busy).toMatchObject({ kind: 'retryable', response: { status: 503 } });
+  });
+});
+
+describe('SMS delivery reports', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    const config = testConfig({
+      SMS_GATEWAY_URL: url,
+      SMS_LOGIN: 'kgjob',
+      SMS_PASSWORD: 's3cr<t',
+      SMS_SENDER: 'MasterKG',
+    });
+    // The gateway's sender, not the test app's memory one: codes and notifications go through the fake.
+    t = await createTestApp({ config, sms: createSmsProSender(config.smsGateway!) });
+  });
+  afterAll(() => t.close());
+
+  const call = async (method: 'POST', path: string, payload: object) => {
+    const res = await t.app.inject({ method, url: path, payload });
+    return { status: res.statusCode, body: res.json() };
+  };
+  const codeSentTo = (phone: string) =>
+    received
+      .filter((b) => b.includes(`<phone>${phone.slice(1)}</phone>`))
+      .map((b) => /<text>[^<]*?(\d{6})/.exec(b)?.[1])
+      .findLast(Boolean);
+
+  /** A phone-only holder signs in from a second device: the sign-in's SMS goes through the gateway. */
+  async function textedSignIn(phone: string) {
+    let userId = '';
+    for (const [device_name, status] of [
+      ['Redmi Note', 201],
+      ['Galaxy A54', 200],
+    ] as const) {
+      await t.database.sql.query(`update otp_codes set created_at = created_at - interval '2 minutes'`);
+      expect((await call('POST', '/api/v1/auth/otp/request', { phone })).status).toBe(202);
+      const code = codeSentTo(phone);
+      const verified = await call('POST', '/api/v1/auth/otp/verify', { phone, code, device_name });
+      expect(verified.status, JSON.stringify(verified.body)).toBe(status);
+      userId = verified.body.user.id;
+    }
+    await deliverQueuedEvents(t.app, 'notifications', ['account_signed_in_new_device']);
+    expect(await t.app.services.jobs.runQueued(['notifications.deliver'])).toBe(1);
+    return userId;
+  }
+
+  async function smsDeliveryOf(userId: string) {
+    const { rows } = await t.database.sql.query(
+      `select id, status, sent_at, delivered_at, failed_at, external_response from notification_deliveries
+       where user_id = $1 and channel = 'sms'`,
+      [userId],
+    );
+    expect(rows).toHaveLength(1);
+    return rows[0] as {
+      id: string;
+      status: string;
+      sent_at: Date;
+      delivered_at: Date | null;
+      failed_at: Date | null;
+      external_response: Record<string, unknown>;
+    };
+  }
+
+  const queuedChecks = async (deliveryId: string) =>
+    (
+      await t.database.sql.query(
+        `select start_after, data from pgboss.job where name = 'notifications.check-delivery'
+         and data->>'delivery_id' = $1 and state = 'created'`,
+        [deliveryId],
+      )
+    ).rows as { start_after: Date; data: { check: number } }[];
+
+  /** The questions due now: pg-boss takes a job whose start_after is before now(). */
+  async function runChecks(deliveryId: string) {
+    await t.database.sql.query(
+      `update pgboss.job set start_after = now() - interval '1 second'
+       where name = 'notifications.check-delivery' and data->>'delivery_id' = $1 and state = 'created'`,
+      [deliveryId],
+    );
+    return t.app.services.jobs.runQueued(['notifications.check-delivery']);
+  }
+
+  const checksLogged = async (deliveryId: string) =>
+    (
+      await t.database.sql.query(
+        `select details, performance_metrics from notification_logs
+         where delivery_id = $1 and action = 'delivery_check' order by id`,
+        [deliveryId],
+      )
+    ).rows as { details: Record<string, unknown>; performance_metrics: { duration_ms: number } }[];
+
+  it('asks the gateway by transaction id, a minute after the send and then less often, until it is delivered', async () => {
+    reportsFor.set('996555810001', [{ report: 0 }, { report: 1 }, { report: 3 }]);
+    const before = Date.now();
+    const userId = await textedSignIn('+996555810001');
+    const delivery = await smsDeliveryOf(userId);
+    expect(delivery.status).toBe('sent');
+    const [first] = await queuedChecks(delivery.id);
+    expect(first!.start_after.getTime() - before).toBeGreaterThanOrEqual(59_000);
+    // Not before it is due.
+    expect(await t.app.services.jobs.runQueued(['notifications.check-delivery'])).toBe(0);
+
+    for (const wait of [120_000, 240_000]) {
+      const asked = Date.now();
+      expect(await runChecks(delivery.id)).toBe(1);
+      expect((await smsDeliveryOf(userId)).status).toBe('sent');
+      const [next] = await queuedChecks(delivery.id);
+      expect(next!.start_after.getTime() - asked).toBeGreaterThanOrEqual(wait - 1000);
+      expect(next!.start_after.getTime() - asked).toBeLessThan(wait + 5000);
+    }
+    expect(reportRequests.at(-1)).toBe(
+      `<?xml version="1.0" encoding="UTF-8"?><dr><login>kgjob</login><pwd>s3cr&lt;t</pwd><id>${delivery.id}</id></dr>`,
+    );
+    expect(await runChecks(delivery.id)).toBe(1);
+    const delivered = await smsDeliveryOf(userId);
+    expect(delivered).toMatchObject({
+      status: 'delivered',
+      failed_at: null,
+      external_response: { status: 0, report: 3, received_at: '20261208091502' },
+    });
+    expect(delivered.delivered_at).not.toBeNull();
+    expect(await queuedChecks(delivery.id)).toEqual([]);
+    const logged = await checksLogged(delivery.id);
+    expect(logged.map((l) => [l.details.check, l.details.state])).toEqual([
+      [1, 'pending'],
+      [2, 'pending'],
+      [3, 'delivered'],
+    ]);
+    for (const l of logged) expect(l.performance_metrics.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('moves a message the operator did not deliver to failed, and asks no more', async () => {
+    reportsFor.set('996555810002', [{ report: 4 }]);
+    const userId = await textedSignIn('+996555810002');
+    const { id } = await smsDeliveryOf(userId);
+    expect(await runChecks(id)).toBe(1);
+    const failed = await smsDeliveryOf(userId);
+    expect(failed).toMatchObject({ status: 'failed', delivered_at: null, external_response: { report: 4 } });
+    expect(failed.failed_at).not.toBeNull();
+    expect(await queuedChecks(id)).toEqual([]);
+  });
+
+  it('asks again after a 503 or "no report yet", and gives up past the report window with the SMS still sent', async () => {
+    reportsFor.set('996555810003', ['http-503', { status: 4 }, { report: 1 }]);
+    const userId = await textedSignIn('+996555810003');
+    const { id } = await smsDeliveryOf(userId);
+    expect(await runChecks(id)).toBe(1);
+    expect(await runChecks(id)).toBe(1);
+    expect((await checksLogged(id)).map((l) => l.details)).toMatchObject([
+      { state: 'pending', kind: 'retryable', status: 503 },
+      { state: 'pending', status: 4 },
+    ]);
+    await t.database.sql.query(`update notification_deliveries set sent_at = $2 where id = $1`, [
+      id,
+      new Date(Date.now() - REPORT_WINDOW_MS),
+    ]);
+    expect(await runChecks(id)).toBe(1);
+    expect(await queuedChecks(id)).toEqual([]);
+    expect((await checksLogged(id)).at(-1)!.details).toMatchObject({ state: 'pending', gave_up: true });
+    expect((await smsDeliveryOf(userId)).status).toBe('sent');
   });
 });
