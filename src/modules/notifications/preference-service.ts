@@ -107,11 +107,9 @@ export function createPreferenceService({
     };
   }
 
-  async function rowOf(tx: Db, userId: string) {
-    const [row] = await tx
-      .select()
-      .from(notificationPreferences)
-      .where(eq(notificationPreferences.userId, userId));
+  async function rowOf(tx: Db, userId: string, lock?: 'update') {
+    const query = tx.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId));
+    const [row] = lock ? await query.for(lock) : await query;
     return row;
   }
 
@@ -159,7 +157,10 @@ export function createPreferenceService({
         }
       }
       return db.transaction(async (tx) => {
-        const row = await rowOf(tx, userId);
+        // Two changes at once each merge into what the other saved: the row is made if missing, then locked
+        // before it is read, so the second waits for the first and reads what it wrote.
+        await tx.insert(notificationPreferences).values({ userId }).onConflictDoNothing();
+        const row = await rowOf(tx, userId, 'update');
         const switches = { ...row?.channelPreferences, ...input.channels };
         const choices: Record<string, Record<string, boolean>> = { ...row?.typePreferences };
         for (const [type, cells] of Object.entries(input.types ?? {})) {
@@ -172,12 +173,9 @@ export function createPreferenceService({
           else delete choices[type];
         }
         const [saved] = await tx
-          .insert(notificationPreferences)
-          .values({ userId, channelPreferences: switches, typePreferences: choices })
-          .onConflictDoUpdate({
-            target: notificationPreferences.userId,
-            set: { channelPreferences: switches, typePreferences: choices, updatedAt: sql`now()` },
-          })
+          .update(notificationPreferences)
+          .set({ channelPreferences: switches, typePreferences: choices, updatedAt: sql`now()` })
+          .where(eq(notificationPreferences.userId, userId))
           .returning();
         return effective(saved, defaults);
       });
