@@ -209,6 +209,14 @@ interface FcmErrorBody {
  * Push through FCM HTTP v1: an OAuth token from the service account (a signed JWT exchanged at its
  * `token_uri`, kept until a minute before it expires), then one `messages:send` per device. 429 and 5xx are
  * tried again, honouring `Retry-After`; UNREGISTERED and INVALID_ARGUMENT mean the token is gone.
+ *
+ * `messages:send` takes no idempotency key: a send whose answer was lost and is tried again is a second
+ * message (a new `name`), and the device may get both. What the protocol offers instead is replacement on
+ * the device, so every send of one delivery carries the delivery's id where it replaces: Android's
+ * `notification.tag` (a notification with the tag of one shown replaces it; `collapse_key`, at most 4 per
+ * device, only collapses messages still waiting for an offline device, and stays per order), APNs'
+ * `apns-collapse-id` (the order's key where there is one, else the delivery's), and `data.delivery_id` for
+ * the app to drop a message it already handled.
  */
 export function createFcmChannel({
   account,
@@ -258,17 +266,22 @@ export function createFcmChannel({
         message: {
           token: message.to,
           notification: { title: message.subject, body: message.text },
-          data: { type: message.type, ...(message.link && { link: message.link }) },
+          data: {
+            type: message.type,
+            delivery_id: message.reference,
+            ...(message.link && { link: message.link }),
+          },
           android: {
             priority: urgent ? 'high' : 'normal',
             ttl: `${ttl}s`,
             ...(message.collapseKey && { collapse_key: message.collapseKey }),
+            notification: { tag: message.reference },
           },
           apns: {
             headers: {
               'apns-priority': urgent ? '10' : '5',
               'apns-expiration': String(Math.floor(Date.now() / 1000) + ttl),
-              ...(message.collapseKey && { 'apns-collapse-id': message.collapseKey }),
+              'apns-collapse-id': message.collapseKey ?? message.reference,
             },
           },
         },

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +6,14 @@ import { createTestApp, deliverQueuedEvents, type TestApp, testConfig } from '..
 import { orderFixtures } from '../../../test/order-fixtures.ts';
 import { MAX_ATTEMPTS, retryDelayMs } from './delivery.ts';
 
-/** A real SMTP server: what it answers each recipient is up to the test. */
+/**
+ * A real SMTP server: what it answers each recipient is up to the test, and whether it cuts the connection
+ * once it has taken a message, before it answers: the mail is in, and the sender never hears so.
+ */
 const received: { to: string; raw: string }[] = [];
 let answer: { code: number; message: string } | null = null;
-const smtp = new SMTPServer({
+let cutAfterData = false;
+const smtp: SMTPServer = new SMTPServer({
   authOptional: true,
   disabledCommands: ['STARTTLS'],
   logger: false,
@@ -26,7 +30,10 @@ const smtp = new SMTPServer({
         to: session.envelope.rcptTo.map((r) => r.address).join(','),
         raw: Buffer.concat(chunks).toString('utf8'),
       });
-      callback();
+      if (!cutAfterData) return callback();
+      cutAfterData = false;
+      const connection = [...smtp.connections].find((c) => c.id === session.id);
+      (connection as unknown as { _socket: Socket })._socket.destroy();
     });
   },
 });
@@ -140,6 +147,33 @@ describe('email deliveries', () => {
     expect(await runDeliveries()).toBe(1);
     expect(await emailDeliveryOf(provider.user.id)).toMatchObject({ status: 'sent', attempts: 2 });
     expect((await attemptsLogged(delivery.id)).map((l) => l.details.outcome)).toEqual(['pending', 'sent']);
+  });
+
+  it('send again with the same Message-ID when the answer to a mail the server took was lost, one inbox item', async () => {
+    answer = null;
+    cutAfterData = true;
+    const provider = await acceptedBid('Перекрыть крышу');
+    await runDeliveries();
+    const delivery = await emailDeliveryOf(provider.user.id);
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 1, sent_at: null });
+    expect(delivery.external_response).toMatchObject({ kind: 'retryable' });
+    await t.database.sql.query(
+      `update pgboss.job set start_after = now() - interval '1 second' where name = 'notifications.deliver' and data->>'delivery_id' = $1`,
+      [delivery.id],
+    );
+    expect(await runDeliveries()).toBe(1);
+    expect(await emailDeliveryOf(provider.user.id)).toMatchObject({ status: 'sent', attempts: 2 });
+    // The server has the mail twice, under one Message-ID: a receiver drops the second as the same message.
+    const copies = await Promise.all(
+      received.filter((m) => m.to === provider.email).map((m) => simpleParser(m.raw)),
+    );
+    expect(copies.map((c) => c.messageId)).toEqual([
+      `<${delivery.id}@notifications.kg-job-portal>`,
+      `<${delivery.id}@notifications.kg-job-portal>`,
+    ]);
+    expect(copies[0]!.text).toBe(copies[1]!.text);
+    const inbox = await k.call('GET', '/api/v1/me/notifications', provider.auth);
+    expect(inbox.body.data.filter((n: { type: string }) => n.type === 'bid_accepted')).toHaveLength(1);
   });
 
   it('do not try again when the recipient is refused: a bounce', async () => {

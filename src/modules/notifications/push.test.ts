@@ -26,6 +26,8 @@ const sent: { token: string; message: Record<string, unknown> }[] = [];
 let tokenRequests = 0;
 /** Per device token: the status and error code FCM answers, else 200. */
 const refusals = new Map<string, { status: number; code: string; retryAfter?: string }>();
+/** Tokens whose next message FCM takes and then never answers: the connection is cut. */
+const lostAnswers = new Set<string>();
 
 const bodyOf = (request: IncomingMessage) =>
   new Promise<string>((resolve) => {
@@ -82,6 +84,7 @@ beforeAll(async () => {
       );
     }
     sent.push({ token: message.token, message });
+    if (lostAnswers.delete(message.token)) return request.socket.destroy();
     return reply(200, { name: `projects/kg-test/messages/${sent.length}` });
   });
   await new Promise<void>((resolve) => fcm.listen(0, '127.0.0.1', resolve));
@@ -184,6 +187,31 @@ describe('push through FCM', () => {
     const delivery = await pushDeliveryOf(provider.user.id);
     expect(delivery).toMatchObject({ status: 'pending', attempts: 1 });
     expect(delivery.next_attempt_at!.getTime() - before).toBeGreaterThanOrEqual(299_000);
+  });
+
+  it('sends again after a lost answer with the same tag, collapse id and delivery id, so the device shows one', async () => {
+    const provider = await k.provider('Эмиль');
+    lostAnswers.add('device-lossy');
+    await register(provider, 'device-lossy');
+    const orderId = await acceptedBidFor(provider);
+    await runDeliveries();
+    const delivery = await pushDeliveryOf(provider.user.id);
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 1 });
+    await t.database.sql.query(
+      `update pgboss.job set start_after = now() - interval '1 second' where name = 'notifications.deliver' and data->>'delivery_id' = $1`,
+      [delivery.id],
+    );
+    expect(await runDeliveries()).toBe(1);
+    expect(await pushDeliveryOf(provider.user.id)).toMatchObject({ status: 'sent', attempts: 2 });
+    const twice = sent.filter((s) => s.token === 'device-lossy').map((s) => s.message);
+    expect(twice).toHaveLength(2);
+    for (const message of twice) {
+      expect(message).toMatchObject({
+        data: { delivery_id: delivery.id },
+        android: { collapse_key: `order:${orderId}`, notification: { tag: delivery.id } },
+        apns: { headers: { 'apns-collapse-id': `order:${orderId}` } },
+      });
+    }
   });
 
   it('keeps devices per person: another cannot see or remove mine, and an ended session takes its device', async () => {

@@ -192,7 +192,7 @@ export const notificationPreferences = pgTable('notification_preferences', {
 
 /**
  * A device that takes push messages: its FCM registration token, registered by a signed-in session. It
- * goes when its session has ended (found at the next push), when FCM answers that the token is invalid or
+ * goes when its session ends (`session_ended`), when FCM answers that the token is invalid or
  * unregistered, or with the account's erasure. A token is one device's: registering it again moves it.
  */
 export const notificationDevices = pgTable(
