@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, deliverQueuedEvents, type TestApp, testConfig } from '../../../test/helper.ts';
 import { createSmsProSender } from '../users/sms.ts';
-import { ChannelError, createSmsChannel, type OutboundMessage } from './channels.ts';
+import { ChannelError, createSmsChannel, type OutboundMessage, smsTransactionId } from './channels.ts';
 import { REPORT_WINDOW_MS } from './delivery-reports.ts';
 
 /**
@@ -35,6 +35,9 @@ function answerReport(body: string) {
 
 beforeAll(async () => {
   gateway = createServer((request, response) => {
+    // A connection per request: a kept-alive one the server times out between two tests' requests would
+    // fail the next send as if the gateway were down.
+    response.setHeader('connection', 'close');
     let body = '';
     request.on('data', (c) => {
       body += c;
@@ -94,15 +97,16 @@ const message = (to: string): OutboundMessage => ({
 });
 
 describe('SMS through the Kyrgyz gateway', () => {
-  it('posts the protocol’s XML and reports the gateway’s id', async () => {
+  it('posts the protocol’s XML with a 12-character transaction id of the delivery, and reports the gateway’s id', async () => {
+    const transactionId = smsTransactionId('01930000-0000-7000-8000-0000000000aa');
+    expect(transactionId).toMatch(/^[A-Za-z0-9]{12}$/);
+    expect(smsTransactionId('01930000-0000-7000-8000-0000000000aa')).toBe(transactionId);
+    expect(smsTransactionId('01930000-0000-7000-8000-0000000000ab')).not.toBe(transactionId);
     const outcome = await channel().send(message('+996555123456'));
-    expect(outcome).toMatchObject({
-      status: 'sent',
-      providerMessageId: '01930000-0000-7000-8000-0000000000aa',
-    });
+    expect(outcome).toMatchObject({ status: 'sent', providerMessageId: transactionId });
     expect(received.at(-1)).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><message><login>kgjob</login><pwd>s3cr&lt;t</pwd>' +
-        '<id>01930000-0000-7000-8000-0000000000aa</id><sender>MasterKG</sender>' +
+        `<id>${transactionId}</id><sender>MasterKG</sender>` +
         '<text>Вход с нового устройства: Pixel 8 &amp; co</text><phones><phone>996555123456</phone></phones>' +
         '<test>1</test></message>',
     );
@@ -236,7 +240,7 @@ describe('SMS delivery reports', () => {
       expect(next!.start_after.getTime() - asked).toBeLessThan(wait + 5000);
     }
     expect(reportRequests.at(-1)).toBe(
-      `<?xml version="1.0" encoding="UTF-8"?><dr><login>kgjob</login><pwd>s3cr&lt;t</pwd><id>${delivery.id}</id></dr>`,
+      `<?xml version="1.0" encoding="UTF-8"?><dr><login>kgjob</login><pwd>s3cr&lt;t</pwd><id>${smsTransactionId(delivery.id)}</id></dr>`,
     );
     expect(await runChecks(delivery.id)).toBe(1);
     const delivered = await smsDeliveryOf(userId);
