@@ -3385,7 +3385,7 @@ export interface components {
             /** Format: uuid */
             notification_id: string;
             /** @enum {unknown} */
-            action: "created" | "attempt" | "delivery_check" | "read" | "archived";
+            action: "created" | "attempt" | "read" | "archived";
             channel: ("in_app" | "push" | "email" | "sms") | null;
             /** Format: date-time */
             created_at: string;

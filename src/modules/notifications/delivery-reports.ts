@@ -3,7 +3,7 @@ import type { Db } from '../../platform/db.ts';
 import { defineJob, type Jobs } from '../../platform/jobs.ts';
 import { type ChannelAdapter, ChannelError, type DeliveryReport } from './channels.ts';
 import { isOutbound, type OutboundChannel } from './contract.ts';
-import { notificationDeliveries, notificationLogs } from './schema.ts';
+import { notificationDeliveries } from './schema.ts';
 
 /** The first question a minute after the send, then twice as long each time, at most an hour apart. */
 export const FIRST_CHECK_MS = 60_000;
@@ -21,9 +21,11 @@ export type DeliveryReports = ReturnType<typeof createDeliveryReports>;
 
 /**
  * Asks the channels that report delivery at a separate request (SMS) what became of each message they took,
- * until it is delivered or failed or the report window has passed: one job per question, each logged
- * (`delivery_check`) with its answer and duration, the delivery moved and the next question queued in one
- * transaction. Only a delivery still `sent` moves, so a question asked twice changes nothing twice.
+ * until it is delivered or failed or the report window has passed: one job per question, each logged with
+ * its answer and duration, the answer kept on the delivery (`external_response`, with the question's number)
+ * and the next question queued in one transaction. Only a delivery still `sent` changes, so a question asked
+ * twice changes nothing twice. The questions are not `notification_logs` rows: a new action there would be a
+ * new value of the personal-data export's `action`, a change the API's breaking-change policy refuses.
  */
 export function createDeliveryReports({
   db,
@@ -60,37 +62,23 @@ export function createDeliveryReports({
       const nextAt = new Date(now.getTime() + checkDelayMs(check + 1));
       const again =
         report.state === 'pending' && nextAt.getTime() - delivery.sentAt.getTime() <= REPORT_WINDOW_MS;
-      log.info(
-        { deliveryId: delivery.id, check: check + 1, state: report.state, again, ...report.response },
-        'delivery report asked',
-      );
+      const answer = {
+        check: check + 1,
+        state: report.state,
+        gave_up: report.state === 'pending' && !again,
+        ...report.response,
+      };
+      log.info({ deliveryId: delivery.id, durationMs, ...answer }, 'delivery report asked');
       await db.transaction(async (tx) => {
-        if (report.state !== 'pending') {
-          await tx
-            .update(notificationDeliveries)
-            .set({
-              status: report.state,
-              externalResponse: report.response,
-              ...(report.state === 'delivered' ? { deliveredAt: now } : { failedAt: now }),
-            })
-            .where(
-              and(eq(notificationDeliveries.id, delivery.id), eq(notificationDeliveries.status, 'sent')),
-            );
-        }
-        await tx.insert(notificationLogs).values({
-          notificationId: delivery.notificationId,
-          deliveryId: delivery.id,
-          userId: delivery.userId,
-          action: 'delivery_check',
-          channel: delivery.channel,
-          details: {
-            check: check + 1,
-            state: report.state,
-            gave_up: report.state === 'pending' && !again,
-            ...report.response,
-          },
-          performanceMetrics: { duration_ms: durationMs },
-        });
+        await tx
+          .update(notificationDeliveries)
+          .set({
+            externalResponse: answer,
+            ...(report.state !== 'pending' && { status: report.state }),
+            ...(report.state === 'delivered' && { deliveredAt: now }),
+            ...(report.state === 'failed' && { failedAt: now }),
+          })
+          .where(and(eq(notificationDeliveries.id, delivery.id), eq(notificationDeliveries.status, 'sent')));
         if (again) {
           await jobs.enqueue(
             tx,

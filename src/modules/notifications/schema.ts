@@ -148,11 +148,10 @@ export const notificationDeliveryKeys = pgTable(
   (t) => [primaryKey({ columns: [t.eventId, t.userId, t.channel] })],
 );
 
-export const NOTIFICATION_LOG_ACTIONS = ['created', 'attempt', 'delivery_check', 'read', 'archived'] as const;
+export const NOTIFICATION_LOG_ACTIONS = ['created', 'attempt', 'read', 'archived'] as const;
 
 /**
- * What happened to a notification: made, each delivery attempt with its outcome and duration, each question
- * about its delivery to a channel that reports it later (SMS) with the answer, read.
+ * What happened to a notification: made, each delivery attempt with its outcome and duration, read.
  * Time-partitioned by id.
  */
 export const notificationLogs = pgTable(
