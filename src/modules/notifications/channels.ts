@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { FastifyBaseLogger } from 'fastify';
 import nodemailer from 'nodemailer';
@@ -165,22 +164,6 @@ export function createEmailChannel({
   };
 }
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-/**
- * The gateway's transaction id of a delivery: 12 Latin letters and digits, the most SMSPRO's clients say
- * it takes (sms-reports.ts), where a delivery id has 36 characters. The same delivery always makes the same
- * one (71 bits of its hash), so a retry is the same transaction.
- */
-export function smsTransactionId(reference: string) {
-  let n = BigInt(`0x${createHash('sha256').update(reference).digest('hex').slice(0, 18)}`);
-  let id = '';
-  for (let i = 0; i < 12; i++) {
-    id += BASE62[Number(n % 62n)];
-    n /= 62n;
-  }
-  return id;
-}
-
 /**
  * SMS through the platform's sender (users/sms.ts), the one sign-in codes go through: the Kyrgyz gateway
  * where one is configured. The gateway's transaction id comes from the delivery's id, so a retry of a
@@ -193,7 +176,7 @@ export function createSmsChannel(sender: SmsSender, reports?: SmsReports): Chann
     ...(reports && { report: (providerMessageId: string) => reports.report(providerMessageId) }),
     async send(message) {
       try {
-        const receipt = await sender.send(message.to, message.text, smsTransactionId(message.reference));
+        const receipt = await sender.send(message.to, message.text, message.reference);
         return {
           status: 'sent',
           ...(receipt.messageId && { providerMessageId: receipt.messageId }),

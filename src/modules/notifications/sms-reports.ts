@@ -40,7 +40,7 @@ const tagOf = (xml: string, tag: string) => new RegExp(`<${tag}>\\s*([^<]*?)\\s*
  * 5 too many requests for it). The gateway's own documentation was not found among the stored documentation
  * pages; this shape and these codes are those two independent clients of the gateway agree on (a .NET client,
  * `SmsProNikita`, and a Bitrix module, `mlife.smsservices`), not the gateway's word; the .NET client also
- * says a transaction id is at most 12 Latin letters and digits (`smsTransactionId`). An HTTP 429 or 5xx, or
+ * says a transaction id is at most 12 Latin letters and digits (`smsproTransactionId` in users/sms.ts). An HTTP 429 or 5xx, or
  * no answer, is asked again later, as are the answer's 4 and 5; 1-3 are the request's fault and fail the check.
  */
 export function createSmsProReports(

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, deliverQueuedEvents, type TestApp, testConfig } from '../../../test/helper.ts';
-import { createSmsProSender } from '../users/sms.ts';
-import { ChannelError, createSmsChannel, type OutboundMessage, smsTransactionId } from './channels.ts';
+import { createSmsProSender, smsproTransactionId } from '../users/sms.ts';
+import { ChannelError, createSmsChannel, type OutboundMessage } from './channels.ts';
 import { REPORT_WINDOW_MS } from './delivery-reports.ts';
 
 /**
@@ -98,10 +98,10 @@ const message = (to: string): OutboundMessage => ({
 
 describe('SMS through the Kyrgyz gateway', () => {
   it('posts the protocol’s XML with a 12-character transaction id of the delivery, and reports the gateway’s id', async () => {
-    const transactionId = smsTransactionId('01930000-0000-7000-8000-0000000000aa');
+    const transactionId = smsproTransactionId('01930000-0000-7000-8000-0000000000aa');
     expect(transactionId).toMatch(/^[A-Za-z0-9]{12}$/);
-    expect(smsTransactionId('01930000-0000-7000-8000-0000000000aa')).toBe(transactionId);
-    expect(smsTransactionId('01930000-0000-7000-8000-0000000000ab')).not.toBe(transactionId);
+    expect(smsproTransactionId('01930000-0000-7000-8000-0000000000aa')).toBe(transactionId);
+    expect(smsproTransactionId('01930000-0000-7000-8000-0000000000ab')).not.toBe(transactionId);
     const outcome = await channel().send(message('+996555123456'));
     expect(outcome).toMatchObject({ status: 'sent', providerMessageId: transactionId });
     expect(received.at(-1)).toBe(
@@ -129,6 +129,26 @@ describe('SMS through the Kyrgyz gateway', () => {
       .send(message('+996555000503'))
       .catch((e: unknown) => e);
     expect(busy).toMatchObject({ kind: 'retryable', response: { status: 503 } });
+  });
+
+  it('retries the gateway’s own timeout (status 9) with the same transaction id', async () => {
+    statusFor.set('996555000009', 9);
+    const timedOut = await channel()
+      .send(message('+996555000009'))
+      .catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ kind: 'retryable', response: { status: '9' } });
+    const first = /<id>([^<]+)<\/id>/.exec(received.at(-1)!)?.[1];
+    statusFor.set('996555000009', 0);
+    expect(await channel().send(message('+996555000009'))).toMatchObject({ status: 'sent' });
+    expect(/<id>([^<]+)<\/id>/.exec(received.at(-1)!)?.[1]).toBe(first);
+  });
+
+  it('sends a sign-in code with a transaction id the gateway takes', async () => {
+    await createSmsProSender({ url, login: 'kgjob', password: 'p', sender: 'MasterKG', test: true }).send(
+      '+996555000100',
+      'Код: 123456',
+    );
+    expect(/<id>([^<]+)<\/id>/.exec(received.at(-1)!)?.[1]).toMatch(/^[A-Za-z0-9]{12}$/);
   });
 });
 
@@ -237,7 +257,7 @@ describe('SMS delivery reports', () => {
       expect(next!.start_after.getTime() - asked).toBeLessThan(wait + 5000);
     }
     expect(reportRequests.at(-1)).toBe(
-      `<?xml version="1.0" encoding="UTF-8"?><dr><login>kgjob</login><pwd>s3cr&lt;t</pwd><id>${smsTransactionId(delivery.id)}</id></dr>`,
+      `<?xml version="1.0" encoding="UTF-8"?><dr><login>kgjob</login><pwd>s3cr&lt;t</pwd><id>${smsproTransactionId(delivery.id)}</id></dr>`,
     );
     expect(await runChecks(delivery.id)).toBe(1);
     const delivered = await smsDeliveryOf(userId);

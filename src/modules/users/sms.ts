@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { newId } from '../../platform/columns.ts';
 
@@ -70,9 +71,28 @@ export interface SmsProSettings {
 const SMSPRO_MAX_TEXT = 800;
 /**
  * Answers that mean the gateway took the message: 0 accepted, 11 accepted in test mode, and 10, a
- * transaction id it has seen before, which is a retry of ours for a message it already took.
+ * transaction id it has seen before, which is a retry of ours for a message it already took (its clients
+ * describe 10 as a repeated id; we repeat one only to retry the same text).
  */
 const SMSPRO_ACCEPTED = new Set([0, 10, 11]);
+/** 9: the gateway timed out taking it; its clients say to send it again with the same id. */
+const SMSPRO_TRY_AGAIN = new Set([9]);
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/**
+ * The gateway's transaction id of a message: 12 Latin letters and digits, the most SMSPRO's clients say it
+ * takes (notifications/sms-reports.ts), where our references (a delivery's id) have 36 characters. The same
+ * reference always makes the same one (71 bits of its hash), so a retry is the same transaction.
+ */
+export function smsproTransactionId(reference: string) {
+  let n = BigInt(`0x${createHash('sha256').update(reference).digest('hex').slice(0, 18)}`);
+  let id = '';
+  for (let i = 0; i < 12; i++) {
+    id += BASE62[Number(n % 62n)];
+    n /= 62n;
+  }
+  return id;
+}
 
 const escapeXml = (text: string) =>
   text.replace(
@@ -86,16 +106,17 @@ const tagOf = (xml: string, tag: string) => new RegExp(`<${tag}>\\s*([^<]*?)\\s*
  * The Kyrgyz gateways' XML protocol (Nikita's SMSPRO, DOMAIN.md): one POST of `<message>` with our login,
  * a transaction id of ours, the approved sender, the text and the number as 996XXXXXXXXX; the answer's
  * `<status>` says whether it took the message. An HTTP 429 or 5xx, or no answer, may be tried again; a
- * refusal in the answer (wrong login, no funds, a wrong number) is not. The delivery report, at a separate
- * endpoint by transaction id, is not read yet: a message it took is `sent`.
+ * refusal in the answer (wrong login, no funds, a wrong number) is not, but for the gateway's own timeout.
+ * The delivery report, at a separate endpoint by the same transaction id, is read by notifications/sms-reports.ts.
  */
 export function createSmsProSender(settings: SmsProSettings): SmsSender {
   return {
     async send(phone, text, reference = newId()) {
+      const transactionId = smsproTransactionId(reference);
       const body =
         '<?xml version="1.0" encoding="UTF-8"?><message>' +
         `<login>${escapeXml(settings.login)}</login><pwd>${escapeXml(settings.password)}</pwd>` +
-        `<id>${escapeXml(reference)}</id><sender>${escapeXml(settings.sender)}</sender>` +
+        `<id>${escapeXml(transactionId)}</id><sender>${escapeXml(settings.sender)}</sender>` +
         `<text>${escapeXml(text.slice(0, SMSPRO_MAX_TEXT))}</text>` +
         `<phones><phone>${escapeXml(phone.replace(/^\+/, ''))}</phone></phones>` +
         `${settings.test ? '<test>1</test>' : ''}</message>`;
@@ -123,14 +144,14 @@ export function createSmsProSender(settings: SmsProSettings): SmsSender {
       if (!SMSPRO_ACCEPTED.has(status)) {
         throw new SmsError(
           `the gateway refused the message: status ${tagOf(xml, 'status') ?? 'none'}`,
-          false,
+          SMSPRO_TRY_AGAIN.has(status),
           {
             status: tagOf(xml, 'status') ?? null,
           },
         );
       }
       return {
-        messageId: tagOf(xml, 'id') ?? reference,
+        messageId: tagOf(xml, 'id') ?? transactionId,
         response: { status, parts: Number(tagOf(xml, 'smscnt') ?? 1) },
       };
     },
