@@ -28,7 +28,7 @@ export function entityTag(body: string | Buffer): string {
   return `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
-/** Answers smaller than this go out as they are: a few hundred bytes fit in the packet the headers take anyway. */
+/** Answers smaller than this go out as they are: a few hundred bytes fit in the packet the headers take anyway (bench/README.md, "Where compression pays"). */
 export const COMPRESSION_THRESHOLD_BYTES = 1024;
 
 /** The codings the API sends, in the order it prefers them; the same as the compression plugin's (app.ts). */
