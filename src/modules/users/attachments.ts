@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type Db, prepareSql } from '../../platform/db.ts';
 import type { AttachmentKind } from '../../platform/storage/service.ts';
-import { PROVIDER_VISIBLE } from './directory-service.ts';
+import { PROVIDER_VISIBLE } from './directory-queries.ts';
 import { VERIFICATION_REVIEWERS } from './verification-service.ts';
 
 /** Staff who manage accounts (the /admin/users routes), and so may look at a profile's photo. */
