@@ -251,7 +251,7 @@ export const publicProfile = async (db: Db, id: string) =>
 export const publicProfilesOf = (db: Db, ids: string[]) => publicProfiles(db, sql`p.id in ${ids}`);
 
 /** The services a provider offers now, cheapest first. */
-export const liveServicesOf = (db: Db, providerProfileId: string) =>
+export const servicesOnOffer = (db: Db, providerProfileId: string) =>
   db
     .select()
     .from(providerServices)

@@ -10,10 +10,10 @@ import {
   type DirectoryRow,
   directorySearchSql,
   EXACT_TIER,
-  liveServicesOf,
   publicProfile,
   publicProfilesOf,
   type SearchShape,
+  servicesOnOffer,
 } from './directory-queries.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
 import { ratingAverage } from './profile-views.ts';
@@ -133,7 +133,7 @@ export function createDirectoryService({
     async getProvider(id: string): Promise<ProviderPublicView> {
       const row = await publicProfile(db, id);
       if (!row) throw new NotFoundError('provider');
-      const services = await liveServicesOf(db, id);
+      const services = await servicesOnOffer(db, id);
       return {
         ...card(row),
         travel_radius_km: row.travel_radius_km,
