@@ -1,4 +1,3 @@
-import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -16,9 +15,10 @@ import {
   type MyAssignmentView,
   type UpdateAssignmentInput,
 } from './assignment-contract.ts';
+import { assignmentsOf, bidById, updateAssignment } from './assignment-queries.ts';
 import { bidView } from './bid-views.ts';
 import { AGREED, assertState, type OrderRow } from './lifecycle.ts';
-import { bids, type OrderStatus, orderAssignments, orders } from './schema.ts';
+import { type OrderStatus, orderAssignments } from './schema.ts';
 
 /** While the work is on, the assigned provider writes progress and completion notes. */
 const WORKING: readonly OrderStatus[] = ['assigned', 'in_progress'];
@@ -84,7 +84,7 @@ export function createAssignmentService({
     assignment: AssignmentRow,
     role: OrderRole,
   ): Promise<AssignmentView> {
-    const [bid] = await db.select().from(bids).where(eq(bids.id, assignment.bidId));
+    const bid = await bidById(db, assignment.bidId);
     const cards = await directory.cards([assignment.providerProfileId]);
     const staffContact = role === 'staff' && mayContactParties(actor);
     const contactOf = async (show: boolean, userId: string) =>
@@ -127,10 +127,7 @@ export function createAssignmentService({
           );
         }
         const note = { at: new Date().toISOString(), text: input.text };
-        await tx
-          .update(orderAssignments)
-          .set({ progressNotes: [...notes, note] })
-          .where(eq(orderAssignments.id, assignment.id));
+        await updateAssignment(tx, assignment.id, { progressNotes: [...notes, note] });
         // The trail records the note added, not the whole list again.
         await writeAudit(tx, actor, [
           {
@@ -156,14 +153,10 @@ export function createAssignmentService({
             field: 'completion_photo_file_ids',
           });
         }
-        const [after] = await tx
-          .update(orderAssignments)
-          .set({
-            completionNotes: input.completion_notes,
-            completionPhotoFileIds: input.completion_photo_file_ids,
-          })
-          .where(eq(orderAssignments.id, before.id))
-          .returning();
+        const after = await updateAssignment(tx, before.id, {
+          completionNotes: input.completion_notes,
+          completionPhotoFileIds: input.completion_photo_file_ids,
+        });
         await writeAudit(tx, actor, [
           { action: 'update', entity: 'order_assignments', entityId: before.id, before, after },
         ]);
@@ -185,26 +178,7 @@ export function createAssignmentService({
     ): Promise<PageResult<MyAssignmentView>> {
       const me = actor.userId ?? '';
       const page = assignmentPages(filter);
-      const mine =
-        filter.role === 'provider'
-          ? eq(orderAssignments.providerUserId, me)
-          : filter.role === 'client'
-            ? eq(orderAssignments.clientUserId, me)
-            : or(eq(orderAssignments.providerUserId, me), eq(orderAssignments.clientUserId, me));
-      const rows = await db
-        .select({ assignment: orderAssignments, order: orders })
-        .from(orderAssignments)
-        .innerJoin(orders, eq(orders.id, orderAssignments.orderId))
-        .where(
-          and(
-            mine,
-            eq(orders.isDeleted, false),
-            filter.status?.length ? inArray(orders.status, filter.status) : undefined,
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await assignmentsOf(db, me, filter, page);
       return page.page(
         rows,
         (r) => r.assignment.id,

@@ -1,4 +1,3 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -17,6 +16,15 @@ import type {
   OpenDisputeInput,
   ResolveDisputeInput,
 } from './dispute-contract.ts';
+import {
+  disputeById,
+  disputeOfOrder,
+  disputesOfOrder,
+  findDisputes,
+  insertDispute,
+  lockDispute,
+  updateDisputeIn,
+} from './dispute-queries.ts';
 import type { OrderEvents } from './events.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
 import type { ReviewService } from './review-service.ts';
@@ -98,7 +106,7 @@ export function createDisputeService({
    * order cannot decide on it.
    */
   async function loadForDecision(tx: Db, actor: Actor, id: string) {
-    const [dispute] = await tx.select().from(orderDisputes).where(eq(orderDisputes.id, id)).for('update');
+    const dispute = await lockDispute(tx, id);
     if (!dispute) throw disputeNotFound();
     if (!PENDING.includes(dispute.status)) throw wrongDisputeState(dispute.status, PENDING);
     const order = await loadOrder(tx, dispute.orderId, { forUpdate: true, includeDeleted: true });
@@ -115,11 +123,7 @@ export function createDisputeService({
     from: readonly DisputeStatus[],
     set: Partial<typeof orderDisputes.$inferInsert>,
   ) {
-    const [after] = await tx
-      .update(orderDisputes)
-      .set({ ...set, handledBy: actor.userId })
-      .where(and(eq(orderDisputes.id, dispute.id), inArray(orderDisputes.status, [...from])))
-      .returning();
+    const after = await updateDisputeIn(tx, dispute.id, from, { ...set, handledBy: actor.userId });
     if (!after) throw wrongDisputeState(dispute.status, from);
     await writeAudit(tx, actor, [
       { action: 'update', entity: 'order_disputes', entityId: dispute.id, before: dispute, after },
@@ -205,18 +209,14 @@ export function createDisputeService({
           }
           const evidence = input.evidence_file_ids ?? [];
 
-          const [created] = await tx
-            .insert(orderDisputes)
-            .values({
-              orderId,
-              openedByUserId: actor.userId!,
-              disputeType: input.dispute_type,
-              description: input.description,
-              evidenceFileIds: evidence,
-              orderStatusBefore: order.status,
-            })
-            .returning();
-          const dispute = created!;
+          const dispute = await insertDispute(tx, {
+            orderId,
+            openedByUserId: actor.userId!,
+            disputeType: input.dispute_type,
+            description: input.description,
+            evidenceFileIds: evidence,
+            orderStatusBefore: order.status,
+          });
           await files.attach(actor, evidence, 'dispute_evidence', {
             entity: 'order_disputes',
             id: dispute.id,
@@ -251,45 +251,26 @@ export function createDisputeService({
     ): Promise<PageResult<DisputeView>> {
       const page = orderDisputePages(request);
       await checkReader(actor, orderId);
-      const rows = await db
-        .select()
-        .from(orderDisputes)
-        .where(and(eq(orderDisputes.orderId, orderId), page.where))
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await disputesOfOrder(db, orderId, page);
       return page.page(rows, (d) => d.id, disputeView);
     },
 
     /** One of an order's disputes, for whoever reads the order's disputes. */
     async getOrderDispute(actor: Actor, orderId: string, disputeId: string): Promise<DisputeView> {
       await checkReader(actor, orderId);
-      const [row] = await db
-        .select()
-        .from(orderDisputes)
-        .where(and(eq(orderDisputes.orderId, orderId), eq(orderDisputes.id, disputeId)));
+      const row = await disputeOfOrder(db, orderId, disputeId);
       if (!row) throw disputeNotFound();
       return disputeView(row);
     },
 
     async adminList(filter: AdminDisputesFilter): Promise<PageResult<AdminDisputeView>> {
       const page = adminDisputePages(filter, filter.sort);
-      const rows = await db
-        .select()
-        .from(orderDisputes)
-        .where(
-          and(
-            filter.status?.length ? inArray(orderDisputes.status, filter.status) : undefined,
-            filter.order_id ? eq(orderDisputes.orderId, filter.order_id) : undefined,
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await findDisputes(db, filter, page);
       return page.page(rows, (d) => d.id, adminDisputeView);
     },
 
     async adminGet(id: string): Promise<AdminDisputeView> {
-      const [row] = await db.select().from(orderDisputes).where(eq(orderDisputes.id, id));
+      const row = await disputeById(db, id);
       if (!row) throw disputeNotFound();
       return adminDisputeView(row);
     },
