@@ -17,11 +17,8 @@ import {
 } from './assignment-contract.ts';
 import { assignmentsOf, bidById, updateAssignment } from './assignment-queries.ts';
 import { bidView } from './bid-views.ts';
-import { AGREED, assertState, type OrderRow } from './lifecycle.ts';
-import { type OrderStatus, orderAssignments } from './schema.ts';
-
-/** While the work is on, the assigned provider writes progress and completion notes. */
-const WORKING: readonly OrderStatus[] = ['assigned', 'in_progress'];
+import { AGREED, ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
+import { orderAssignments } from './schema.ts';
 
 const assignmentPages = idPages('orders.my_assignments', orderAssignments.id);
 
@@ -74,7 +71,7 @@ export function createAssignmentService({
         'only the assigned provider writes on the assignment',
       );
     }
-    assertState(found.order, WORKING);
+    assertState(found.order, ALLOWED_FROM.workNotes);
     return found;
   }
 

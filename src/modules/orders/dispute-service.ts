@@ -300,7 +300,7 @@ export function createDisputeService({
           resolvedAt: now,
         });
         await changeOrderStatus(tx, actor, events, order, input.outcome, {
-          from: ['disputed'],
+          from: ALLOWED_FROM.endDispute,
           reason: `dispute resolved: ${input.outcome}${input.refund ? ', refund' : ''}`,
           set:
             input.outcome === 'completed'
@@ -337,7 +337,7 @@ export function createDisputeService({
           resolvedAt: now,
         });
         await changeOrderStatus(tx, actor, events, order, dispute.orderStatusBefore, {
-          from: ['disputed'],
+          from: ALLOWED_FROM.endDispute,
           reason: 'dispute closed without a ruling',
           set:
             dispute.orderStatusBefore === 'in_progress' && order.workDoneAt ? { workDoneAt: now } : undefined,

@@ -2,6 +2,7 @@ import { actorOf } from '../../platform/auth.ts';
 import { problems } from '../../platform/documentation.ts';
 import { type App, IdParams } from '../../platform/http.ts';
 import { Ref } from '../../platform/schemas.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 import { CancelOrderBody, CompleteOrderBody, NoteBody, OrderResponse } from './order-contract.ts';
 import type { OrderService } from './order-service.ts';
 
@@ -26,16 +27,7 @@ export function orderLifecycleRoutes(app: App, orders: OrderService) {
           ...problems({
             403: ['not_your_order'],
             404: ['order_not_found'],
-            409: [
-              'open_order_limit_reached',
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
+            409: ['open_order_limit_reached', ...wrongStateCodes('publish')],
           }),
         },
       },
@@ -61,15 +53,7 @@ export function orderLifecycleRoutes(app: App, orders: OrderService) {
           ...problems({
             403: ['not_your_order'],
             404: ['order_not_found'],
-            409: [
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
+            409: wrongStateCodes('cancelByClient', 'cancelByProvider'),
           }),
         },
       },
@@ -93,15 +77,7 @@ export function orderLifecycleRoutes(app: App, orders: OrderService) {
           ...problems({
             403: ['not_assigned_provider'],
             404: ['order_not_found'],
-            409: [
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
+            409: wrongStateCodes('start'),
           }),
         },
       },
@@ -127,16 +103,7 @@ export function orderLifecycleRoutes(app: App, orders: OrderService) {
           ...problems({
             403: ['not_assigned_provider'],
             404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-              'work_already_done',
-            ],
+            409: ['work_already_done', ...wrongStateCodes('complete')],
             422: ['invalid_file'],
           }),
         },
@@ -161,16 +128,7 @@ export function orderLifecycleRoutes(app: App, orders: OrderService) {
           ...problems({
             403: ['not_your_order'],
             404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-              'work_not_done',
-            ],
+            409: ['work_not_done', ...wrongStateCodes('confirm')],
           }),
         },
       },

@@ -4,6 +4,7 @@ import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 import {
   AdminOrdersQuery,
   CreateOrderBody,
@@ -101,13 +102,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           ...problems({
             403: ['not_your_order'],
             404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_in_progress',
-            ],
+            409: wrongStateCodes('edit'),
             422: [
               'addon_not_found',
               'budget_out_of_range',
@@ -145,14 +140,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           ...problems({
             403: ['not_your_order', 'own_case'],
             404: ['order_not_found'],
-            409: [
-              'order_has_accepted_bid',
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_in_progress',
-            ],
+            409: ['order_has_accepted_bid', ...wrongStateCodes('deleteByClient')],
           }),
         },
       },

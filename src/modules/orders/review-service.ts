@@ -9,7 +9,7 @@ import type { ProfileService } from '../users/profile-service.ts';
 import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
 import { updateAssignment } from './assignment-queries.ts';
 import type { OrderEvents } from './events.ts';
-import { assertState, type OrderRow } from './lifecycle.ts';
+import { ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
 import type { CreateReviewInput, OrderReviewView, PublicReviewView } from './review-contract.ts';
 import {
   clientProfileOfOrder,
@@ -146,7 +146,7 @@ export function createReviewService({
               'only the client and the assigned provider review an order',
             );
           }
-          assertState(order, ['completed']);
+          assertState(order, ALLOWED_FROM.review);
           if (!assignment) throw new NotFoundError('order');
 
           const direction = role === 'client' ? 'client_to_provider' : 'provider_to_client';
