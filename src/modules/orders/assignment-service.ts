@@ -18,25 +18,14 @@ import {
 import { assignmentsOf, bidById, updateAssignment } from './assignment-queries.ts';
 import { bidView } from './bid-views.ts';
 import { AGREED, ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
+import { primaryPhotoFiles } from './order-queries.ts';
 import { orderAssignments } from './schema.ts';
+import { orderSummaryView } from './summary-views.ts';
 
 const assignmentPages = idPages('orders.my_assignments', orderAssignments.id);
 
 /** Staff who may see the parties' contact details: those who handle disputes. */
 const mayContactParties = (actor: Actor) => actor.roles.some((r) => r === 'admin' || r === 'moderator');
-
-const orderSummary = (o: OrderRow) => ({
-  id: o.id,
-  title: o.title,
-  status: o.status,
-  subcategory_id: o.subcategoryId,
-  service_area_id: o.serviceAreaId,
-  service_date: o.serviceDate,
-  time_from: o.timeFrom,
-  time_to: o.timeTo,
-  final_price: o.finalPrice,
-  currency: o.currency,
-});
 
 export type AssignmentService = ReturnType<typeof createAssignmentService>;
 
@@ -90,7 +79,10 @@ export function createAssignmentService({
       id: assignment.id,
       order_id: order.id,
       my_role: role === 'assigned_provider' ? 'provider' : role === 'client' ? 'client' : 'staff',
-      order: orderSummary(order),
+      order: orderSummaryView(order, {
+        primaryPhoto: (await primaryPhotoFiles(db, [order.id], order.isDeleted)).get(order.id) ?? null,
+        showClient: true,
+      }),
       bid: bidView(bid!),
       provider: cards.get(assignment.providerProfileId) ?? null,
       start_date: assignment.startDate,
@@ -176,13 +168,18 @@ export function createAssignmentService({
       const me = actor.userId ?? '';
       const page = assignmentPages(filter);
       const rows = await assignmentsOf(db, me, filter, page);
+      const photos = await primaryPhotoFiles(
+        db,
+        rows.map((r) => r.order.id),
+        false,
+      );
       return page.page(
         rows,
         (r) => r.assignment.id,
         ({ assignment, order }) => ({
           id: assignment.id,
           my_role: assignment.providerUserId === me ? 'provider' : 'client',
-          order: orderSummary(order),
+          order: orderSummaryView(order, { primaryPhoto: photos.get(order.id) ?? null, showClient: true }),
           bid_id: assignment.bidId,
           start_date: assignment.startDate,
           progress_note_count: assignment.progressNotes.length,
