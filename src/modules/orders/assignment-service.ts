@@ -18,7 +18,7 @@ import {
 import { assignmentsOf, bidById, updateAssignment } from './assignment-queries.ts';
 import { bidView } from './bid-views.ts';
 import { AGREED, ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
-import { primaryPhotoFiles } from './order-queries.ts';
+import { primaryPhotoFiles, primaryPhotosOfLive } from './order-queries.ts';
 import { orderAssignments } from './schema.ts';
 import { orderSummaryView } from './summary-views.ts';
 
@@ -168,11 +168,7 @@ export function createAssignmentService({
       const me = actor.userId ?? '';
       const page = assignmentPages(filter);
       const rows = await assignmentsOf(db, me, filter, page);
-      const photos = await primaryPhotoFiles(
-        db,
-        rows.map((r) => r.order.id),
-        false,
-      );
+      const photos = await primaryPhotosOfLive(db, rows);
       return page.page(
         rows,
         (r) => r.assignment.id,

@@ -35,7 +35,7 @@ import { type BidRow, bidView, myBidView } from './bid-views.ts';
 import type { OrderEvents } from './events.ts';
 import type { OrderExtensions } from './extensions.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
-import { primaryPhotoFiles } from './order-queries.ts';
+import { primaryPhotosOfLive } from './order-queries.ts';
 import { bids } from './schema.ts';
 import type { Settling } from './settling.ts';
 
@@ -315,11 +315,7 @@ export function createBidService({
     async listMyBids(actor: Actor, filter: MyBidsFilter): Promise<PageResult<MyBidView>> {
       const page = myBidPages(filter);
       const rows = await providerBids(db, actor.userId ?? '', filter.status, page);
-      const photos = await primaryPhotoFiles(
-        db,
-        rows.map((r) => r.order.id),
-        false,
-      );
+      const photos = await primaryPhotosOfLive(db, rows);
       return page.page(
         rows,
         (r) => r.bid.id,

@@ -21,6 +21,7 @@ import {
   orderStatusHistory,
   orders,
 } from './schema.ts';
+import { whenAndBudget } from './summary-views.ts';
 
 // The rows of one person, by account id: what the declarations name and the parts read and settle.
 const ordersOf = (userId: string) => eq(orders.clientUserId, userId);
@@ -96,13 +97,7 @@ export function orderDataRights({ db, cipher }: { db: Db; cipher: Pick<FieldCiph
       address: open(o.addressEncrypted),
       location:
         o.locationEncrypted === null ? null : (JSON.parse(open(o.locationEncrypted)!) as LocationValue),
-      service_date: o.serviceDate,
-      time_from: o.timeFrom,
-      time_to: o.timeTo,
-      urgency: o.urgency,
-      budget_min: o.budgetMin,
-      budget_max: o.budgetMax,
-      currency: o.currency,
+      ...whenAndBudget(o),
       final_price: o.finalPrice,
       bid_count: o.bidCount,
       addons: (addons.get(o.id) ?? [])

@@ -7,7 +7,7 @@ import { idPages, type PageRequest, type PageResult } from '../../platform/pagin
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
-import { loadAssignment, loadOrder, roleOf } from './access.ts';
+import { loadAssignment, loadOrder, lockOrderForParty, roleOf } from './access.ts';
 import type {
   AdminDisputesFilter,
   AdminDisputeView,
@@ -185,16 +185,7 @@ export function createDisputeService({
       const windowDays = await catalog.getSettingValue<number>('dispute_window_days', 7);
       return onUniqueViolation(
         db.transaction(async (tx) => {
-          const order = await loadOrder(tx, orderId, { forUpdate: true });
-          const assignment = await loadAssignment(tx, orderId);
-          const role = roleOf(actor, order, assignment);
-          if (role === 'other') throw new NotFoundError('order');
-          if (role === 'staff') {
-            throw new ForbiddenError(
-              'not_a_party',
-              'only the client and the assigned provider open a dispute',
-            );
-          }
+          const { order, assignment, role } = await lockOrderForParty(tx, actor, orderId, 'open a dispute');
           if (order.status === 'disputed') throw alreadyOpen();
           assertState(order, ALLOWED_FROM.dispute);
           if (

@@ -14,7 +14,14 @@ import { Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES } from '../core/contract.ts';
 import { ContactCard, UpdateAssignmentBody } from './assignment-contract.ts';
 import { ORDER_STATUSES } from './schema.ts';
-import { OrderLine, type OrderLineView, OrderStatus, orderFacts, Urgency } from './summary-contract.ts';
+import {
+  ClientUserId,
+  OrderLine,
+  type OrderLineView,
+  OrderStatus,
+  orderFacts,
+  Urgency,
+} from './summary-contract.ts';
 
 export { type OrderLineView, OrderStatus, Urgency };
 
@@ -195,12 +202,7 @@ export const OrderResponse = Component(
   'Order',
   Type.Object({
     ...orderFacts,
-    client_user_id: Nullable(
-      Type.String({
-        format: 'uuid',
-        description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
-      }),
-    ),
+    client_user_id: ClientUserId,
     viewer_role: Type.Enum(VIEWER_ROLES, { description: 'How the caller stands to this order' }),
     description: Type.String(),
     address: Type.Optional(

@@ -90,6 +90,14 @@ export async function primaryPhotoFiles(db: Db, orderIds: string[], deleted: boo
   return new Map(rows.map((r) => [r.orderId, r.fileId]));
 }
 
+/** The primary photos of the live orders of these rows (a page of bids or agreed work), by order id. */
+export const primaryPhotosOfLive = (db: Db, rows: { order: { id: string } }[]) =>
+  primaryPhotoFiles(
+    db,
+    rows.map((r) => r.order.id),
+    false,
+  );
+
 /** The file of one live photo of the order. */
 export async function photoFileId(db: Db, orderId: string, photoId: string) {
   const [photo] = await db

@@ -1,12 +1,12 @@
 import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
+import { ConflictError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ProfileService } from '../users/profile-service.ts';
-import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
+import { type AssignmentRow, loadAssignment, loadOrder, lockOrderForParty, roleOf } from './access.ts';
 import { updateAssignment } from './assignment-queries.ts';
 import type { OrderEvents } from './events.ts';
 import { ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
@@ -136,16 +136,7 @@ export function createReviewService({
     async createReview(actor: Actor, orderId: string, input: CreateReviewInput): Promise<OrderReviewView> {
       return onUniqueViolation(
         db.transaction(async (tx) => {
-          const order = await loadOrder(tx, orderId, { forUpdate: true });
-          const assignment = await loadAssignment(tx, orderId);
-          const role = roleOf(actor, order, assignment);
-          if (role === 'other') throw new NotFoundError('order');
-          if (role === 'staff') {
-            throw new ForbiddenError(
-              'not_a_party',
-              'only the client and the assigned provider review an order',
-            );
-          }
+          const { order, assignment, role } = await lockOrderForParty(tx, actor, orderId, 'review an order');
           assertState(order, ALLOWED_FROM.review);
           if (!assignment) throw new NotFoundError('order');
 

@@ -27,6 +27,14 @@ export const orderFacts = {
   updated_at: DateTime,
 };
 
+/** The order's client, shown to its parties and staff only. */
+export const ClientUserId = Nullable(
+  Type.String({
+    format: 'uuid',
+    description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
+  }),
+);
+
 /**
  * An order as a line of a list, and as what a view of something else (a bid, agreed work) shows of its
  * order: one shape everywhere.
@@ -35,12 +43,7 @@ export const OrderSummaryResponse = Component(
   'OrderSummary',
   Type.Object({
     ...orderFacts,
-    client_user_id: Nullable(
-      Type.String({
-        format: 'uuid',
-        description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
-      }),
-    ),
+    client_user_id: ClientUserId,
     time_from: Nullable(Type.String()),
     time_to: Nullable(Type.String()),
     primary_photo_file_id: Nullable(Uuid),
