@@ -1,5 +1,4 @@
 import { and, desc, eq, ilike, inArray, sql } from 'drizzle-orm';
-import type { Role } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import type { IdPage } from '../../platform/pagination.ts';
 import type { AdminUserFilter } from './admin-service.ts';
@@ -44,22 +43,3 @@ export const findUsers = (
     )
     .orderBy(page.orderBy)
     .limit(page.limit);
-
-export async function userById(db: Db, userId: string) {
-  const [user] = await db.select().from(users).where(eq(users.id, userId));
-  return user;
-}
-
-export async function lockLiveUser(tx: Db, userId: string) {
-  const [row] = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.isDeleted, false)))
-    .for('update');
-  return row;
-}
-
-export async function writeRoles(tx: Db, userId: string, roles: Role[]) {
-  const [changed] = await tx.update(users).set({ roles }).where(eq(users.id, userId)).returning();
-  return changed;
-}

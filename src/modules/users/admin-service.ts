@@ -5,7 +5,8 @@ import type { Db } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
-import { findUsers, latestProfileOf, lockLiveUser, userById, writeRoles } from './admin-queries.ts';
+import { liveUserRow, updateUser, userRow } from './account-queries.ts';
+import { findUsers, latestProfileOf } from './admin-queries.ts';
 import type { AdminUserView } from './contract.ts';
 import { emailIndex } from './identifiers.ts';
 import { type USER_STATUSES, users } from './schema.ts';
@@ -72,7 +73,7 @@ export function createUserAdminService({
     },
 
     async getUser(userId: string) {
-      const user = await userById(db, userId);
+      const user = await userRow(db, userId);
       if (!user) throw new NotFoundError('user');
       return adminView(user);
     },
@@ -85,7 +86,7 @@ export function createUserAdminService({
     async setRoles(actor: Actor, userId: string, roles: Role[]) {
       const wanted = [...new Set(roles)];
       const { before, after } = await db.transaction(async (tx) => {
-        const row = await lockLiveUser(tx, userId);
+        const row = await liveUserRow(tx, userId, 'update');
         if (!row) throw new NotFoundError('user');
         await cases.assertMayActOnAccount(
           tx,
@@ -93,7 +94,7 @@ export function createUserAdminService({
           { id: userId, roles: [...row.roles, ...wanted] },
           'party',
         );
-        const changed = await writeRoles(tx, userId, wanted);
+        const changed = await updateUser(tx, userId, { roles: wanted });
         await writeAudit(tx, actor, [
           { action: 'update', entity: 'users', entityId: userId, before: row, after: changed },
         ]);

@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, type SQL, sql } from 'drizzle-orm';
 import { type Db, prepareSql } from '../../platform/db.ts';
 import type { IdPage } from '../../platform/pagination.ts';
 import { PROVIDER_VISIBLE } from './directory-queries.ts';
@@ -329,3 +329,20 @@ export const profilePhotoVisibility = (db: Db) =>
 /** The user's live provider profile, if there is one (`providerReach`). */
 export const providerReachOf = (db: Db, userId: string) =>
   prepareSql(db, providerReach(sql`${userId}::uuid`))();
+
+/** The user's profile last deleted with a deletion to restore. */
+export async function lastDeletedProfile(tx: Db, userId: string) {
+  const [deleted] = await tx
+    .select({ id: userProfiles.id })
+    .from(userProfiles)
+    .where(
+      and(
+        eq(userProfiles.userId, userId),
+        eq(userProfiles.isDeleted, true),
+        isNotNull(userProfiles.deletionId),
+      ),
+    )
+    .orderBy(desc(userProfiles.deletedAt))
+    .limit(1);
+  return deleted;
+}
