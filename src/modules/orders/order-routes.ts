@@ -23,6 +23,19 @@ import type { OrderService } from './order-service.ts';
 
 const tags = ['orders'];
 const ORDER_MODERATORS = ['admin', 'moderator'] as const;
+/** What an order's body may break, written or changed. */
+const ORDER_INPUT_PROBLEMS = [
+  'addon_not_found',
+  'budget_out_of_range',
+  'duplicate_addon',
+  'invalid_budget_range',
+  'invalid_file',
+  'invalid_primary_photo',
+  'invalid_time_range',
+  'service_area_not_found',
+  'service_date_in_past',
+  'service_date_too_far',
+];
 
 export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, { orders }) => {
   app.post(
@@ -45,19 +58,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           201: Ref(OrderResponse),
           ...problems({
             409: ['draft_limit_reached', 'open_order_limit_reached'],
-            422: [
-              'addon_not_found',
-              'budget_out_of_range',
-              'duplicate_addon',
-              'invalid_budget_range',
-              'invalid_file',
-              'invalid_primary_photo',
-              'invalid_time_range',
-              'service_area_not_found',
-              'service_date_in_past',
-              'service_date_too_far',
-              'subcategory_not_found',
-            ],
+            422: [...ORDER_INPUT_PROBLEMS, 'subcategory_not_found'],
           }),
         },
       },
@@ -103,18 +104,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
             403: ['not_your_order'],
             404: ['order_not_found'],
             409: wrongStateCodes('edit'),
-            422: [
-              'addon_not_found',
-              'budget_out_of_range',
-              'duplicate_addon',
-              'invalid_budget_range',
-              'invalid_file',
-              'invalid_primary_photo',
-              'invalid_time_range',
-              'service_area_not_found',
-              'service_date_in_past',
-              'service_date_too_far',
-            ],
+            422: ORDER_INPUT_PROBLEMS,
           }),
         },
       },

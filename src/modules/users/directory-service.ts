@@ -16,7 +16,7 @@ import {
   servicesOnOffer,
 } from './directory-queries.ts';
 import type { DirectoryFilter, ProviderCardView, ProviderPublicView } from './profile-contract.ts';
-import { ratingAverage } from './profile-views.ts';
+import { publicServiceView, ratingAverage } from './profile-views.ts';
 
 function card(row: CardRow): ProviderCardView {
   return {
@@ -140,14 +140,7 @@ export function createDirectoryService({
         availability: (typeof row.availability === 'string'
           ? JSON.parse(row.availability)
           : row.availability) as ProviderPublicView['availability'],
-        services: services.map((s) => ({
-          id: s.id,
-          subcategory_id: s.subcategoryId,
-          description: s.description,
-          base_price: s.basePrice,
-          currency: s.currency,
-          price_type: s.priceType,
-        })),
+        services: services.map(publicServiceView),
       };
     },
 
