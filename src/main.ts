@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { type Logger, pino } from 'pino';
-import { type BuiltApp, buildApp, buildWorkerOperations, encryptedColumns } from './app.ts';
+import { type BuiltApp, buildApp, encryptedColumns } from './app.ts';
 import { isCatalogSeeded, seedCatalog } from './modules/core/seed.ts';
 import { createAdmin } from './modules/users/cli.ts';
 import { type Config, ConfigError, dataDirError, loadConfig, saveDevSecret } from './platform/config.ts';
@@ -11,6 +11,7 @@ import { type Database, DatabaseLockedError, openDatabase } from './platform/db.
 import { isDatabaseUnavailable } from './platform/errors.ts';
 import { keyRingSpec, rotateEncryptionKeys, withNewKey } from './platform/key-rotation.ts';
 import { isMigrated, migrateDatabase } from './platform/migrate.ts';
+import { buildWorkerOperations } from './platform/server.ts';
 import { probeWritable } from './platform/storage/storage.ts';
 
 const USAGE = `usage: kg-job-portal <command>

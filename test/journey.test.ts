@@ -188,7 +188,11 @@ describe('a client and a provider, from sign-up to both reviews', () => {
       assigned_provider: { provider_profile_id: providerId, bid_id: bid.body.id },
     });
     expect(assigned.body.client_contact).toBeTruthy();
-    expect((await call('GET', '/api/v1/me/bids', provider)).body.data[0].status).toBe('accepted');
+    // Assigned, the provider is a party: their bid's order names its client.
+    expect((await call('GET', '/api/v1/me/bids', provider)).body.data[0]).toMatchObject({
+      status: 'accepted',
+      order: { id: orderId, status: 'assigned', client_user_id: aigul.user.id },
+    });
     expect(await feedIds()).not.toContain(orderId);
 
     // The provider starts and marks the work done; the client cannot review before confirming.

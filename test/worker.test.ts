@@ -4,8 +4,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildWorkerOperations } from '../src/app.ts';
 import { openPostgres } from '../src/platform/db.ts';
+import { buildWorkerOperations } from '../src/platform/server.ts';
 import { signedInUser } from './factories.ts';
 import { createTestApp, createTestDatabase, createTestDatabaseUrl, testConfig, until } from './helper.ts';
 import { callJson, freePort, killStarted, startMain, waitForStatus } from './processes.ts';

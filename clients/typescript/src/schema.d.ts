@@ -3827,37 +3827,50 @@ export interface components {
             /** @description Null on the last page */
             next_cursor: string | null;
         };
-        AssignmentOrderSummary: {
+        OrderSummary: {
             /** Format: uuid */
             id: string;
-            title: string;
             /** @enum {unknown} */
             status: "draft" | "published" | "bidding" | "assigned" | "in_progress" | "completed" | "cancelled" | "disputed";
+            /**
+             * Format: uuid
+             * @description The client’s user id; null to anyone but the order’s parties and staff, as in the feed
+             */
+            client_user_id: string | null;
             /** Format: uuid */
             subcategory_id: string;
+            /** Format: uuid */
+            category_id: string;
+            title: string;
             /** Format: uuid */
             service_area_id: string;
             /** Format: date */
             service_date: string | null;
+            /** @enum {unknown} */
+            urgency: "low" | "medium" | "high" | "urgent";
+            /** @description Tyiyn (1 KGS = 100 tyiyn) */
+            budget_min: number | null;
+            /** @description Tyiyn (1 KGS = 100 tyiyn) */
+            budget_max: number | null;
             currency: string;
+            /** @description Tyiyn (1 KGS = 100 tyiyn) */
+            final_price: number | null;
+            bid_count: number;
+            /** Format: date-time */
+            published_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
             time_from: string | null;
             time_to: string | null;
-            /** @description Tyiyn: the accepted bid’s amount */
-            final_price: number | null;
+            /** Format: uuid */
+            primary_photo_file_id: string | null;
+            is_deleted: boolean;
         };
-        BidOrderSummary: {
+        OrderLine: components["schemas"]["OrderSummary"] & {
             /** Format: uuid */
-            id: string;
-            title: string;
-            /** @enum {unknown} */
-            status: "draft" | "published" | "bidding" | "assigned" | "in_progress" | "completed" | "cancelled" | "disputed";
-            /** Format: uuid */
-            subcategory_id: string;
-            /** Format: uuid */
-            service_area_id: string;
-            /** Format: date */
-            service_date: string | null;
-            currency: string;
+            client_user_id: string;
         };
         CreateBidBody: {
             /** @description Tyiyn (1 KGS = 100 tyiyn); within the category’s price range */
@@ -3968,7 +3981,7 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
-            order: components["schemas"]["BidOrderSummary"];
+            order: components["schemas"]["OrderSummary"];
         };
         MyBidPage: {
             data: components["schemas"]["MyBid"][];
@@ -3996,7 +4009,7 @@ export interface components {
              * @enum {unknown}
              */
             my_role: "client" | "provider" | "staff";
-            order: components["schemas"]["AssignmentOrderSummary"];
+            order: components["schemas"]["OrderSummary"];
             bid: components["schemas"]["Bid"];
             provider: components["schemas"]["ProviderCard"] | null;
             /** Format: date */
@@ -4028,7 +4041,7 @@ export interface components {
             id: string;
             /** @enum {unknown} */
             my_role: "client" | "provider";
-            order: components["schemas"]["AssignmentOrderSummary"];
+            order: components["schemas"]["OrderSummary"];
             /** Format: uuid */
             bid_id: string;
             /** Format: date */
@@ -4328,44 +4341,8 @@ export interface components {
             cancelled_at: string | null;
             cancel_reason: string | null;
         };
-        OrderSummary: {
-            /** Format: uuid */
-            id: string;
-            /** @enum {unknown} */
-            status: "draft" | "published" | "bidding" | "assigned" | "in_progress" | "completed" | "cancelled" | "disputed";
-            /** Format: uuid */
-            client_user_id: string;
-            /** Format: uuid */
-            subcategory_id: string;
-            /** Format: uuid */
-            category_id: string;
-            title: string;
-            /** Format: uuid */
-            service_area_id: string;
-            /** Format: date */
-            service_date: string | null;
-            /** @enum {unknown} */
-            urgency: "low" | "medium" | "high" | "urgent";
-            /** @description Tyiyn (1 KGS = 100 tyiyn) */
-            budget_min: number | null;
-            /** @description Tyiyn (1 KGS = 100 tyiyn) */
-            budget_max: number | null;
-            currency: string;
-            /** @description Tyiyn (1 KGS = 100 tyiyn) */
-            final_price: number | null;
-            bid_count: number;
-            /** Format: date-time */
-            published_at: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-            /** Format: uuid */
-            primary_photo_file_id: string | null;
-            is_deleted: boolean;
-        };
         OrderSummaryPage: {
-            data: components["schemas"]["OrderSummary"][];
+            data: components["schemas"]["OrderLine"][];
             /** @description Null on the last page */
             next_cursor: string | null;
         };

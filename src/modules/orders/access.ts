@@ -1,7 +1,7 @@
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { type Actor, isStaff } from '../../platform/actor.ts';
 import { type Db, prepareSql } from '../../platform/db.ts';
-import { NotFoundError } from '../../platform/errors.ts';
+import { ForbiddenError, NotFoundError } from '../../platform/errors.ts';
 import type { OrderRow } from './lifecycle.ts';
 import { bids, orderAssignments, orderDisputes, orderReviews, orders } from './schema.ts';
 
@@ -28,6 +28,21 @@ export async function loadOrder(
 export async function loadAssignment(tx: Db, orderId: string): Promise<AssignmentRow | undefined> {
   const [assignment] = await tx.select().from(orderAssignments).where(eq(orderAssignments.orderId, orderId));
   return assignment;
+}
+
+/**
+ * The live order locked, with its assignment, for one of its two parties to act on (`what` they do, in words
+ * for staff's 403 `not_a_party`); anyone else does not see the order.
+ */
+export async function lockOrderForParty(tx: Db, actor: Actor, orderId: string, what: string) {
+  const order = await loadOrder(tx, orderId, { forUpdate: true });
+  const assignment = await loadAssignment(tx, orderId);
+  const role = roleOf(actor, order, assignment);
+  if (role === 'other') throw new NotFoundError('order');
+  if (role === 'staff') {
+    throw new ForbiddenError('not_a_party', `only the client and the assigned provider ${what}`);
+  }
+  return { order, assignment, role };
 }
 
 export function roleOf(

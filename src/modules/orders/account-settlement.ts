@@ -1,4 +1,3 @@
-import { and, asc, eq, exists, inArray, or, sql } from 'drizzle-orm';
 import { type Actor, systemActor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError } from '../../platform/errors.ts';
@@ -6,7 +5,8 @@ import { subscribe } from '../../platform/events.ts';
 import type { AccountEvent, AccountEventType } from '../users/events.ts';
 import type { AccountErasure } from '../users/extensions.ts';
 import { WORK_IN_PROGRESS } from './lifecycle.ts';
-import { bids, type OrderStatus, orderAssignments, orders } from './schema.ts';
+import { lockOrdersOfPerson, pendingBidsOf, unfinishedWorkOf } from './order-queries.ts';
+import type { OrderStatus } from './schema.ts';
 import type { Settling } from './settling.ts';
 
 /** What a closed, erased or blocked account leaves: orders still looking for a provider. */
@@ -35,31 +35,15 @@ export function createAccountSettlement({ db, settling }: { db: Db; settling: Se
      * this never waits on them in a circle; an order accepted meanwhile is agreed work and stays.
      */
     async settle(actor: Actor, userId: string, reason: AccountEventType) {
-      const pendingOf = and(
-        eq(bids.providerUserId, userId),
-        eq(bids.status, 'pending'),
-        eq(bids.isDeleted, false),
-      );
-      const ownOpen = and(eq(orders.clientUserId, userId), inArray(orders.status, [...OPEN_TO_CANCEL]));
       // Every order this touches, locked in one statement in id order: two settlements at once (a client's
       // and a bidder's on their order) take them in the same order.
-      const locked = await db
-        .select()
-        .from(orders)
-        .where(
-          and(
-            or(ownOpen, sql`${orders.id} in (select ${bids.orderId} from ${bids} where ${pendingOf})`),
-            eq(orders.isDeleted, false),
-          ),
-        )
-        .orderBy(asc(orders.id))
-        .for('update');
+      const locked = await lockOrdersOfPerson(db, userId, OPEN_TO_CANCEL);
       for (const order of locked) {
         if (order.clientUserId === userId && OPEN_TO_CANCEL.includes(order.status)) {
           await settling.cancelOrder(db, actor, order, { from: OPEN_TO_CANCEL, reason });
         }
       }
-      await settling.withdrawBids(db, actor, await db.select().from(bids).where(pendingOf));
+      await settling.withdrawBids(db, actor, await pendingBidsOf(db, userId));
     },
 
     /**
@@ -68,27 +52,7 @@ export function createAccountSettlement({ db, settling }: { db: Db; settling: Se
      * both parties' rows, so an accept committed first is seen here and one still to come is refused.
      */
     async refuseErasureOverWork({ userId }: AccountErasure) {
-      const [work] = await db
-        .select({ id: orders.id })
-        .from(orders)
-        .where(
-          and(
-            inArray(orders.status, [...WORK_IN_PROGRESS]),
-            eq(orders.isDeleted, false),
-            or(
-              eq(orders.clientUserId, userId),
-              exists(
-                db
-                  .select({ id: orderAssignments.id })
-                  .from(orderAssignments)
-                  .where(
-                    and(eq(orderAssignments.orderId, orders.id), eq(orderAssignments.providerUserId, userId)),
-                  ),
-              ),
-            ),
-          ),
-        )
-        .limit(1);
+      const work = await unfinishedWorkOf(db, userId, WORK_IN_PROGRESS);
       if (work) {
         throw new ConflictError(
           'work_in_progress',

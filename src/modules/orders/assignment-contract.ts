@@ -6,7 +6,7 @@ import { Text } from '../../platform/validation.ts';
 import { ContactInfo, ProviderCardResponse } from '../users/profile-contract.ts';
 import { BidResponse } from './bid-contract.ts';
 import { ORDER_STATUSES } from './schema.ts';
-import { AssignmentOrderSummary } from './summary-contract.ts';
+import { OrderSummaryResponse } from './summary-contract.ts';
 
 export const MAX_PROGRESS_NOTES = 200;
 export const MAX_COMPLETION_PHOTOS = 10;
@@ -32,7 +32,7 @@ export const AssignmentResponse = Component(
     id: Uuid,
     order_id: Uuid,
     my_role: Type.Enum([...ASSIGNMENT_ROLES, 'staff'], { description: 'How the caller stands to the order' }),
-    order: Ref(AssignmentOrderSummary),
+    order: Ref(OrderSummaryResponse),
     bid: Ref(BidResponse),
     provider: Nullable(Ref(ProviderCardResponse)),
     start_date: Nullable(DateOnly),
@@ -84,7 +84,7 @@ export const MyAssignmentResponse = Component(
   Type.Object({
     id: Uuid,
     my_role: Type.Enum(ASSIGNMENT_ROLES),
-    order: Ref(AssignmentOrderSummary),
+    order: Ref(OrderSummaryResponse),
     bid_id: Uuid,
     start_date: Nullable(DateOnly),
     progress_note_count: Type.Integer(),

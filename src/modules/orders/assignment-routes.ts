@@ -12,6 +12,7 @@ import {
   UpdateAssignmentBody,
 } from './assignment-contract.ts';
 import type { AssignmentService } from './assignment-service.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 
 export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> = async (
   app,
@@ -53,14 +54,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           ...problems({
             403: ['assigned_provider_only'],
             404: ['assignment_not_found'],
-            409: [
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-            ],
+            409: wrongStateCodes('workNotes'),
             422: ['too_many_progress_notes'],
           }),
         },
@@ -89,14 +83,7 @@ export const assignmentRoutes: RoutesPlugin<{ assignments: AssignmentService }> 
           ...problems({
             403: ['assigned_provider_only'],
             404: ['assignment_not_found'],
-            409: [
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-            ],
+            409: wrongStateCodes('workNotes'),
             422: ['invalid_file'],
           }),
         },

@@ -1,4 +1,3 @@
-import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -16,30 +15,17 @@ import {
   type MyAssignmentView,
   type UpdateAssignmentInput,
 } from './assignment-contract.ts';
+import { assignmentsOf, bidById, updateAssignment } from './assignment-queries.ts';
 import { bidView } from './bid-views.ts';
-import { AGREED, assertState, type OrderRow } from './lifecycle.ts';
-import { bids, type OrderStatus, orderAssignments, orders } from './schema.ts';
-
-/** While the work is on, the assigned provider writes progress and completion notes. */
-const WORKING: readonly OrderStatus[] = ['assigned', 'in_progress'];
+import { AGREED, ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
+import { primaryPhotoFiles, primaryPhotosOfLive } from './order-queries.ts';
+import { orderAssignments } from './schema.ts';
+import { orderSummaryView } from './summary-views.ts';
 
 const assignmentPages = idPages('orders.my_assignments', orderAssignments.id);
 
 /** Staff who may see the parties' contact details: those who handle disputes. */
 const mayContactParties = (actor: Actor) => actor.roles.some((r) => r === 'admin' || r === 'moderator');
-
-const orderSummary = (o: OrderRow) => ({
-  id: o.id,
-  title: o.title,
-  status: o.status,
-  subcategory_id: o.subcategoryId,
-  service_area_id: o.serviceAreaId,
-  service_date: o.serviceDate,
-  time_from: o.timeFrom,
-  time_to: o.timeTo,
-  final_price: o.finalPrice,
-  currency: o.currency,
-});
 
 export type AssignmentService = ReturnType<typeof createAssignmentService>;
 
@@ -74,7 +60,7 @@ export function createAssignmentService({
         'only the assigned provider writes on the assignment',
       );
     }
-    assertState(found.order, WORKING);
+    assertState(found.order, ALLOWED_FROM.workNotes);
     return found;
   }
 
@@ -84,7 +70,7 @@ export function createAssignmentService({
     assignment: AssignmentRow,
     role: OrderRole,
   ): Promise<AssignmentView> {
-    const [bid] = await db.select().from(bids).where(eq(bids.id, assignment.bidId));
+    const bid = await bidById(db, assignment.bidId);
     const cards = await directory.cards([assignment.providerProfileId]);
     const staffContact = role === 'staff' && mayContactParties(actor);
     const contactOf = async (show: boolean, userId: string) =>
@@ -93,7 +79,10 @@ export function createAssignmentService({
       id: assignment.id,
       order_id: order.id,
       my_role: role === 'assigned_provider' ? 'provider' : role === 'client' ? 'client' : 'staff',
-      order: orderSummary(order),
+      order: orderSummaryView(order, {
+        primaryPhoto: (await primaryPhotoFiles(db, [order.id], order.isDeleted)).get(order.id) ?? null,
+        showClient: true,
+      }),
       bid: bidView(bid!),
       provider: cards.get(assignment.providerProfileId) ?? null,
       start_date: assignment.startDate,
@@ -127,10 +116,7 @@ export function createAssignmentService({
           );
         }
         const note = { at: new Date().toISOString(), text: input.text };
-        await tx
-          .update(orderAssignments)
-          .set({ progressNotes: [...notes, note] })
-          .where(eq(orderAssignments.id, assignment.id));
+        await updateAssignment(tx, assignment.id, { progressNotes: [...notes, note] });
         // The trail records the note added, not the whole list again.
         await writeAudit(tx, actor, [
           {
@@ -156,14 +142,10 @@ export function createAssignmentService({
             field: 'completion_photo_file_ids',
           });
         }
-        const [after] = await tx
-          .update(orderAssignments)
-          .set({
-            completionNotes: input.completion_notes,
-            completionPhotoFileIds: input.completion_photo_file_ids,
-          })
-          .where(eq(orderAssignments.id, before.id))
-          .returning();
+        const after = await updateAssignment(tx, before.id, {
+          completionNotes: input.completion_notes,
+          completionPhotoFileIds: input.completion_photo_file_ids,
+        });
         await writeAudit(tx, actor, [
           { action: 'update', entity: 'order_assignments', entityId: before.id, before, after },
         ]);
@@ -185,33 +167,15 @@ export function createAssignmentService({
     ): Promise<PageResult<MyAssignmentView>> {
       const me = actor.userId ?? '';
       const page = assignmentPages(filter);
-      const mine =
-        filter.role === 'provider'
-          ? eq(orderAssignments.providerUserId, me)
-          : filter.role === 'client'
-            ? eq(orderAssignments.clientUserId, me)
-            : or(eq(orderAssignments.providerUserId, me), eq(orderAssignments.clientUserId, me));
-      const rows = await db
-        .select({ assignment: orderAssignments, order: orders })
-        .from(orderAssignments)
-        .innerJoin(orders, eq(orders.id, orderAssignments.orderId))
-        .where(
-          and(
-            mine,
-            eq(orders.isDeleted, false),
-            filter.status?.length ? inArray(orders.status, filter.status) : undefined,
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await assignmentsOf(db, me, filter, page);
+      const photos = await primaryPhotosOfLive(db, rows);
       return page.page(
         rows,
         (r) => r.assignment.id,
         ({ assignment, order }) => ({
           id: assignment.id,
           my_role: assignment.providerUserId === me ? 'provider' : 'client',
-          order: orderSummary(order),
+          order: orderSummaryView(order, { primaryPhoto: photos.get(order.id) ?? null, showClient: true }),
           bid_id: assignment.bidId,
           start_date: assignment.startDate,
           progress_note_count: assignment.progressNotes.length,

@@ -6,7 +6,7 @@ import { Text } from '../../platform/validation.ts';
 import { UNAVAILABLE_STANDINGS } from '../users/contract.ts';
 import { ProviderCardResponse } from '../users/profile-contract.ts';
 import { BID_STATUSES } from './schema.ts';
-import { BidOrderSummary } from './summary-contract.ts';
+import { OrderSummaryResponse } from './summary-contract.ts';
 
 export const BidStatus = Type.Enum(BID_STATUSES);
 
@@ -118,7 +118,7 @@ export type OrderBidsFilter = Static<typeof OrderBidsQuery>;
 
 export const MyBidResponse = Component(
   'MyBid',
-  Type.Object({ ...BidResponse.properties, order: Ref(BidOrderSummary) }),
+  Type.Object({ ...BidResponse.properties, order: Ref(OrderSummaryResponse) }),
 );
 export type MyBidView = Static<typeof MyBidResponse>;
 export const MyBidPage = Page('MyBidPage', MyBidResponse);

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, ne, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
@@ -152,3 +152,30 @@ export const providerBids = (
     )
     .orderBy(page.orderBy)
     .limit(page.limit);
+
+/** Rejects the order's pending bids, its cancellation their answer; the bids rejected. */
+export const rejectPendingBids = (tx: Db, orderId: string, now: Date) =>
+  tx
+    .update(bids)
+    .set({ status: 'rejected', decidedAt: now, rejectReason: 'order_cancelled' })
+    .where(and(eq(bids.orderId, orderId), eq(bids.status, 'pending'), eq(bids.isDeleted, false)))
+    .returning();
+
+/** Withdraws those of these bids that are still pending (checked in the UPDATE); the bids withdrawn. */
+export const withdrawPendingBids = (tx: Db, ids: string[]) =>
+  tx
+    .update(bids)
+    .set({ status: 'withdrawn' })
+    .where(and(inArray(bids.id, ids), eq(bids.status, 'pending'), eq(bids.isDeleted, false)))
+    .returning();
+
+/** Takes withdrawn bids off their orders' bid_count: the bids the order has had, less the withdrawn ones. */
+export const uncountBids = (tx: Db, orderIds: string[], withdrawnIds: string[]) =>
+  tx
+    .update(orders)
+    .set({
+      bidCount: sql`greatest(${orders.bidCount} - (select count(*)::int from ${bids}
+        where ${bids.orderId} = ${orders.id} and ${inArray(bids.id, withdrawnIds)}), 0)`,
+    })
+    .where(inArray(orders.id, orderIds))
+    .returning({ id: orders.id, clientUserId: orders.clientUserId });

@@ -16,6 +16,7 @@ import {
   UpdateBidBody,
 } from './bid-contract.ts';
 import type { BidService } from './bid-service.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 
 export const bidRoutes: RoutesPlugin<{
   bids: BidService;
@@ -52,16 +53,7 @@ export const bidRoutes: RoutesPlugin<{
           ...problems({
             403: ['own_order', 'plan_limit_reached', 'provider_profile_required', 'subcategory_not_offered'],
             404: ['order_not_found'],
-            409: [
-              'bid_already_exists',
-              'bid_rejected',
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-            ],
+            409: ['bid_already_exists', 'bid_rejected', ...wrongStateCodes('bid')],
             422: ['amount_out_of_range'],
           }),
         },
@@ -121,17 +113,7 @@ export const bidRoutes: RoutesPlugin<{
           200: Ref(BidResponse),
           ...problems({
             404: ['bid_not_found'],
-            409: [
-              'bid_is_accepted',
-              'bid_is_rejected',
-              'bid_is_withdrawn',
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-            ],
+            409: ['bid_is_accepted', 'bid_is_rejected', 'bid_is_withdrawn', ...wrongStateCodes('bid')],
             422: ['amount_out_of_range'],
           }),
         },
@@ -179,17 +161,7 @@ export const bidRoutes: RoutesPlugin<{
           200: Ref(BidResponse),
           ...problems({
             404: ['bid_not_found'],
-            409: [
-              'bid_is_accepted',
-              'bid_is_rejected',
-              'bid_is_withdrawn',
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-            ],
+            409: ['bid_is_accepted', 'bid_is_rejected', 'bid_is_withdrawn', ...wrongStateCodes('accept')],
           }),
         },
       },
@@ -220,13 +192,8 @@ export const bidRoutes: RoutesPlugin<{
               'bid_is_rejected',
               'bid_is_withdrawn',
               'client_unavailable',
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
               'provider_unavailable',
+              ...wrongStateCodes('accept'),
             ],
           }),
         },

@@ -35,6 +35,7 @@ import { type BidRow, bidView, myBidView } from './bid-views.ts';
 import type { OrderEvents } from './events.ts';
 import type { OrderExtensions } from './extensions.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
+import { primaryPhotosOfLive } from './order-queries.ts';
 import { bids } from './schema.ts';
 import type { Settling } from './settling.ts';
 
@@ -314,7 +315,12 @@ export function createBidService({
     async listMyBids(actor: Actor, filter: MyBidsFilter): Promise<PageResult<MyBidView>> {
       const page = myBidPages(filter);
       const rows = await providerBids(db, actor.userId ?? '', filter.status, page);
-      return page.page(rows, (r) => r.bid.id, myBidView);
+      const photos = await primaryPhotosOfLive(db, rows);
+      return page.page(
+        rows,
+        (r) => r.bid.id,
+        (r) => myBidView(r, photos.get(r.order.id) ?? null),
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { BidView, MyBidView } from './bid-contract.ts';
 import type { OrderRow } from './lifecycle.ts';
 import type { bids } from './schema.ts';
+import { orderSummaryView } from './summary-views.ts';
 
 export type BidRow = typeof bids.$inferSelect;
 
@@ -20,16 +21,14 @@ export const bidView = (b: BidRow): BidView => ({
   updated_at: b.updatedAt.toISOString(),
 });
 
-/** A provider's own bid, with what they need to know of the order. */
-export const myBidView = ({ bid, order }: { bid: BidRow; order: OrderRow }): MyBidView => ({
+/**
+ * A provider's own bid, with what they need to know of the order; its client's id once the bid is accepted
+ * (the provider is then a party to the order).
+ */
+export const myBidView = (
+  { bid, order }: { bid: BidRow; order: OrderRow },
+  primaryPhoto: string | null,
+): MyBidView => ({
   ...bidView(bid),
-  order: {
-    id: order.id,
-    title: order.title,
-    status: order.status,
-    subcategory_id: order.subcategoryId,
-    service_area_id: order.serviceAreaId,
-    service_date: order.serviceDate,
-    currency: order.currency,
-  },
+  order: orderSummaryView(order, { primaryPhoto, showClient: bid.status === 'accepted' }),
 });

@@ -866,7 +866,15 @@ describe('GET /orders/{id}/bids and /me/bids', () => {
       'Третий заказ',
       'Второй заказ',
     ]);
-    expect(mine.data[0].order).toMatchObject({ status: 'bidding', id: orders[2]!.id });
+    // The order as every list shows it; its client's id only to the parties, which a bidder is not yet.
+    expect(mine.data[0].order).toMatchObject({
+      status: 'bidding',
+      id: orders[2]!.id,
+      title: 'Третий заказ',
+      bid_count: 1,
+      is_deleted: false,
+      client_user_id: null,
+    });
     const rest = (await call('GET', `/api/v1/me/bids?limit=2&cursor=${mine.next_cursor}`, p.auth)).body;
     expect(rest).toMatchObject({ data: [{ order: { title: 'Первый заказ' } }], next_cursor: null });
 

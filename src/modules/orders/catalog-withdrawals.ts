@@ -1,4 +1,3 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import { subscribe } from '../../platform/events.ts';
@@ -6,9 +5,15 @@ import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import { CATALOG_EVENTS, type CatalogEvent } from '../core/events.ts';
 import type { CatalogService } from '../core/service.ts';
+import {
+  biddersHeldBy,
+  lockOrdersIn,
+  lockSubcategoryOrders,
+  ordersDeletedBy,
+} from './catalog-withdrawal-queries.ts';
 import type { OrderEvents, OrderEventType } from './events.ts';
 import { OPEN } from './lifecycle.ts';
-import { bids, ORDER_SEARCH_SCOPE, type OrderStatus, orderSearchText, orders } from './schema.ts';
+import { ORDER_SEARCH_SCOPE, type OrderStatus, orderSearchText, orders } from './schema.ts';
 
 /** What a subcategory taken off the catalog takes with it: orders still looking for a provider. */
 const WITHDRAWN_WITH_SUBCATEGORY: OrderStatus[] = ['draft', 'published', 'bidding'];
@@ -46,12 +51,7 @@ export function createCatalogWithdrawals({
   /** One change of a subcategory's orders at a time; in id order, so two never wait on each other. */
   async function lockSubcategories(ids: string[]) {
     if (ids.length === 0) return;
-    const list = sql.join(
-      [...ids].sort().map((id) => sql`(${id})`),
-      sql`, `,
-    );
-    await db.execute(sql`select pg_advisory_xact_lock(hashtextextended('orders.catalog:' || s.id, 0))
-      from (select id from (values ${list}) v (id) order by id) s`);
+    await lockSubcategoryOrders(db, ids);
   }
 
   /**
@@ -64,18 +64,11 @@ export function createCatalogWithdrawals({
     taken: { id: string; clientUserId: string }[],
   ) {
     if (taken.length === 0) return [];
-    const bidders = await db
-      .selectDistinct({ orderId: bids.orderId, userId: bids.providerUserId })
-      .from(bids)
-      .where(
-        and(
-          inArray(
-            bids.orderId,
-            taken.map((o) => o.id),
-          ),
-          eq(bids.deletionId, deletionId),
-        ),
-      );
+    const bidders = await biddersHeldBy(
+      db,
+      taken.map((o) => o.id),
+      deletionId,
+    );
     return taken.map((order) => ({
       type,
       order_id: order.id,
@@ -98,17 +91,7 @@ export function createCatalogWithdrawals({
       if (deletionId) byDeletion.set(deletionId, [...(byDeletion.get(deletionId) ?? []), id]);
     }
     for (const [deletionId, ids] of byDeletion) {
-      const taken = await db
-        .select({ id: orders.id, clientUserId: orders.clientUserId })
-        .from(orders)
-        .where(
-          and(
-            inArray(orders.subcategoryId, ids),
-            inArray(orders.status, WITHDRAWN_WITH_SUBCATEGORY),
-            eq(orders.isDeleted, false),
-          ),
-        )
-        .for('update');
+      const taken = await lockOrdersIn(db, ids, WITHDRAWN_WITH_SUBCATEGORY);
       await softDeletes.softDelete(
         db,
         actor,
@@ -133,10 +116,7 @@ export function createCatalogWithdrawals({
      */
     async subcategoriesRestored({ actor, deletionId, subcategoryIds }: CatalogDeletion) {
       await lockSubcategories(subcategoryIds);
-      const back = await db
-        .select()
-        .from(orders)
-        .where(and(eq(orders.deletionId, deletionId), eq(orders.isDeleted, true)));
+      const back = await ordersDeletedBy(db, deletionId);
       const told = await toTell('order_restored_by_catalog', deletionId, back);
       await softDeletes.restoreDeletion(db, actor, orders, deletionId);
       for (const order of back) {

@@ -15,6 +15,7 @@ import {
   ResolveDisputeBody,
 } from './dispute-contract.ts';
 import { DISPUTE_READERS, type DisputeService } from './dispute-service.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 
 const staff = { access: ['admin', 'moderator'] as const };
 
@@ -42,15 +43,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
           ...problems({
             403: ['not_a_party'],
             404: ['order_not_found'],
-            409: [
-              'dispute_already_open',
-              'dispute_window_closed',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-            ],
+            409: ['dispute_already_open', 'dispute_window_closed', ...wrongStateCodes('dispute')],
             422: ['invalid_file'],
           }),
         },
@@ -177,17 +170,7 @@ export const disputeRoutes: RoutesPlugin<{ disputes: DisputeService }> = async (
           ...problems({
             403: ['own_case'],
             404: ['dispute_not_found'],
-            409: [
-              'dispute_is_closed',
-              'dispute_is_resolved',
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_draft',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
+            409: ['dispute_is_closed', 'dispute_is_resolved', ...wrongStateCodes('endDispute')],
           }),
         },
       },

@@ -1,4 +1,3 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -8,7 +7,7 @@ import { idPages, type PageRequest, type PageResult } from '../../platform/pagin
 import type { FileService } from '../../platform/storage/service.ts';
 import type { CatalogService } from '../core/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
-import { loadAssignment, loadOrder, roleOf } from './access.ts';
+import { loadAssignment, loadOrder, lockOrderForParty, roleOf } from './access.ts';
 import type {
   AdminDisputesFilter,
   AdminDisputeView,
@@ -17,6 +16,15 @@ import type {
   OpenDisputeInput,
   ResolveDisputeInput,
 } from './dispute-contract.ts';
+import {
+  disputeById,
+  disputeOfOrder,
+  disputesOfOrder,
+  findDisputes,
+  insertDispute,
+  lockDispute,
+  updateDisputeIn,
+} from './dispute-queries.ts';
 import type { OrderEvents } from './events.ts';
 import { ALLOWED_FROM, assertState, changeOrderStatus, type OrderRow } from './lifecycle.ts';
 import type { ReviewService } from './review-service.ts';
@@ -98,7 +106,7 @@ export function createDisputeService({
    * order cannot decide on it.
    */
   async function loadForDecision(tx: Db, actor: Actor, id: string) {
-    const [dispute] = await tx.select().from(orderDisputes).where(eq(orderDisputes.id, id)).for('update');
+    const dispute = await lockDispute(tx, id);
     if (!dispute) throw disputeNotFound();
     if (!PENDING.includes(dispute.status)) throw wrongDisputeState(dispute.status, PENDING);
     const order = await loadOrder(tx, dispute.orderId, { forUpdate: true, includeDeleted: true });
@@ -115,11 +123,7 @@ export function createDisputeService({
     from: readonly DisputeStatus[],
     set: Partial<typeof orderDisputes.$inferInsert>,
   ) {
-    const [after] = await tx
-      .update(orderDisputes)
-      .set({ ...set, handledBy: actor.userId })
-      .where(and(eq(orderDisputes.id, dispute.id), inArray(orderDisputes.status, [...from])))
-      .returning();
+    const after = await updateDisputeIn(tx, dispute.id, from, { ...set, handledBy: actor.userId });
     if (!after) throw wrongDisputeState(dispute.status, from);
     await writeAudit(tx, actor, [
       { action: 'update', entity: 'order_disputes', entityId: dispute.id, before: dispute, after },
@@ -181,16 +185,7 @@ export function createDisputeService({
       const windowDays = await catalog.getSettingValue<number>('dispute_window_days', 7);
       return onUniqueViolation(
         db.transaction(async (tx) => {
-          const order = await loadOrder(tx, orderId, { forUpdate: true });
-          const assignment = await loadAssignment(tx, orderId);
-          const role = roleOf(actor, order, assignment);
-          if (role === 'other') throw new NotFoundError('order');
-          if (role === 'staff') {
-            throw new ForbiddenError(
-              'not_a_party',
-              'only the client and the assigned provider open a dispute',
-            );
-          }
+          const { order, assignment, role } = await lockOrderForParty(tx, actor, orderId, 'open a dispute');
           if (order.status === 'disputed') throw alreadyOpen();
           assertState(order, ALLOWED_FROM.dispute);
           if (
@@ -205,18 +200,14 @@ export function createDisputeService({
           }
           const evidence = input.evidence_file_ids ?? [];
 
-          const [created] = await tx
-            .insert(orderDisputes)
-            .values({
-              orderId,
-              openedByUserId: actor.userId!,
-              disputeType: input.dispute_type,
-              description: input.description,
-              evidenceFileIds: evidence,
-              orderStatusBefore: order.status,
-            })
-            .returning();
-          const dispute = created!;
+          const dispute = await insertDispute(tx, {
+            orderId,
+            openedByUserId: actor.userId!,
+            disputeType: input.dispute_type,
+            description: input.description,
+            evidenceFileIds: evidence,
+            orderStatusBefore: order.status,
+          });
           await files.attach(actor, evidence, 'dispute_evidence', {
             entity: 'order_disputes',
             id: dispute.id,
@@ -251,45 +242,26 @@ export function createDisputeService({
     ): Promise<PageResult<DisputeView>> {
       const page = orderDisputePages(request);
       await checkReader(actor, orderId);
-      const rows = await db
-        .select()
-        .from(orderDisputes)
-        .where(and(eq(orderDisputes.orderId, orderId), page.where))
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await disputesOfOrder(db, orderId, page);
       return page.page(rows, (d) => d.id, disputeView);
     },
 
     /** One of an order's disputes, for whoever reads the order's disputes. */
     async getOrderDispute(actor: Actor, orderId: string, disputeId: string): Promise<DisputeView> {
       await checkReader(actor, orderId);
-      const [row] = await db
-        .select()
-        .from(orderDisputes)
-        .where(and(eq(orderDisputes.orderId, orderId), eq(orderDisputes.id, disputeId)));
+      const row = await disputeOfOrder(db, orderId, disputeId);
       if (!row) throw disputeNotFound();
       return disputeView(row);
     },
 
     async adminList(filter: AdminDisputesFilter): Promise<PageResult<AdminDisputeView>> {
       const page = adminDisputePages(filter, filter.sort);
-      const rows = await db
-        .select()
-        .from(orderDisputes)
-        .where(
-          and(
-            filter.status?.length ? inArray(orderDisputes.status, filter.status) : undefined,
-            filter.order_id ? eq(orderDisputes.orderId, filter.order_id) : undefined,
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await findDisputes(db, filter, page);
       return page.page(rows, (d) => d.id, adminDisputeView);
     },
 
     async adminGet(id: string): Promise<AdminDisputeView> {
-      const [row] = await db.select().from(orderDisputes).where(eq(orderDisputes.id, id));
+      const row = await disputeById(db, id);
       if (!row) throw disputeNotFound();
       return adminDisputeView(row);
     },
@@ -319,7 +291,7 @@ export function createDisputeService({
           resolvedAt: now,
         });
         await changeOrderStatus(tx, actor, events, order, input.outcome, {
-          from: ['disputed'],
+          from: ALLOWED_FROM.endDispute,
           reason: `dispute resolved: ${input.outcome}${input.refund ? ', refund' : ''}`,
           set:
             input.outcome === 'completed'
@@ -356,7 +328,7 @@ export function createDisputeService({
           resolvedAt: now,
         });
         await changeOrderStatus(tx, actor, events, order, dispute.orderStatusBefore, {
-          from: ['disputed'],
+          from: ALLOWED_FROM.endDispute,
           reason: 'dispute closed without a ruling',
           set:
             dispute.orderStatusBefore === 'in_progress' && order.workDoneAt ? { workDoneAt: now } : undefined,

@@ -8,6 +8,7 @@ import type { ProfileService } from '../users/profile-service.ts';
 import type { FeedFilter, OrderListingView, OrderSearchFilter } from './feed-contract.ts';
 import { createFeedQueries, type ListingPageRow, type ListingRow, type Sort } from './feed-queries.ts';
 import { ORDER_SEARCH_SCOPE } from './schema.ts';
+import { whenAndBudget } from './summary-views.ts';
 
 /** Search counts matches up to this many for the search log; past it the exact number does not matter. */
 const COUNT_CAP = 10_000;
@@ -19,13 +20,7 @@ const listing = (o: ListingRow): OrderListingView => ({
   category_id: o.categoryId,
   subcategory_id: o.subcategoryId,
   service_area_id: o.serviceAreaId,
-  service_date: o.serviceDate,
-  time_from: o.timeFrom,
-  time_to: o.timeTo,
-  urgency: o.urgency,
-  budget_min: o.budgetMin,
-  budget_max: o.budgetMax,
-  currency: o.currency,
+  ...whenAndBudget(o),
   status: o.status as OrderListingView['status'],
   bid_count: o.bidCount,
   published_at: o.publishedAt?.toISOString() ?? null,

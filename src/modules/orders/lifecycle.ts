@@ -4,7 +4,7 @@ import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { OrderEvents } from './events.ts';
-import { type OrderStatus, orderStatusHistory, orders } from './schema.ts';
+import { ORDER_STATUSES, type OrderStatus, orderStatusHistory, orders } from './schema.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
 
@@ -21,6 +21,11 @@ export const ALLOWED_FROM = {
   confirm: ['in_progress'],
   dispute: ['assigned', 'in_progress', 'completed'],
   deleteByClient: ['draft', 'published', 'bidding'],
+  /** The assigned provider's progress and completion notes, while the work is on. */
+  workNotes: ['assigned', 'in_progress'],
+  review: ['completed'],
+  /** Staff resolve or close a dispute. */
+  endDispute: ['disputed'],
 } as const satisfies Record<string, readonly OrderStatus[]>;
 
 /** Open for bids: what the feed and search show (schema.ts OPEN_ORDERS). */
@@ -40,6 +45,15 @@ export const wrongState = (status: OrderStatus, allowed: readonly OrderStatus[])
     `order_is_${status}`,
     `the order is ${status}; this needs it to be ${allowed.join(' or ')}`,
   );
+
+/**
+ * The 409 codes a route of these actions documents: `order_is_<status>` for each state one of them does not
+ * start from (`wrongState`). A route whose action differs by who asks (cancel) names each variant.
+ */
+export const wrongStateCodes = (...actions: (keyof typeof ALLOWED_FROM)[]) =>
+  ORDER_STATUSES.filter((status) =>
+    actions.some((action) => !(ALLOWED_FROM[action] as readonly OrderStatus[]).includes(status)),
+  ).map((status) => `order_is_${status}`);
 
 export function assertState(order: OrderRow, allowed: readonly OrderStatus[]) {
   if (!allowed.includes(order.status)) throw wrongState(order.status, allowed);

@@ -3,7 +3,6 @@ import { Nullable } from '../../platform/http.ts';
 import { ListQuery, OneOrMore, Page } from '../../platform/pagination.ts';
 import {
   Component,
-  DateOnly,
   DateTime,
   DeleteResult,
   Money,
@@ -14,7 +13,17 @@ import {
 import { Text } from '../../platform/validation.ts';
 import { ADDON_PRICE_TYPES } from '../core/contract.ts';
 import { ContactCard, UpdateAssignmentBody } from './assignment-contract.ts';
-import { ORDER_STATUSES, URGENCIES } from './schema.ts';
+import { ORDER_STATUSES } from './schema.ts';
+import {
+  ClientUserId,
+  OrderLine,
+  type OrderLineView,
+  OrderStatus,
+  orderFacts,
+  Urgency,
+} from './summary-contract.ts';
+
+export { type OrderLineView, OrderStatus, Urgency };
 
 const ServiceDate = Type.String({
   format: 'date',
@@ -22,9 +31,6 @@ const ServiceDate = Type.String({
   description: 'YYYY-MM-DD; today or later in Asia/Bishkek',
 });
 const Clock = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:MM, Asia/Bishkek' });
-
-export const OrderStatus = Type.Enum(ORDER_STATUSES);
-export const Urgency = Type.Enum(URGENCIES);
 
 export const Location = Component(
   'Location',
@@ -191,36 +197,12 @@ const AssignedProvider = Component(
 );
 
 /** What every view of an order shows its parties and staff, from the detail to a line in a list. */
-const orderFacts = {
-  id: Uuid,
-  status: OrderStatus,
-  client_user_id: Uuid,
-  subcategory_id: Uuid,
-  category_id: Uuid,
-  title: Type.String(),
-  service_area_id: Uuid,
-  service_date: Nullable(DateOnly),
-  urgency: Urgency,
-  budget_min: Nullable(Money),
-  budget_max: Nullable(Money),
-  currency: Type.String(),
-  final_price: Nullable(Money),
-  bid_count: Type.Integer(),
-  published_at: Nullable(DateTime),
-  created_at: DateTime,
-  updated_at: DateTime,
-};
 
 export const OrderResponse = Component(
   'Order',
   Type.Object({
     ...orderFacts,
-    client_user_id: Nullable(
-      Type.String({
-        format: 'uuid',
-        description: 'The client’s user id; null to anyone but the order’s parties and staff, as in the feed',
-      }),
-    ),
+    client_user_id: ClientUserId,
     viewer_role: Type.Enum(VIEWER_ROLES, { description: 'How the caller stands to this order' }),
     description: Type.String(),
     address: Type.Optional(
@@ -253,16 +235,7 @@ export const OrderResponse = Component(
 );
 export type OrderView = Static<typeof OrderResponse>;
 
-export const OrderSummaryResponse = Component(
-  'OrderSummary',
-  Type.Object({
-    ...orderFacts,
-    primary_photo_file_id: Nullable(Uuid),
-    is_deleted: Type.Boolean(),
-  }),
-);
-export type OrderSummaryView = Static<typeof OrderSummaryResponse>;
-export const OrderSummaryPage = Page('OrderSummaryPage', OrderSummaryResponse);
+export const OrderSummaryPage = Page('OrderSummaryPage', OrderLine);
 
 const StatusFilter = OneOrMore(ORDER_STATUSES, 'Order statuses');
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import type { IdPage } from '../../platform/pagination.ts';
 import { type SealedContactCard, sealedContactCard } from '../users/queries.ts';
@@ -89,6 +89,14 @@ export async function primaryPhotoFiles(db: Db, orderIds: string[], deleted: boo
     );
   return new Map(rows.map((r) => [r.orderId, r.fileId]));
 }
+
+/** The primary photos of the live orders of these rows (a page of bids or agreed work), by order id. */
+export const primaryPhotosOfLive = (db: Db, rows: { order: { id: string } }[]) =>
+  primaryPhotoFiles(
+    db,
+    rows.map((r) => r.order.id),
+    false,
+  );
 
 /** The file of one live photo of the order. */
 export async function photoFileId(db: Db, orderId: string, photoId: string) {
@@ -259,4 +267,56 @@ export async function placePhoto(tx: Db, photoId: string, place: { sortOrder: nu
 export async function insertPhoto(tx: Db, values: typeof orderPhotos.$inferInsert) {
   const [created] = await tx.insert(orderPhotos).values(values).returning();
   return created!;
+}
+
+const pendingBidsBy = (userId: string) =>
+  and(eq(bids.providerUserId, userId), eq(bids.status, 'pending'), eq(bids.isDeleted, false));
+
+/**
+ * The person's live orders in `open` statuses and the live orders they have a pending bid on, locked in one
+ * statement in id order.
+ */
+export const lockOrdersOfPerson = (db: Db, userId: string, open: readonly OrderStatus[]) =>
+  db
+    .select()
+    .from(orders)
+    .where(
+      and(
+        or(
+          and(eq(orders.clientUserId, userId), inArray(orders.status, [...open])),
+          sql`${orders.id} in (select ${bids.orderId} from ${bids} where ${pendingBidsBy(userId)})`,
+        ),
+        eq(orders.isDeleted, false),
+      ),
+    )
+    .orderBy(asc(orders.id))
+    .for('update');
+
+/** The person's live pending bids. */
+export const pendingBidsOf = (db: Db, userId: string) => db.select().from(bids).where(pendingBidsBy(userId));
+
+/** One live order in `statuses` the person is a party to, as its client or its assigned provider. */
+export async function unfinishedWorkOf(db: Db, userId: string, statuses: readonly OrderStatus[]) {
+  const [work] = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(
+      and(
+        inArray(orders.status, [...statuses]),
+        eq(orders.isDeleted, false),
+        or(
+          eq(orders.clientUserId, userId),
+          exists(
+            db
+              .select({ id: orderAssignments.id })
+              .from(orderAssignments)
+              .where(
+                and(eq(orderAssignments.orderId, orders.id), eq(orderAssignments.providerUserId, userId)),
+              ),
+          ),
+        ),
+      ),
+    )
+    .limit(1);
+  return work;
 }

@@ -7,7 +7,7 @@ import type {
   MyOrdersFilter,
   OrderHistoryFilter,
   OrderHistoryView,
-  OrderSummaryView,
+  OrderLineView,
   OrderView,
 } from './order-contract.ts';
 import {
@@ -60,13 +60,13 @@ export function createOrderReads({
       return page.page(rows, (h) => h.id, historyEntryView);
     },
 
-    async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderSummaryView>> {
+    async listMyOrders(actor: Actor, filter: MyOrdersFilter): Promise<PageResult<OrderLineView>> {
       const page = myOrderPages(filter);
       const rows = await clientOrders(db, actor.userId ?? '', filter.status, page);
       return views.summaries(page, rows);
     },
 
-    async adminListOrders(filter: AdminOrdersFilter): Promise<PageResult<OrderSummaryView>> {
+    async adminListOrders(filter: AdminOrdersFilter): Promise<PageResult<OrderLineView>> {
       const page = adminOrderPages(filter);
       const rows = await staffOrders(db, filter, page);
       return views.summaries(page, rows, filter.deleted);

@@ -4,13 +4,11 @@ import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Ref } from '../../platform/schemas.ts';
 import { fileResponse, IMAGE_TYPES, sendStoredFile } from '../../platform/storage/reply.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 import {
   AdminOrdersQuery,
-  CancelOrderBody,
-  CompleteOrderBody,
   CreateOrderBody,
   MyOrdersQuery,
-  NoteBody,
   OrderDeleteResponse,
   OrderHistoryQuery,
   OrderHistoryResponse,
@@ -20,10 +18,24 @@ import {
   OrderSummaryPage,
   UpdateOrderBody,
 } from './order-contract.ts';
+import { orderLifecycleRoutes } from './order-lifecycle-routes.ts';
 import type { OrderService } from './order-service.ts';
 
 const tags = ['orders'];
 const ORDER_MODERATORS = ['admin', 'moderator'] as const;
+/** What an order's body may break, written or changed. */
+const ORDER_INPUT_PROBLEMS = [
+  'addon_not_found',
+  'budget_out_of_range',
+  'duplicate_addon',
+  'invalid_budget_range',
+  'invalid_file',
+  'invalid_primary_photo',
+  'invalid_time_range',
+  'service_area_not_found',
+  'service_date_in_past',
+  'service_date_too_far',
+];
 
 export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, { orders }) => {
   app.post(
@@ -46,19 +58,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           201: Ref(OrderResponse),
           ...problems({
             409: ['draft_limit_reached', 'open_order_limit_reached'],
-            422: [
-              'addon_not_found',
-              'budget_out_of_range',
-              'duplicate_addon',
-              'invalid_budget_range',
-              'invalid_file',
-              'invalid_primary_photo',
-              'invalid_time_range',
-              'service_area_not_found',
-              'service_date_in_past',
-              'service_date_too_far',
-              'subcategory_not_found',
-            ],
+            422: [...ORDER_INPUT_PROBLEMS, 'subcategory_not_found'],
           }),
         },
       },
@@ -103,25 +103,8 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           ...problems({
             403: ['not_your_order'],
             404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_in_progress',
-            ],
-            422: [
-              'addon_not_found',
-              'budget_out_of_range',
-              'duplicate_addon',
-              'invalid_budget_range',
-              'invalid_file',
-              'invalid_primary_photo',
-              'invalid_time_range',
-              'service_area_not_found',
-              'service_date_in_past',
-              'service_date_too_far',
-            ],
+            409: wrongStateCodes('edit'),
+            422: ORDER_INPUT_PROBLEMS,
           }),
         },
       },
@@ -147,14 +130,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
           ...problems({
             403: ['not_your_order', 'own_case'],
             404: ['order_not_found'],
-            409: [
-              'order_has_accepted_bid',
-              'order_is_assigned',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_in_progress',
-            ],
+            409: ['order_has_accepted_bid', ...wrongStateCodes('deleteByClient')],
           }),
         },
       },
@@ -165,175 +141,7 @@ export const orderRoutes: RoutesPlugin<{ orders: OrderService }> = async (app, {
     },
   );
 
-  app.post(
-    '/orders/:id/publish',
-    {
-      config: { access: 'user' },
-      schema: {
-        tags,
-        operationId: 'publishOrder',
-        summary: 'Publish my draft: providers can see it and bid',
-        description:
-          'The body may be left out. Beyond the `max_open_orders_per_client` setting of orders open for bids ' +
-          'at once: 409 `open_order_limit_reached`.',
-        params: IdParams,
-        body: Ref(NoteBody),
-        response: {
-          200: Ref(OrderResponse),
-          ...problems({
-            403: ['not_your_order'],
-            404: ['order_not_found'],
-            409: [
-              'open_order_limit_reached',
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
-          }),
-        },
-      },
-    },
-    async (request) => orders.publishOrder(actorOf(request), request.params.id, request.body),
-  );
-
-  app.post(
-    '/orders/:id/cancel',
-    {
-      config: { access: 'user' },
-      schema: {
-        tags,
-        operationId: 'cancelOrder',
-        summary: 'Cancel an order',
-        description:
-          'The client while it is a draft, published, bidding or assigned; the assigned provider while it is ' +
-          'assigned. Pending bids are rejected.',
-        params: IdParams,
-        body: Ref(CancelOrderBody),
-        response: {
-          200: Ref(OrderResponse),
-          ...problems({
-            403: ['not_your_order'],
-            404: ['order_not_found'],
-            409: [
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
-          }),
-        },
-      },
-    },
-    async (request) => orders.cancelOrder(actorOf(request), request.params.id, request.body),
-  );
-
-  app.post(
-    '/orders/:id/start',
-    {
-      config: { access: 'user' },
-      schema: {
-        tags,
-        operationId: 'startOrder',
-        summary: 'The assigned provider starts the work',
-        description: 'The body may be left out.',
-        params: IdParams,
-        body: Ref(NoteBody),
-        response: {
-          200: Ref(OrderResponse),
-          ...problems({
-            403: ['not_assigned_provider'],
-            404: ['order_not_found'],
-            409: [
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-              'order_is_published',
-            ],
-          }),
-        },
-      },
-    },
-    async (request) => orders.startOrder(actorOf(request), request.params.id, request.body),
-  );
-
-  app.post(
-    '/orders/:id/complete',
-    {
-      config: { access: 'user' },
-      schema: {
-        tags,
-        operationId: 'completeOrder',
-        summary: 'The assigned provider marks the work done; the client then confirms',
-        description:
-          'The order stays in progress with `work_done_at` set until the client confirms, or until it is ' +
-          'confirmed automatically after the `order_auto_confirm_days` setting. The body may be left out.',
-        params: IdParams,
-        body: Ref(CompleteOrderBody),
-        response: {
-          200: Ref(OrderResponse),
-          ...problems({
-            403: ['not_assigned_provider'],
-            404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-              'work_already_done',
-            ],
-            422: ['invalid_file'],
-          }),
-        },
-      },
-    },
-    async (request) => orders.completeOrder(actorOf(request), request.params.id, request.body),
-  );
-
-  app.post(
-    '/orders/:id/confirm',
-    {
-      config: { access: 'user' },
-      schema: {
-        tags,
-        operationId: 'confirmOrder',
-        summary: 'The client confirms the work is done: the order is completed',
-        description: 'The body may be left out.',
-        params: IdParams,
-        body: Ref(NoteBody),
-        response: {
-          200: Ref(OrderResponse),
-          ...problems({
-            403: ['not_your_order'],
-            404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_completed',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_published',
-              'work_not_done',
-            ],
-          }),
-        },
-      },
-    },
-    async (request) => orders.confirmOrder(actorOf(request), request.params.id, request.body),
-  );
+  orderLifecycleRoutes(app, orders);
 
   app.get(
     '/orders/:id/history',

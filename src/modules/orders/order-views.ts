@@ -4,11 +4,12 @@ import type { IdPage, PageResult } from '../../platform/pagination.ts';
 import type { SealedContactCard } from '../users/queries.ts';
 import type { AssignmentRow, OrderRole } from './access.ts';
 import { AGREED, type OrderRow } from './lifecycle.ts';
-import type { LocationValue, OrderSummaryView, OrderView } from './order-contract.ts';
+import type { LocationValue, OrderLineView, OrderView } from './order-contract.ts';
 import { orderParts, primaryPhotoFiles } from './order-queries.ts';
 import { isOrderModerator } from './order-rules.ts';
 import type { OrderServiceDeps } from './order-service.ts';
 import type { orderStatusHistory } from './schema.ts';
+import { orderLineView } from './summary-views.ts';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -107,7 +108,7 @@ export function createOrderViews({
     },
 
     /** A page of orders as list lines, each with its primary photo. */
-    async summaries(page: IdPage, rows: OrderRow[], deleted = false): Promise<PageResult<OrderSummaryView>> {
+    async summaries(page: IdPage, rows: OrderRow[], deleted = false): Promise<PageResult<OrderLineView>> {
       const { data, next_cursor } = page.page(
         rows,
         (r) => r.id,
@@ -120,27 +121,7 @@ export function createOrderViews({
       );
       return {
         next_cursor,
-        data: data.map((o) => ({
-          id: o.id,
-          status: o.status,
-          client_user_id: o.clientUserId,
-          subcategory_id: o.subcategoryId,
-          category_id: o.categoryId,
-          title: o.title,
-          service_area_id: o.serviceAreaId,
-          service_date: o.serviceDate,
-          urgency: o.urgency,
-          budget_min: o.budgetMin,
-          budget_max: o.budgetMax,
-          currency: o.currency,
-          final_price: o.finalPrice,
-          bid_count: o.bidCount,
-          primary_photo_file_id: photos.get(o.id) ?? null,
-          is_deleted: o.isDeleted,
-          published_at: iso(o.publishedAt),
-          created_at: o.createdAt.toISOString(),
-          updated_at: o.updatedAt.toISOString(),
-        })),
+        data: data.map((o) => orderLineView(o, photos.get(o.id) ?? null)),
       };
     },
   };

@@ -4,6 +4,7 @@ import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { ListQuery } from '../../platform/pagination.ts';
 import { Ref } from '../../platform/schemas.ts';
+import { wrongStateCodes } from './lifecycle.ts';
 import {
   CreateReviewBody,
   OrderReviewPage,
@@ -37,16 +38,7 @@ export const reviewRoutes: RoutesPlugin<{ reviews: ReviewService }> = async (app
           ...problems({
             403: ['not_a_party'],
             404: ['order_not_found'],
-            409: [
-              'order_is_assigned',
-              'order_is_bidding',
-              'order_is_cancelled',
-              'order_is_disputed',
-              'order_is_draft',
-              'order_is_in_progress',
-              'order_is_published',
-              'review_already_exists',
-            ],
+            409: ['review_already_exists', ...wrongStateCodes('review')],
           }),
         },
       },

@@ -1,17 +1,28 @@
-import { and, eq, isNull } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
+import { ConflictError, NotFoundError, onUniqueViolation } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ProfileService } from '../users/profile-service.ts';
-import { type AssignmentRow, loadAssignment, loadOrder, roleOf } from './access.ts';
+import { type AssignmentRow, loadAssignment, loadOrder, lockOrderForParty, roleOf } from './access.ts';
+import { updateAssignment } from './assignment-queries.ts';
 import type { OrderEvents } from './events.ts';
-import { assertState, type OrderRow } from './lifecycle.ts';
+import { ALLOWED_FROM, assertState, type OrderRow } from './lifecycle.ts';
 import type { CreateReviewInput, OrderReviewView, PublicReviewView } from './review-contract.ts';
-import { orderAssignments, orderReviews, orders } from './schema.ts';
+import {
+  clientProfileOfOrder,
+  hideShownReviews,
+  insertReview,
+  lockReview,
+  publishedReviewsOf,
+  reviewById,
+  reviewIn,
+  reviewOfOrder,
+  reviewsOfOrder,
+} from './review-queries.ts';
+import { orderReviews } from './schema.ts';
 
 type ReviewRow = typeof orderReviews.$inferSelect;
 
@@ -84,11 +95,9 @@ export function createReviewService({
     }
     if (!assignment) return [];
     await profiles.recordProviderReview(tx, assignment.providerProfileId, review.rating, sign);
-    const [after] = await tx
-      .update(orderAssignments)
-      .set({ clientRating: sign === 1 ? review.rating : null })
-      .where(eq(orderAssignments.id, assignment.id))
-      .returning();
+    const after = await updateAssignment(tx, assignment.id, {
+      clientRating: sign === 1 ? review.rating : null,
+    });
     return [
       { action: 'update', entity: 'order_assignments', entityId: assignment.id, before: assignment, after },
     ];
@@ -99,13 +108,10 @@ export function createReviewService({
    * row locked. Staff who wrote it or are its subject do not decide on it.
    */
   async function loadReviewForDecision(tx: Db, actor: Actor, id: string) {
-    const [review] = await tx.select().from(orderReviews).where(eq(orderReviews.id, id)).for('update');
+    const review = await lockReview(tx, id);
     if (!review) throw reviewNotFound();
     await cases.assertNotOwnCase(tx, actor, [review.authorUserId, review.subjectUserId], 'party');
-    const [order] = await tx
-      .select({ clientProfileId: orders.clientProfileId })
-      .from(orders)
-      .where(eq(orders.id, review.orderId));
+    const order = await clientProfileOfOrder(tx, review.orderId);
     if (!order) throw reviewNotFound();
     return { review, order, assignment: await loadAssignment(tx, review.orderId) };
   }
@@ -118,11 +124,7 @@ export function createReviewService({
     const order = await loadOrder(db, orderId);
     const role = roleOf(actor, order, await loadAssignment(db, orderId));
     if (role === 'other') throw new NotFoundError('order');
-    return and(
-      eq(orderReviews.orderId, orderId),
-      role === 'staff' ? undefined : eq(orderReviews.isDeleted, false),
-      role === 'staff' ? undefined : isNull(orderReviews.hiddenReason),
-    );
+    return { orderId, withRemoved: role === 'staff' };
   }
 
   return {
@@ -134,39 +136,22 @@ export function createReviewService({
     async createReview(actor: Actor, orderId: string, input: CreateReviewInput): Promise<OrderReviewView> {
       return onUniqueViolation(
         db.transaction(async (tx) => {
-          const order = await loadOrder(tx, orderId, { forUpdate: true });
-          const assignment = await loadAssignment(tx, orderId);
-          const role = roleOf(actor, order, assignment);
-          if (role === 'other') throw new NotFoundError('order');
-          if (role === 'staff') {
-            throw new ForbiddenError(
-              'not_a_party',
-              'only the client and the assigned provider review an order',
-            );
-          }
-          assertState(order, ['completed']);
+          const { order, assignment, role } = await lockOrderForParty(tx, actor, orderId, 'review an order');
+          assertState(order, ALLOWED_FROM.review);
           if (!assignment) throw new NotFoundError('order');
 
           const direction = role === 'client' ? 'client_to_provider' : 'provider_to_client';
-          const [existing] = await tx
-            .select({ id: orderReviews.id })
-            .from(orderReviews)
-            .where(and(eq(orderReviews.orderId, orderId), eq(orderReviews.direction, direction)))
-            .limit(1);
+          const existing = await reviewIn(tx, orderId, direction);
           if (existing) throw alreadyReviewed();
 
-          const [created] = await tx
-            .insert(orderReviews)
-            .values({
-              orderId,
-              direction,
-              authorUserId: actor.userId!,
-              subjectUserId: role === 'client' ? assignment.providerUserId : order.clientUserId,
-              rating: input.rating,
-              comment: input.comment ?? null,
-            })
-            .returning();
-          const review = created!;
+          const review = await insertReview(tx, {
+            orderId,
+            direction,
+            authorUserId: actor.userId!,
+            subjectUserId: role === 'client' ? assignment.providerUserId : order.clientUserId,
+            rating: input.rating,
+            comment: input.comment ?? null,
+          });
           const audit = await countReview(tx, review, order, assignment, 1);
           await writeAudit(tx, actor, [
             { action: 'create', entity: 'order_reviews', entityId: review.id, after: review },
@@ -191,21 +176,13 @@ export function createReviewService({
       request: PageRequest,
     ): Promise<PageResult<OrderReviewView>> {
       const page = orderReviewPages(request);
-      const rows = await db
-        .select()
-        .from(orderReviews)
-        .where(and(await readableReviews(actor, orderId), page.where))
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await reviewsOfOrder(db, await readableReviews(actor, orderId), page);
       return page.page(rows, (r) => r.id, orderReviewView);
     },
 
     /** One review of an order, for whoever reads the order's reviews. */
     async getOrderReview(actor: Actor, orderId: string, reviewId: string): Promise<OrderReviewView> {
-      const [row] = await db
-        .select()
-        .from(orderReviews)
-        .where(and(await readableReviews(actor, orderId), eq(orderReviews.id, reviewId)));
+      const row = await reviewOfOrder(db, await readableReviews(actor, orderId), reviewId);
       if (!row) throw new NotFoundError('review');
       return orderReviewView(row);
     },
@@ -217,22 +194,7 @@ export function createReviewService({
     ): Promise<PageResult<PublicReviewView>> {
       const page = providerReviewPages(request);
       if ((await profiles.liveProviderIds([providerId])).length === 0) throw new NotFoundError('provider');
-      const rows = await db
-        .select({ review: orderReviews, subcategoryId: orders.subcategoryId })
-        .from(orderReviews)
-        .innerJoin(orderAssignments, eq(orderAssignments.orderId, orderReviews.orderId))
-        .innerJoin(orders, eq(orders.id, orderReviews.orderId))
-        .where(
-          and(
-            eq(orderAssignments.providerProfileId, providerId),
-            eq(orderReviews.direction, 'client_to_provider'),
-            eq(orderReviews.isDeleted, false),
-            isNull(orderReviews.hiddenReason),
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await publishedReviewsOf(db, providerId, page);
       const { data, next_cursor } = page.page(
         rows,
         (r) => r.review.id,
@@ -260,11 +222,7 @@ export function createReviewService({
      * its subject's average and count (a removed one is out already), and stay for staff.
      */
     async hideReviewsOfRuledOrder(tx: Db, actor: Actor, order: Pick<OrderRow, 'id' | 'clientProfileId'>) {
-      const hidden = await tx
-        .update(orderReviews)
-        .set({ hiddenReason: 'order_cancelled_by_ruling' })
-        .where(and(eq(orderReviews.orderId, order.id), isNull(orderReviews.hiddenReason)))
-        .returning();
+      const hidden = await hideShownReviews(tx, order.id, 'order_cancelled_by_ruling');
       if (hidden.length === 0) return;
       const assignment = await loadAssignment(tx, order.id);
       const audit: AuditEntry[] = [];
@@ -303,7 +261,7 @@ export function createReviewService({
           await softDeletes.restore(tx, actor, orderReviews, review.id, 'review');
           if (review.hiddenReason === null)
             await writeAudit(tx, actor, await countReview(tx, review, order, assignment, 1));
-          const [after] = await tx.select().from(orderReviews).where(eq(orderReviews.id, review.id));
+          const after = await reviewById(tx, review.id);
           return orderReviewView(after!);
         }),
         { order_reviews_once_uq: alreadyReviewed },

@@ -1,20 +1,13 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { ProfileService } from '../users/profile-service.ts';
+import { rejectPendingBids, uncountBids, withdrawPendingBids } from './bid-queries.ts';
 import type { BidRow } from './bid-views.ts';
 import type { OrderEvents } from './events.ts';
 import { changeOrderStatus, type OrderRow } from './lifecycle.ts';
-import {
-  bids,
-  ORDER_SEARCH_SCOPE,
-  type OrderStatus,
-  openOrderTextsHold,
-  orderSearchText,
-  orders,
-} from './schema.ts';
+import { ORDER_SEARCH_SCOPE, type OrderStatus, openOrderTextsHold, orderSearchText } from './schema.ts';
 
 export type Settling = ReturnType<typeof createSettling>;
 
@@ -64,11 +57,7 @@ export function createSettling({
       });
       await dropOrderWords(tx, order);
       // Providers still waiting for an answer get one.
-      const rejected = await tx
-        .update(bids)
-        .set({ status: 'rejected', decidedAt: now, rejectReason: 'order_cancelled' })
-        .where(and(eq(bids.orderId, order.id), eq(bids.status, 'pending'), eq(bids.isDeleted, false)))
-        .returning();
+      const rejected = await rejectPendingBids(tx, order.id, now);
       await writeAudit(
         tx,
         actor,
@@ -99,20 +88,10 @@ export function createSettling({
      */
     async withdrawBids(tx: Db, actor: Actor, pending: BidRow[]) {
       if (pending.length === 0) return [];
-      const withdrawn = await tx
-        .update(bids)
-        .set({ status: 'withdrawn' })
-        .where(
-          and(
-            inArray(
-              bids.id,
-              pending.map((b) => b.id),
-            ),
-            eq(bids.status, 'pending'),
-            eq(bids.isDeleted, false),
-          ),
-        )
-        .returning();
+      const withdrawn = await withdrawPendingBids(
+        tx,
+        pending.map((b) => b.id),
+      );
       const before = new Map(pending.map((b) => [b.id, b]));
       await writeAudit(
         tx,
@@ -127,18 +106,11 @@ export function createSettling({
       );
       const orderIds = [...new Set(withdrawn.map((b) => b.orderId))];
       if (orderIds.length === 0) return withdrawn;
-      // bid_count counts the bids the order has had, less the withdrawn ones.
-      const counted = await tx
-        .update(orders)
-        .set({
-          bidCount: sql`greatest(${orders.bidCount} - (select count(*)::int from ${bids}
-            where ${bids.orderId} = ${orders.id} and ${inArray(
-              bids.id,
-              withdrawn.map((b) => b.id),
-            )}), 0)`,
-        })
-        .where(inArray(orders.id, orderIds))
-        .returning({ id: orders.id, clientUserId: orders.clientUserId });
+      const counted = await uncountBids(
+        tx,
+        orderIds,
+        withdrawn.map((b) => b.id),
+      );
       const clientOf = new Map(counted.map((o) => [o.id, o.clientUserId]));
       await events.emit(
         ...withdrawn.map((bid) => ({

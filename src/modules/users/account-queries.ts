@@ -69,3 +69,13 @@ export async function userRow(tx: Db, id: string) {
   const [user] = await tx.select().from(users).where(eq(users.id, id));
   return user;
 }
+
+/** The live account row, locked for the rest of the transaction when `lock` says how. */
+export async function liveUserRow(tx: Db, id: string, lock?: 'update') {
+  const query = tx
+    .select()
+    .from(users)
+    .where(and(eq(users.id, id), eq(users.isDeleted, false)));
+  const [user] = await (lock ? query.for(lock) : query);
+  return user;
+}

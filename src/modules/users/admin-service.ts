@@ -1,4 +1,3 @@
-import { and, desc, eq, ilike, inArray, sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
@@ -6,9 +5,11 @@ import type { Db } from '../../platform/db.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import { idPages, type PageRequest, type PageResult } from '../../platform/pagination.ts';
+import { liveUserRow, updateUser, userRow } from './account-queries.ts';
+import { findUsers, latestProfileOf } from './admin-queries.ts';
 import type { AdminUserView } from './contract.ts';
 import { emailIndex } from './identifiers.ts';
-import { type USER_STATUSES, userProfiles, users } from './schema.ts';
+import { type USER_STATUSES, users } from './schema.ts';
 import type { AccountService } from './service.ts';
 
 export interface AdminUserFilter extends PageRequest {
@@ -23,8 +24,6 @@ export interface AdminUserFilter extends PageRequest {
 const userPages = idPages('users.admin', users.id);
 
 type UserRow = typeof users.$inferSelect;
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export type UserAdminService = ReturnType<typeof createUserAdminService>;
 
@@ -41,12 +40,7 @@ export function createUserAdminService({
   cases: Pick<CaseRules, 'assertMayActOnAccount'>;
 }) {
   async function adminView(user: UserRow): Promise<AdminUserView> {
-    const [profile] = await db
-      .select({ userType: userProfiles.userType, verificationStatus: userProfiles.verificationStatus })
-      .from(userProfiles)
-      .where(eq(userProfiles.userId, user.id))
-      .orderBy(desc(userProfiles.id))
-      .limit(1);
+    const profile = await latestProfileOf(db, user.id);
     return {
       ...accounts.view(user),
       is_deleted: user.isDeleted,
@@ -61,22 +55,15 @@ export function createUserAdminService({
     /** Email and phone are found through their keyed hash (they are stored encrypted); names by substring. */
     async listUsers(filter: AdminUserFilter): Promise<PageResult<AdminUserView>> {
       const page = userPages(filter);
-      const rows = await db
-        .select()
-        .from(users)
-        .where(
-          and(
-            eq(users.isDeleted, filter.deleted ?? false),
-            filter.email ? eq(users.emailHash, emailIndex(cipher, filter.email)) : undefined,
-            filter.phone ? eq(users.phoneHash, cipher.blindIndex(filter.phone)) : undefined,
-            filter.q ? ilike(users.fullName, `%${escapeLike(filter.q)}%`) : undefined,
-            filter.role ? sql`${filter.role} = any(${users.roles})` : undefined,
-            filter.status?.length ? inArray(users.status, filter.status) : undefined,
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await findUsers(
+        db,
+        {
+          ...filter,
+          emailHash: filter.email ? emailIndex(cipher, filter.email) : undefined,
+          phoneHash: filter.phone ? cipher.blindIndex(filter.phone) : undefined,
+        },
+        page,
+      );
       const { data, next_cursor } = page.page(
         rows,
         (r) => r.id,
@@ -86,7 +73,7 @@ export function createUserAdminService({
     },
 
     async getUser(userId: string) {
-      const [user] = await db.select().from(users).where(eq(users.id, userId));
+      const user = await userRow(db, userId);
       if (!user) throw new NotFoundError('user');
       return adminView(user);
     },
@@ -99,11 +86,7 @@ export function createUserAdminService({
     async setRoles(actor: Actor, userId: string, roles: Role[]) {
       const wanted = [...new Set(roles)];
       const { before, after } = await db.transaction(async (tx) => {
-        const [row] = await tx
-          .select()
-          .from(users)
-          .where(and(eq(users.id, userId), eq(users.isDeleted, false)))
-          .for('update');
+        const row = await liveUserRow(tx, userId, 'update');
         if (!row) throw new NotFoundError('user');
         await cases.assertMayActOnAccount(
           tx,
@@ -111,11 +94,7 @@ export function createUserAdminService({
           { id: userId, roles: [...row.roles, ...wanted] },
           'party',
         );
-        const [changed] = await tx
-          .update(users)
-          .set({ roles: wanted })
-          .where(eq(users.id, userId))
-          .returning();
+        const changed = await updateUser(tx, userId, { roles: wanted });
         await writeAudit(tx, actor, [
           { action: 'update', entity: 'users', entityId: userId, before: row, after: changed },
         ]);

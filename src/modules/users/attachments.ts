@@ -1,8 +1,8 @@
-import { sql } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
-import { type Db, prepareSql } from '../../platform/db.ts';
+import type { Db } from '../../platform/db.ts';
 import type { AttachmentKind } from '../../platform/storage/service.ts';
-import { PROVIDER_VISIBLE } from './directory-service.ts';
+import { profilePhotoVisibility } from './profile-queries.ts';
+import { evidenceHolder } from './verification-queries.ts';
 import { VERIFICATION_REVIEWERS } from './verification-service.ts';
 
 /** Staff who manage accounts (the /admin/users routes), and so may look at a profile's photo. */
@@ -16,22 +16,8 @@ const hasRole = (actor: Actor, roles: readonly Role[]) => actor.roles.some((r) =
  * verifications. Both are the owner's own uploads on the owner's own profile.
  */
 export function userAttachments(db: Db): AttachmentKind[] {
-  const profilePhoto = prepareSql<{ public: boolean }>(
-    db,
-    sql`select exists (
-        select 1 from provider_profiles p join users u on u.id = up.user_id
-        where p.user_profile_id = up.id and ${PROVIDER_VISIBLE}) as public
-      from user_profiles up
-      where up.user_id = ${sql.placeholder('owner')}::uuid and up.photo_file_id = ${sql.placeholder('file')}::uuid
-        and not up.is_deleted`,
-  );
-  const evidence = prepareSql(
-    db,
-    sql`select 1 from user_verifications v join user_profiles up on up.id = v.user_profile_id
-      where up.user_id = ${sql.placeholder('owner')}::uuid
-        and ${sql.placeholder('file')}::uuid = any(v.evidence_file_ids) and not v.is_deleted
-      limit 1`,
-  );
+  const profilePhoto = profilePhotoVisibility(db);
+  const evidence = evidenceHolder(db);
 
   return [
     {

@@ -6,7 +6,7 @@ import { Nullable } from '../../platform/http.ts';
 import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import { SessionResponse, UserResponse } from './contract.ts';
-import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
+import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-queries.ts';
 import {
   ClientProfileResponse,
   ProfileResponse,

@@ -1,4 +1,3 @@
-import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { DataRights } from '../../platform/data-rights.ts';
@@ -6,11 +5,13 @@ import type { Db } from '../../platform/db.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import type { CaseRules } from '../../platform/own-case.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
+import { liveUserRow, updateUser } from './account-queries.ts';
 import type { ReauthenticationInput } from './contract.ts';
 import type { AccountEvents } from './events.ts';
 import type { AccountExtensions } from './extensions.ts';
+import { lastDeletedProfile } from './profile-queries.ts';
 import type { ProfileService } from './profile-service.ts';
-import { userProfiles, users } from './schema.ts';
+import { userProfiles } from './schema.ts';
 import type { AccountService } from './service.ts';
 
 export type PrivacyService = ReturnType<typeof createPrivacyService>;
@@ -36,11 +37,7 @@ export function createPrivacyService({
   extensions: Pick<AccountExtensions, 'accountErasure'>;
 }) {
   async function liveUser(tx: Db, userId: string, lock?: 'update') {
-    const query = tx
-      .select()
-      .from(users)
-      .where(and(eq(users.id, userId), eq(users.isDeleted, false)));
-    const [user] = await (lock ? query.for(lock) : query);
+    const user = await liveUserRow(tx, userId, lock);
     if (!user) throw new NotFoundError('user');
     return user;
   }
@@ -56,11 +53,7 @@ export function createPrivacyService({
       const userId = actor.userId ?? '';
       await db.transaction(async (tx) => {
         const before = await liveUser(tx, userId);
-        const [after] = await tx
-          .update(users)
-          .set({ status: 'deactivated' })
-          .where(eq(users.id, userId))
-          .returning();
+        const after = await updateUser(tx, userId, { status: 'deactivated' });
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         await profiles.deleteProfileTree(tx, actor, userId);
         await events.emit({ type: 'account_closed', user_id: userId, at: new Date().toISOString() });
@@ -79,26 +72,11 @@ export function createPrivacyService({
         if (before.status !== 'deactivated') {
           throw new ConflictError('account_not_deactivated', 'only a deactivated account can be restored');
         }
-        const [deleted] = await tx
-          .select({ id: userProfiles.id })
-          .from(userProfiles)
-          .where(
-            and(
-              eq(userProfiles.userId, userId),
-              eq(userProfiles.isDeleted, true),
-              isNotNull(userProfiles.deletionId),
-            ),
-          )
-          .orderBy(desc(userProfiles.deletedAt))
-          .limit(1);
+        const deleted = await lastDeletedProfile(tx, userId);
         const restored = deleted
           ? await softDeletes.restore(tx, actor, userProfiles, deleted.id, 'user_profile')
           : { counts: {} };
-        const [after] = await tx
-          .update(users)
-          .set({ status: 'active' })
-          .where(eq(users.id, userId))
-          .returning();
+        const after = await updateUser(tx, userId, { status: 'active' });
         await writeAudit(tx, actor, [{ action: 'update', entity: 'users', entityId: userId, before, after }]);
         return { user: accounts.view(after!), restored: restored.counts };
       });

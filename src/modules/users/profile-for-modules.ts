@@ -1,8 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import { writeAudit } from '../../platform/audit/service.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
-import { type Db, prepareSql } from '../../platform/db.ts';
+import type { Db } from '../../platform/db.ts';
 import type { SoftDeletes } from '../../platform/soft-delete.ts';
 import type { ContactInfoValue } from './profile-contract.ts';
 import {
@@ -15,11 +14,12 @@ import {
   liveClientProfile,
   liveProfileId,
   liveProviderIdsIn,
+  providerReachOf,
   sealedContactCardOf,
 } from './profile-queries.ts';
 import type { ProfileRecords } from './profile-records.ts';
 import { decryptJson } from './profile-views.ts';
-import { providerReach, type SealedContactCard } from './queries.ts';
+import type { SealedContactCard } from './queries.ts';
 import { userProfiles } from './schema.ts';
 
 /** What other modules (orders, privacy, verification) call on profiles, each in the caller's transaction. */
@@ -88,7 +88,7 @@ export function createProfileCalls({
 
     /** Whether the user has a live provider profile. */
     async isProvider(userId: string) {
-      const rows = await prepareSql(db, providerReach(sql`${userId}::uuid`))();
+      const rows = await providerReachOf(db, userId);
       return rows.length > 0;
     },
 

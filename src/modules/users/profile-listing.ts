@@ -1,7 +1,7 @@
 import type { Db } from '../../platform/db.ts';
 import type { SearchVocabulary } from '../../platform/search/service.ts';
 import type { CatalogService } from '../core/service.ts';
-import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-service.ts';
+import { DIRECTORY_SEARCH_SCOPE, providerTextsHold } from './directory-queries.ts';
 import { activeServiceTexts, providerProfileById, setListing } from './profile-queries.ts';
 
 /**

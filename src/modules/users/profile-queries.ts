@@ -1,7 +1,8 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
-import type { Db } from '../../platform/db.ts';
+import { and, desc, eq, inArray, isNotNull, type SQL, sql } from 'drizzle-orm';
+import { type Db, prepareSql } from '../../platform/db.ts';
 import type { IdPage } from '../../platform/pagination.ts';
-import { sealedContactCard } from './queries.ts';
+import { PROVIDER_VISIBLE } from './directory-queries.ts';
+import { providerReach, sealedContactCard } from './queries.ts';
 import {
   clientProfiles,
   favoriteProviders,
@@ -308,4 +309,40 @@ export async function sealedContactCardOf(tx: Db, userId: string) {
     .from(users)
     .where(eq(users.id, userId));
   return row?.sealed ?? null;
+}
+
+/**
+ * Whether file `file` is the live profile photo of `owner`, and then whether the directory shows the
+ * provider it belongs to: no row when it is not that photo.
+ */
+export const profilePhotoVisibility = (db: Db) =>
+  prepareSql<{ public: boolean }>(
+    db,
+    sql`select exists (
+        select 1 from provider_profiles p join users u on u.id = up.user_id
+        where p.user_profile_id = up.id and ${PROVIDER_VISIBLE}) as public
+      from user_profiles up
+      where up.user_id = ${sql.placeholder('owner')}::uuid and up.photo_file_id = ${sql.placeholder('file')}::uuid
+        and not up.is_deleted`,
+  );
+
+/** The user's live provider profile, if there is one (`providerReach`). */
+export const providerReachOf = (db: Db, userId: string) =>
+  prepareSql(db, providerReach(sql`${userId}::uuid`))();
+
+/** The user's profile last deleted with a deletion to restore. */
+export async function lastDeletedProfile(tx: Db, userId: string) {
+  const [deleted] = await tx
+    .select({ id: userProfiles.id })
+    .from(userProfiles)
+    .where(
+      and(
+        eq(userProfiles.userId, userId),
+        eq(userProfiles.isDeleted, true),
+        isNotNull(userProfiles.deletionId),
+      ),
+    )
+    .orderBy(desc(userProfiles.deletedAt))
+    .limit(1);
+  return deleted;
 }

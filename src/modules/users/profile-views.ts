@@ -39,13 +39,18 @@ export const providerView = (p: ProviderProfileRow): ProviderProfileView => ({
   updated_at: p.updatedAt.toISOString(),
 });
 
-export const serviceView = (s: ServiceRow): ServiceView => ({
+/** A service as anyone sees it on the provider's public profile. */
+export const publicServiceView = (s: ServiceRow) => ({
   id: s.id,
   subcategory_id: s.subcategoryId,
   description: s.description,
   base_price: s.basePrice,
   currency: s.currency,
   price_type: s.priceType,
+});
+
+export const serviceView = (s: ServiceRow): ServiceView => ({
+  ...publicServiceView(s),
   availability: s.availability,
   is_active: s.isActive,
   created_at: s.createdAt.toISOString(),

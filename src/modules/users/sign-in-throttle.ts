@@ -1,9 +1,8 @@
-import { inArray, type SQL, sql } from 'drizzle-orm';
 import { newId } from '../../platform/columns.ts';
 import type { Db } from '../../platform/db.ts';
 import { TooManyRequestsError } from '../../platform/errors.ts';
 import type { AccountEvents } from './events.ts';
-import { signInThrottles } from './schema.ts';
+import { countFailure, forgetFailures, lockSecondsLeft } from './sign-in-throttle-queries.ts';
 
 /** Password sign-in per email or phone, from any number of addresses. */
 export const SIGN_IN_THROTTLE = {
@@ -24,20 +23,6 @@ export interface SignInAttempt {
   lockedUntil: Date | null;
 }
 
-const t = signInThrottles;
-const rules = SIGN_IN_THROTTLE;
-
-/** The failures after one more, on the row as it is. */
-const nextFailures = sql`case
-  when ${t.lastFailureAt} < now() - make_interval(secs => ${rules.forgetAfterSeconds}) then 1
-  else ${t.failures} + 1 end`;
-
-/** The lock that `failures` failures earn: none below the threshold, then doubling from the first, capped. */
-const lockAfter = (failures: SQL) => sql`case when ${failures} >= ${rules.freeFailures}
-  then now() + make_interval(secs => least(${rules.maxLockSeconds},
-    ${rules.firstLockSeconds} * power(2, least(${failures} - ${rules.freeFailures}, 16))))
-  end`;
-
 export type SignInThrottle = ReturnType<typeof createSignInThrottle>;
 
 export function createSignInThrottle({ db, events }: { db: Db; events: AccountEvents }) {
@@ -48,27 +33,10 @@ export function createSignInThrottle({ db, events }: { db: Db; events: AccountEv
      * lock's time comes from the database's clock, which every API process shares.
      */
     async begin(subject: string): Promise<SignInAttempt> {
-      const [counted] = await db
-        .insert(t)
-        .values({ subject, failures: 1, lastFailureAt: sql`now()`, lockedUntil: lockAfter(sql`1`) })
-        .onConflictDoUpdate({
-          target: t.subject,
-          set: {
-            failures: nextFailures,
-            lastFailureAt: sql`now()`,
-            lockedUntil: lockAfter(nextFailures),
-            updatedAt: sql`now()`,
-          },
-          setWhere: sql`${t.lockedUntil} is null or ${t.lockedUntil} <= now()`,
-        })
-        .returning({ failures: t.failures, lockedUntil: t.lockedUntil });
+      const counted = await countFailure(db, subject, SIGN_IN_THROTTLE);
       if (counted) return { subject, ...counted };
-      const [locked] = await db
-        .select({ seconds: sql<number>`ceil(extract(epoch from ${t.lockedUntil} - now()))::int` })
-        .from(t)
-        .where(sql`${t.subject} = ${subject}`);
       throw new TooManyRequestsError(
-        Math.max(1, locked?.seconds ?? 1),
+        Math.max(1, (await lockSecondsLeft(db, subject)) ?? 1),
         'login_throttled',
         'too many wrong passwords for this email or phone; sign in with a one-time code, or wait',
       );
@@ -94,7 +62,7 @@ export function createSignInThrottle({ db, events }: { db: Db; events: AccountEv
     /** The owner signed in: their identifiers start again from no failures. */
     async clear(tx: Db, subjects: (string | null)[]) {
       const known = subjects.filter((s): s is string => s !== null);
-      if (known.length > 0) await tx.delete(t).where(inArray(t.subject, known));
+      if (known.length > 0) await forgetFailures(tx, known);
     },
   };
 }

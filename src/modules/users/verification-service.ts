@@ -1,4 +1,3 @@
-import { and, eq, inArray, ne, type SQL } from 'drizzle-orm';
 import type { Actor, Role } from '../../platform/actor.ts';
 import { type AuditEntry, writeAudit } from '../../platform/audit/service.ts';
 import type { Db } from '../../platform/db.ts';
@@ -13,7 +12,20 @@ import { type IdSort, idPages, type PageRequest, type PageResult } from '../../p
 import type { FileService } from '../../platform/storage/service.ts';
 import type { AccountEvents } from './events.ts';
 import type { ProfileService } from './profile-service.ts';
-import { providerProfiles, userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
+import { type userProfiles, userVerifications, type VERIFICATION_TYPES } from './schema.ts';
+import {
+  badgeProvider,
+  decidePending,
+  insertVerification,
+  lockUnbadgedProviders,
+  lockVerification,
+  setProfileVerification,
+  shareProfile,
+  verificationOf,
+  verificationQueue,
+  verificationsOf,
+  verificationWithOwner,
+} from './verification-queries.ts';
 import type { AdminVerificationView, MyVerificationView } from './verification-routes.ts';
 
 export type VerificationType = (typeof VERIFICATION_TYPES)[number];
@@ -99,30 +111,12 @@ export function createVerificationService({
   async function markIdentityVerified(tx: Db, profile: ProfileRow): Promise<AuditEntry[]> {
     const audit: AuditEntry[] = [];
     if (profile.verificationStatus !== 'verified') {
-      const [after] = await tx
-        .update(userProfiles)
-        .set({ verificationStatus: 'verified' })
-        .where(eq(userProfiles.id, profile.id))
-        .returning();
+      const after = await setProfileVerification(tx, profile.id, 'verified');
       audit.push({ action: 'update', entity: 'user_profiles', entityId: profile.id, before: profile, after });
     }
-    const providers = await tx
-      .select()
-      .from(providerProfiles)
-      .where(
-        and(
-          eq(providerProfiles.userProfileId, profile.id),
-          eq(providerProfiles.isDeleted, false),
-          eq(providerProfiles.isVerified, false),
-        ),
-      )
-      .for('update');
+    const providers = await lockUnbadgedProviders(tx, profile.id);
     for (const before of providers) {
-      const [after] = await tx
-        .update(providerProfiles)
-        .set({ isVerified: true })
-        .where(eq(providerProfiles.id, before.id))
-        .returning();
+      const after = await badgeProvider(tx, before.id);
       audit.push({ action: 'update', entity: 'provider_profiles', entityId: before.id, before, after });
     }
     return audit;
@@ -157,15 +151,12 @@ export function createVerificationService({
           if (input.verification_type === 'identity' && profile.verificationStatus === 'verified') {
             throw new ConflictError('already_verified', 'your identity is already verified');
           }
-          const [created] = await tx
-            .insert(userVerifications)
-            .values({
-              userProfileId: profile.id,
-              verificationType: input.verification_type,
-              evidenceFileIds: evidence,
-              userNote: input.note ?? null,
-            })
-            .returning();
+          const created = await insertVerification(tx, {
+            userProfileId: profile.id,
+            verificationType: input.verification_type,
+            evidenceFileIds: evidence,
+            userNote: input.note ?? null,
+          });
           await files.attach(actor, given, 'verification_evidence', {
             entity: 'user_verifications',
             id: created!.id,
@@ -175,11 +166,7 @@ export function createVerificationService({
             { action: 'create', entity: 'user_verifications', entityId: created!.id, after: created },
           ];
           if (input.verification_type === 'identity' && profile.verificationStatus === 'unverified') {
-            const [after] = await tx
-              .update(userProfiles)
-              .set({ verificationStatus: 'pending' })
-              .where(and(eq(userProfiles.id, profile.id), eq(userProfiles.verificationStatus, 'unverified')))
-              .returning();
+            const after = await setProfileVerification(tx, profile.id, 'pending', { from: 'unverified' });
             if (after)
               audit.push({
                 action: 'update',
@@ -205,20 +192,7 @@ export function createVerificationService({
     /** The caller's requests, newest first. */
     async listMine(actor: Actor, request: PageRequest): Promise<PageResult<MyVerificationView>> {
       const page = myPages(request);
-      const rows = await db
-        .select({ v: userVerifications })
-        .from(userVerifications)
-        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
-        .where(
-          and(
-            eq(userProfiles.userId, actor.userId ?? ''),
-            eq(userProfiles.isDeleted, false),
-            eq(userVerifications.isDeleted, false),
-            page.where,
-          ),
-        )
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await verificationsOf(db, actor.userId ?? '', page);
       return page.page(
         rows,
         (r) => r.v.id,
@@ -228,18 +202,7 @@ export function createVerificationService({
 
     /** One of the caller's requests; anyone else's is "not found". */
     async getMine(actor: Actor, id: string): Promise<MyVerificationView> {
-      const [row] = await db
-        .select({ v: userVerifications })
-        .from(userVerifications)
-        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
-        .where(
-          and(
-            eq(userVerifications.id, id),
-            eq(userVerifications.isDeleted, false),
-            eq(userProfiles.userId, actor.userId ?? ''),
-            eq(userProfiles.isDeleted, false),
-          ),
-        );
+      const row = await verificationOf(db, actor.userId ?? '', id);
       if (!row) throw verificationNotFound();
       return myView(row.v);
     },
@@ -247,20 +210,7 @@ export function createVerificationService({
     /** Staff: requests by status, type and user; oldest first by default, so the queue is worked in order. */
     async adminList(filter: AdminVerificationFilter): Promise<PageResult<AdminVerificationView>> {
       const page = adminPages(filter, filter.sort);
-      const conditions: (SQL | undefined)[] = [
-        eq(userVerifications.isDeleted, false),
-        filter.status?.length ? inArray(userVerifications.status, filter.status) : undefined,
-        filter.type ? eq(userVerifications.verificationType, filter.type) : undefined,
-        filter.user_id ? eq(userProfiles.userId, filter.user_id) : undefined,
-        page.where,
-      ];
-      const rows = await db
-        .select({ v: userVerifications, userId: userProfiles.userId })
-        .from(userVerifications)
-        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
-        .where(and(...conditions))
-        .orderBy(page.orderBy)
-        .limit(page.limit);
+      const rows = await verificationQueue(db, filter, page);
       return page.page(
         rows,
         (r) => r.v.id,
@@ -269,11 +219,7 @@ export function createVerificationService({
     },
 
     async adminGet(id: string): Promise<AdminVerificationView> {
-      const [row] = await db
-        .select({ v: userVerifications, userId: userProfiles.userId })
-        .from(userVerifications)
-        .innerJoin(userProfiles, eq(userProfiles.id, userVerifications.userProfileId))
-        .where(and(eq(userVerifications.id, id), eq(userVerifications.isDeleted, false)));
+      const row = await verificationWithOwner(db, id);
       if (!row) throw verificationNotFound();
       return adminView(row.v, row.userId);
     },
@@ -291,34 +237,22 @@ export function createVerificationService({
       input: DecisionInput,
     ): Promise<AdminVerificationView> {
       return db.transaction(async (tx) => {
-        const [before] = await tx
-          .select()
-          .from(userVerifications)
-          .where(and(eq(userVerifications.id, id), eq(userVerifications.isDeleted, false)))
-          .for('update');
+        const before = await lockVerification(tx, id);
         if (!before) throw verificationNotFound();
         const notPending = () =>
           new ConflictError('verification_not_pending', `this verification was already ${before.status}`);
         if (before.status !== 'pending') throw notPending();
-        const [profile] = await tx
-          .select()
-          .from(userProfiles)
-          .where(eq(userProfiles.id, before.userProfileId))
-          .for('no key update');
+        const profile = await shareProfile(tx, before.userProfileId);
         if (!profile) throw verificationNotFound();
         await cases.assertNotOwnCase(tx, actor, [profile.userId], 'party');
 
-        const [after] = await tx
-          .update(userVerifications)
-          .set({
-            status: decision,
-            publicNote: input.public_note ?? null,
-            adminNotes: input.admin_notes ?? before.adminNotes,
-            reviewedBy: actor.userId,
-            reviewedAt: new Date(),
-          })
-          .where(and(eq(userVerifications.id, id), eq(userVerifications.status, 'pending')))
-          .returning();
+        const after = await decidePending(tx, id, {
+          status: decision,
+          publicNote: input.public_note ?? null,
+          adminNotes: input.admin_notes ?? before.adminNotes,
+          reviewedBy: actor.userId,
+          reviewedAt: new Date(),
+        });
         if (!after) throw notPending();
 
         const audit: AuditEntry[] = [
@@ -328,11 +262,9 @@ export function createVerificationService({
           if (decision === 'approved') {
             audit.push(...(await markIdentityVerified(tx, profile)));
           } else if (profile.verificationStatus === 'pending') {
-            const [reverted] = await tx
-              .update(userProfiles)
-              .set({ verificationStatus: 'unverified' })
-              .where(and(eq(userProfiles.id, profile.id), ne(userProfiles.verificationStatus, 'verified')))
-              .returning();
+            const reverted = await setProfileVerification(tx, profile.id, 'unverified', {
+              unless: 'verified',
+            });
             if (reverted) {
               audit.push({
                 action: 'update',

@@ -6,12 +6,11 @@ import { problems } from '../documentation.ts';
 import { IdParams, Nullable, type RoutesPlugin } from '../http.ts';
 import { Component, Ref } from '../schemas.ts';
 import { validatorCompiler } from '../validation.ts';
+import { isReceivedUpload } from './receive.ts';
 import { fileResponse, sendStoredFile } from './reply.ts';
 import { FILE_PURPOSES } from './schema.ts';
+import type { FileRow, FileService } from './service.ts';
 import {
-  type FileRow,
-  type FileService,
-  isReceivedUpload,
   MAX_IMAGE_PIXELS,
   MAX_IMAGE_SIDE,
   MAX_UPLOAD_BYTES,
@@ -19,7 +18,7 @@ import {
   UPLOAD_CONTENT_TYPES,
   UPLOAD_PURPOSES,
   UPLOAD_RULES,
-} from './service.ts';
+} from './upload-rules.ts';
 
 const Binary = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' });
 

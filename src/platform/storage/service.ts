@@ -1,75 +1,30 @@
-import { createHash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
-import { and, asc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
-import { type Actor, systemActor } from '../actor.ts';
+import type { Readable } from 'node:stream';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
 import { writeAudit } from '../audit/service.ts';
 import type { Db } from '../db.ts';
 import { AppError, ConflictError, NotFoundError, RuleViolationError } from '../errors.ts';
-import { defineJob, type Jobs } from '../jobs.ts';
-import { type FILE_PURPOSES, fileAttachments, files } from './schema.ts';
+import type { Jobs } from '../jobs.ts';
+import { auditedFile, createFileCleanup } from './cleanup.ts';
+import { type ReceivedUpload, receiveUpload } from './receive.ts';
+import { fileAttachments, files } from './schema.ts';
+import { mediaTypeEssence, type SniffedType } from './sniff.ts';
+import type { FileStorage } from './storage.ts';
 import {
-  createContentInspector,
-  type InspectedContent,
-  mediaTypeEssence,
-  type SniffedType,
-} from './sniff.ts';
-import { type FileStorage, newStorageKey } from './storage.ts';
+  checkContent,
+  cleanOriginalName,
+  DEFAULT_STORAGE_QUOTA_BYTES,
+  type FilePurpose,
+  MAX_UPLOAD_BYTES,
+  megabytes,
+  tooLarge,
+  UnsupportedMediaTypeError,
+  UPLOAD_RULES,
+  type UploadPurpose,
+  type UploadRule,
+} from './upload-rules.ts';
 
-export type FilePurpose = (typeof FILE_PURPOSES)[number];
 export type FileRow = typeof files.$inferSelect;
-
-const MiB = 1024 * 1024;
-
-interface UploadRule {
-  types: readonly SniffedType[];
-  maxBytes: number;
-  /** What the rule accepts, in words, for error messages. */
-  accepts: string;
-}
-
-/** What each purpose accepts. Purposes without a rule cannot be uploaded yet (their module adds one). */
-export const UPLOAD_RULES = {
-  profile_photo: {
-    types: ['image/jpeg', 'image/png', 'image/webp'],
-    maxBytes: 5 * MiB,
-    accepts: 'a JPEG, PNG or WebP image',
-  },
-  verification_evidence: {
-    types: ['image/jpeg', 'image/png', 'image/webp', 'application/pdf'],
-    maxBytes: 10 * MiB,
-    accepts: 'a JPEG, PNG or WebP image or a PDF',
-  },
-  order_photo: {
-    types: ['image/jpeg', 'image/png', 'image/webp'],
-    maxBytes: 10 * MiB,
-    accepts: 'a JPEG, PNG or WebP image',
-  },
-  dispute_evidence: {
-    types: ['image/jpeg', 'image/png', 'image/webp', 'application/pdf'],
-    maxBytes: 10 * MiB,
-    accepts: 'a JPEG, PNG or WebP image or a PDF',
-  },
-} as const satisfies Partial<Record<FilePurpose, UploadRule>>;
-
-export type UploadPurpose = keyof typeof UPLOAD_RULES;
-export const UPLOAD_PURPOSES = Object.keys(UPLOAD_RULES) as UploadPurpose[];
-/** The largest upload any purpose accepts: the body limit of the upload route. */
-export const MAX_UPLOAD_BYTES = Math.max(...Object.values(UPLOAD_RULES).map((r) => r.maxBytes));
-/** Every content type some purpose accepts: what the upload route parses. */
-export const UPLOAD_CONTENT_TYPES = [
-  ...new Set(Object.values(UPLOAD_RULES).flatMap((r) => r.types)),
-] as SniffedType[];
-
-/**
- * The largest image accepted, per side and in all: the header is all that is read here, but whoever shows
- * or scales the image decodes every pixel (60 megapixels are 240 MB as RGBA), and a few kilobytes of
- * compressed data can claim far more (a decompression bomb). A 50-megapixel phone camera fits.
- */
-export const MAX_IMAGE_SIDE = 12_000;
-export const MAX_IMAGE_PIXELS = 60_000_000;
-
-/** The `storage_quota_bytes` setting's default: what one account's files may take in all. */
-export const DEFAULT_STORAGE_QUOTA_BYTES = 200 * MiB;
 
 /**
  * A kind of attachment: a module's row that refers to files of one purpose (an order's photos, a
@@ -116,113 +71,6 @@ export const fileView = (row: FileRow): FileView => ({
   created_at: row.createdAt.toISOString(),
 });
 
-/**
- * What the audit trail records of a file: never its name, which is the person's own text (a passport scan's
- * name is often the person's name), nor the key to its bytes.
- */
-const auditedFile = (row: FileRow) => ({
-  ownerId: row.ownerId,
-  purpose: row.purpose,
-  contentType: row.contentType,
-  sizeBytes: row.sizeBytes,
-});
-
-const DAY_MS = 86_400_000;
-/** How long an upload may stay attached to nothing before the sweep takes it: a day to use it in. */
-export const UNATTACHED_GRACE_MS = DAY_MS;
-/** Files one sweep statement takes, and statements per run: the next run takes the rest. */
-const SWEEP_BATCH = 500;
-const SWEEP_BATCHES_PER_RUN = 20;
-/** Storage keys per job of the object deletions: one erasure of many files is several jobs. */
-const KEYS_PER_JOB = 1_000;
-
-/** The client's file name as metadata: no directories, no control characters, at most 255 characters. */
-export function cleanOriginalName(name: string | undefined): string | null {
-  if (name === undefined) return null;
-  const base = name.split(/[/\\]/).pop() ?? '';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  return clean.length > 0 ? clean.slice(0, 255) : null;
-}
-
-export class UnsupportedMediaTypeError extends AppError {
-  constructor(message: string, code = 'unsupported_media_type') {
-    super(415, code, message);
-  }
-}
-
-const megabytes = (bytes: number) => `${Math.round((bytes / MiB) * 10) / 10} MB`;
-
-/**
- * What the bytes decode as, checked against what the purpose accepts and what the client declared: an
- * image's header must decode (type, dimensions) and its structure be complete, a PDF must end as one, the
- * decoded type must be the declared one, and an image must be within the size limits.
- */
-function checkContent(
-  purpose: UploadPurpose,
-  rule: UploadRule,
-  declared: string,
-  { sniffed, decoded, image }: InspectedContent,
-): SniffedType {
-  if (!sniffed || !rule.types.includes(sniffed)) {
-    throw new UnsupportedMediaTypeError(`the file is not ${rule.accepts}`);
-  }
-  if (!decoded) {
-    throw new UnsupportedMediaTypeError(
-      `the file does not decode as ${sniffed}: it is damaged or incomplete`,
-      'file_not_decodable',
-    );
-  }
-  if (decoded !== declared) {
-    throw new UnsupportedMediaTypeError(
-      `the file was sent as ${declared} but its content is ${decoded}`,
-      'file_type_mismatch',
-    );
-  }
-  if (
-    image &&
-    (Math.max(image.width, image.height) > MAX_IMAGE_SIDE || image.width * image.height > MAX_IMAGE_PIXELS)
-  ) {
-    throw new RuleViolationError(
-      'image_too_large',
-      `a ${purpose.replaceAll('_', ' ')} may be at most ${MAX_IMAGE_SIDE} pixels a side and ${MAX_IMAGE_PIXELS / 1_000_000} megapixels; this one is ${image.width}x${image.height}`,
-    );
-  }
-  return decoded;
-}
-
-/**
- * An upload's bytes, stored as they arrived under a new key, with what was learnt of them on the way. The
- * object is removed again unless `upload` makes a file of it (`discard`, when the request ends).
- */
-export interface ReceivedUpload {
-  storageKey: string;
-  size: number;
-  sha256: string;
-  content: InspectedContent;
-  state: 'received' | 'stored' | 'discarded';
-  /** What the idempotency check hashes: a retry is the same upload when its bytes are. */
-  toJSON(): { sha256: string; size: number };
-}
-
-const received = new WeakSet<object>();
-export const isReceivedUpload = (value: unknown): value is ReceivedUpload =>
-  typeof value === 'object' && value !== null && received.has(value);
-
-const tooLarge = (purpose: string | undefined, maxBytes: number) =>
-  new AppError(
-    413,
-    'file_too_large',
-    `${purpose ? `a ${purpose.replaceAll('_', ' ')}` : 'an upload'} may be at most ${maxBytes / MiB} MB`,
-  );
-
-/** The request's body ended before it was whole: the client went away or the connection broke. */
-class UploadCutShortError extends AppError {
-  constructor() {
-    super(400, 'upload_incomplete', 'the upload ended before all of its bytes arrived');
-  }
-}
-
 export interface UploadInput {
   /** The body, as `receive` stored it; none when the request had no body. */
   received: ReceivedUpload | undefined;
@@ -247,51 +95,11 @@ export function createFileService({
 }) {
   const attachments: AttachmentKind[] = [];
 
-  /**
-   * The bytes of files whose rows are gone. A job, enqueued in the transaction that took the rows: the bytes
-   * go once the rows surely have, and a deletion that fails is retried, so no object outlives its row for
-   * long. Until then nothing reaches it: only a row names its random key.
-   */
-  const deleteObjects = defineJob<{ keys: string[] }>({
-    name: 'platform.delete-file-objects',
-    async handle({ keys }) {
-      for (const key of keys) await storage.delete(key);
-    },
+  const { deleteObjectsJob, deleteObjectsLater, sweepUnattached, sweepJob } = createFileCleanup({
+    db,
+    storage,
+    jobs,
   });
-
-  async function deleteObjectsLater(tx: Db, keys: string[]) {
-    for (let i = 0; i < keys.length; i += KEYS_PER_JOB) {
-      await jobs.enqueue(tx, deleteObjects, { keys: keys.slice(i, i + KEYS_PER_JOB) });
-    }
-  }
-
-  /** Takes people's uploads attached to nothing since before `cutoff`, a batch in one transaction. */
-  async function sweepBatch(cutoff: Date) {
-    return db.transaction(async (tx) => {
-      // Locked and skipped when locked: an upload being attached this moment is left for the next run.
-      const stale = tx
-        .select({ id: files.id })
-        .from(files)
-        .where(and(isNull(files.attachedAt), isNotNull(files.ownerId), lt(files.createdAt, cutoff)))
-        .orderBy(asc(files.createdAt))
-        .limit(SWEEP_BATCH)
-        .for('update', { skipLocked: true });
-      const gone = await tx
-        .delete(files)
-        .where(and(inArray(files.id, stale), isNull(files.attachedAt)))
-        .returning();
-      await writeAudit(
-        tx,
-        systemActor(),
-        gone.map((f) => ({ action: 'delete', entity: 'files', entityId: f.id, before: auditedFile(f) })),
-      );
-      await deleteObjectsLater(
-        tx,
-        gone.map((f) => f.storageKey),
-      );
-      return gone.length;
-    });
-  }
 
   async function findFile(id: string) {
     const [row] = await db.select().from(files).where(eq(files.id, id)).limit(1);
@@ -324,30 +132,6 @@ export function createFileService({
       );
     }
   }
-
-  /**
-   * Removes people's uploads that have been attached to nothing for a day (UNATTACHED_GRACE_MS), counted
-   * from the upload: in batches, each its own transaction, at most SWEEP_BATCHES_PER_RUN a run. The
-   * platform's own files (archives) are never taken. Answers how many went.
-   */
-  async function sweepUnattached(now = new Date()) {
-    const cutoff = new Date(now.getTime() - UNATTACHED_GRACE_MS);
-    let swept = 0;
-    for (let batch = 0; batch < SWEEP_BATCHES_PER_RUN; batch++) {
-      const gone = await sweepBatch(cutoff);
-      swept += gone;
-      if (gone < SWEEP_BATCH) break;
-    }
-    return swept;
-  }
-
-  const sweepJob = defineJob<Record<string, never>>({
-    name: 'platform.sweep-unattached-files',
-    cron: '25 * * * *',
-    async handle(_data, { log }) {
-      log.info({ swept: await sweepUnattached() }, 'unattached uploads swept');
-    },
-  });
 
   /**
    * Makes a file of a received upload: the declared type must be one the purpose accepts, the bytes must
@@ -409,7 +193,7 @@ export function createFileService({
 
   return {
     /** Deletes the bytes of files whose rows are gone; registered in app.ts. */
-    deleteObjectsJob: deleteObjects,
+    deleteObjectsJob,
     /** The hourly sweep of unattached uploads; registered in app.ts. */
     sweepJob,
     /**
@@ -433,42 +217,7 @@ export function createFileService({
       const maxBytes = rule?.maxBytes ?? MAX_UPLOAD_BYTES;
       if (contentLength > maxBytes) throw tooLarge(known, maxBytes);
       if (ownerId) await checkQuota(db, ownerId, contentLength || 0, await currentQuota());
-      const hash = createHash('sha256');
-      const inspector = createContentInspector();
-      let size = 0;
-      const counted = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          if (size > maxBytes) return done(tooLarge(known, maxBytes));
-          hash.update(chunk);
-          inspector.push(chunk);
-          done(null, chunk);
-        },
-      });
-      // Piped, not pipelined: a refusal must leave the request open for its 413 (Fastify then closes it).
-      const cutShort = () => {
-        if (!body.readableEnded) counted.destroy(new UploadCutShortError());
-      };
-      body.once('error', cutShort).once('close', cutShort);
-      body.pipe(counted);
-      const storageKey = newStorageKey();
-      try {
-        await storage.put(storageKey, counted);
-      } finally {
-        body.unpipe(counted);
-        body.removeListener('error', cutShort).removeListener('close', cutShort);
-      }
-      const sha256 = hash.digest('hex');
-      const upload: ReceivedUpload = {
-        storageKey,
-        size,
-        sha256,
-        content: inspector.finish(),
-        state: 'received',
-        toJSON: () => ({ sha256, size }),
-      };
-      received.add(upload);
-      return upload;
+      return receiveUpload(storage, body, { maxBytes, purpose: known });
     },
 
     /** Removes a received upload's bytes unless a file was made of them; safe to call more than once. */

@@ -14,9 +14,9 @@ import { auditLog } from '../audit/schema.ts';
 import type { Config } from '../config.ts';
 import { createS3Storage } from './s3.ts';
 import { files } from './schema.ts';
-import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from './service.ts';
 import { createContentInspector, inspectContent, sniffContentType } from './sniff.ts';
 import { createLocalStorage, type FileStorage, newStorageKey, StorageObjectMissingError } from './storage.ts';
+import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from './upload-rules.ts';
 
 /** Small but real files of each accepted type. */
 const SAMPLES = { png: png(3, 2), jpeg: jpeg(5, 4), webp: WEBP, pdf: PDF };
