@@ -5,6 +5,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { chatDataRights } from './modules/chat/data-rights.ts';
+import { CHAT_EVENTS } from './modules/chat/events.ts';
+import { createMessageService } from './modules/chat/message-service.ts';
+import { chatPartitions } from './modules/chat/partitions.ts';
+import { createRoomService } from './modules/chat/room-service.ts';
+import { chatRoutes } from './modules/chat/routes.ts';
+import { chatEncryptedColumns } from './modules/chat/schema.ts';
+import { createSendRules } from './modules/chat/send-rules.ts';
 import { catalogAdminRoutes } from './modules/core/admin-routes.ts';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
@@ -132,7 +140,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  * soft-delete cascades within each module, and every column that holds ciphertext, for key rotation.
  */
 export const cascades = [...catalogCascades, ...userCascades, ...orderCascades];
-export const encryptedColumns = [...userEncryptedColumns, ...orderEncryptedColumns];
+export const encryptedColumns = [...userEncryptedColumns, ...orderEncryptedColumns, ...chatEncryptedColumns];
 
 /**
  * helmet's default headers (CSP off: this is a JSON API), fixed once. @fastify/helmet rebuilds helmet's
@@ -262,6 +270,7 @@ export async function buildApp(options: AppOptions) {
         { name: 'bids', description: 'Providers’ bids on orders; the client accepts or rejects them' },
         { name: 'assignments', description: 'Agreed work: the accepted bid, progress, completion' },
         { name: 'notifications', description: 'My in-app inbox and what I hear about, where' },
+        { name: 'chat', description: 'Order, support and direct chats: rooms, messages, read state' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },
@@ -284,7 +293,7 @@ export async function buildApp(options: AppOptions) {
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
   // Every module's subscriptions are wired below, before anything emits.
   const events = createEventBus({ db: database.db, jobs });
-  events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
+  events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS, ...CHAT_EVENTS]));
   const softDeletes = createSoftDeletes(cascades);
   const catalog = createCatalogService({ db: database.db, cache, softDeletes, events });
   const storage = await createStorage(config);
@@ -332,6 +341,7 @@ export async function buildApp(options: AppOptions) {
     userDataRights({ db: database.db, accounts, profiles, vocabulary }),
     orderDataRights({ db: database.db, cipher }),
     notificationDataRights({ db: database.db }),
+    chatDataRights({ db: database.db, cipher }),
     platformDataRights({ db: database.db, files }),
   );
   // Later modules may refuse an erasure here (orders: agreed work not finished).
@@ -380,6 +390,19 @@ export async function buildApp(options: AppOptions) {
     accounts,
     extensions: orderExtensions,
     settling,
+  });
+  // The order's chat opens in the accept's transaction, with the client and the assigned provider.
+  const chatRooms = createRoomService({ db: database.db, cipher });
+  orderExtensions.bidAccepted.register('chat', (accepted) => chatRooms.openOrderChat(accepted));
+  const chatMessages = createMessageService({
+    db: database.db,
+    cipher,
+    events,
+    rules: createSendRules({
+      db: database.db,
+      files,
+      settingValue: (key, fallback) => catalog.getSettingValue(key, fallback),
+    }),
   });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
@@ -448,7 +471,7 @@ export async function buildApp(options: AppOptions) {
   jobs.register(dataRights.retentionJob, purgeEventDeliveries(database.db), rotateKeys);
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
-  partitions.register(...notificationPartitions);
+  partitions.register(...notificationPartitions, ...chatPartitions);
   jobs.register(partitions.job);
 
   registerAuth(app, signer, accounts.isSessionLive);
@@ -493,6 +516,12 @@ export async function buildApp(options: AppOptions) {
     devices,
   });
   await app.register(notificationAdminRoutes, { prefix: '/api/v1', admin: notificationAdmin });
+  await app.register(chatRoutes, {
+    prefix: '/api/v1',
+    rooms: chatRooms,
+    messages: chatMessages,
+    messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
+  });
 
   app.addHook('onReady', async () => {
     frames.seal();

@@ -264,6 +264,7 @@ describe('every operation under /api', () => {
         'POST /api/v1/auth/otp/request',
         'POST /api/v1/auth/otp/verify',
         'POST /api/v1/auth/register',
+        'POST /api/v1/chats/{id}/messages',
         'POST /api/v1/files',
         'POST /api/v1/me/close',
         'POST /api/v1/me/erase',

@@ -1,0 +1,181 @@
+import { type Static, Type } from 'typebox';
+import { Nullable } from '../../platform/http.ts';
+import { ListQuery, Page } from '../../platform/pagination.ts';
+import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
+import { Text } from '../../platform/validation.ts';
+import { CHAT_TYPES, MESSAGE_TYPES, PARTICIPANT_ROLES } from './enums.ts';
+
+/** The longest text a message carries. */
+export const MAX_MESSAGE_LENGTH = 4_000;
+/** Past this many messages (or changes) a resume answers `gap: true` and the newest page instead. */
+export const MAX_REPLAY = 1_000;
+
+const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+const Attachment = Component(
+  'ChatAttachment',
+  Type.Object({
+    file_id: Uuid,
+    name: Nullable(Type.String({ description: 'The file’s name as uploaded; null once the text is gone' })),
+    content_type: Type.String(),
+    size_bytes: Type.Integer({ minimum: 0 }),
+  }),
+);
+
+export const MessageResponse = Component(
+  'ChatMessage',
+  Type.Object(
+    {
+      id: Uuid,
+      room_id: Uuid,
+      seq: Type.Integer({
+        minimum: 1,
+        description: 'The message’s place in its room: 1, 2, 3, … with no gap',
+      }),
+      change_seq: Nullable(
+        Type.Integer({ description: 'The room’s change of its last edit or delete; null while as sent' }),
+      ),
+      type: Type.Enum(MESSAGE_TYPES),
+      sender_user_id: Nullable(Uuid),
+      content: Nullable(
+        Type.String({
+          description:
+            'The text; a server message in the reader’s language. Null for a tombstone (deleted, erased, or past its retention)',
+        }),
+      ),
+      template_key: Nullable(Type.String({ description: 'A server message’s text key' })),
+      attachments: Type.Array(Ref(Attachment), { maxItems: 10 }),
+      reply_to_id: Nullable(Uuid),
+      client_message_id: Nullable(Type.String()),
+      masked: Type.Boolean({
+        description: 'Contact details in the text are hidden from this reader (direct chats)',
+      }),
+      created_at: DateTime,
+      edited_at: Nullable(DateTime),
+      deleted_at: Nullable(DateTime),
+    },
+    { description: 'One message of a chat, as this reader sees it' },
+  ),
+);
+export type MessageView = Static<typeof MessageResponse>;
+
+const Receipt = Component(
+  'ChatReadReceipt',
+  Type.Object({
+    user_id: Uuid,
+    last_read_seq: Seq,
+    read_change_seq: Type.Integer({ minimum: 0, description: 'The room’s change that moved it' }),
+  }),
+);
+
+export const MessagePage = Component(
+  'ChatMessagePage',
+  Type.Object(
+    {
+      data: Type.Array(Ref(MessageResponse)),
+      next_cursor: Nullable(Type.String({ description: 'Older messages; null on the last page' })),
+      gap: Type.Boolean({
+        description:
+          'A resume (`after_seq`, `after_change`) found more than 1,000 to replay: this is the newest page instead, and the app refetches',
+      }),
+      last_seq: Seq,
+      last_change_seq: Seq,
+      receipts: Type.Array(Ref(Receipt), {
+        description: 'How far each other participant has read',
+        maxItems: 100,
+      }),
+    },
+    {
+      description:
+        'Newest first by default and around a message; a resume (`after_seq`, `after_change`) is oldest first and whole',
+    },
+  ),
+);
+export type MessagePageView = Static<typeof MessagePage>;
+
+export const MessagesQuery = ListQuery({
+  around: Type.Optional(
+    Type.String({ format: 'uuid', description: 'A message of the room to centre a page on' }),
+  ),
+  after_seq: Type.Optional(Type.Integer({ minimum: 0, description: 'Resume: every message after this seq' })),
+  after_change: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Resume: every edit and delete after this change_seq' }),
+  ),
+});
+export type MessagesFilter = Static<typeof MessagesQuery>;
+
+export const MessageParams = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'The chat' }),
+  message_id: Type.String({ format: 'uuid', description: 'A message of the chat' }),
+});
+
+export const SendMessageBody = Component(
+  'SendChatMessage',
+  Type.Object(
+    {
+      client_message_id: Type.String({
+        pattern: '^[A-Za-z0-9_.:-]{8,64}$',
+        description: 'Chosen by the app for this message; a retry with it answers the first message',
+      }),
+      content: Type.Optional(Text({ maxLength: MAX_MESSAGE_LENGTH })),
+      reply_to_id: Type.Optional(Uuid),
+      attachment_file_ids: Type.Optional(
+        Type.Array(Uuid, {
+          maxItems: 10,
+          uniqueItems: true,
+          description: 'Uploads of purpose `chat_attachment`',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type SendMessageInput = Static<typeof SendMessageBody>;
+
+export const MarkReadBody = Component(
+  'MarkChatRead',
+  Type.Object({ seq: Seq }, { additionalProperties: false }),
+);
+
+export const ReadStateResponse = Component(
+  'ChatReadState',
+  Type.Object({ last_read_seq: Seq, unread: Type.Integer({ minimum: 0 }) }),
+);
+
+const PartyCard = Component(
+  'ChatPartyCard',
+  Type.Object({ user_id: Uuid, full_name: Type.String(), role: Type.Enum(PARTICIPANT_ROLES) }),
+);
+
+export const RoomResponse = Component(
+  'ChatRoom',
+  Type.Object(
+    {
+      id: Uuid,
+      type: Type.Enum(CHAT_TYPES),
+      title: Nullable(Type.String()),
+      order_id: Nullable(Uuid),
+      is_active: Type.Boolean(),
+      last_seq: Seq,
+      last_change_seq: Seq,
+      last_message_at: Nullable(DateTime),
+      last_message: Nullable(Ref(MessageResponse)),
+      unread_count: Type.Integer({ minimum: 0, description: 'The room’s last seq minus my last read seq' }),
+      last_read_seq: Nullable(Seq),
+      other_party: Nullable(Ref(PartyCard)),
+      closed_at: Nullable(DateTime),
+      slow_mode_seconds: Type.Integer({ minimum: 0 }),
+      created_at: DateTime,
+    },
+    { description: 'A chat as the caller sees it' },
+  ),
+);
+export type RoomView = Static<typeof RoomResponse>;
+
+export const RoomPage = Page('ChatRoomPage', RoomResponse);
+export const MyChatsQuery = ListQuery({});
+
+export const UnreadTotalResponse = Component(
+  'ChatUnreadTotal',
+  Type.Object({ total: Type.Integer({ minimum: 0, description: 'Unread messages over all my chats' }) }),
+);

@@ -1,0 +1,106 @@
+import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../../platform/db.ts';
+import { notificationAddress } from '../users/queries.ts';
+import { chatParticipants, chatRooms } from './schema.ts';
+
+export type RoomRow = typeof chatRooms.$inferSelect;
+export type NewRoom = typeof chatRooms.$inferInsert;
+export type ParticipantRow = typeof chatParticipants.$inferSelect;
+export type NewParticipant = typeof chatParticipants.$inferInsert;
+
+export async function roomById(db: Db, id: string) {
+  const [row] = await db.select().from(chatRooms).where(eq(chatRooms.id, id));
+  return row;
+}
+
+export async function roomOfOrder(db: Db, orderId: string) {
+  const [row] = await db
+    .select()
+    .from(chatRooms)
+    .where(and(eq(chatRooms.chatType, 'order_chat'), eq(chatRooms.orderId, orderId)));
+  return row;
+}
+
+/** The room with its row lock, for changes that must see its counters as they are. */
+export async function lockRoom(db: Db, id: string) {
+  const [row] = await db.select().from(chatRooms).where(eq(chatRooms.id, id)).for('update');
+  return row;
+}
+
+export async function participantOf(db: Db, roomId: string, userId: string) {
+  const [row] = await db
+    .select()
+    .from(chatParticipants)
+    .where(and(eq(chatParticipants.roomId, roomId), eq(chatParticipants.userId, userId)));
+  return row;
+}
+
+export const participantsOf = (db: Db, roomId: string) =>
+  db.select().from(chatParticipants).where(eq(chatParticipants.roomId, roomId));
+
+/** A room and its first participants; a second room of the same order or pair changes nothing. */
+export async function insertRoomUnlessExists(
+  db: Db,
+  room: NewRoom,
+  participants: Omit<NewParticipant, 'roomId'>[],
+) {
+  const [made] = await db.insert(chatRooms).values(room).onConflictDoNothing().returning();
+  if (!made) return undefined;
+  await db.insert(chatParticipants).values(participants.map((p) => ({ ...p, roomId: made.id })));
+  return made;
+}
+
+export async function updateRoom(db: Db, id: string, set: Partial<NewRoom>) {
+  const [row] = await db.update(chatRooms).set(set).where(eq(chatRooms.id, id)).returning();
+  return row as RoomRow;
+}
+
+export async function updateParticipant(db: Db, id: string, set: Partial<NewParticipant>) {
+  const [row] = await db.update(chatParticipants).set(set).where(eq(chatParticipants.id, id)).returning();
+  return row as ParticipantRow;
+}
+
+/** When a room last changed for its list: its last message, else its opening. */
+export const lastActivity = sql<Date>`coalesce(${chatRooms.lastMessageAt}, ${chatRooms.createdAt})`;
+
+/** The rooms a person takes part in (not left), by last activity, newest first, after a cursor's key. */
+export const myRooms = (db: Db, userId: string, limit: number, after?: { at: string; id: string }) =>
+  db
+    .select({ room: chatRooms, participant: chatParticipants })
+    .from(chatParticipants)
+    .innerJoin(chatRooms, eq(chatRooms.id, chatParticipants.roomId))
+    .where(
+      and(
+        eq(chatParticipants.userId, userId),
+        isNull(chatParticipants.leftAt),
+        after
+          ? sql`(${lastActivity}, ${chatRooms.id}) < (${after.at}::timestamptz, ${after.id}::uuid)`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(lastActivity), desc(chatRooms.id))
+    .limit(limit);
+
+/** A person's unread messages over every room they take part in. */
+export async function unreadTotal(db: Db, userId: string) {
+  const [row] = await db
+    .select({
+      total: sql<string>`coalesce(sum(greatest(${chatRooms.lastSeq} - ${chatParticipants.lastReadSeq}, 0)), 0)`,
+    })
+    .from(chatParticipants)
+    .innerJoin(chatRooms, eq(chatRooms.id, chatParticipants.roomId))
+    .where(and(eq(chatParticipants.userId, userId), isNull(chatParticipants.leftAt)));
+  return Number(row?.total ?? 0);
+}
+
+/** The names of people, for the cards of the other party (the users module's read model). */
+export async function namesOf(db: Db, userIds: string[]) {
+  const names = new Map<string, string>();
+  for (const id of new Set(userIds)) {
+    const { rows } = (await db.execute(
+      sql`select full_name from (${notificationAddress(sql`${id}::uuid` as SQL)}) a`,
+    )) as unknown as { rows: { full_name: string }[] };
+    if (rows[0]) names.set(id, rows[0].full_name);
+  }
+  return names;
+}
