@@ -10,6 +10,7 @@ import { CHAT_EVENTS } from './modules/chat/events.ts';
 import { createMessageService } from './modules/chat/message-service.ts';
 import { chatPartitions } from './modules/chat/partitions.ts';
 import { createRoomService } from './modules/chat/room-service.ts';
+import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
 import { chatRoutes } from './modules/chat/routes.ts';
 import { chatEncryptedColumns } from './modules/chat/schema.ts';
 import { createSendRules } from './modules/chat/send-rules.ts';
@@ -404,6 +405,7 @@ export async function buildApp(options: AppOptions) {
       settingValue: (key, fallback) => catalog.getSettingValue(key, fallback),
     }),
   });
+  events.subscribe(orderUpdateSubscription({ db: database.db, messages: chatMessages }));
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
