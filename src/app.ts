@@ -6,14 +6,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { chatDataRights } from './modules/chat/data-rights.ts';
+import { createDirectService } from './modules/chat/direct-service.ts';
 import { CHAT_EVENTS } from './modules/chat/events.ts';
 import { createMessageService } from './modules/chat/message-service.ts';
+import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
 import { chatPartitions } from './modules/chat/partitions.ts';
 import { createRoomService } from './modules/chat/room-service.ts';
-import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
 import { chatRoutes } from './modules/chat/routes.ts';
 import { chatEncryptedColumns } from './modules/chat/schema.ts';
 import { createSendRules } from './modules/chat/send-rules.ts';
+import { chatOpeningRoutes } from './modules/chat/support-routes.ts';
+import { createSupportService } from './modules/chat/support-service.ts';
 import { catalogAdminRoutes } from './modules/core/admin-routes.ts';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
@@ -406,6 +409,8 @@ export async function buildApp(options: AppOptions) {
     }),
   });
   events.subscribe(orderUpdateSubscription({ db: database.db, messages: chatMessages }));
+  const support = createSupportService({ db: database.db, rooms: chatRooms, messages: chatMessages });
+  const directChats = createDirectService({ db: database.db, rooms: chatRooms });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
@@ -524,6 +529,7 @@ export async function buildApp(options: AppOptions) {
     messages: chatMessages,
     messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
   });
+  await app.register(chatOpeningRoutes, { prefix: '/api/v1', support, direct: directChats });
 
   app.addHook('onReady', async () => {
     frames.seal();

@@ -2706,6 +2706,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/support-chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a chat with support
+         * @description One open support chat per person: while one is open, this answers it (200) instead of opening another (201). Staff see it in their queue until one of them takes it.
+         */
+        post: operations["openSupportChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Support chats waiting for staff, oldest first
+         * @description Open support chats no staff member took yet.
+         */
+        get: operations["listSupportQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-chats/{id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a support chat from the queue
+         * @description The caller becomes its participant and answers in it like any participant; its person is told who answers. Taking one’s own chat again changes nothing; one another staff member took is 409 `support_chat_taken`.
+         */
+        post: operations["takeSupportChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-chats/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a support chat I took
+         * @description It stays readable and takes no more messages. Only the staff member who took it closes it.
+         */
+        post: operations["closeSupportChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/providers/{id}/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Write to a provider from their public profile
+         * @description Clients only: a provider cannot start a chat. One chat per client and provider: the first call opens it (201), later ones answer it (200). Contact details in it are hidden from the recipient.
+         */
+        post: operations["openDirectChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block the other party of a direct chat
+         * @description While either side blocks, no one sends in the chat (403 `chat_blocked`); it stays readable.
+         */
+        post: operations["blockChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/unblock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift my block of a direct chat
+         * @description The other party’s block, if any, still holds.
+         */
+        post: operations["unblockChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2900,6 +3040,8 @@ export interface components {
             /** Format: date-time */
             closed_at: string | null;
             slow_mode_seconds: number;
+            /** @description A direct chat one side blocked: no one sends in it */
+            blocked: boolean;
             /** Format: date-time */
             created_at: string;
         };
@@ -2911,6 +3053,10 @@ export interface components {
         ChatUnreadTotal: {
             /** @description Unread messages over all my chats */
             total: number;
+        };
+        OpenSupportChat: {
+            /** @description What it is about, in a few words */
+            title?: string;
         };
         SubcategorySummary: {
             /** Format: uuid */
@@ -31232,6 +31378,1234 @@ export interface operations {
                         status?: 404;
                         /** @enum {string} */
                         code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    openSupportChat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenSupportChat"];
+            };
+        };
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description A chat as the caller sees it */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chats/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    listSupportQueue: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoomPage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    takeSupportChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_closed, support_chat_taken */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "chat_closed" | "support_chat_taken";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    closeSupportChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    openDirectChat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description A chat as the caller sees it */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chats/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: client_role_required, forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "client_role_required" | "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: provider_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "provider_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused, own_profile */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused" | "own_profile";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    blockChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_a_direct_chat */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "not_a_direct_chat";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    unblockChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_a_direct_chat */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "not_a_direct_chat";
                     };
                 };
             };

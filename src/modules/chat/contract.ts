@@ -165,6 +165,7 @@ export const RoomResponse = Component(
       other_party: Nullable(Ref(PartyCard)),
       closed_at: Nullable(DateTime),
       slow_mode_seconds: Type.Integer({ minimum: 0 }),
+      blocked: Type.Boolean({ description: 'A direct chat one side blocked: no one sends in it' }),
       created_at: DateTime,
     },
     { description: 'A chat as the caller sees it' },
@@ -179,3 +180,13 @@ export const UnreadTotalResponse = Component(
   'ChatUnreadTotal',
   Type.Object({ total: Type.Integer({ minimum: 0, description: 'Unread messages over all my chats' }) }),
 );
+
+export const OpenSupportChatBody = Component(
+  'OpenSupportChat',
+  Type.Object(
+    { title: Type.Optional(Text({ maxLength: 200, description: 'What it is about, in a few words' })) },
+    { additionalProperties: false },
+  ),
+);
+
+export const SupportQueueQuery = ListQuery({});

@@ -104,3 +104,54 @@ export async function namesOf(db: Db, userIds: string[]) {
   }
   return names;
 }
+
+/** A person's support chat still open, if any. */
+export async function openSupportChatOf(db: Db, userId: string) {
+  const [row] = await db
+    .select()
+    .from(chatRooms)
+    .where(
+      and(
+        eq(chatRooms.chatType, 'support_chat'),
+        eq(chatRooms.requesterUserId, userId),
+        isNull(chatRooms.closedAt),
+      ),
+    );
+  return row;
+}
+
+/** The direct chat of a client and a provider, if they have one. */
+export async function directChatOf(db: Db, clientUserId: string, providerUserId: string) {
+  const [row] = await db
+    .select()
+    .from(chatRooms)
+    .where(
+      and(
+        eq(chatRooms.chatType, 'general_chat'),
+        eq(chatRooms.clientUserId, clientUserId),
+        eq(chatRooms.providerUserId, providerUserId),
+      ),
+    );
+  return row;
+}
+
+/** Open support chats no staff member took yet, oldest first: the queue. */
+export const supportQueue = (db: Db, limit: number, after: SQL | undefined) =>
+  db
+    .select()
+    .from(chatRooms)
+    .where(
+      and(
+        eq(chatRooms.chatType, 'support_chat'),
+        isNull(chatRooms.closedAt),
+        after,
+        sql`not exists (select from ${chatParticipants} s where s.room_id = ${chatRooms.id} and s.role = 'staff' and s.left_at is null)`,
+      ),
+    )
+    .orderBy(chatRooms.id)
+    .limit(limit);
+
+export async function insertParticipant(db: Db, participant: NewParticipant) {
+  const [row] = await db.insert(chatParticipants).values(participant).onConflictDoNothing().returning();
+  return row;
+}

@@ -43,8 +43,11 @@ export function createRoomService({ db, cipher }: { db: Db; cipher: FieldCipher 
       rows.map((r) => r.room),
     );
     const others = new Map<string, ParticipantRow>();
+    const blocked = new Set<string>();
     for (const { room } of rows) {
-      const everyone = (await participantsOf(db, room.id)).filter((p) => p.userId !== readerId);
+      const all = await participantsOf(db, room.id);
+      if (all.some((p) => p.blockedAt !== null)) blocked.add(room.id);
+      const everyone = all.filter((p) => p.userId !== readerId);
       // The other party of an order or direct chat; in a support chat, the staff who took it.
       const other = everyone.find((p) => p.role !== 'staff' && p.role !== 'requester') ?? everyone[0];
       if (other) others.set(room.id, other);
@@ -75,6 +78,7 @@ export function createRoomService({ db, cipher }: { db: Db; cipher: FieldCipher 
           : null,
         closed_at: room.closedAt?.toISOString() ?? null,
         slow_mode_seconds: room.slowModeSeconds,
+        blocked: blocked.has(room.id),
         created_at: room.createdAt.toISOString(),
       };
     });

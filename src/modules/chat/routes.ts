@@ -19,6 +19,10 @@ import {
 import type { MessageService } from './message-service.ts';
 import type { RoomService } from './room-service.ts';
 
+/** The reader's language, for server messages: the app's Accept-Language. */
+export const languageOf = (request: { headers: Record<string, unknown> }) =>
+  negotiateLanguage(request.headers['accept-language'] as string | undefined);
+
 /** A person's chats: rooms, messages, read state. */
 export const chatRoutes: RoutesPlugin<{
   rooms: RoomService;
@@ -28,8 +32,6 @@ export const chatRoutes: RoutesPlugin<{
 }> = async (app, { rooms, messages, messagesPerMinute }) => {
   const tags = ['chat'];
   const user = { access: 'user' as const };
-  const languageOf = (request: { headers: Record<string, unknown> }) =>
-    negotiateLanguage(request.headers['accept-language'] as string | undefined);
 
   app.get(
     '/me/chats',
