@@ -5,9 +5,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { chatAttachments } from './modules/chat/attachments.ts';
 import { chatDataRights } from './modules/chat/data-rights.ts';
 import { createDirectService } from './modules/chat/direct-service.ts';
 import { CHAT_EVENTS } from './modules/chat/events.ts';
+import { createMessageEdits } from './modules/chat/message-edits.ts';
 import { createMessageService } from './modules/chat/message-service.ts';
 import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
 import { chatPartitions } from './modules/chat/partitions.ts';
@@ -307,7 +309,11 @@ export async function buildApp(options: AppOptions) {
     jobs,
     quotaBytes: () => catalog.getSettingValue('storage_quota_bytes', DEFAULT_STORAGE_QUOTA_BYTES),
   });
-  files.registerAttachments(...userAttachments(database.db), ...orderAttachments(database.db));
+  files.registerAttachments(
+    ...userAttachments(database.db),
+    ...orderAttachments(database.db),
+    ...chatAttachments(database.db),
+  );
   jobs.register(files.deleteObjectsJob, files.sweepJob);
   const vocabulary = createSearchVocabulary({ cache });
   const profiles = createProfileService({
@@ -527,6 +533,7 @@ export async function buildApp(options: AppOptions) {
     prefix: '/api/v1',
     rooms: chatRooms,
     messages: chatMessages,
+    edits: createMessageEdits({ db: database.db, cipher, files }),
     messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
   });
   await app.register(chatOpeningRoutes, { prefix: '/api/v1', support, direct: directChats });

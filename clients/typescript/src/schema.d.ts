@@ -1349,7 +1349,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a file as the raw request body
-         * @description Send the file's bytes as the body with its `Content-Type` (image/jpeg, image/png, image/webp, application/pdf); no multipart. The type is checked against the bytes: content that is not an accepted type is 415 `unsupported_media_type`; an image whose header does not decode (type and dimensions) or that is cut short, or a PDF without its end, is 415 `file_not_decodable`; an accepted type sent under another type is 415 `file_type_mismatch`. An image may be at most 12000 pixels a side and 60 megapixels (else 422 `image_too_large`). Limits per purpose: `profile_photo`: image/jpeg, image/png, image/webp, at most 5 MB; `verification_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; `order_photo`: image/jpeg, image/png, image/webp, at most 10 MB; `dispute_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; larger is 413 `file_too_large`, as soon as the Content-Length or the bytes received say so. The body is stored as it arrives; one that ends before its Content-Length is 400 `upload_incomplete`. A full disk is 507 `insufficient_storage` (nothing is stored; retry later). An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); an upload beyond it is 413 `storage_quota_exceeded`. The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. The answer's `id` is what profile photo, verification, order, completion and dispute requests refer to. An upload that nothing refers to a day after it was made is removed.
+         * @description Send the file's bytes as the body with its `Content-Type` (image/jpeg, image/png, image/webp, application/pdf); no multipart. The type is checked against the bytes: content that is not an accepted type is 415 `unsupported_media_type`; an image whose header does not decode (type and dimensions) or that is cut short, or a PDF without its end, is 415 `file_not_decodable`; an accepted type sent under another type is 415 `file_type_mismatch`. An image may be at most 12000 pixels a side and 60 megapixels (else 422 `image_too_large`). Limits per purpose: `profile_photo`: image/jpeg, image/png, image/webp, at most 5 MB; `verification_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; `order_photo`: image/jpeg, image/png, image/webp, at most 10 MB; `dispute_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; `chat_attachment`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; larger is 413 `file_too_large`, as soon as the Content-Length or the bytes received say so. The body is stored as it arrives; one that ends before its Content-Length is 400 `upload_incomplete`. A full disk is 507 `insufficient_storage` (nothing is stored; retry later). An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); an upload beyond it is 413 `storage_quota_exceeded`. The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. The answer's `id` is what profile photo, verification, order, completion and dispute requests refer to. An upload that nothing refers to a day after it was made is removed.
          */
         post: operations["uploadFile"];
         delete?: never;
@@ -1367,7 +1367,7 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description The file's owner may download it, and so may whoever may see what it is attached to: profile photos: anyone while the directory shows the provider, and staff (admin, moderator); verification evidence: only staff who review verifications (admin, moderator); order photos: whoever may see the order (a draft’s only its client; a deleted order’s only staff); completion photos: the order’s client and assigned provider, and staff; dispute evidence: the order’s client and assigned provider, and staff who read disputes (admin, moderator, finance). Anyone else gets 404.
+         * @description The file's owner may download it, and so may whoever may see what it is attached to: profile photos: anyone while the directory shows the provider, and staff (admin, moderator); verification evidence: only staff who review verifications (admin, moderator); order photos: whoever may see the order (a draft’s only its client; a deleted order’s only staff); completion photos: the order’s client and assigned provider, and staff; dispute evidence: the order’s client and assigned provider, and staff who read disputes (admin, moderator, finance); chat attachments: the chat’s participants, and moderators through a dispute on its order or a report in it. Anyone else gets 404.
          */
         get: operations["downloadFile"];
         put?: never;
@@ -2680,10 +2680,18 @@ export interface paths {
         get: operations["getChatMessage"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete my message
+         * @description Its text and attachments go; a tombstone keeps its place (`seq`) and shows `deleted_at`. A change of the room, as an edit is. Only the author deletes (403 `not_message_author`).
+         */
+        delete: operations["deleteChatMessage"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit my message’s text
+         * @description Within 15 minutes of sending it (409 `edit_window_passed` after); it then shows `edited_at`. An edit is a change of the room (`change_seq`), which `after_change` replays. Only the author edits (403 `not_message_author`); server messages cannot be edited.
+         */
+        patch: operations["editChatMessage"];
         trace?: never;
     };
     "/api/v1/chats/{id}/read": {
@@ -3057,6 +3065,9 @@ export interface components {
         OpenSupportChat: {
             /** @description What it is about, in a few words */
             title?: string;
+        };
+        EditChatMessage: {
+            content: string;
         };
         SubcategorySummary: {
             /** Format: uuid */
@@ -19339,7 +19350,7 @@ export interface operations {
     uploadFile: {
         parameters: {
             query: {
-                purpose: "profile_photo" | "verification_evidence" | "order_photo" | "dispute_evidence";
+                purpose: "profile_photo" | "verification_evidence" | "order_photo" | "dispute_evidence" | "chat_attachment";
             };
             header?: {
                 /** @description The original file name */
@@ -31301,6 +31312,340 @@ export interface operations {
                         status?: 503;
                         /** @enum {string} */
                         code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One message of a chat, as this reader sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_message_author */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "not_message_author";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    editChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditChatMessage"];
+            };
+        };
+        responses: {
+            /** @description One message of a chat, as this reader sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_message_author */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "not_message_author";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: edit_window_passed, message_not_editable */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "edit_window_passed" | "message_not_editable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
                     };
                 };
             };

@@ -36,7 +36,14 @@ export function chatFixtures(app: () => TestApp) {
     const answer = await call('GET', `/api/v1/chats/${roomId}/messages${query}`, { ...who.auth, ...headers });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     return answer.body as {
-      data: { id: string; seq: number; content: string | null; type: string; masked: boolean }[];
+      data: {
+        id: string;
+        seq: number;
+        content: string | null;
+        type: string;
+        masked: boolean;
+        deleted_at: string | null;
+      }[];
       next_cursor: string | null;
       gap: boolean;
       last_seq: number;

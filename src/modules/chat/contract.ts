@@ -190,3 +190,8 @@ export const OpenSupportChatBody = Component(
 );
 
 export const SupportQueueQuery = ListQuery({});
+
+export const EditMessageBody = Component(
+  'EditChatMessage',
+  Type.Object({ content: Text({ maxLength: MAX_MESSAGE_LENGTH }) }, { additionalProperties: false }),
+);

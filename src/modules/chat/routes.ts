@@ -4,6 +4,7 @@ import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { negotiateLanguage } from '../../platform/i18n.ts';
 import { Ref } from '../../platform/schemas.ts';
 import {
+  EditMessageBody,
   MarkReadBody,
   MessagePage,
   MessageParams,
@@ -16,6 +17,7 @@ import {
   SendMessageBody,
   UnreadTotalResponse,
 } from './contract.ts';
+import type { MessageEdits } from './message-edits.ts';
 import type { MessageService } from './message-service.ts';
 import type { RoomService } from './room-service.ts';
 
@@ -27,9 +29,10 @@ export const languageOf = (request: { headers: Record<string, unknown> }) =>
 export const chatRoutes: RoutesPlugin<{
   rooms: RoomService;
   messages: MessageService;
+  edits: MessageEdits;
   /** Messages one user may send a minute: the setting `chat_messages_per_minute`. */
   messagesPerMinute: () => Promise<number>;
-}> = async (app, { rooms, messages, messagesPerMinute }) => {
+}> = async (app, { rooms, messages, edits, messagesPerMinute }) => {
   const tags = ['chat'];
   const user = { access: 'user' as const };
 
@@ -190,6 +193,64 @@ export const chatRoutes: RoutesPlugin<{
         .send(
           await messages.sendMessage(actorOf(request), request.params.id, request.body, languageOf(request)),
         ),
+  );
+
+  app.patch(
+    '/chats/:id/messages/:message_id',
+    {
+      config: user,
+      schema: {
+        tags,
+        operationId: 'editChatMessage',
+        summary: 'Edit my message’s text',
+        description:
+          'Within 15 minutes of sending it (409 `edit_window_passed` after); it then shows `edited_at`. An edit is a change of the room (`change_seq`), which `after_change` replays. Only the author edits (403 `not_message_author`); server messages cannot be edited.',
+        params: MessageParams,
+        body: Ref(EditMessageBody),
+        response: {
+          200: Ref(MessageResponse),
+          ...problems({
+            403: ['not_message_author'],
+            404: ['chat_not_found', 'message_not_found'],
+            409: ['edit_window_passed', 'message_not_editable'],
+          }),
+        },
+      },
+    },
+    async (request) =>
+      edits.editMessage(
+        actorOf(request),
+        request.params.id,
+        request.params.message_id,
+        request.body.content,
+        languageOf(request),
+      ),
+  );
+
+  app.delete(
+    '/chats/:id/messages/:message_id',
+    {
+      config: user,
+      schema: {
+        tags,
+        operationId: 'deleteChatMessage',
+        summary: 'Delete my message',
+        description:
+          'Its text and attachments go; a tombstone keeps its place (`seq`) and shows `deleted_at`. A change of the room, as an edit is. Only the author deletes (403 `not_message_author`).',
+        params: MessageParams,
+        response: {
+          200: Ref(MessageResponse),
+          ...problems({ 403: ['not_message_author'], 404: ['chat_not_found', 'message_not_found'] }),
+        },
+      },
+    },
+    async (request) =>
+      edits.deleteMessage(
+        actorOf(request),
+        request.params.id,
+        request.params.message_id,
+        languageOf(request),
+      ),
   );
 
   app.post(
