@@ -13,6 +13,8 @@ import { createMessageEdits } from './modules/chat/message-edits.ts';
 import { createMessageService } from './modules/chat/message-service.ts';
 import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
 import { chatPartitions } from './modules/chat/partitions.ts';
+import { chatReportRoutes } from './modules/chat/report-routes.ts';
+import { createReportService } from './modules/chat/report-service.ts';
 import { createRoomService } from './modules/chat/room-service.ts';
 import { chatRoutes } from './modules/chat/routes.ts';
 import { chatEncryptedColumns } from './modules/chat/schema.ts';
@@ -537,6 +539,10 @@ export async function buildApp(options: AppOptions) {
     messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
   });
   await app.register(chatOpeningRoutes, { prefix: '/api/v1', support, direct: directChats });
+  await app.register(chatReportRoutes, {
+    prefix: '/api/v1',
+    reports: createReportService({ db: database.db, cipher, files }),
+  });
 
   app.addHook('onReady', async () => {
     frames.seal();

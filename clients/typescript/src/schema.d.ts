@@ -1367,7 +1367,7 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description The file's owner may download it, and so may whoever may see what it is attached to: profile photos: anyone while the directory shows the provider, and staff (admin, moderator); verification evidence: only staff who review verifications (admin, moderator); order photos: whoever may see the order (a draft’s only its client; a deleted order’s only staff); completion photos: the order’s client and assigned provider, and staff; dispute evidence: the order’s client and assigned provider, and staff who read disputes (admin, moderator, finance); chat attachments: the chat’s participants, and moderators through a dispute on its order or a report in it. Anyone else gets 404.
+         * @description The file's owner may download it, and so may whoever may see what it is attached to: profile photos: anyone while the directory shows the provider, and staff (admin, moderator); verification evidence: only staff who review verifications (admin, moderator); order photos: whoever may see the order (a draft’s only its client; a deleted order’s only staff); completion photos: the order’s client and assigned provider, and staff; dispute evidence: the order’s client and assigned provider, and staff who read disputes (admin, moderator, finance); chat attachments: the chat’s participants, and moderators through a dispute on its order or a report in it; chat report evidence: the moderators who review chat reports (admin, moderator). Anyone else gets 404.
          */
         get: operations["downloadFile"];
         put?: never;
@@ -2854,6 +2854,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chats/{id}/messages/{message_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a message of a chat I take part in
+         * @description Once per message and reporter (409 `report_exists`); not one’s own message (422 `own_message`). The report’s moderators then read the chat, the reported message with its context.
+         */
+        post: operations["reportChatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report: its status, for its reporter; with the message’s context, for moderators
+         * @description Anyone else’s report is 404 `chat_report_not_found`.
+         */
+        get: operations["getChatReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reports of chat messages, oldest first
+         * @description Pending and under review unless `status` says otherwise; each with the message and its context.
+         */
+        get: operations["listChatReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a pending report under review
+         * @description Only a pending report (409 `report_not_pending`).
+         */
+        post: operations["reviewChatReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve a report: delete the message, mute or block its sender, or dismiss it
+         * @description `delete_message` leaves a tombstone; `mute_sender` stops the sender writing in this chat for `mute_minutes`; `block_sender` keeps them out of every chat for `block_days`; `dismiss` does nothing to anyone. A decided report is 409 `report_decided`. Audited.
+         */
+        post: operations["resolveChatReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/slow-mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Slow a chat down
+         * @description Each participant then sends at most one message per `seconds` (429 `chat_slow_mode` sooner); 0 turns it off. Audited.
+         */
+        put: operations["setChatSlowMode"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2975,6 +3095,8 @@ export interface components {
             /** Format: uuid */
             reply_to_id: string | null;
             client_message_id: string | null;
+            /** @description For moderators: contact details or an off-platform deal were found in the text */
+            flagged: boolean;
             /** @description Contact details in the text are hidden from this reader (direct chats) */
             masked: boolean;
             /** Format: date-time */
@@ -3068,6 +3190,61 @@ export interface components {
         };
         EditChatMessage: {
             content: string;
+        };
+        ReportChatMessage: {
+            /** @enum {unknown} */
+            reason: "spam" | "harassment" | "inappropriate_content" | "fake_information" | "other";
+            description?: string;
+            /** @description Uploads of purpose `chat_attachment` */
+            evidence_file_ids?: string[];
+        };
+        ChatReport: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            room_id: string;
+            /** Format: uuid */
+            message_id: string;
+            /** Format: uuid */
+            reporter_user_id: string;
+            /** Format: uuid */
+            reported_user_id: string | null;
+            /** @enum {unknown} */
+            reason: "spam" | "harassment" | "inappropriate_content" | "fake_information" | "other";
+            description: string | null;
+            evidence_file_ids: string[];
+            /** @enum {unknown} */
+            status: "pending" | "under_review" | "resolved" | "dismissed";
+            action: ("delete_message" | "mute_sender" | "block_sender" | "dismiss") | null;
+            resolution_note: string | null;
+            /** Format: date-time */
+            reviewed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            message: components["schemas"]["ChatMessage"] | null;
+            /** @description For moderators: the messages around the reported one, oldest first */
+            context: components["schemas"]["ChatMessage"][];
+        };
+        ChatReportPage: {
+            data: components["schemas"]["ChatReport"][];
+            /** @description Null on the last page */
+            next_cursor: string | null;
+        };
+        ResolveChatReport: {
+            /** @enum {unknown} */
+            action: "delete_message" | "mute_sender" | "block_sender" | "dismiss";
+            /** @description `mute_sender`: how long, 60 unless given */
+            mute_minutes?: number;
+            /** @description `block_sender`: how long, 7 unless given */
+            block_days?: number;
+            note?: string;
+        };
+        SetChatSlowMode: {
+            /** @description 0 turns slow mode off */
+            seconds: number;
+        };
+        ChatSlowMode: {
+            slow_mode_seconds: number;
         };
         SubcategorySummary: {
             /** Format: uuid */
@@ -32951,6 +33128,997 @@ export interface operations {
                         status?: 409;
                         /** @enum {string} */
                         code?: "not_a_direct_chat";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    reportChatMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportChatMessage"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chat-reports/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: report_exists */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "report_exists";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused, invalid_file, own_message */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused" | "invalid_file" | "own_message";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    getChatReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_report_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_report_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listChatReports: {
+        parameters: {
+            query?: {
+                /** @description Only reports in these states; without it, pending and under review. One or more: repeat the parameter, once for each value */
+                status?: ("pending" | "under_review" | "resolved" | "dismissed")[];
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReportPage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    reviewChatReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_report_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_report_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: report_not_pending */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "report_not_pending";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    resolveChatReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveChatReport"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_report_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_report_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: report_decided */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "report_decided";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    setChatSlowMode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetChatSlowMode"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatSlowMode"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
                     };
                 };
             };

@@ -3,7 +3,8 @@ import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import type { AttachmentKind } from '../../platform/storage/service.ts';
 import { readAccess } from './access.ts';
-import { chatMessages } from './schema.ts';
+import { REPORT_MODERATORS } from './report-service.ts';
+import { chatMessages, chatReports } from './schema.ts';
 
 /**
  * A message's attachments are shown to whoever reads its room: its participants, and moderators through a
@@ -36,6 +37,25 @@ export function chatAttachments(db: Db): AttachmentKind[] {
             return true;
         }
         return false;
+      },
+    },
+    {
+      name: 'chat report evidence',
+      purpose: 'chat_attachment',
+      visibleTo: `the moderators who review chat reports (${REPORT_MODERATORS.join(', ')})`,
+      async canSee(actor: Actor, file) {
+        if (!actor.roles.some((r) => (REPORT_MODERATORS as readonly string[]).includes(r))) return false;
+        const [found] = await db
+          .select({ id: chatReports.id })
+          .from(chatReports)
+          .where(
+            and(
+              eq(chatReports.reporterUserId, file.ownerId),
+              sql`${file.id}::uuid = any(${chatReports.evidenceFileIds})`,
+            ),
+          )
+          .limit(1);
+        return found !== undefined;
       },
     },
   ];

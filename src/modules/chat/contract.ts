@@ -1,9 +1,16 @@
 import { type Static, Type } from 'typebox';
 import { Nullable } from '../../platform/http.ts';
-import { ListQuery, Page } from '../../platform/pagination.ts';
+import { ListQuery, OneOrMore, Page } from '../../platform/pagination.ts';
 import { Component, DateTime, Ref, Uuid } from '../../platform/schemas.ts';
 import { Text } from '../../platform/validation.ts';
-import { CHAT_TYPES, MESSAGE_TYPES, PARTICIPANT_ROLES } from './enums.ts';
+import {
+  CHAT_TYPES,
+  MESSAGE_TYPES,
+  PARTICIPANT_ROLES,
+  REPORT_ACTIONS,
+  REPORT_REASONS,
+  REPORT_STATUSES,
+} from './enums.ts';
 
 /** The longest text a message carries. */
 export const MAX_MESSAGE_LENGTH = 4_000;
@@ -47,6 +54,9 @@ export const MessageResponse = Component(
       attachments: Type.Array(Ref(Attachment), { maxItems: 10 }),
       reply_to_id: Nullable(Uuid),
       client_message_id: Nullable(Type.String()),
+      flagged: Type.Boolean({
+        description: 'For moderators: contact details or an off-platform deal were found in the text',
+      }),
       masked: Type.Boolean({
         description: 'Contact details in the text are hidden from this reader (direct chats)',
       }),
@@ -194,4 +204,87 @@ export const SupportQueueQuery = ListQuery({});
 export const EditMessageBody = Component(
   'EditChatMessage',
   Type.Object({ content: Text({ maxLength: MAX_MESSAGE_LENGTH }) }, { additionalProperties: false }),
+);
+
+export const ReportMessageBody = Component(
+  'ReportChatMessage',
+  Type.Object(
+    {
+      reason: Type.Enum(REPORT_REASONS),
+      description: Type.Optional(Text({ maxLength: 2000 })),
+      evidence_file_ids: Type.Optional(
+        Type.Array(Uuid, {
+          maxItems: 5,
+          uniqueItems: true,
+          description: 'Uploads of purpose `chat_attachment`',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type ReportMessageInput = Static<typeof ReportMessageBody>;
+
+export const ReportResponse = Component(
+  'ChatReport',
+  Type.Object({
+    id: Uuid,
+    room_id: Uuid,
+    message_id: Uuid,
+    reporter_user_id: Uuid,
+    reported_user_id: Nullable(Uuid),
+    reason: Type.Enum(REPORT_REASONS),
+    description: Nullable(Type.String()),
+    evidence_file_ids: Type.Array(Uuid, { maxItems: 5 }),
+    status: Type.Enum(REPORT_STATUSES),
+    action: Nullable(Type.Enum(REPORT_ACTIONS)),
+    resolution_note: Nullable(Type.String()),
+    reviewed_at: Nullable(DateTime),
+    created_at: DateTime,
+    message: Nullable(Ref(MessageResponse)),
+    context: Type.Array(Ref(MessageResponse), {
+      maxItems: 11,
+      description: 'For moderators: the messages around the reported one, oldest first',
+    }),
+  }),
+);
+export type ReportView = Static<typeof ReportResponse>;
+export const ReportPage = Page('ChatReportPage', ReportResponse);
+export const ReportsQuery = ListQuery({
+  status: OneOrMore(REPORT_STATUSES, 'Only reports in these states; without it, pending and under review'),
+});
+
+export const ResolveReportBody = Component(
+  'ResolveChatReport',
+  Type.Object(
+    {
+      action: Type.Enum(REPORT_ACTIONS),
+      mute_minutes: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 43_200,
+          description: '`mute_sender`: how long, 60 unless given',
+        }),
+      ),
+      block_days: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 365, description: '`block_sender`: how long, 7 unless given' }),
+      ),
+      note: Type.Optional(Text({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type ResolveReportInput = Static<typeof ResolveReportBody>;
+
+export const SlowModeBody = Component(
+  'SetChatSlowMode',
+  Type.Object(
+    { seconds: Type.Integer({ minimum: 0, maximum: 3600, description: '0 turns slow mode off' }) },
+    { additionalProperties: false },
+  ),
+);
+
+export const SlowModeResponse = Component(
+  'ChatSlowMode',
+  Type.Object({ slow_mode_seconds: Type.Integer({ minimum: 0 }) }),
 );

@@ -53,6 +53,7 @@ export function messageViewer(
           })),
       reply_to_id: m.replyToId,
       client_message_id: m.clientMessageId,
+      flagged: reader.moderating && m.contactFlagged,
       masked,
       created_at: m.createdAt.toISOString(),
       edited_at: m.editedAt?.toISOString() ?? null,
