@@ -21,6 +21,8 @@ import { chatEncryptedColumns } from './modules/chat/schema.ts';
 import { createSendRules } from './modules/chat/send-rules.ts';
 import { chatOpeningRoutes } from './modules/chat/support-routes.ts';
 import { createSupportService } from './modules/chat/support-service.ts';
+import { chatTemplateRoutes } from './modules/chat/template-routes.ts';
+import { createTemplateService as createChatTemplates } from './modules/chat/template-service.ts';
 import { catalogAdminRoutes } from './modules/core/admin-routes.ts';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
@@ -406,10 +408,12 @@ export async function buildApp(options: AppOptions) {
   // The order's chat opens in the accept's transaction, with the client and the assigned provider.
   const chatRooms = createRoomService({ db: database.db, cipher });
   orderExtensions.bidAccepted.register('chat', (accepted) => chatRooms.openOrderChat(accepted));
+  const chatTemplates = createChatTemplates({ db: database.db });
   const chatMessages = createMessageService({
     db: database.db,
     cipher,
     events,
+    templates: chatTemplates,
     rules: createSendRules({
       db: database.db,
       files,
@@ -539,6 +543,7 @@ export async function buildApp(options: AppOptions) {
     messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
   });
   await app.register(chatOpeningRoutes, { prefix: '/api/v1', support, direct: directChats });
+  await app.register(chatTemplateRoutes, { prefix: '/api/v1', templates: chatTemplates });
   await app.register(chatReportRoutes, {
     prefix: '/api/v1',
     reports: createReportService({ db: database.db, cipher, files }),

@@ -2657,7 +2657,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message
-         * @description Text up to 4,000 characters, attachments (uploads of purpose `chat_attachment`) or both, optionally a reply to a message of the same chat. The message takes the room’s next `seq`. `client_message_id` makes the send safe to retry: a retry answers the first message (201 again), never a second one. Refused in a closed chat (`chat_closed`; an order’s chat 30 days after the order closed), to a muted or blocked sender (`chat_muted`, `chat_blocked`), in slow mode (`chat_slow_mode`), and past the messages a user may send a minute (`rate_limited`).
+         * @description Text up to 4,000 characters, attachments (uploads of purpose `chat_attachment`) or both, optionally a reply to a message of the same chat; or a template (`template_id`, `variables`) in place of the text, filled on the server in the sender’s language. The message takes the room’s next `seq`. `client_message_id` makes the send safe to retry: a retry answers the first message (201 again), never a second one. Refused in a closed chat (`chat_closed`; an order’s chat 30 days after the order closed), to a muted or blocked sender (`chat_muted`, `chat_blocked`), in slow mode (`chat_slow_mode`), and past the messages a user may send a minute (`rate_limited`).
          */
         post: operations["sendChatMessage"];
         delete?: never;
@@ -2849,6 +2849,78 @@ export interface paths {
          */
         post: operations["unblockChat"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/chat-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The chat templates I may send
+         * @description Active templates for one of my roles; send one with `template_id` and its `variables` on the message.
+         */
+        get: operations["listMyChatTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every chat template, oldest first
+         * @description Active or not.
+         */
+        get: operations["listChatTemplates"];
+        put?: never;
+        /**
+         * Write a chat template
+         * @description Its text in ru, ky and en, in ICU MessageFormat, naming only its declared `variables` (`{count, plural, one {# час} few {# часа} many {# часов} other {# часа}}`); one that does not render is 400 `template_invalid`, naming the language.
+         */
+        post: operations["createChatTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One chat template
+         * @description A deleted one is 404 `chat_template_not_found`.
+         */
+        get: operations["getChatTemplate"];
+        /**
+         * Rewrite a chat template
+         * @description The whole template, checked as when it was written.
+         */
+        put: operations["updateChatTemplate"];
+        post?: never;
+        /**
+         * Delete a chat template
+         * @description Messages sent from it keep their text.
+         */
+        delete: operations["deleteChatTemplate"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3131,6 +3203,15 @@ export interface components {
             content?: string;
             /** Format: uuid */
             reply_to_id?: string;
+            /**
+             * Format: uuid
+             * @description Send a template instead of `content`, filled on the server
+             */
+            template_id?: string;
+            /** @description The template’s variables */
+            variables?: {
+                [key: string]: string | number;
+            };
             /** @description Uploads of purpose `chat_attachment` */
             attachment_file_ids?: string[];
         };
@@ -3245,6 +3326,41 @@ export interface components {
         };
         ChatSlowMode: {
             slow_mode_seconds: number;
+        };
+        /** @description ICU MessageFormat in each language, with the named variables */
+        ChatTemplateContent: {
+            ru: string;
+            ky: string;
+            en: string;
+        };
+        ChatTemplateInput: {
+            name: string;
+            /** @enum {unknown} */
+            category: "greeting" | "order_update" | "support" | "general";
+            content: components["schemas"]["ChatTemplateContent"];
+            variables: string[];
+            /** @description Who may send it: `staff` stands for every staff role */
+            roles: ("client" | "provider" | "staff")[];
+            /** @default true */
+            is_active?: boolean;
+        };
+        ChatTemplate: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {unknown} */
+            category: "greeting" | "order_update" | "support" | "general";
+            content: components["schemas"]["ChatTemplateContent"];
+            variables: string[];
+            roles: ("client" | "provider" | "staff")[];
+            is_active: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ChatTemplatePage: {
+            data: components["schemas"]["ChatTemplate"][];
+            /** @description Null on the last page */
+            next_cursor: string | null;
         };
         SubcategorySummary: {
             /** Format: uuid */
@@ -31299,7 +31415,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RFC 9457 problem details; `code` is one of: invalid_file, message_empty, reply_not_in_room, too_many_attachments */
+            /** @description RFC 9457 problem details; `code` is one of: invalid_file, message_empty, message_too_long, reply_not_in_room, template_and_content, template_unavailable, template_variables_missing, too_many_attachments */
             422: {
                 headers: {
                     /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
@@ -31311,7 +31427,7 @@ export interface operations {
                         /** @enum {unknown} */
                         status?: 422;
                         /** @enum {string} */
-                        code?: "invalid_file" | "message_empty" | "reply_not_in_room" | "too_many_attachments";
+                        code?: "invalid_file" | "message_empty" | "message_too_long" | "reply_not_in_room" | "template_and_content" | "template_unavailable" | "template_variables_missing" | "too_many_attachments";
                     };
                 };
             };
@@ -33160,6 +33276,844 @@ export interface operations {
                         status?: 415;
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    listMyChatTemplates: {
+        parameters: {
+            query?: {
+                /** @description Only templates of these categories. One or more: repeat the parameter, once for each value */
+                category?: ("greeting" | "order_update" | "support" | "general")[];
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplatePage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listChatTemplates: {
+        parameters: {
+            query?: {
+                /** @description Only templates of these categories. One or more: repeat the parameter, once for each value */
+                category?: ("greeting" | "order_update" | "support" | "general")[];
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplatePage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatTemplateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chat-templates/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplate"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, template_invalid, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "template_invalid" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    getChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplate"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_template_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_template_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    updateChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatTemplateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplate"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, template_invalid, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "template_invalid" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_template_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_template_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    deleteChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_template_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_template_not_found";
                     };
                 };
             };

@@ -10,6 +10,7 @@ import {
   REPORT_ACTIONS,
   REPORT_REASONS,
   REPORT_STATUSES,
+  TEMPLATE_CATEGORIES,
 } from './enums.ts';
 
 /** The longest text a message carries. */
@@ -129,6 +130,22 @@ export const SendMessageBody = Component(
       }),
       content: Type.Optional(Text({ maxLength: MAX_MESSAGE_LENGTH })),
       reply_to_id: Type.Optional(Uuid),
+      template_id: Type.Optional(
+        Type.String({
+          format: 'uuid',
+          description: 'Send a template instead of `content`, filled on the server',
+        }),
+      ),
+      variables: Type.Optional(
+        Type.Record(
+          Type.String({ maxLength: 32 }),
+          Type.Union([Type.String({ maxLength: 200 }), Type.Number()]),
+          {
+            maxProperties: 20,
+            description: 'The template’s variables',
+          },
+        ),
+      ),
       attachment_file_ids: Type.Optional(
         Type.Array(Uuid, {
           maxItems: 10,
@@ -288,3 +305,61 @@ export const SlowModeResponse = Component(
   'ChatSlowMode',
   Type.Object({ slow_mode_seconds: Type.Integer({ minimum: 0 }) }),
 );
+
+const TemplateContent = Component(
+  'ChatTemplateContent',
+  Type.Object(
+    {
+      ru: Text({ maxLength: MAX_MESSAGE_LENGTH }),
+      ky: Text({ maxLength: MAX_MESSAGE_LENGTH }),
+      en: Text({ maxLength: MAX_MESSAGE_LENGTH }),
+    },
+    {
+      additionalProperties: false,
+      description: 'ICU MessageFormat in each language, with the named variables',
+    },
+  ),
+);
+
+const VariableName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' });
+const TEMPLATE_ROLES = ['client', 'provider', 'staff'] as const;
+
+export const TemplateBody = Component(
+  'ChatTemplateInput',
+  Type.Object(
+    {
+      name: Text({ maxLength: 120 }),
+      category: Type.Enum(TEMPLATE_CATEGORIES),
+      content: Ref(TemplateContent),
+      variables: Type.Array(VariableName, { maxItems: 20, uniqueItems: true }),
+      roles: Type.Array(Type.Enum(TEMPLATE_ROLES), {
+        minItems: 1,
+        maxItems: 3,
+        uniqueItems: true,
+        description: 'Who may send it: `staff` stands for every staff role',
+      }),
+      is_active: Type.Optional(Type.Boolean({ default: true })),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type TemplateInput = Static<typeof TemplateBody>;
+
+export const TemplateResponse = Component(
+  'ChatTemplate',
+  Type.Object({
+    id: Uuid,
+    name: Type.String(),
+    category: Type.Enum(TEMPLATE_CATEGORIES),
+    content: Ref(TemplateContent),
+    variables: Type.Array(Type.String(), { maxItems: 20 }),
+    roles: Type.Array(Type.Enum(TEMPLATE_ROLES), { maxItems: 3 }),
+    is_active: Type.Boolean(),
+    updated_at: DateTime,
+  }),
+);
+export type TemplateView = Static<typeof TemplateResponse>;
+export const TemplatePage = Page('ChatTemplatePage', TemplateResponse);
+export const TemplatesQuery = ListQuery({
+  category: OneOrMore(TEMPLATE_CATEGORIES, 'Only templates of these categories'),
+});

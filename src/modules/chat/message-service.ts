@@ -14,6 +14,7 @@ import { listCursor } from '../../platform/pagination.ts';
 import { participantAccess, type RoomAccess, readAccess } from './access.ts';
 import { hasContacts } from './contacts.ts';
 import {
+  MAX_MESSAGE_LENGTH,
   MAX_REPLAY,
   type MessagePageView,
   type MessagesFilter,
@@ -38,6 +39,7 @@ import {
 import { messageViewer, type Reader } from './message-views.ts';
 import { lockRoom, participantsOf, type RoomRow, updateParticipant } from './room-queries.ts';
 import type { SendRules } from './send-rules.ts';
+import type { TemplateService } from './template-service.ts';
 
 const pages = listCursor('chat.messages:newest', Type.Integer({ minimum: 1 }));
 
@@ -63,11 +65,13 @@ export function createMessageService({
   cipher,
   events,
   rules,
+  templates,
 }: {
   db: Db;
   cipher: FieldCipher;
   events: ChatEvents;
   rules: SendRules;
+  templates: Pick<TemplateService, 'render'>;
 }) {
   const readerOf = (actor: Actor, access: RoomAccess, language: LanguageCode): Reader => ({
     userId: actor.userId,
@@ -112,6 +116,28 @@ export function createMessageService({
     return row;
   }
 
+  /** A template sent is its text in the sender's language, its variables filled on the server. */
+  async function filled(
+    actor: Actor,
+    input: SendMessageInput,
+    language: LanguageCode,
+  ): Promise<SendMessageInput> {
+    if (input.template_id === undefined) return input;
+    if (input.content !== undefined) {
+      throw new RuleViolationError('template_and_content', 'send a template or a text, not both', [
+        { in: 'body', field: 'content', message: 'cannot be given with template_id' },
+      ]);
+    }
+    const content = await templates.render(actor, input.template_id, input.variables ?? {}, language);
+    if (content.length > MAX_MESSAGE_LENGTH) {
+      throw new RuleViolationError(
+        'message_too_long',
+        `the filled template is over ${MAX_MESSAGE_LENGTH} characters`,
+      );
+    }
+    return { ...input, content };
+  }
+
   async function sendInLock(actor: Actor, roomId: string, input: SendMessageInput, language: LanguageCode) {
     return db.transaction(async () => {
       const room = (await lockRoom(db, roomId)) as RoomRow;
@@ -154,7 +180,7 @@ export function createMessageService({
       const first = await messageByClientId(db, roomId, input.client_message_id);
       if (first) return replay(actor, room, first, language);
       try {
-        return await sendInLock(actor, roomId, input, language);
+        return await sendInLock(actor, roomId, await filled(actor, input, language), language);
       } catch (error) {
         if (!isUniqueViolation(error, CLIENT_ID_KEY)) throw error;
         // The same id sent at the same moment committed first: its message is the answer.

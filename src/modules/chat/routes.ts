@@ -172,7 +172,7 @@ export const chatRoutes: RoutesPlugin<{
         operationId: 'sendChatMessage',
         summary: 'Send a message',
         description:
-          'Text up to 4,000 characters, attachments (uploads of purpose `chat_attachment`) or both, optionally a reply to a message of the same chat. The message takes the room’s next `seq`. `client_message_id` makes the send safe to retry: a retry answers the first message (201 again), never a second one. Refused in a closed chat (`chat_closed`; an order’s chat 30 days after the order closed), to a muted or blocked sender (`chat_muted`, `chat_blocked`), in slow mode (`chat_slow_mode`), and past the messages a user may send a minute (`rate_limited`).',
+          'Text up to 4,000 characters, attachments (uploads of purpose `chat_attachment`) or both, optionally a reply to a message of the same chat; or a template (`template_id`, `variables`) in place of the text, filled on the server in the sender’s language. The message takes the room’s next `seq`. `client_message_id` makes the send safe to retry: a retry answers the first message (201 again), never a second one. Refused in a closed chat (`chat_closed`; an order’s chat 30 days after the order closed), to a muted or blocked sender (`chat_muted`, `chat_blocked`), in slow mode (`chat_slow_mode`), and past the messages a user may send a minute (`rate_limited`).',
         params: IdParams,
         body: Ref(SendMessageBody),
         response: {
@@ -181,7 +181,16 @@ export const chatRoutes: RoutesPlugin<{
             403: ['chat_blocked', 'chat_muted'],
             404: ['chat_not_found'],
             409: ['chat_closed', 'client_message_id_taken'],
-            422: ['invalid_file', 'message_empty', 'reply_not_in_room', 'too_many_attachments'],
+            422: [
+              'invalid_file',
+              'message_empty',
+              'message_too_long',
+              'reply_not_in_room',
+              'template_and_content',
+              'template_unavailable',
+              'template_variables_missing',
+              'too_many_attachments',
+            ],
             429: ['chat_slow_mode', 'rate_limited'],
           }),
         },
