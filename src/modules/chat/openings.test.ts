@@ -3,7 +3,7 @@
  * writes to a provider from their profile; one room per pair; blocks).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { createTestApp, deliverQueuedEvents, type TestApp } from '../../../test/helper.ts';
 import { MISSING } from '../../../test/order-fixtures.ts';
 import { chatFixtures } from './chat-fixtures.ts';
 
@@ -123,5 +123,28 @@ describe('direct chats', () => {
     const notDirect = await call('POST', `/api/v1/chats/${orderRoom}/block`, c.auth);
     expect(notDirect.status).toBe(409);
     expect(notDirect.body.code).toBe('not_a_direct_chat');
+  });
+});
+
+describe('a message sent', () => {
+  it('tells the other participants through the notifications module, once, without its text', async () => {
+    const client = await k.client('Айгуль Уведомление');
+    const provider = await k.provider('Мастер уведомлений');
+    const roomId = (await call('POST', `/api/v1/providers/${provider.providerId}/chat`, client.auth)).body
+      .id as string;
+    await sent(roomId, client, { content: 'Секрет: код от двери 1234' });
+    await deliverQueuedEvents(t.app, 'notifications', ['chat_message_sent']);
+    await deliverQueuedEvents(t.app, 'notifications', ['chat_message_sent']);
+    const inbox = await call('GET', '/api/v1/me/notifications', provider.auth);
+    const told = inbox.body.data.filter((n: { type: string }) => n.type === 'chat_message');
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({
+      subject: 'Сообщение от Айгуль Уведомление',
+      message: 'Новое сообщение.',
+      context: { room_id: roomId },
+    });
+    expect(JSON.stringify(told[0])).not.toContain('1234');
+    const mine = await call('GET', '/api/v1/me/notifications', client.auth);
+    expect(mine.body.data.filter((n: { type: string }) => n.type === 'chat_message')).toEqual([]);
   });
 });
