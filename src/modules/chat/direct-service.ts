@@ -6,8 +6,8 @@ import { ConflictError, ForbiddenError, NotFoundError, RuleViolationError } from
 import type { LanguageCode } from '../../platform/i18n.ts';
 import { providerAccount } from '../users/queries.ts';
 import { participantAccess } from './access.ts';
-import { directChatOf, insertRoomUnlessExists, updateParticipant } from './room-queries.ts';
-import type { RoomService } from './room-service.ts';
+import { directChatOf, insertRoomUnlessExists } from './room-queries.ts';
+import { changeParticipant, type RoomService } from './room-service.ts';
 
 export type DirectService = ReturnType<typeof createDirectService>;
 
@@ -60,18 +60,7 @@ export function createDirectService({ db, rooms }: { db: Db; rooms: Pick<RoomSer
         throw new ConflictError('not_a_direct_chat', 'only a direct chat can be blocked');
       }
       const blockedAt = blocked ? (participant.blockedAt ?? new Date()) : null;
-      await db.transaction(async () => {
-        await updateParticipant(db, participant.id, { blockedAt });
-        await writeAudit(db, actor, [
-          {
-            action: 'update',
-            entity: 'chat_participants',
-            entityId: participant.id,
-            before: { blockedAt: participant.blockedAt },
-            after: { blockedAt },
-          },
-        ]);
-      });
+      await db.transaction(() => changeParticipant(db, actor, participant, { blockedAt }));
       return rooms.getRoom(actor, roomId, language);
     },
   };

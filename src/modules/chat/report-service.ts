@@ -25,14 +25,8 @@ import {
   reportsIn,
   updateReport,
 } from './report-queries.ts';
-import {
-  lockRoom,
-  participantOf,
-  type RoomRow,
-  roomById,
-  updateParticipant,
-  updateRoom,
-} from './room-queries.ts';
+import { lockRoom, participantOf, type RoomRow, roomById, updateRoom } from './room-queries.ts';
+import { changeParticipant } from './room-service.ts';
 import { chatReports } from './schema.ts';
 
 /** Staff who review reports. */
@@ -132,16 +126,7 @@ export function createReportService({
       const place = await participantOf(db, report.roomId, sender);
       if (place) {
         const mutedUntil = new Date(now.getTime() + (input.mute_minutes ?? 60) * 60_000);
-        await updateParticipant(db, place.id, { mutedUntil });
-        await writeAudit(db, actor, [
-          {
-            action: 'update',
-            entity: 'chat_participants',
-            entityId: place.id,
-            before: { mutedUntil: place.mutedUntil },
-            after: { mutedUntil },
-          },
-        ]);
+        await changeParticipant(db, actor, place, { mutedUntil });
       }
     } else if (input.action === 'block_sender' && sender) {
       const until = new Date(now.getTime() + (input.block_days ?? 7) * 86_400_000);

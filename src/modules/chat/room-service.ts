@@ -15,6 +15,7 @@ import {
   insertRoomUnlessExists,
   lockRoom,
   myRooms,
+  type NewParticipant,
   namesOf,
   type ParticipantRow,
   participantOf,
@@ -28,6 +29,21 @@ import {
 const myChatPages = listCursor('chat.my-chats:activity', Type.Tuple([DateTime, Uuid]));
 
 export type RoomService = ReturnType<typeof createRoomService>;
+
+/** Changes a participant's place (a block, a mute) and audits what it was and what it is. */
+export async function changeParticipant(
+  db: Db,
+  actor: Actor,
+  place: ParticipantRow,
+  set: Partial<NewParticipant>,
+) {
+  const before = Object.fromEntries(Object.keys(set).map((key) => [key, place[key as keyof ParticipantRow]]));
+  const after = await updateParticipant(db, place.id, set);
+  await writeAudit(db, actor, [
+    { action: 'update', entity: 'chat_participants', entityId: place.id, before, after: set },
+  ]);
+  return after;
+}
 
 /** Rooms: the order chat opened on accept, a room as its reader sees it, a person's chats and read state. */
 export function createRoomService({ db, cipher }: { db: Db; cipher: FieldCipher }) {
