@@ -58,24 +58,16 @@ export async function updateMessage(db: Db, id: string, set: Partial<NewMessage>
   return row as MessageRow;
 }
 
-/** The sender has read what they sent: their read state moves to it, never back. */
-export async function readUpTo(db: Db, roomId: string, userId: string, seq: number, changeSeq?: number) {
-  const [row] = await db
+/** The sender has read what they sent, and sent it now (for the room's slow mode). */
+export async function markSent(db: Db, roomId: string, userId: string, seq: number, at: Date) {
+  await db
     .update(chatParticipants)
     .set({
-      lastReadSeq: seq,
-      lastSeenAt: new Date(),
-      ...(changeSeq !== undefined && { readChangeSeq: changeSeq }),
+      lastReadSeq: sql`greatest(${chatParticipants.lastReadSeq}, ${seq})`,
+      lastSentAt: at,
+      lastSeenAt: at,
     })
-    .where(
-      and(
-        eq(chatParticipants.roomId, roomId),
-        eq(chatParticipants.userId, userId),
-        lt(chatParticipants.lastReadSeq, seq),
-      ),
-    )
-    .returning();
-  return row;
+    .where(and(eq(chatParticipants.roomId, roomId), eq(chatParticipants.userId, userId)));
 }
 
 /** The newest messages below `beforeSeq` (all when undefined), newest first. */

@@ -11,7 +11,7 @@ import {
 } from '../../platform/errors.ts';
 import type { LanguageCode } from '../../platform/i18n.ts';
 import { listCursor } from '../../platform/pagination.ts';
-import { participantAccess, type RoomAccess, readAccess } from './access.ts';
+import { chatNotFound, type RoomAccess, readAccess } from './access.ts';
 import { hasContacts } from './contacts.ts';
 import {
   MAX_MESSAGE_LENGTH,
@@ -25,6 +25,7 @@ import type { ChatEvents } from './events.ts';
 import {
   insertMessage,
   type MessageRow,
+  markSent,
   messageByClientId,
   messageInRoom,
   messagesAfter,
@@ -32,12 +33,11 @@ import {
   messagesChangedAfter,
   type NewMessage,
   newestMessages,
-  readUpTo,
   receiptsOf,
   takeNextSeq,
 } from './message-queries.ts';
 import { messageViewer, type Reader } from './message-views.ts';
-import { lockRoom, participantsOf, type RoomRow, updateParticipant } from './room-queries.ts';
+import { lockRoom, participantOf, participantsOf, type RoomRow, roomById } from './room-queries.ts';
 import type { SendRules } from './send-rules.ts';
 import type { TemplateService } from './template-service.ts';
 
@@ -99,11 +99,7 @@ export function createMessageService({
     const seq = await takeNextSeq(db, room.id, now);
     const row = await insertMessage(db, { ...message, roomId: room.id, seq, createdAt: now });
     const participants = await participantsOf(db, room.id);
-    if (message.senderUserId) {
-      await readUpTo(db, room.id, message.senderUserId, seq);
-      const mine = participants.find((p) => p.userId === message.senderUserId);
-      if (mine) await updateParticipant(db, mine.id, { lastSentAt: now });
-    }
+    if (message.senderUserId) await markSent(db, room.id, message.senderUserId, seq, now);
     await events.emit({
       type: 'chat_message_sent',
       room_id: room.id,
@@ -140,11 +136,13 @@ export function createMessageService({
 
   async function sendInLock(actor: Actor, roomId: string, input: SendMessageInput, language: LanguageCode) {
     return db.transaction(async () => {
-      const room = (await lockRoom(db, roomId)) as RoomRow;
-      const { participant } = await participantAccess(db, actor, roomId);
+      const room = await lockRoom(db, roomId);
+      const participant = room && (await participantOf(db, roomId, actor.userId as string));
+      if (!room || !participant || participant.leftAt) throw chatNotFound();
       // After the lock: a send of the same id that held it has committed, and is answered again.
       const again = await messageByClientId(db, roomId, input.client_message_id);
       if (again) return replay(actor, room, again, language);
+      input = await filled(actor, input, language);
       const content = input.content ?? null;
       const attachments = await rules.checkSend(actor, room, participant, input);
       if (input.reply_to_id && !(await messageInRoom(db, roomId, input.reply_to_id))) {
@@ -176,17 +174,14 @@ export function createMessageService({
       input: SendMessageInput,
       language: LanguageCode,
     ): Promise<MessageView> {
-      const { room } = await participantAccess(db, actor, roomId);
-      const first = await messageByClientId(db, roomId, input.client_message_id);
-      if (first) return replay(actor, room, first, language);
       try {
-        return await sendInLock(actor, roomId, await filled(actor, input, language), language);
+        return await sendInLock(actor, roomId, input, language);
       } catch (error) {
         if (!isUniqueViolation(error, CLIENT_ID_KEY)) throw error;
         // The same id sent at the same moment committed first: its message is the answer.
         const found = await messageByClientId(db, roomId, input.client_message_id);
         if (!found) throw error;
-        return replay(actor, room, found, language);
+        return replay(actor, (await roomById(db, roomId)) as RoomRow, found, language);
       }
     },
 
