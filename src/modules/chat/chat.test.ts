@@ -239,10 +239,14 @@ describe('who may do what', () => {
       ['GET', `/api/v1/chats/${roomId}/messages/${message.id}`],
       ['POST', `/api/v1/chats/${roomId}/messages`, { client_message_id: 'stranger-1', content: 'Привет' }],
       ['POST', `/api/v1/chats/${roomId}/read`, { seq: 1 }],
+      ['PATCH', `/api/v1/chats/${roomId}/messages/${message.id}`, { content: 'Чужая правка' }],
+      ['DELETE', `/api/v1/chats/${roomId}/messages/${message.id}`],
+      ['POST', `/api/v1/chats/${roomId}/messages/${message.id}/reports`, { reason: 'spam' }],
+      ['POST', `/api/v1/chats/${roomId}/block`],
     ] as const;
     for (const who of [stranger, staff]) {
       for (const [method, url, body] of routes) {
-        const answer = await call(method, url, who.auth, body);
+        const answer = await call(method, url, who.auth, body as object | undefined);
         expect(answer.status, `${method} ${url}`).toBe(404);
         expect(answer.body.code).toBe('chat_not_found');
       }
@@ -252,9 +256,18 @@ describe('who may do what', () => {
       .set({ leftAt: new Date() })
       .where(sql`${chatParticipants.roomId} = ${roomId} and ${chatParticipants.userId} = ${client.user.id}`);
     for (const [method, url, body] of routes) {
-      expect((await call(method, url, client.auth, body)).status, `${method} ${url}`).toBe(404);
+      expect(
+        (await call(method, url, client.auth, body as object | undefined)).status,
+        `${method} ${url}`,
+      ).toBe(404);
     }
     expect((await call('GET', '/api/v1/me/chats', client.auth)).body.data).toEqual([]);
+    // Nothing any of them tried changed the room.
+    expect(
+      (await t.db.select().from(chatMessages).where(eq(chatMessages.roomId, roomId))).map(
+        (m) => m.contentEncrypted === null,
+      ),
+    ).toEqual([false]);
   });
 
   it('an unknown room is 404 and a signed-out caller 401', async () => {
