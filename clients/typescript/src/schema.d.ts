@@ -3228,6 +3228,11 @@ export interface components {
             full_name: string;
             /** @enum {unknown} */
             role: "client" | "provider" | "requester" | "staff";
+            /**
+             * Format: date-time
+             * @description When the room last saw them: a send or a read
+             */
+            last_seen_at: string | null;
         };
         /** @description A chat as the caller sees it */
         ChatRoom: {

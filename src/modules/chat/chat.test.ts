@@ -189,6 +189,8 @@ describe('read state', () => {
     const beyond = await call('POST', `/api/v1/chats/${roomId}/read`, client.auth, { seq: 99 });
     expect(beyond.body).toEqual({ last_read_seq: 3, unread: 0 });
 
+    const room = await call('GET', `/api/v1/chats/${roomId}`, provider.auth);
+    expect(room.body.other_party.last_seen_at).not.toBeNull();
     const seen = await history(roomId, provider);
     expect(seen.receipts).toEqual([expect.objectContaining({ user_id: client.user.id, last_read_seq: 3 })]);
     expect(seen.last_change_seq).toBe(2);

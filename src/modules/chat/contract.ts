@@ -171,7 +171,14 @@ export const ReadStateResponse = Component(
 
 const PartyCard = Component(
   'ChatPartyCard',
-  Type.Object({ user_id: Uuid, full_name: Type.String(), role: Type.Enum(PARTICIPANT_ROLES) }),
+  Type.Object({
+    user_id: Uuid,
+    full_name: Type.String(),
+    role: Type.Enum(PARTICIPANT_ROLES),
+    last_seen_at: Nullable(
+      Type.String({ format: 'date-time', description: 'When the room last saw them: a send or a read' }),
+    ),
+  }),
 );
 
 export const RoomResponse = Component(

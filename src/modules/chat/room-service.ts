@@ -90,7 +90,12 @@ export function createRoomService({ db, cipher }: { db: Db; cipher: FieldCipher 
         unread_count: participant ? Math.max(0, room.lastSeq - participant.lastReadSeq) : 0,
         last_read_seq: participant?.lastReadSeq ?? null,
         other_party: other
-          ? { user_id: other.userId, full_name: names.get(other.userId) ?? '', role: other.role }
+          ? {
+              user_id: other.userId,
+              full_name: names.get(other.userId) ?? '',
+              role: other.role,
+              last_seen_at: other.lastSeenAt?.toISOString() ?? null,
+            }
           : null,
         closed_at: room.closedAt?.toISOString() ?? null,
         slow_mode_seconds: room.slowModeSeconds,
