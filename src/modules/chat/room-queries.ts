@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import { notificationAddress } from '../users/queries.ts';
 import { chatParticipants, chatRooms } from './schema.ts';
@@ -37,6 +37,12 @@ export async function participantOf(db: Db, roomId: string, userId: string) {
 
 export const participantsOf = (db: Db, roomId: string) =>
   db.select().from(chatParticipants).where(eq(chatParticipants.roomId, roomId));
+
+/** The participants of several rooms, for a list of them. */
+export const participantsOfRooms = (db: Db, roomIds: string[]) =>
+  roomIds.length === 0
+    ? Promise.resolve([])
+    : db.select().from(chatParticipants).where(inArray(chatParticipants.roomId, roomIds));
 
 /** A room and its first participants; a second room of the same order or pair changes nothing. */
 export async function insertRoomUnlessExists(
@@ -93,16 +99,15 @@ export async function unreadTotal(db: Db, userId: string) {
   return Number(row?.total ?? 0);
 }
 
-/** The names of people, for the cards of the other party (the users module's read model). */
+/** The names of people, for the cards of the other party (the users module's read model), in one query. */
 export async function namesOf(db: Db, userIds: string[]) {
-  const names = new Map<string, string>();
-  for (const id of new Set(userIds)) {
-    const { rows } = (await db.execute(
-      sql`select full_name from (${notificationAddress(sql`${id}::uuid` as SQL)}) a`,
-    )) as unknown as { rows: { full_name: string }[] };
-    if (rows[0]) names.set(id, rows[0].full_name);
-  }
-  return names;
+  const ids = [...new Set(userIds)];
+  if (ids.length === 0) return new Map<string, string>();
+  const { rows } = (await db.execute(
+    sql`select ids.id, a.full_name from unnest(${sql`${`{${ids.join(',')}}`}::uuid[]`}) as ids(id)
+      cross join lateral (${notificationAddress(sql`ids.id`)}) a`,
+  )) as unknown as { rows: { id: string; full_name: string }[] };
+  return new Map(rows.map((r) => [r.id, r.full_name]));
 }
 
 /** A person's support chat still open, if any. */

@@ -12,6 +12,7 @@ import type { RoomView } from './contract.ts';
 import { lastMessagesOf, takeNextChangeSeq } from './message-queries.ts';
 import { messageViewer } from './message-views.ts';
 import {
+  insertParticipant,
   insertRoomUnlessExists,
   lockRoom,
   myRooms,
@@ -19,7 +20,7 @@ import {
   namesOf,
   type ParticipantRow,
   participantOf,
-  participantsOf,
+  participantsOfRooms,
   type RoomRow,
   roomOfOrder,
   unreadTotal,
@@ -60,12 +61,16 @@ export function createRoomService({ db, cipher }: { db: Db; cipher: FieldCipher 
     );
     const others = new Map<string, ParticipantRow>();
     const blocked = new Set<string>();
+    const everyone = await participantsOfRooms(
+      db,
+      rows.map((r) => r.room.id),
+    );
     for (const { room } of rows) {
-      const all = await participantsOf(db, room.id);
+      const all = everyone.filter((p) => p.roomId === room.id);
       if (all.some((p) => p.blockedAt !== null)) blocked.add(room.id);
-      const everyone = all.filter((p) => p.userId !== readerId);
+      const rest = all.filter((p) => p.userId !== readerId);
       // The other party of an order or direct chat; in a support chat, the staff who took it.
-      const other = everyone.find((p) => p.role !== 'staff' && p.role !== 'requester') ?? everyone[0];
+      const other = rest.find((p) => p.role !== 'staff' && p.role !== 'requester') ?? rest[0];
       if (other) others.set(room.id, other);
     }
     const names = await namesOf(
@@ -130,7 +135,11 @@ export function createRoomService({ db, cipher }: { db: Db; cipher: FieldCipher 
         await writeAudit(db, accepted.actor, [
           { action: 'create', entity: 'chat_rooms', entityId: room.id, after: room },
         ]);
+        return;
       }
+      // The order's room from an earlier accept: the provider agreed now takes part in it too.
+      const existing = (await roomOfOrder(db, accepted.orderId)) as RoomRow;
+      await insertParticipant(db, { roomId: existing.id, userId: accepted.providerUserId, role: 'provider' });
     },
 
     async getRoom(actor: Actor, roomId: string, language: LanguageCode): Promise<RoomView> {
