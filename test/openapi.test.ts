@@ -47,7 +47,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * a body must be one of these. Add an operation here only when sending it a body would mean nothing.
  */
 const BODYLESS =
-  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|withdrawBid|logout|addFavorite|markMyNotificationsSeen|markAllMyNotificationsRead|markMyNotificationRead|archiveMyNotification|adminTestNotificationTemplate|takeSupportChat|closeSupportChat|openDirectChat|blockChat|unblockChat|reviewChatReport)$/;
+  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|withdrawBid|logout|addFavorite|markMyNotificationsSeen|markAllMyNotificationsRead|markMyNotificationRead|archiveMyNotification|adminTestNotificationTemplate|takeSupportChat|closeSupportChat|openDirectChat|blockChat|unblockChat|reviewChatReport|leaveChat)$/;
 
 /**
  * Operations kept only to tell the apps built against them where they went: each answers one problem naming

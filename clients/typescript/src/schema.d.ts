@@ -2814,6 +2814,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chats/{id}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave a direct or support chat
+         * @description It leaves my chats, and I read and write in it no more (404 `chat_not_found` after). An order’s parties stay in its chat (409 `order_chat_kept`).
+         */
+        post: operations["leaveChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/chats/{id}/block": {
         parameters: {
             query?: never;
@@ -32981,6 +33001,175 @@ export interface operations {
                     "X-Request-Id"?: string;
                     /** @description Present on an answer replayed for a repeated Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    leaveChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: order_chat_kept */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "order_chat_kept";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {

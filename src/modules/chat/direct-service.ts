@@ -53,6 +53,18 @@ export function createDirectService({ db, rooms }: { db: Db; rooms: Pick<RoomSer
       return { created: made !== undefined, room: await rooms.getRoom(actor, room?.id as string, language) };
     },
 
+    /**
+     * The caller leaves a direct or support chat: it leaves their list, and they read and write in it no
+     * more. An order's parties stay in its chat, a record of the agreed work.
+     */
+    async leaveChat(actor: Actor, roomId: string) {
+      const { room, participant } = await participantAccess(db, actor, roomId);
+      if (room.chatType === 'order_chat') {
+        throw new ConflictError('order_chat_kept', 'an order’s parties stay in its chat');
+      }
+      await db.transaction(() => changeParticipant(db, actor, participant, { leftAt: new Date() }));
+    },
+
     /** The caller blocks the other party of a direct chat (or lifts their block): no one sends while one holds. */
     async setBlock(actor: Actor, roomId: string, blocked: boolean, language: LanguageCode) {
       const { room, participant } = await participantAccess(db, actor, roomId);

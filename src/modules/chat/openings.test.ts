@@ -123,6 +123,23 @@ describe('direct chats', () => {
     const notDirect = await call('POST', `/api/v1/chats/${orderRoom}/block`, c.auth);
     expect(notDirect.status).toBe(409);
     expect(notDirect.body.code).toBe('not_a_direct_chat');
+    const kept = await call('POST', `/api/v1/chats/${orderRoom}/leave`, c.auth);
+    expect(kept.status).toBe(409);
+    expect(kept.body.code).toBe('order_chat_kept');
+  });
+
+  it('a participant who leaves reads, writes and lists it no more; the other party still reads it', async () => {
+    const client = await k.client('Клиент уходит');
+    const provider = await k.provider('Мастер остаётся');
+    const roomId = (await call('POST', `/api/v1/providers/${provider.providerId}/chat`, client.auth)).body
+      .id as string;
+    await sent(roomId, client, { content: 'До свидания' });
+    expect((await call('POST', `/api/v1/chats/${roomId}/leave`, client.auth)).status).toBe(204);
+    expect((await call('GET', `/api/v1/chats/${roomId}/messages`, client.auth)).status).toBe(404);
+    expect((await send(roomId, client, { content: 'Я вернулся' })).status).toBe(404);
+    expect((await call('POST', `/api/v1/chats/${roomId}/leave`, client.auth)).status).toBe(404);
+    expect((await call('GET', '/api/v1/me/chats', client.auth)).body.data).toEqual([]);
+    expect((await history(roomId, provider)).data[0]?.content).toBe('До свидания');
   });
 });
 

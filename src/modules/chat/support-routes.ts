@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import { actorOf } from '../../platform/auth.ts';
 import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
@@ -117,6 +118,29 @@ export const chatOpeningRoutes: RoutesPlugin<{ support: SupportService; direct: 
         languageOf(request),
       );
       return reply.status(created ? 201 : 200).send(room);
+    },
+  );
+
+  app.post(
+    '/chats/:id/leave',
+    {
+      config: { access: 'user', idempotency: 'off' },
+      schema: {
+        tags,
+        operationId: 'leaveChat',
+        summary: 'Leave a direct or support chat',
+        description:
+          'It leaves my chats, and I read and write in it no more (404 `chat_not_found` after). An order’s parties stay in its chat (409 `order_chat_kept`).',
+        params: IdParams,
+        response: {
+          204: Type.Null(),
+          ...problems({ 404: ['chat_not_found'], 409: ['order_chat_kept'] }),
+        },
+      },
+    },
+    async (request, reply) => {
+      await direct.leaveChat(actorOf(request), request.params.id);
+      return reply.status(204).send(null);
     },
   );
 
