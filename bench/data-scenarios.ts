@@ -254,4 +254,92 @@ export const dataScenarios: DataScenario[] = [
       };
     },
   },
+  {
+    name: 'chat send',
+    method: 'POST',
+    dataset: 'providers',
+    route: '/api/v1/chats/{id}/messages',
+    ceiling: 'replay',
+    serializePerRequest: true,
+    async prepare(context) {
+      const { rooms } = await chatRooms(context);
+      return {
+        // Each call a new client_message_id: a send, never a retry answered from the first.
+        request: (n) => {
+          const room = rooms[n % rooms.length] as ChatRoom;
+          return {
+            path: `/api/v1/chats/${room.id}/messages`,
+            headers: { ...json, authorization: room.authorization },
+            body: JSON.stringify({
+              client_message_id: `bench-message-${n}`,
+              content: `Сообщение ${n}: когда сможете приехать? / Качан келе аласыз?`,
+            }),
+          };
+        },
+      };
+    },
+  },
+  {
+    name: 'chat newest page',
+    method: 'GET',
+    dataset: 'providers',
+    route: '/api/v1/chats/{id}/messages',
+    ceiling: 'replay',
+    serializePerRequest: true,
+    async prepare(context) {
+      const { rooms } = await chatRooms(context);
+      return {
+        request: (n) => {
+          const room = rooms[n % rooms.length] as ChatRoom;
+          return {
+            path: `/api/v1/chats/${room.id}/messages?limit=20`,
+            headers: { authorization: room.authorization },
+          };
+        },
+      };
+    },
+  },
 ];
+
+/** Support chats the chat scenarios send in and read, each its own person's, spread so no one room's lock is the test. */
+const CHAT_ROOMS = 20;
+/** Messages each room holds before the load: more than the page the read scenario asks for. */
+const CHAT_HISTORY = 30;
+
+interface ChatRoom {
+  id: string;
+  authorization: string;
+}
+
+/**
+ * Support chats with their history, made through the API. The per-user limit on sends is raised first
+ * (`chat_messages_per_minute`, read by the API on its first send), so the load measures sending, not the
+ * limit.
+ */
+async function chatRooms({ apiUrl, db, log }: DataContext): Promise<{ rooms: ChatRoom[] }> {
+  await db.query(
+    `update system_settings set value = '1000000000'::jsonb where key = 'chat_messages_per_minute'`,
+  );
+  const people = await registerAccounts(apiUrl, { count: CHAT_ROOMS, label: 'chatter' });
+  const rooms: ChatRoom[] = [];
+  for (const person of people) {
+    const opened = await fetch(new URL('/api/v1/me/support-chats', apiUrl), {
+      method: 'POST',
+      headers: { ...json, authorization: person.authorization },
+      body: JSON.stringify({ title: 'Вопрос по заказу' }),
+    });
+    const room = (await opened.json()) as { id?: string };
+    if (!room.id) throw new Error(`POST /api/v1/me/support-chats answered ${opened.status}`);
+    rooms.push({ id: room.id, authorization: person.authorization });
+    for (let i = 0; i < CHAT_HISTORY; i++) {
+      const sent = await fetch(new URL(`/api/v1/chats/${room.id}/messages`, apiUrl), {
+        method: 'POST',
+        headers: { ...json, authorization: person.authorization },
+        body: JSON.stringify({ client_message_id: `history-${i}`, content: `История ${i}` }),
+      });
+      if (sent.status !== 201) throw new Error(`a history message answered ${sent.status}`);
+    }
+  }
+  log(`  ${rooms.length} support chats with ${CHAT_HISTORY} messages each`);
+  return { rooms };
+}

@@ -1,4 +1,22 @@
 import { Redis } from 'ioredis';
+import { chatAttachments } from './modules/chat/attachments.ts';
+import { chatDataRights } from './modules/chat/data-rights.ts';
+import { createDirectService } from './modules/chat/direct-service.ts';
+import { CHAT_EVENTS } from './modules/chat/events.ts';
+import { createMessageEdits } from './modules/chat/message-edits.ts';
+import { createMessageService } from './modules/chat/message-service.ts';
+import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
+import { chatPartitions } from './modules/chat/partitions.ts';
+import { chatReportRoutes } from './modules/chat/report-routes.ts';
+import { createReportService } from './modules/chat/report-service.ts';
+import { createRoomService } from './modules/chat/room-service.ts';
+import { chatRoutes } from './modules/chat/routes.ts';
+import { chatEncryptedColumns } from './modules/chat/schema.ts';
+import { createSendRules } from './modules/chat/send-rules.ts';
+import { chatOpeningRoutes } from './modules/chat/support-routes.ts';
+import { createSupportService } from './modules/chat/support-service.ts';
+import { chatTemplateRoutes } from './modules/chat/template-routes.ts';
+import { createTemplateService as createChatTemplates } from './modules/chat/template-service.ts';
 import { catalogAdminRoutes } from './modules/core/admin-routes.ts';
 import { CATALOG_EVENTS } from './modules/core/events.ts';
 import { catalogRoutes } from './modules/core/routes.ts';
@@ -110,7 +128,7 @@ export interface AppOptions {
  * soft-delete cascades within each module, and every column that holds ciphertext, for key rotation.
  */
 export const cascades = [...catalogCascades, ...userCascades, ...orderCascades];
-export const encryptedColumns = [...userEncryptedColumns, ...orderEncryptedColumns];
+export const encryptedColumns = [...userEncryptedColumns, ...orderEncryptedColumns, ...chatEncryptedColumns];
 
 export async function buildApp(options: AppOptions) {
   const { config, database } = options;
@@ -134,7 +152,7 @@ export async function buildApp(options: AppOptions) {
   const cipher = createFieldCipher(config.secrets.encryptionKeys, config.secrets.blindIndexKey);
   // Every module's subscriptions are wired below, before anything emits.
   const events = createEventBus({ db: database.db, jobs });
-  events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS]));
+  events.subscribe(logEvents([...CATALOG_EVENTS, ...ORDER_EVENTS, ...ACCOUNT_EVENTS, ...CHAT_EVENTS]));
   const softDeletes = createSoftDeletes(cascades);
   const catalog = createCatalogService({ db: database.db, cache, softDeletes, events });
   const storage = await createStorage(config);
@@ -144,7 +162,11 @@ export async function buildApp(options: AppOptions) {
     jobs,
     quotaBytes: () => catalog.getSettingValue('storage_quota_bytes', DEFAULT_STORAGE_QUOTA_BYTES),
   });
-  files.registerAttachments(...userAttachments(database.db), ...orderAttachments(database.db));
+  files.registerAttachments(
+    ...userAttachments(database.db),
+    ...orderAttachments(database.db),
+    ...chatAttachments(database.db),
+  );
   jobs.register(files.deleteObjectsJob, files.sweepJob);
   const vocabulary = createSearchVocabulary({ cache });
   const profiles = createProfileService({
@@ -182,6 +204,7 @@ export async function buildApp(options: AppOptions) {
     userDataRights({ db: database.db, accounts, profiles, vocabulary }),
     orderDataRights({ db: database.db, cipher }),
     notificationDataRights({ db: database.db }),
+    chatDataRights({ db: database.db, cipher }),
     platformDataRights({ db: database.db, files }),
   );
   // Later modules may refuse an erasure here (orders: agreed work not finished).
@@ -231,6 +254,24 @@ export async function buildApp(options: AppOptions) {
     extensions: orderExtensions,
     settling,
   });
+  // The order's chat opens in the accept's transaction, with the client and the assigned provider.
+  const chatRooms = createRoomService({ db: database.db, cipher });
+  orderExtensions.bidAccepted.register('chat', (accepted) => chatRooms.openOrderChat(accepted));
+  const chatTemplates = createChatTemplates({ db: database.db });
+  const chatMessages = createMessageService({
+    db: database.db,
+    cipher,
+    events,
+    templates: chatTemplates,
+    rules: createSendRules({
+      db: database.db,
+      files,
+      settingValue: (key, fallback) => catalog.getSettingValue(key, fallback),
+    }),
+  });
+  events.subscribe(orderUpdateSubscription({ db: database.db, messages: chatMessages }));
+  const support = createSupportService({ db: database.db, rooms: chatRooms, messages: chatMessages });
+  const directChats = createDirectService({ db: database.db, rooms: chatRooms });
   const assignments = createAssignmentService({ db: database.db, profiles, directory, files });
   const feed = createFeedService({ db: database.db, profiles, vocabulary });
   const reviews = createReviewService({ db: database.db, events, profiles, cases, softDeletes });
@@ -305,7 +346,7 @@ export async function buildApp(options: AppOptions) {
   );
   // Modules register their time-partitioned tables here (ARCHITECTURE.md, "Partitioned tables").
   const partitions = createPartitionManager({ db: database.db });
-  partitions.register(...notificationPartitions);
+  partitions.register(...notificationPartitions, ...chatPartitions);
   jobs.register(partitions.job);
 
   registerAuth(app, signer, accounts.isSessionLive);
@@ -350,6 +391,19 @@ export async function buildApp(options: AppOptions) {
     devices,
   });
   await app.register(notificationAdminRoutes, { prefix: '/api/v1', admin: notificationAdmin });
+  await app.register(chatRoutes, {
+    prefix: '/api/v1',
+    rooms: chatRooms,
+    messages: chatMessages,
+    edits: createMessageEdits({ db: database.db, cipher, files }),
+    messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
+  });
+  await app.register(chatOpeningRoutes, { prefix: '/api/v1', support, direct: directChats });
+  await app.register(chatTemplateRoutes, { prefix: '/api/v1', templates: chatTemplates });
+  await app.register(chatReportRoutes, {
+    prefix: '/api/v1',
+    reports: createReportService({ db: database.db, cipher, files }),
+  });
 
   app.addHook('onReady', async () => {
     frames.seal();

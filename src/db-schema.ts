@@ -1,4 +1,5 @@
 // Every table of every module, for Drizzle and drizzle-kit. Modules own their tables; this only lists them.
+export * from './modules/chat/schema.ts';
 export * from './modules/core/schema.ts';
 export * from './modules/notifications/schema.ts';
 export * from './modules/orders/schema.ts';

@@ -187,6 +187,7 @@ describe('POST /me/export', () => {
     const mine = await call('POST', '/api/v1/me/export', client.auth, client.reauth);
     expect(mine.status).toBe(200);
     expect(Object.keys(mine.body).sort()).toEqual([
+      'chat',
       'exported_at',
       'notifications',
       'orders',
@@ -280,6 +281,7 @@ describe('POST /me/export', () => {
       properties: Record<string, { properties: Record<string, unknown> }>;
     };
     expect(Object.keys(response.properties).sort()).toEqual([
+      'chat',
       'exported_at',
       'notifications',
       'orders',
@@ -351,6 +353,8 @@ describe('POST /me/erase', () => {
     const p = await k.provider('Нурбек Сантехник');
     const { completed, disputed, photoId } = await dealings(client, p);
     await ruled(disputed, client);
+    // A moderator kept them out of chat once: a row only erasure takes.
+    await t.db.insert(schema.chatRestrictions).values({ userId: client.user.id, until: new Date() });
     const deleting = rights()
       .tables()
       .filter((d) => d.erasure.action === 'delete' && d.rowsOf);
@@ -430,6 +434,7 @@ describe('retention', () => {
       .tables()
       .flatMap((d) => (d.retention?.setting ? [[d.retention.setting, d.retention.days] as const] : []));
     expect(declared.map(([setting]) => setting).sort()).toEqual([
+      'chat_message_retention_days',
       'idempotency_key_retention_days',
       'notification_delivery_retention_days',
       'notification_delivery_retention_days',

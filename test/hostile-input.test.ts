@@ -51,6 +51,8 @@ const PATTERN_SAMPLES: Record<string, string> = {
   '^([01]\\d|2[0-3]):[0-5]\\d$|^24:00$': '10:00',
   '^\\d{4}-\\d{2}-\\d{2}$': bishkekDate(3),
   '^([01]\\d|2[0-3]):[0-5]\\d$': '10:00',
+  '^[A-Za-z0-9_.:-]{8,64}$': 'fuzz-message-0001',
+  '^[a-z][a-z0-9_]{0,31}$': 'fuzz_var',
 };
 
 /** Stand for JSON that JavaScript cannot write: a number beyond a double (1e400), nesting beyond its stack. */
@@ -177,6 +179,8 @@ function callerFor(method: string, path: string) {
   // Their wrong passwords lock the eraser's sign-in, not the client's.
   if (/^\/api\/v1\/me\/(erase|close|export)$/.test(path)) return callers.eraser;
   if (path.startsWith('/api/v1/admin/')) return callers.staff;
+  // Chat's staff routes: templates, reports and the support queue, and a room's slow mode.
+  if (/^\/api\/v1\/(chat-templates|chat-reports|support-chats)|\/slow-mode$/.test(path)) return callers.staff;
   const providerSide =
     /^\/api\/v1\/(me\/provider-profile|me\/services|me\/verifications|bids\/\{id\}$|orders\/\{id\}\/(bids|start|complete|assignment))/;
   const clientSide = /^\/api\/v1\/bids\/\{id\}\/(accept|reject)$/;
@@ -262,7 +266,7 @@ describe('hostile bodies', () => {
       for (const [method, op] of Object.entries(item)) {
         const schema = op.requestBody?.content?.['application/json']?.schema;
         if (!schema || !path.startsWith('/api/')) continue;
-        const url = path.replace('{id}', idFor(path));
+        const url = path.replace('{id}', idFor(path)).replace('{message_id}', MISSING);
         const headers = { ...callerFor(method, path), 'content-type': 'application/json' };
         const base = sample(schema, 'body');
         const bodies: [string, unknown][] = [['a valid body', base]];
@@ -297,7 +301,7 @@ describe('hostile bodies', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       if (!item.get || !path.startsWith('/api/') || /\{(?!id\})/.test(path)) continue;
       const response = await t.app.inject({
-        url: path.replace('{id}', idFor(path)),
+        url: path.replace('{id}', idFor(path)).replace('{message_id}', MISSING),
         headers: callerFor('get', path),
       });
       if (response.statusCode >= 500) reads.push(`GET ${path}: ${response.statusCode}`);
@@ -335,7 +339,7 @@ async function send(method: string, path: string, payload: unknown) {
   const started = performance.now();
   const response = await t.app.inject({
     method: method.toUpperCase() as 'POST',
-    url: path.replace('{id}', idFor(path)),
+    url: path.replace('{id}', idFor(path)).replace('{message_id}', MISSING),
     headers: { ...callerFor(method, path), 'content-type': 'application/json' },
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
   });

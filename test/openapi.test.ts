@@ -47,7 +47,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * a body must be one of these. Add an operation here only when sending it a body would mean nothing.
  */
 const BODYLESS =
-  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|withdrawBid|logout|addFavorite|markMyNotificationsSeen|markAllMyNotificationsRead|markMyNotificationRead|archiveMyNotification|adminTestNotificationTemplate)$/;
+  /^(adminRestore[A-Za-z]+|adminUserBlock|adminUserUnblock|adminReviewDispute|withdrawBid|logout|addFavorite|markMyNotificationsSeen|markAllMyNotificationsRead|markMyNotificationRead|archiveMyNotification|adminTestNotificationTemplate|takeSupportChat|closeSupportChat|openDirectChat|blockChat|unblockChat|reviewChatReport|leaveChat)$/;
 
 /**
  * Operations kept only to tell the apps built against them where they went: each answers one problem naming
@@ -264,6 +264,7 @@ describe('every operation under /api', () => {
         'POST /api/v1/auth/otp/request',
         'POST /api/v1/auth/otp/verify',
         'POST /api/v1/auth/register',
+        'POST /api/v1/chats/{id}/messages',
         'POST /api/v1/files',
         'POST /api/v1/me/close',
         'POST /api/v1/me/erase',

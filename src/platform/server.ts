@@ -168,6 +168,7 @@ export async function registerApiDocument(
         { name: 'bids', description: 'Providers’ bids on orders; the client accepts or rejects them' },
         { name: 'assignments', description: 'Agreed work: the accepted bid, progress, completion' },
         { name: 'notifications', description: 'My in-app inbox and what I hear about, where' },
+        { name: 'chat', description: 'Order, support and direct chats: rooms, messages, read state' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) || `def-${i}` },

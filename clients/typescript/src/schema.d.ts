@@ -1349,7 +1349,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a file as the raw request body
-         * @description Send the file's bytes as the body with its `Content-Type` (image/jpeg, image/png, image/webp, application/pdf); no multipart. The type is checked against the bytes: content that is not an accepted type is 415 `unsupported_media_type`; an image whose header does not decode (type and dimensions) or that is cut short, or a PDF without its end, is 415 `file_not_decodable`; an accepted type sent under another type is 415 `file_type_mismatch`. An image may be at most 12000 pixels a side and 60 megapixels (else 422 `image_too_large`). Limits per purpose: `profile_photo`: image/jpeg, image/png, image/webp, at most 5 MB; `verification_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; `order_photo`: image/jpeg, image/png, image/webp, at most 10 MB; `dispute_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; larger is 413 `file_too_large`, as soon as the Content-Length or the bytes received say so. The body is stored as it arrives; one that ends before its Content-Length is 400 `upload_incomplete`. A full disk is 507 `insufficient_storage` (nothing is stored; retry later). An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); an upload beyond it is 413 `storage_quota_exceeded`. The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. The answer's `id` is what profile photo, verification, order, completion and dispute requests refer to. An upload that nothing refers to a day after it was made is removed.
+         * @description Send the file's bytes as the body with its `Content-Type` (image/jpeg, image/png, image/webp, application/pdf); no multipart. The type is checked against the bytes: content that is not an accepted type is 415 `unsupported_media_type`; an image whose header does not decode (type and dimensions) or that is cut short, or a PDF without its end, is 415 `file_not_decodable`; an accepted type sent under another type is 415 `file_type_mismatch`. An image may be at most 12000 pixels a side and 60 megapixels (else 422 `image_too_large`). Limits per purpose: `profile_photo`: image/jpeg, image/png, image/webp, at most 5 MB; `verification_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; `order_photo`: image/jpeg, image/png, image/webp, at most 10 MB; `dispute_evidence`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; `chat_attachment`: image/jpeg, image/png, image/webp, application/pdf, at most 10 MB; larger is 413 `file_too_large`, as soon as the Content-Length or the bytes received say so. The body is stored as it arrives; one that ends before its Content-Length is 400 `upload_incomplete`. A full disk is 507 `insufficient_storage` (nothing is stored; retry later). An account's files together may take the `storage_quota_bytes` setting (200 MB unless changed); an upload beyond it is 413 `storage_quota_exceeded`. The optional `X-File-Name` header (percent-encoded UTF-8) is kept as metadata only. The answer's `id` is what profile photo, verification, order, completion and dispute requests refer to. An upload that nothing refers to a day after it was made is removed.
          */
         post: operations["uploadFile"];
         delete?: never;
@@ -1367,7 +1367,7 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description The file's owner may download it, and so may whoever may see what it is attached to: profile photos: anyone while the directory shows the provider, and staff (admin, moderator); verification evidence: only staff who review verifications (admin, moderator); order photos: whoever may see the order (a draft’s only its client; a deleted order’s only staff); completion photos: the order’s client and assigned provider, and staff; dispute evidence: the order’s client and assigned provider, and staff who read disputes (admin, moderator, finance). Anyone else gets 404.
+         * @description The file's owner may download it, and so may whoever may see what it is attached to: profile photos: anyone while the directory shows the provider, and staff (admin, moderator); verification evidence: only staff who review verifications (admin, moderator); order photos: whoever may see the order (a draft’s only its client; a deleted order’s only staff); completion photos: the order’s client and assigned provider, and staff; dispute evidence: the order’s client and assigned provider, and staff who read disputes (admin, moderator, finance); chat attachments: the chat’s participants, and moderators through a dispute on its order or a report in it; chat report evidence: the moderators who review chat reports (admin, moderator). Anyone else gets 404.
          */
         get: operations["downloadFile"];
         put?: never;
@@ -2562,6 +2562,510 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My chats, by last activity
+         * @description Each with its last message, my unread count (the room’s last seq minus my last read seq) and the other party’s card. Rooms I left are not listed.
+         */
+        get: operations["listMyChats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/chats/unread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many messages I have not read, over all my chats
+         * @description For the badge on the app’s chat tab.
+         */
+        get: operations["countMyUnreadChatMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One chat
+         * @description Its participants who have not left read it, and moderators through a dispute on its order or a report of one of its messages; anyone else gets 404 `chat_not_found`.
+         */
+        get: operations["getChat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The chat of an order
+         * @description Opened when a bid is accepted, with the client and the assigned provider. 404 `chat_not_found` before that, and to anyone who may not read it.
+         */
+        get: operations["getOrderChat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A chat’s messages: newest first, around one, or everything after what the app has
+         * @description Without parameters, the newest page, then older ones by `cursor`. `around` centres a page on a message (jumping to a reply). `after_seq` answers every message after that seq, oldest first; `after_change` every edit and delete after that change. Past 1,000 the answer has `gap: true` and the newest page instead, so the app refetches rather than trusting a partial replay. At most one of `cursor`, `around`, `after_seq`, `after_change`.
+         */
+        get: operations["listChatMessages"];
+        put?: never;
+        /**
+         * Send a message
+         * @description Text up to 4,000 characters, attachments (uploads of purpose `chat_attachment`) or both, optionally a reply to a message of the same chat; or a template (`template_id`, `variables`) in place of the text, filled on the server in the sender’s language. The message takes the room’s next `seq`. `client_message_id` makes the send safe to retry: a retry answers the first message (201 again), never a second one. Refused in a closed chat (`chat_closed`; an order’s chat 30 days after the order closed), to a muted or blocked sender (`chat_muted`, `chat_blocked`), in slow mode (`chat_slow_mode`), and past the messages a user may send a minute (`rate_limited`).
+         */
+        post: operations["sendChatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One message of a chat
+         * @description As the chat’s history shows it to the caller.
+         */
+        get: operations["getChatMessage"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete my message
+         * @description Its text and attachments go; a tombstone keeps its place (`seq`) and shows `deleted_at`. A change of the room, as an edit is. Only the author deletes (403 `not_message_author`).
+         */
+        delete: operations["deleteChatMessage"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit my message’s text
+         * @description Within 15 minutes of sending it (409 `edit_window_passed` after); it then shows `edited_at`. An edit is a change of the room (`change_seq`), which `after_change` replays. Only the author edits (403 `not_message_author`); server messages cannot be edited.
+         */
+        patch: operations["editChatMessage"];
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a chat read up to a message
+         * @description Moves my `last_read_seq` forward to `seq`, never back and never past the room’s last message; the other party sees it as a read receipt.
+         */
+        post: operations["markChatRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/support-chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a chat with support
+         * @description One open support chat per person: while one is open, this answers it (200) instead of opening another (201). Staff see it in their queue until one of them takes it.
+         */
+        post: operations["openSupportChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-chats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Support chats waiting for staff, oldest first
+         * @description Open support chats no staff member took yet.
+         */
+        get: operations["listSupportQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-chats/{id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a support chat from the queue
+         * @description The caller becomes its participant and answers in it like any participant; its person is told who answers. Taking one’s own chat again changes nothing; one another staff member took is 409 `support_chat_taken`.
+         */
+        post: operations["takeSupportChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support-chats/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a support chat I took
+         * @description It stays readable and takes no more messages. Only the staff member who took it closes it.
+         */
+        post: operations["closeSupportChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/providers/{id}/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Write to a provider from their public profile
+         * @description Clients only: a provider cannot start a chat. One chat per client and provider: the first call opens it (201), later ones answer it (200). Contact details in it are hidden from the recipient.
+         */
+        post: operations["openDirectChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave a direct or support chat
+         * @description It leaves my chats, and I read and write in it no more (404 `chat_not_found` after). An order’s parties stay in its chat (409 `order_chat_kept`).
+         */
+        post: operations["leaveChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block the other party of a direct chat
+         * @description While either side blocks, no one sends in the chat (403 `chat_blocked`); it stays readable.
+         */
+        post: operations["blockChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/unblock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift my block of a direct chat
+         * @description The other party’s block, if any, still holds.
+         */
+        post: operations["unblockChat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/chat-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The chat templates I may send
+         * @description Active templates for one of my roles; send one with `template_id` and its `variables` on the message.
+         */
+        get: operations["listMyChatTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every chat template, oldest first
+         * @description Active or not.
+         */
+        get: operations["listChatTemplates"];
+        put?: never;
+        /**
+         * Write a chat template
+         * @description Its text in ru, ky and en, in ICU MessageFormat, naming only its declared `variables` (`{count, plural, one {# час} few {# часа} many {# часов} other {# часа}}`); one that does not render is 400 `template_invalid`, naming the language.
+         */
+        post: operations["createChatTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One chat template
+         * @description A deleted one is 404 `chat_template_not_found`.
+         */
+        get: operations["getChatTemplate"];
+        /**
+         * Rewrite a chat template
+         * @description The whole template, checked as when it was written.
+         */
+        put: operations["updateChatTemplate"];
+        post?: never;
+        /**
+         * Delete a chat template
+         * @description Messages sent from it keep their text.
+         */
+        delete: operations["deleteChatTemplate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/messages/{message_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a message of a chat I take part in
+         * @description Once per message and reporter (409 `report_exists`); not one’s own message (422 `own_message`). The report’s moderators then read the chat, the reported message with its context.
+         */
+        post: operations["reportChatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report: its status, for its reporter; with the message’s context, for moderators
+         * @description Anyone else’s report is 404 `chat_report_not_found`.
+         */
+        get: operations["getChatReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reports of chat messages, oldest first
+         * @description Pending and under review unless `status` says otherwise; each with the message and its context.
+         */
+        get: operations["listChatReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a pending report under review
+         * @description Only a pending report (409 `report_not_pending`).
+         */
+        post: operations["reviewChatReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat-reports/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve a report: delete the message, mute or block its sender, or dismiss it
+         * @description `delete_message` leaves a tombstone; `mute_sender` stops the sender writing in this chat for `mute_minutes`; `block_sender` keeps them out of every chat for `block_days`; `dismiss` does nothing to anyone. A decided report is 409 `report_decided`. Audited.
+         */
+        post: operations["resolveChatReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chats/{id}/slow-mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Slow a chat down
+         * @description Each participant then sends at most one message per `seconds` (429 `chat_slow_mode` sooner); 0 turns it off. Audited.
+         */
+        put: operations["setChatSlowMode"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2583,6 +3087,305 @@ export interface components {
                 field: string;
                 message: string;
             }[];
+        };
+        ExportedChatRoom: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            type: "order_chat" | "support_chat" | "general_chat";
+            /** Format: uuid */
+            order_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        ExportedChatParticipation: {
+            /** Format: uuid */
+            room_id: string;
+            /** @enum {unknown} */
+            role: "client" | "provider" | "requester" | "staff";
+            /** Format: date-time */
+            joined_at: string;
+            /** Format: date-time */
+            left_at: string | null;
+            last_read_seq: number;
+        };
+        ExportedChatMessage: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            room_id: string;
+            seq: number;
+            /** @enum {unknown} */
+            type: "text" | "image" | "file" | "system" | "order_update";
+            content: string | null;
+            attachment_names: (string | null)[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            edited_at: string | null;
+            /** Format: date-time */
+            deleted_at: string | null;
+        };
+        ExportedChatReport: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            message_id: string;
+            /** @enum {unknown} */
+            reason: "spam" | "harassment" | "inappropriate_content" | "fake_information" | "other";
+            description: string | null;
+            /** @enum {unknown} */
+            status: "pending" | "under_review" | "resolved" | "dismissed";
+            /** Format: date-time */
+            created_at: string;
+        };
+        ExportedChatRestriction: {
+            /** Format: date-time */
+            until: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        ChatExport: {
+            /** @description The order, support and direct chats the person opened or was a party to */
+            rooms: components["schemas"]["ExportedChatRoom"][];
+            /** @description Their place in each chat */
+            participations: components["schemas"]["ExportedChatParticipation"][];
+            /** @description Every message they sent, newest first */
+            messages: components["schemas"]["ExportedChatMessage"][];
+            /** @description The reports they made */
+            reports: components["schemas"]["ExportedChatReport"][];
+            /** @description When moderators kept them out of chat */
+            restrictions: components["schemas"]["ExportedChatRestriction"][];
+        };
+        ChatAttachment: {
+            /** Format: uuid */
+            file_id: string;
+            /** @description The file’s name as uploaded; null once the text is gone */
+            name: string | null;
+            content_type: string;
+            size_bytes: number;
+        };
+        /** @description One message of a chat, as this reader sees it */
+        ChatMessage: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            room_id: string;
+            /** @description The message’s place in its room: 1, 2, 3, … with no gap */
+            seq: number;
+            /** @description The room’s change of its last edit or delete; null while as sent */
+            change_seq: number | null;
+            /** @enum {unknown} */
+            type: "text" | "image" | "file" | "system" | "order_update";
+            /** Format: uuid */
+            sender_user_id: string | null;
+            /** @description The text; a server message in the reader’s language. Null for a tombstone (deleted, erased, or past its retention) */
+            content: string | null;
+            /** @description A server message’s text key */
+            template_key: string | null;
+            attachments: components["schemas"]["ChatAttachment"][];
+            /** Format: uuid */
+            reply_to_id: string | null;
+            client_message_id: string | null;
+            /** @description For moderators: contact details or an off-platform deal were found in the text */
+            flagged: boolean;
+            /** @description Contact details in the text are hidden from this reader (direct chats) */
+            masked: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            edited_at: string | null;
+            /** Format: date-time */
+            deleted_at: string | null;
+        };
+        ChatReadReceipt: {
+            /** Format: uuid */
+            user_id: string;
+            last_read_seq: number;
+            /** @description The room’s change that moved it */
+            read_change_seq: number;
+        };
+        /** @description Newest first by default and around a message; a resume (`after_seq`, `after_change`) is oldest first and whole */
+        ChatMessagePage: {
+            data: components["schemas"]["ChatMessage"][];
+            /** @description Older messages; null on the last page */
+            next_cursor: string | null;
+            /** @description A resume (`after_seq`, `after_change`) found more than 1,000 to replay: this is the newest page instead, and the app refetches */
+            gap: boolean;
+            last_seq: number;
+            last_change_seq: number;
+            /** @description How far each other participant has read */
+            receipts: components["schemas"]["ChatReadReceipt"][];
+        };
+        SendChatMessage: {
+            /** @description Chosen by the app for this message; a retry with it answers the first message */
+            client_message_id: string;
+            content?: string;
+            /** Format: uuid */
+            reply_to_id?: string;
+            /**
+             * Format: uuid
+             * @description Send a template instead of `content`, filled on the server
+             */
+            template_id?: string;
+            /** @description The template’s variables */
+            variables?: {
+                [key: string]: string | number;
+            };
+            /** @description Uploads of purpose `chat_attachment` */
+            attachment_file_ids?: string[];
+        };
+        MarkChatRead: {
+            seq: number;
+        };
+        ChatReadState: {
+            last_read_seq: number;
+            unread: number;
+        };
+        ChatPartyCard: {
+            /** Format: uuid */
+            user_id: string;
+            full_name: string;
+            /** @enum {unknown} */
+            role: "client" | "provider" | "requester" | "staff";
+            /**
+             * Format: date-time
+             * @description When the room last saw them: a send or a read
+             */
+            last_seen_at: string | null;
+        };
+        /** @description A chat as the caller sees it */
+        ChatRoom: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            type: "order_chat" | "support_chat" | "general_chat";
+            title: string | null;
+            /** Format: uuid */
+            order_id: string | null;
+            is_active: boolean;
+            last_seq: number;
+            last_change_seq: number;
+            /** Format: date-time */
+            last_message_at: string | null;
+            last_message: components["schemas"]["ChatMessage"] | null;
+            /** @description The room’s last seq minus my last read seq */
+            unread_count: number;
+            last_read_seq: number | null;
+            other_party: components["schemas"]["ChatPartyCard"] | null;
+            /** Format: date-time */
+            closed_at: string | null;
+            slow_mode_seconds: number;
+            /** @description A direct chat one side blocked: no one sends in it */
+            blocked: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
+        ChatRoomPage: {
+            data: components["schemas"]["ChatRoom"][];
+            /** @description Null on the last page */
+            next_cursor: string | null;
+        };
+        ChatUnreadTotal: {
+            /** @description Unread messages over all my chats */
+            total: number;
+        };
+        OpenSupportChat: {
+            /** @description What it is about, in a few words */
+            title?: string;
+        };
+        EditChatMessage: {
+            content: string;
+        };
+        ReportChatMessage: {
+            /** @enum {unknown} */
+            reason: "spam" | "harassment" | "inappropriate_content" | "fake_information" | "other";
+            description?: string;
+            /** @description Uploads of purpose `chat_attachment` */
+            evidence_file_ids?: string[];
+        };
+        ChatReport: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            room_id: string;
+            /** Format: uuid */
+            message_id: string;
+            /** Format: uuid */
+            reporter_user_id: string;
+            /** Format: uuid */
+            reported_user_id: string | null;
+            /** @enum {unknown} */
+            reason: "spam" | "harassment" | "inappropriate_content" | "fake_information" | "other";
+            description: string | null;
+            evidence_file_ids: string[];
+            /** @enum {unknown} */
+            status: "pending" | "under_review" | "resolved" | "dismissed";
+            action: ("delete_message" | "mute_sender" | "block_sender" | "dismiss") | null;
+            resolution_note: string | null;
+            /** Format: date-time */
+            reviewed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            message: components["schemas"]["ChatMessage"] | null;
+            /** @description For moderators: the messages around the reported one, oldest first */
+            context: components["schemas"]["ChatMessage"][];
+        };
+        ChatReportPage: {
+            data: components["schemas"]["ChatReport"][];
+            /** @description Null on the last page */
+            next_cursor: string | null;
+        };
+        ResolveChatReport: {
+            /** @enum {unknown} */
+            action: "delete_message" | "mute_sender" | "block_sender" | "dismiss";
+            /** @description `mute_sender`: how long, 60 unless given */
+            mute_minutes?: number;
+            /** @description `block_sender`: how long, 7 unless given */
+            block_days?: number;
+            note?: string;
+        };
+        SetChatSlowMode: {
+            /** @description 0 turns slow mode off */
+            seconds: number;
+        };
+        ChatSlowMode: {
+            slow_mode_seconds: number;
+        };
+        /** @description ICU MessageFormat in each language, with the named variables */
+        ChatTemplateContent: {
+            ru: string;
+            ky: string;
+            en: string;
+        };
+        ChatTemplateInput: {
+            name: string;
+            /** @enum {unknown} */
+            category: "greeting" | "order_update" | "support" | "general";
+            content: components["schemas"]["ChatTemplateContent"];
+            variables: string[];
+            /** @description Who may send it: `staff` stands for every staff role */
+            roles: ("client" | "provider" | "staff")[];
+            /** @default true */
+            is_active?: boolean;
+        };
+        ChatTemplate: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {unknown} */
+            category: "greeting" | "order_update" | "support" | "general";
+            content: components["schemas"]["ChatTemplateContent"];
+            variables: string[];
+            roles: ("client" | "provider" | "staff")[];
+            is_active: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ChatTemplatePage: {
+            data: components["schemas"]["ChatTemplate"][];
+            /** @description Null on the last page */
+            next_cursor: string | null;
         };
         SubcategorySummary: {
             /** Format: uuid */
@@ -4804,6 +5607,7 @@ export interface components {
             users: components["schemas"]["UsersExport"];
             orders: components["schemas"]["OrdersExport"];
             notifications: components["schemas"]["NotificationsExport"];
+            chat: components["schemas"]["ChatExport"];
             platform: components["schemas"]["PlatformExport"];
         };
     };
@@ -18841,7 +19645,7 @@ export interface operations {
     uploadFile: {
         parameters: {
             query: {
-                purpose: "profile_photo" | "verification_evidence" | "order_photo" | "dispute_evidence";
+                purpose: "profile_photo" | "verification_evidence" | "order_photo" | "dispute_evidence" | "chat_attachment";
             };
             header?: {
                 /** @description The original file name */
@@ -29954,6 +30758,4574 @@ export interface operations {
                         status?: 503;
                         /** @enum {string} */
                         code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listMyChats: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoomPage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    countMyUnreadChatMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatUnreadTotal"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getOrderChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listChatMessages: {
+        parameters: {
+            query?: {
+                /** @description A message of the room to centre a page on */
+                around?: string;
+                /** @description Resume: every message after this seq */
+                after_seq?: number;
+                /** @description Resume: every edit and delete after this change_seq */
+                after_change?: number;
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first by default and around a message; a resume (`after_seq`, `after_change`) is oldest first and whole */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessagePage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: conflicting_parameters, invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "conflicting_parameters" | "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    sendChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendChatMessage"];
+            };
+        };
+        responses: {
+            /** @description One message of a chat, as this reader sees it */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chats/{room_id}/messages/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_blocked, chat_muted */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "chat_blocked" | "chat_muted";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_closed, client_message_id_taken */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "chat_closed" | "client_message_id_taken";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_file, message_empty, message_too_long, reply_not_in_room, template_and_content, template_unavailable, template_variables_missing, too_many_attachments */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "invalid_file" | "message_empty" | "message_too_long" | "reply_not_in_room" | "template_and_content" | "template_unavailable" | "template_variables_missing" | "too_many_attachments";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_slow_mode, rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 429;
+                        /** @enum {string} */
+                        code?: "chat_slow_mode" | "rate_limited";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    getChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One message of a chat, as this reader sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One message of a chat, as this reader sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_message_author */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "not_message_author";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    editChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditChatMessage"];
+            };
+        };
+        responses: {
+            /** @description One message of a chat, as this reader sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_message_author */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "not_message_author";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: edit_window_passed, message_not_editable */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "edit_window_passed" | "message_not_editable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    markChatRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkChatRead"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReadState"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    openSupportChat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenSupportChat"];
+            };
+        };
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description A chat as the caller sees it */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chats/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    listSupportQueue: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoomPage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    takeSupportChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_closed, support_chat_taken */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "chat_closed" | "support_chat_taken";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    closeSupportChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    openDirectChat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description A chat as the caller sees it */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chats/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: client_role_required, forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "client_role_required" | "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: provider_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "provider_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused, own_profile */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused" | "own_profile";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    leaveChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: order_chat_kept */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "order_chat_kept";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    blockChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_a_direct_chat */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "not_a_direct_chat";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    unblockChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A chat as the caller sees it */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRoom"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: not_a_direct_chat */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "not_a_direct_chat";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    listMyChatTemplates: {
+        parameters: {
+            query?: {
+                /** @description Only templates of these categories. One or more: repeat the parameter, once for each value */
+                category?: ("greeting" | "order_update" | "support" | "general")[];
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplatePage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listChatTemplates: {
+        parameters: {
+            query?: {
+                /** @description Only templates of these categories. One or more: repeat the parameter, once for each value */
+                category?: ("greeting" | "order_update" | "support" | "general")[];
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplatePage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatTemplateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chat-templates/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplate"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, template_invalid, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "template_invalid" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    getChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplate"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_template_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_template_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    updateChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatTemplateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTemplate"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, template_invalid, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "template_invalid" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_template_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_template_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    deleteChatTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_template_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_template_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    reportChatMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 8 to 128 letters, digits or `._:-`, new for each change meant to happen once: a retry with the same key and body within 24 hours gets the first answer instead of making the change again */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The chat */
+                id: string;
+                /** @description A message of the chat */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportChatMessage"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    /** @description The created resource’s path: `/api/v1/chat-reports/{id}` */
+                    Location?: string;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_idempotency_key, malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_idempotency_key" | "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found, message_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found" | "message_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: report_exists */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "report_exists";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: idempotency_key_reused, invalid_file, own_message */
+            422: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 422;
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused" | "invalid_file" | "own_message";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable, idempotency_key_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable" | "idempotency_key_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    /** @description Present on an answer replayed for a repeated Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    getChatReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_report_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_report_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listChatReports: {
+        parameters: {
+            query?: {
+                /** @description Only reports in these states; without it, pending and under review. One or more: repeat the parameter, once for each value */
+                status?: ("pending" | "under_review" | "resolved" | "dismissed")[];
+                /** @description Page size */
+                limit?: number;
+                /** @description Opaque: the `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReportPage"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_cursor, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "invalid_cursor" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    reviewChatReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_report_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_report_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: report_not_pending */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "report_not_pending";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    resolveChatReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveChatReport"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReport"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_report_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_report_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: report_decided */
+            409: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 409;
+                        /** @enum {string} */
+                        code?: "report_decided";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
+                    };
+                };
+            };
+        };
+    };
+    setChatSlowMode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUIDv7 id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetChatSlowMode"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatSlowMode"];
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: malformed_json, validation_failed */
+            400: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 400;
+                        /** @enum {string} */
+                        code?: "malformed_json" | "validation_failed";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: invalid_token, session_revoked, token_expired, unauthorized */
+            401: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 401;
+                        /** @enum {string} */
+                        code?: "invalid_token" | "session_revoked" | "token_expired" | "unauthorized";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 403;
+                        /** @enum {string} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: chat_not_found */
+            404: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 404;
+                        /** @enum {string} */
+                        code?: "chat_not_found";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: body_too_large */
+            413: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 413;
+                        /** @enum {string} */
+                        code?: "body_too_large";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: unsupported_media_type */
+            415: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 415;
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: internal_error */
+            500: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 500;
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: database_unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 503;
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details; `code` is one of: insufficient_storage */
+            507: {
+                headers: {
+                    /** @description The request’s id (the client’s `X-Request-Id` when it sent one that fits), for support */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        status?: 507;
+                        /** @enum {string} */
+                        code?: "insufficient_storage";
                     };
                 };
             };

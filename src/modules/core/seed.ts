@@ -247,6 +247,30 @@ export const DEFAULT_SETTINGS: { key: string; value: unknown; description: strin
     isPublic: false,
   },
   {
+    key: 'chat_message_retention_days',
+    value: 365,
+    description: 'Days a chat message’s text and attachment names are kept; the message stays as metadata',
+    isPublic: false,
+  },
+  {
+    key: 'chat_closed_order_write_days',
+    value: 30,
+    description: 'Days after an order closed during which its chat still takes new messages',
+    isPublic: false,
+  },
+  {
+    key: 'chat_messages_per_minute',
+    value: 30,
+    description: 'Messages one user may send a minute, over all chats',
+    isPublic: false,
+  },
+  {
+    key: 'chat_max_attachments',
+    value: 10,
+    description: 'Attachments one chat message may carry',
+    isPublic: false,
+  },
+  {
     key: 'max_upload_bytes',
     value: 10 * 1024 * 1024,
     description: 'Largest photo or document upload',

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import { subscribe } from '../../platform/events.ts';
+import type { ChatEvent } from '../chat/events.ts';
+import { type ChatMessageNotice, chatMessageNotice } from '../chat/queries.ts';
 import type { OrderEvent, OrderEventType } from '../orders/events.ts';
 import { type OrderNotice, orderNotice } from '../orders/queries.ts';
 import type { AccountEvent } from '../users/events.ts';
@@ -127,6 +129,38 @@ export function notificationSubscriptions({
     }
   }
 
+  /** A person's message to the others in the room; the server's own messages tell nothing of their own. */
+  async function handleChatEvent(event: ChatEvent) {
+    const { rows } = (await db.execute(
+      sql`select * from (${chatMessageNotice(sql`${event.message_id}::uuid`)}) n`,
+    )) as unknown as { rows: ChatMessageNotice[] };
+    const [message] = rows;
+    if (!message?.sender_user_id) return;
+    const sender = await recipients.find(message.sender_user_id);
+    await pipeline.notify({
+      eventId: event.id,
+      eventType: event.type,
+      type: 'chat_message',
+      priority: 'normal',
+      path: `/chats/${message.room_id}`,
+      collapseKey: `chat:${message.room_id}`,
+      context: {
+        room_id: message.room_id,
+        message_id: event.message_id,
+        ...(message.order_id && { order_id: message.order_id }),
+      },
+      notices: event.recipient_user_ids.map((userId) => ({
+        userId,
+        values: {
+          other_name: sender?.fullName ?? '',
+          other_gender: sender?.gender ?? '',
+          order_title: message.title ?? '',
+          event: message.chat_type,
+        },
+      })),
+    });
+  }
+
   return [
     subscribe<OrderEvent>({ module: MODULE, types: ORDER_NOTICE_EVENTS, handle: handleOrderEvent }),
     subscribe<AccountEvent>({
@@ -134,5 +168,6 @@ export function notificationSubscriptions({
       types: ['account_signed_in_new_device', 'verification_decided', 'session_ended'],
       handle: handleAccountEvent,
     }),
+    subscribe<ChatEvent>({ module: MODULE, types: ['chat_message_sent'], handle: handleChatEvent }),
   ];
 }

@@ -93,10 +93,20 @@ const TEXTS: Record<NotificationType, Record<LanguageCode, Text>> = {
     ky: { subject: 'Буйрутма аяктады', body: '«{order_title}» буйрутмасы аяктады. {other_name} баалаңыз.' },
     en: { subject: 'Order completed', body: '“{order_title}” is completed. Rate {other_name}.' },
   },
+  // `event` is the chat's type: an order's chat names its order.
   chat_message: {
-    ru: { subject: 'Сообщение от {other_name}', body: 'Новое сообщение по заказу «{order_title}».' },
-    ky: { subject: '{other_name} жазды', body: '«{order_title}» буйрутмасы боюнча жаңы билдирүү.' },
-    en: { subject: 'Message from {other_name}', body: 'A new message about “{order_title}”.' },
+    ru: {
+      subject: 'Сообщение от {other_name}',
+      body: '{event, select, order_chat {Новое сообщение по заказу «{order_title}».} support_chat {Новое сообщение в чате поддержки.} other {Новое сообщение.}}',
+    },
+    ky: {
+      subject: '{other_name} жазды',
+      body: '{event, select, order_chat {«{order_title}» буйрутмасы боюнча жаңы билдирүү.} support_chat {Колдоо чатында жаңы билдирүү.} other {Жаңы билдирүү.}}',
+    },
+    en: {
+      subject: 'Message from {other_name}',
+      body: '{event, select, order_chat {A new message about “{order_title}”.} support_chat {A new message from support.} other {A new message.}}',
+    },
   },
   payment_success: {
     ru: { subject: 'Оплата прошла', body: 'Оплата {amount} по заказу «{order_title}» прошла.' },

@@ -97,3 +97,13 @@ export const notificationAddress = (userId: SQL) =>
       u.email_encrypted as email, u.phone_encrypted as phone
     from ${users} u left join ${userProfiles} p on p.user_id = u.id and not p.is_deleted
     where u.id = ${userId}`;
+
+/**
+ * The account behind a provider profile in the directory (live, available, its account active): one row of
+ * `user_id`, none otherwise. For the chat module, which opens a direct chat from a public profile.
+ */
+export const providerAccount = (providerProfileId: SQL) =>
+  sql`select up.user_id from ${providerProfiles} p join ${userProfiles} up on up.id = p.user_profile_id
+    join ${users} u on u.id = up.user_id
+    where p.id = ${providerProfileId} and not p.is_deleted and p.is_available and not up.is_deleted
+      and u.status = 'active' and not u.is_deleted`;

@@ -8,6 +8,7 @@ import { seededCatalog } from '../core/catalog-fixtures.ts';
 import {
   type NotificationAddress,
   notificationAddress,
+  providerAccount,
   providerOffering,
   providerReach,
   type SealedContactCard,
@@ -91,6 +92,20 @@ describe('providerReach', () => {
     ]);
     const client = await signedInUser(t);
     expect(await run(sql`select * from (${providerReach(uuid(client.user.id))}) r`)).toEqual([]);
+  });
+});
+
+describe('providerAccount', () => {
+  it('answers the account of a provider in the directory, none for one who is not', async () => {
+    const p = await provider();
+    expect(await run(sql`select * from (${providerAccount(uuid(p.providerId))}) r`)).toEqual([
+      { user_id: p.user.id },
+    ]);
+    await t.db
+      .update(providerProfiles)
+      .set({ isAvailable: false })
+      .where(eq(providerProfiles.id, p.providerId));
+    expect(await run(sql`select * from (${providerAccount(uuid(p.providerId))}) r`)).toEqual([]);
   });
 });
 

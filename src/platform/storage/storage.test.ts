@@ -293,7 +293,7 @@ describe.each(BACKENDS)('on %s storage', (backend) => {
       const empty = await upload(stranger, Buffer.alloc(0), 'image/png');
       expect([415, 422]).toContain(empty.statusCode);
 
-      const badPurpose = await upload(stranger, SAMPLES.png, 'image/png', 'chat_attachment');
+      const badPurpose = await upload(stranger, SAMPLES.png, 'image/png', 'archive');
       expect(badPurpose.statusCode).toBe(400);
 
       expect((await rowsOf(stranger)).length).toBe(before.rows);

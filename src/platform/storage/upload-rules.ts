@@ -35,6 +35,11 @@ export const UPLOAD_RULES = {
     maxBytes: 10 * MiB,
     accepts: 'a JPEG, PNG or WebP image or a PDF',
   },
+  chat_attachment: {
+    types: ['image/jpeg', 'image/png', 'image/webp', 'application/pdf'],
+    maxBytes: 10 * MiB,
+    accepts: 'a JPEG, PNG or WebP image or a PDF',
+  },
 } as const satisfies Partial<Record<FilePurpose, UploadRule>>;
 
 export type UploadPurpose = keyof typeof UPLOAD_RULES;
