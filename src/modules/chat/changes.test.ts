@@ -118,4 +118,28 @@ describe('attachments', () => {
     await call('DELETE', `/api/v1/chats/${roomId}/messages/${image.body.id}`, client.auth);
     expect((await call('GET', `/api/v1/files/${photo}`, provider.auth)).status).toBe(404);
   });
+  it('refuses more attachments than chat_max_attachments with 422 too_many_attachments, sending nothing', async () => {
+    const { client, roomId } = await orderChat('много вложений');
+    const admin = await k.user(['admin'], 'Админ вложений');
+    const list = await call('GET', '/api/v1/admin/settings?limit=100', admin.auth);
+    const setting = list.body.data.find((s: { key: string }) => s.key === 'chat_max_attachments');
+    expect(setting).toMatchObject({ value: 10 });
+    const lowered = await call('PATCH', `/api/v1/admin/settings/${setting.id}`, admin.auth, { value: 1 });
+    expect(lowered.status, JSON.stringify(lowered.body)).toBe(200);
+    try {
+      const first = await upload(client, 'image/png', PNG, 'один.png');
+      const second = await upload(client, 'image/png', PNG, 'два.png');
+      const before = (await history(roomId, client)).last_seq;
+      const refused = await send(roomId, client, { attachment_file_ids: [first, second] });
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({
+        code: 'too_many_attachments',
+        errors: [{ field: 'attachment_file_ids' }],
+      });
+      expect((await history(roomId, client)).last_seq).toBe(before);
+      expect((await send(roomId, client, { attachment_file_ids: [first] })).status).toBe(201);
+    } finally {
+      await call('PATCH', `/api/v1/admin/settings/${setting.id}`, admin.auth, { value: 10 });
+    }
+  });
 });

@@ -6,7 +6,9 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatFixtures } from '../../../test/chat-fixtures.ts';
 import { createTestApp, type TestApp } from '../../../test/helper.ts';
+import { PNG } from '../../../test/order-fixtures.ts';
 import { auditLog } from '../../platform/audit/schema.ts';
+import { newId } from '../../platform/columns.ts';
 import { hasContacts, maskContacts } from './contacts.ts';
 
 let t: TestApp;
@@ -132,6 +134,42 @@ describe('reports', () => {
     const refused = await send(roomId, provider, { content: 'Можно?' });
     expect(refused.status).toBe(403);
     expect(refused.body.code).toBe('chat_blocked');
+  });
+});
+
+describe('report evidence', () => {
+  it('is seen by the reporter and the moderators who review reports, not by the reported or anyone else', async () => {
+    const { client, provider, roomId } = await directChat('улика');
+    const rude = await sent(roomId, provider, { content: 'Грубость' });
+    const uploaded = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/files?purpose=chat_attachment',
+      headers: { ...client.auth, 'content-type': 'image/png', 'x-file-name': 'screen.png' },
+      payload: PNG,
+    });
+    expect(uploaded.statusCode, uploaded.body).toBe(201);
+    const evidence = uploaded.json().id as string;
+    const url = `/api/v1/chats/${roomId}/messages/${rude.id}/reports`;
+    const theirs = await call('POST', url, client.auth, {
+      reason: 'harassment',
+      evidence_file_ids: [newId()],
+    });
+    expect(theirs.status).toBe(422);
+    const made = await call('POST', url, client.auth, {
+      reason: 'harassment',
+      evidence_file_ids: [evidence],
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.evidence_file_ids).toEqual([evidence]);
+
+    const moderator = await k.user(['moderator'], 'Модератор улик');
+    const stranger = await k.client('Посторонний улика');
+    const download = (who: { auth: Record<string, string> }) =>
+      call('GET', `/api/v1/files/${evidence}`, who.auth).then((r) => r.status);
+    expect(await download(client)).toBe(200);
+    expect(await download(moderator)).toBe(200);
+    expect(await download(provider)).toBe(404);
+    expect(await download(stranger)).toBe(404);
   });
 });
 
