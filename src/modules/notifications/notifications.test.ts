@@ -109,6 +109,62 @@ describe('an order’s events', () => {
     expect(bids[4]!.message).toMatch(/^Бакыт Owner предлагает 1\s200\sсом\. Всего 1 предложение\.$/);
   });
 
+  it('tell each party of every step of an order, from the bids to both reviews', async () => {
+    const client = await k.client('Айгуль Этапы');
+    const chosen = await k.provider('Бакыт Этапы');
+    const other = await k.provider('Нурлан Этапы');
+    const moderator = await k.user(['moderator'], 'Модератор этапов');
+    const orderId = (await k.newOrder(client, { title: 'Покрасить стены', publish: true })).id;
+    const typesOf = async (who: SignedIn) =>
+      (await inboxOf(who, '?limit=100')).data
+        .filter((n) => (n.context as { order_id?: string }).order_id === orderId)
+        .map((n) => n.type as string);
+
+    await k.placeBid(orderId, other, 300_000);
+    await k.agree(orderId, client, chosen, { state: 'work_done', amount: 250_000 });
+    const opened = await call('POST', `/api/v1/orders/${orderId}/disputes`, client.auth, {
+      dispute_type: 'quality_issue',
+      description: 'Краска легла пятнами',
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    const resolved = await call('POST', `/api/v1/admin/disputes/${opened.body.id}/resolve`, moderator.auth, {
+      resolution: 'Мастер перекрасил',
+      outcome: 'completed',
+      refund: false,
+    });
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    for (const [who, rating] of [
+      [client, 5],
+      [chosen, 4],
+    ] as const) {
+      const made = await call('POST', `/api/v1/orders/${orderId}/reviews`, who.auth, { rating });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+    }
+    await deliverAll();
+
+    // Each hears what the other side did, never their own step: the client did not open the dispute to
+    // themselves, the provider is not told of the start and the work done they marked.
+    expect((await typesOf(client)).sort()).toEqual([
+      'bid_received',
+      'bid_received',
+      'dispute_update',
+      'order_assigned',
+      'order_completed',
+      'order_update',
+      'order_update',
+      'review_received',
+    ]);
+    expect((await typesOf(chosen)).sort()).toEqual([
+      'bid_accepted',
+      'dispute_update',
+      'dispute_update',
+      'order_assigned',
+      'order_completed',
+      'review_received',
+    ]);
+    expect(await typesOf(other)).toEqual(['bid_rejected']);
+  });
+
   it('skip what is gone: a deleted order tells no one', async () => {
     const client = await k.client();
     const provider = await k.provider('Эрмек');
