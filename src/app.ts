@@ -5,6 +5,7 @@ import { createDirectService } from './modules/chat/direct-service.ts';
 import { CHAT_EVENTS } from './modules/chat/events.ts';
 import { createMessageEdits } from './modules/chat/message-edits.ts';
 import { createMessageService } from './modules/chat/message-service.ts';
+import { createNoticePreferences } from './modules/chat/notice-preferences.ts';
 import { orderUpdateSubscription } from './modules/chat/order-updates.ts';
 import { chatPartitions } from './modules/chat/partitions.ts';
 import { chatReportRoutes } from './modules/chat/report-routes.ts';
@@ -398,7 +399,12 @@ export async function buildApp(options: AppOptions) {
     edits: createMessageEdits({ db: database.db, cipher, files }),
     messagesPerMinute: () => catalog.getSettingValue('chat_messages_per_minute', 30),
   });
-  await app.register(chatOpeningRoutes, { prefix: '/api/v1', support, direct: directChats });
+  await app.register(chatOpeningRoutes, {
+    prefix: '/api/v1',
+    support,
+    direct: directChats,
+    noticePreferences: createNoticePreferences({ db: database.db }),
+  });
   await app.register(chatTemplateRoutes, { prefix: '/api/v1', templates: chatTemplates });
   await app.register(chatReportRoutes, {
     prefix: '/api/v1',

@@ -370,3 +370,23 @@ export const TemplatePage = Page('ChatTemplatePage', TemplateResponse);
 export const TemplatesQuery = ListQuery({
   category: OneOrMore(TEMPLATE_CATEGORIES, 'Only templates of these categories'),
 });
+
+const noticeSwitch = (channel: string) =>
+  Type.Boolean({ description: `Whether this chat's messages tell me by ${channel}` });
+
+export const RoomNoticePreferences = Component(
+  'ChatNotificationPreferences',
+  Type.Object(
+    { in_app: noticeSwitch('the in-app inbox'), push: noticeSwitch('push'), email: noticeSwitch('email') },
+    {
+      description:
+        'What this chat’s messages tell me on each channel, within my notification preferences: `false` silences the chat there, `true` leaves it to them. Chat never goes by SMS.',
+    },
+  ),
+);
+export type RoomNoticePreferences = Static<typeof RoomNoticePreferences>;
+
+export const RoomNoticePreferencesBody = Component(
+  'ChatNotificationPreferencesBody',
+  Type.Partial(RoomNoticePreferences, { minProperties: 1, additionalProperties: false }),
+);

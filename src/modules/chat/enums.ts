@@ -25,3 +25,7 @@ export const REPORT_REASONS = [
 export const REPORT_STATUSES = ['pending', 'under_review', 'resolved', 'dismissed'] as const;
 /** What a moderator did about a report. */
 export const REPORT_ACTIONS = ['delete_message', 'mute_sender', 'block_sender', 'dismiss'] as const;
+
+/** What a chat's messages may tell a participant on; chat never goes by SMS, which is for critical notices. */
+export const NOTICE_CHANNELS = ['in_app', 'push', 'email'] as const;
+export type NoticeChannel = (typeof NOTICE_CHANNELS)[number];

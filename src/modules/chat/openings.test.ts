@@ -164,4 +164,51 @@ describe('a message sent', () => {
     const mine = await call('GET', '/api/v1/me/notifications', client.auth);
     expect(mine.body.data.filter((n: { type: string }) => n.type === 'chat_message')).toEqual([]);
   });
+
+  it('stays off the channels a participant silenced the chat on, and only in that chat', async () => {
+    const client = await k.client('Айгуль Тишина');
+    const provider = await k.provider('Мастер тишины');
+    const roomId = (await call('POST', `/api/v1/providers/${provider.providerId}/chat`, client.auth)).body
+      .id as string;
+    const url = `/api/v1/chats/${roomId}/notification-preferences`;
+    expect((await call('GET', url, provider.auth)).body).toEqual({ in_app: true, push: true, email: true });
+    const stranger = await k.client('Посторонний тишина');
+    expect((await call('PATCH', url, stranger.auth, { in_app: false })).status).toBe(404);
+    expect((await call('PATCH', url, provider.auth, {})).status).toBe(400);
+    expect((await call('PATCH', url, provider.auth, { sms: false })).status).toBe(400);
+    const silenced = await call('PATCH', url, provider.auth, { in_app: false });
+    expect(silenced.status, JSON.stringify(silenced.body)).toBe(200);
+    expect(silenced.body).toEqual({ in_app: false, push: true, email: true });
+    // Two changes at once each keep the other's channel.
+    const [a, b] = await Promise.all([
+      call('PATCH', url, provider.auth, { push: false }),
+      call('PATCH', url, provider.auth, { email: false }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect((await call('GET', url, provider.auth)).body).toEqual({
+      in_app: false,
+      push: false,
+      email: false,
+    });
+
+    const otherClient = await k.client('Другой клиент тишины');
+    const otherRoom = (await call('POST', `/api/v1/providers/${provider.providerId}/chat`, otherClient.auth))
+      .body.id as string;
+    await sent(roomId, client, { content: 'Вы тут?' });
+    await sent(otherRoom, otherClient, { content: 'Здравствуйте' });
+    await deliverQueuedEvents(t.app, 'notifications', ['chat_message_sent']);
+    const told = (await call('GET', '/api/v1/me/notifications', provider.auth)).body.data.filter(
+      (n: { type: string }) => n.type === 'chat_message',
+    );
+    expect(told.map((n: { context: { room_id: string } }) => n.context.room_id)).toEqual([otherRoom]);
+
+    expect((await call('PATCH', url, provider.auth, { in_app: true })).body.in_app).toBe(true);
+    await sent(roomId, client, { content: 'Теперь слышите?' });
+    await deliverQueuedEvents(t.app, 'notifications', ['chat_message_sent']);
+    const after = (await call('GET', '/api/v1/me/notifications', provider.auth)).body.data.filter(
+      (n: { type: string; context: { room_id: string } }) =>
+        n.type === 'chat_message' && n.context.room_id === roomId,
+    );
+    expect(after).toHaveLength(1);
+  });
 });

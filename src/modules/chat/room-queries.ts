@@ -61,6 +61,12 @@ export async function updateRoom(db: Db, id: string, set: Partial<NewRoom>) {
   return row as RoomRow;
 }
 
+/** A participant's row, locked until the transaction ends: changes that merge into it take turns. */
+export async function lockParticipant(db: Db, id: string) {
+  const [row] = await db.select().from(chatParticipants).where(eq(chatParticipants.id, id)).for('update');
+  return row as ParticipantRow;
+}
+
 export async function updateParticipant(db: Db, id: string, set: Partial<NewParticipant>) {
   const [row] = await db.update(chatParticipants).set(set).where(eq(chatParticipants.id, id)).returning();
   return row as ParticipantRow;

@@ -3,16 +3,28 @@ import { actorOf } from '../../platform/auth.ts';
 import { problems } from '../../platform/documentation.ts';
 import { IdParams, type RoutesPlugin } from '../../platform/http.ts';
 import { Ref } from '../../platform/schemas.ts';
-import { OpenSupportChatBody, RoomPage, RoomResponse, SupportQueueQuery } from './contract.ts';
+import {
+  OpenSupportChatBody,
+  RoomNoticePreferences,
+  RoomNoticePreferencesBody,
+  RoomPage,
+  RoomResponse,
+  SupportQueueQuery,
+} from './contract.ts';
 import type { DirectService } from './direct-service.ts';
+import type { NoticePreferences } from './notice-preferences.ts';
 import { languageOf } from './routes.ts';
 import { SUPPORT_STAFF, type SupportService } from './support-service.ts';
 
-/** Opening chats other than an order's: support with staff, direct between a client and a provider. */
-export const chatOpeningRoutes: RoutesPlugin<{ support: SupportService; direct: DirectService }> = async (
-  app,
-  { support, direct },
-) => {
+/**
+ * Opening chats other than an order's (support with staff, direct between a client and a provider), and a
+ * participant's own place in a chat: leaving it, blocking, what it tells them.
+ */
+export const chatOpeningRoutes: RoutesPlugin<{
+  support: SupportService;
+  direct: DirectService;
+  noticePreferences: NoticePreferences;
+}> = async (app, { support, direct, noticePreferences }) => {
   const tags = ['chat'];
   const staff = { access: [...SUPPORT_STAFF] };
 
@@ -169,4 +181,40 @@ export const chatOpeningRoutes: RoutesPlugin<{ support: SupportService; direct: 
       async (request) => direct.setBlock(actorOf(request), request.params.id, blocked, languageOf(request)),
     );
   }
+
+  const noticeDocs = {
+    tags,
+    params: IdParams,
+  };
+  app.get(
+    '/chats/:id/notification-preferences',
+    {
+      config: { access: 'user' },
+      schema: {
+        ...noticeDocs,
+        operationId: 'getChatNotificationPreferences',
+        summary: 'What this chat’s messages tell me, per channel',
+        description:
+          'Each channel is `true` unless I silenced the chat there; my notification preferences (`/me/notification-preferences`) still decide within that.',
+        response: { 200: Ref(RoomNoticePreferences), ...problems({ 404: ['chat_not_found'] }) },
+      },
+    },
+    async (request) => noticePreferences.get(actorOf(request), request.params.id),
+  );
+  app.patch(
+    '/chats/:id/notification-preferences',
+    {
+      config: { access: 'user', idempotency: 'off' },
+      schema: {
+        ...noticeDocs,
+        operationId: 'setChatNotificationPreferences',
+        summary: 'Silence this chat on a channel, or hear it again',
+        description:
+          'Changes only the channels given; `false` keeps this chat’s messages off that channel, `true` leaves it to my notification preferences. Audited.',
+        body: Ref(RoomNoticePreferencesBody),
+        response: { 200: Ref(RoomNoticePreferences), ...problems({ 404: ['chat_not_found'] }) },
+      },
+    },
+    async (request) => noticePreferences.set(actorOf(request), request.params.id, request.body),
+  );
 };

@@ -2,11 +2,16 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import { subscribe } from '../../platform/events.ts';
 import type { ChatEvent } from '../chat/events.ts';
-import { type ChatMessageNotice, chatMessageNotice } from '../chat/queries.ts';
+import {
+  type ChatMessageNotice,
+  type ChatNoticeSilenced,
+  chatMessageNotice,
+  chatNoticeSilenced,
+} from '../chat/queries.ts';
 import type { OrderEvent, OrderEventType } from '../orders/events.ts';
 import { type OrderNotice, orderNotice } from '../orders/queries.ts';
 import type { AccountEvent } from '../users/events.ts';
-import type { NotificationType, Priority } from './contract.ts';
+import type { Channel, NotificationType, Priority } from './contract.ts';
 import type { DeviceService } from './device-service.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { Recipients } from './recipients.ts';
@@ -137,6 +142,10 @@ export function notificationSubscriptions({
     const [message] = rows;
     if (!message?.sender_user_id) return;
     const sender = await recipients.find(message.sender_user_id);
+    const { rows: silencedRows } = (await db.execute(
+      sql`select * from (${chatNoticeSilenced(sql`${message.room_id}::uuid`)}) s`,
+    )) as unknown as { rows: ChatNoticeSilenced[] };
+    const silenced = new Map(silencedRows.map((r) => [r.user_id, r.channels as Channel[]]));
     await pipeline.notify({
       eventId: event.id,
       eventType: event.type,
@@ -151,6 +160,7 @@ export function notificationSubscriptions({
       },
       notices: event.recipient_user_ids.map((userId) => ({
         userId,
+        silenced: silenced.get(userId),
         values: {
           other_name: sender?.fullName ?? '',
           other_gender: sender?.gender ?? '',

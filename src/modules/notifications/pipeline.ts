@@ -23,6 +23,8 @@ export interface Notice {
   values: Omit<TemplateValues, 'amount' | 'link'>;
   /** Tyiyn. */
   amount?: number | null;
+  /** Channels this notice stays off, whatever the person's preferences (a chat they silenced there). */
+  silenced?: readonly Channel[];
 }
 
 /** One event's notifications: of one type and priority, to each recipient, about the ids in `context`. */
@@ -82,6 +84,7 @@ export function createPipeline({
     if (await alreadyNotified(batch.eventId, notice.userId)) return;
     const channels: Channel[] = [];
     for (const channel of await preferences.enabledChannels(notice.userId, batch.type)) {
+      if (notice.silenced?.includes(channel)) continue;
       const reachable =
         channel === 'in_app' ||
         (channel === 'push'
