@@ -213,7 +213,19 @@ describe.skipIf(!onPostgres)('npm run worker on PostgreSQL', () => {
     });
     expect(closed.statusCode).toBe(204);
 
-    const line = JSON.parse(await worker.line(new RegExp(`"traceId":"${traceId}"`), 30_000));
+    // Closing ends the account's sessions too: session_ended's job logs under the same trace, in either order.
+    const logged = (job: string) =>
+      worker
+        .line(
+          new RegExp(`"job":"${job}".*"traceId":"${traceId}"|"traceId":"${traceId}".*"job":"${job}"`),
+          30_000,
+        )
+        .then((text) => JSON.parse(text));
+    const [line, ended] = await Promise.all([
+      logged('log.on.account_closed'),
+      logged('log.on.session_ended'),
+    ]);
+    expect(ended.event).toMatchObject({ type: 'session_ended', user_id: me.user.id });
     expect(line).toMatchObject({ job: 'log.on.account_closed', traceId, msg: 'event' });
     expect(line.event).toMatchObject({ type: 'account_closed', user_id: me.user.id });
     // The handler is given the event as emitted: the trace context is the job's, not the event's.
