@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { Actor } from '../../platform/actor.ts';
+import { newId } from '../../platform/columns.ts';
 import type { FieldCipher } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import {
@@ -23,9 +24,9 @@ import {
 } from './contract.ts';
 import type { ChatEvents } from './events.ts';
 import {
-  insertMessage,
+  type AppendedMessage,
+  appendMessageStatement,
   type MessageRow,
-  markSent,
   messageByClientId,
   messageInRoom,
   messagesAfter,
@@ -34,10 +35,9 @@ import {
   type NewMessage,
   newestMessages,
   receiptsOf,
-  takeNextSeq,
 } from './message-queries.ts';
 import { messageViewer, type Reader } from './message-views.ts';
-import { lockRoom, participantOf, participantsOf, type RoomRow, roomById } from './room-queries.ts';
+import { lockRoom, participantOf, type RoomRow, roomById } from './room-queries.ts';
 import type { SendRules } from './send-rules.ts';
 import type { TemplateService } from './template-service.ts';
 
@@ -90,26 +90,28 @@ export function createMessageService({
     return messageViewer(cipher, room, { userId: actor.userId, language, moderating: false })(found);
   }
 
-  /**
-   * Writes one message in the room's transaction: takes the room's next seq (its row lock orders the room's
-   * sends), moves the sender's read state to it, and tells `chat_message_sent`.
-   */
+  let appendStatement: ReturnType<typeof appendMessageStatement> | undefined;
+
+  /** Writes one message in the room's transaction, which holds the room's lock: one statement (message-queries.ts). */
   async function append(room: RoomRow, message: Omit<NewMessage, 'roomId' | 'seq'>) {
-    const now = new Date();
-    const seq = await takeNextSeq(db, room.id, now);
-    const row = await insertMessage(db, { ...message, roomId: room.id, seq, createdAt: now });
-    const participants = await participantsOf(db, room.id);
-    if (message.senderUserId) await markSent(db, room.id, message.senderUserId, seq, now);
-    await events.emit({
-      type: 'chat_message_sent',
+    appendStatement ??= appendMessageStatement(db, events);
+    const [row] = await appendStatement({
+      id: newId(),
+      event_id: newId(),
       room_id: room.id,
-      message_id: row.id,
+      now: new Date().toISOString(),
       sender_user_id: message.senderUserId ?? null,
-      recipient_user_ids: participants
-        .filter((p) => p.leftAt === null && p.userId !== message.senderUserId)
-        .map((p) => p.userId),
-    });
-    return row;
+      message_type: message.messageType,
+      content_encrypted: message.contentEncrypted ?? null,
+      template_key: message.templateKey ?? null,
+      template_params: message.templateParams ? JSON.stringify(message.templateParams) : null,
+      attachments: JSON.stringify(message.attachments ?? []),
+      attachment_names_encrypted: message.attachmentNamesEncrypted ?? null,
+      reply_to_id: message.replyToId ?? null,
+      client_message_id: message.clientMessageId ?? null,
+      contact_flagged: message.contactFlagged ?? false,
+    } satisfies AppendedMessage);
+    return row as MessageRow;
   }
 
   /** A template sent is its text in the sender's language, its variables filled on the server. */

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../platform/db.ts';
 import { notificationAddress } from '../users/queries.ts';
+import { columnsOf, statement } from './prepared.ts';
 import { chatParticipants, chatRooms } from './schema.ts';
 
 export type RoomRow = typeof chatRooms.$inferSelect;
@@ -8,8 +9,19 @@ export type NewRoom = typeof chatRooms.$inferInsert;
 export type ParticipantRow = typeof chatParticipants.$inferSelect;
 export type NewParticipant = typeof chatParticipants.$inferInsert;
 
+const roomStatement = statement<RoomRow>(
+  sql`select ${columnsOf(chatRooms, 'r')} from ${chatRooms} r where r.id = ${sql.placeholder('id')}::uuid`,
+);
+const lockedRoomStatement = statement<RoomRow>(
+  sql`select ${columnsOf(chatRooms, 'r')} from ${chatRooms} r where r.id = ${sql.placeholder('id')}::uuid for update`,
+);
+const participantStatement = statement<ParticipantRow>(
+  sql`select ${columnsOf(chatParticipants, 'p')} from ${chatParticipants} p
+    where p.room_id = ${sql.placeholder('room_id')}::uuid and p.user_id = ${sql.placeholder('user_id')}::uuid`,
+);
+
 export async function roomById(db: Db, id: string) {
-  const [row] = await db.select().from(chatRooms).where(eq(chatRooms.id, id));
+  const [row] = await roomStatement(db, { id });
   return row;
 }
 
@@ -23,15 +35,12 @@ export async function roomOfOrder(db: Db, orderId: string) {
 
 /** The room with its row lock, for changes that must see its counters as they are. */
 export async function lockRoom(db: Db, id: string) {
-  const [row] = await db.select().from(chatRooms).where(eq(chatRooms.id, id)).for('update');
+  const [row] = await lockedRoomStatement(db, { id });
   return row;
 }
 
 export async function participantOf(db: Db, roomId: string, userId: string) {
-  const [row] = await db
-    .select()
-    .from(chatParticipants)
-    .where(and(eq(chatParticipants.roomId, roomId), eq(chatParticipants.userId, userId)));
+  const [row] = await participantStatement(db, { room_id: roomId, user_id: userId });
   return row;
 }
 

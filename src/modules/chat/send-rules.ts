@@ -1,4 +1,4 @@
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../../platform/actor.ts';
 import type { Db } from '../../platform/db.ts';
 import {
@@ -11,10 +11,18 @@ import type { FileService } from '../../platform/storage/service.ts';
 import type { SendMessageInput } from './contract.ts';
 import type { MessageType } from './enums.ts';
 import type { MessageRow } from './message-queries.ts';
+import { statement } from './prepared.ts';
 import type { ParticipantRow, RoomRow } from './room-queries.ts';
 import { chatParticipants, chatRestrictions, type StoredAttachment } from './schema.ts';
 
 const DAY_MS = 86_400_000;
+
+/** The latest end of a sender's restrictions still running: every send asks it. */
+const restrictionStatement = statement<{ until: Date }>(
+  sql`select until from ${chatRestrictions}
+    where user_id = ${sql.placeholder('user_id')}::uuid and until > ${sql.placeholder('now')}::timestamptz
+    order by until desc limit 1`,
+);
 
 export type SendRules = ReturnType<typeof createSendRules>;
 
@@ -52,12 +60,10 @@ export function createSendRules({
         `a moderator muted you in this chat until ${participant.mutedUntil.toISOString()}`,
       );
     }
-    const [restriction] = await db
-      .select({ until: chatRestrictions.until })
-      .from(chatRestrictions)
-      .where(and(eq(chatRestrictions.userId, actor.userId as string), gt(chatRestrictions.until, now)))
-      .orderBy(sql`${chatRestrictions.until} desc`)
-      .limit(1);
+    const [restriction] = await restrictionStatement(db, {
+      user_id: actor.userId,
+      now: now.toISOString(),
+    });
     if (restriction) {
       throw new ForbiddenError(
         'chat_blocked',
